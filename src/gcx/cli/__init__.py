@@ -1,0 +1,1 @@
+"""The ``gcx`` command line (built on the client library; no HTTP code of its own)."""
