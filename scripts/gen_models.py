@@ -105,7 +105,7 @@ def generate(spec: dict[str, Any]) -> str:
             if desc:
                 extra.append(f"description={_doc(desc)!r}")
             if prop.get("readOnly"):
-                extra.append("json_schema_extra={\"readOnly\": True}")
+                extra.append('json_schema_extra={"readOnly": True}')
             if extra:
                 lines.append(f"    {attr}: {typ} | None = Field(default=None, {', '.join(extra)})")
             else:
@@ -113,7 +113,9 @@ def generate(spec: dict[str, Any]) -> str:
     lines.append("")
     lines.append("")
     lines.append("for _model in list(globals().values()):")
-    lines.append("    if isinstance(_model, type) and issubclass(_model, ApiModel) and _model is not ApiModel:")
+    lines.append(
+        "    if isinstance(_model, type) and issubclass(_model, ApiModel) and _model is not ApiModel:"
+    )
     lines.append("        _model.model_rebuild()")
     lines.append("")
     return "\n".join(lines)

@@ -18,7 +18,7 @@ BulkOrganizationResult = (
 PatchChange = _g.ContactsPatchChange
 PatchRequest = _g.ExternalContactsPatchRequest
 
-__all__ = [  # noqa: PLE0604
+__all__ = [
     "ApiModel",
     "BulkContactResult",
     "BulkOrganizationResult",

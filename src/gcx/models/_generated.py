@@ -23,23 +23,18 @@ class AppleOpaqueId(ApiModel):
     """AppleOpaqueId (API schema)."""
 
     value: str | None = Field(
-        default=None,
-        description="Max: 255 characters. Leading and trailing whitespace stripped.",
+        default=None, description="Max: 255 characters. Leading and trailing whitespace stripped."
     )
 
 
 class Biography(ApiModel):
     """Biography (API schema)."""
 
-    biography: str | None = Field(
-        default=None, description="Personal detailed description"
-    )
+    biography: str | None = Field(default=None, description="Personal detailed description")
     interests: list[str] | None = None
     hobbies: list[str] | None = None
     spouse: str | None = None
-    education: list[Education] | None = Field(
-        default=None, description="User education details"
-    )
+    education: list[Education] | None = Field(default=None, description="User education details")
 
 
 class BulkContactsEnrichRequest(ApiModel):
@@ -52,10 +47,7 @@ class BulkContactsEnrichResponse(ApiModel):
     """BulkContactsEnrichResponse (API schema)."""
 
     results: (
-        list[
-            BulkResponseResultExternalContactContactEnrichRequestBulkEntityErrorContactEnrichRequest
-        ]
-        | None
+        list[BulkResponseResultExternalContactContactEnrichRequestBulkEntityErrorContactEnrichRequest] | None
     ) = Field(
         default=None,
         description="A list of results for all of the Bulk operations specified in the request. Includes both successes and failures. Ordering is NOT guaranteed - may be in a different order from the request.",
@@ -64,8 +56,7 @@ class BulkContactsEnrichResponse(ApiModel):
         default=None, description="The number of failed operations in the results."
     )
     errorIndexes: list[int] | None = Field(
-        default=None,
-        description="The indexes of all failed operations in the results field.",
+        default=None, description="The indexes of all failed operations in the results field."
     )
 
 
@@ -78,21 +69,17 @@ class BulkContactsRequest(ApiModel):
 class BulkContactsResponse(ApiModel):
     """BulkContactsResponse (API schema)."""
 
-    results: (
-        list[
-            BulkResponseResultExternalContactExternalContactBulkEntityErrorExternalContact
-        ]
-        | None
-    ) = Field(
-        default=None,
-        description="A list of results for all of the Bulk operations specified in the request. Includes both successes and failures. Ordering is NOT guaranteed - may be in a different order from the request.",
+    results: list[BulkResponseResultExternalContactExternalContactBulkEntityErrorExternalContact] | None = (
+        Field(
+            default=None,
+            description="A list of results for all of the Bulk operations specified in the request. Includes both successes and failures. Ordering is NOT guaranteed - may be in a different order from the request.",
+        )
     )
     errorCount: int | None = Field(
         default=None, description="The number of failed operations in the results."
     )
     errorIndexes: list[int] | None = Field(
-        default=None,
-        description="The indexes of all failed operations in the results field.",
+        default=None, description="The indexes of all failed operations in the results field."
     )
 
 
@@ -107,21 +94,16 @@ class BulkDeleteResponse(ApiModel):
         default=None, description="The number of failed operations in the results."
     )
     errorIndexes: list[int] | None = Field(
-        default=None,
-        description="The indexes of all failed operations in the results field.",
+        default=None, description="The indexes of all failed operations in the results field."
     )
 
 
 class BulkEntityErrorContactEnrichRequest(ApiModel):
     """BulkEntityErrorContactEnrichRequest (API schema)."""
 
-    code: str | None = Field(
-        default=None, description="An error code for the specific error condition."
-    )
+    code: str | None = Field(default=None, description="An error code for the specific error condition.")
     message: str | None = Field(default=None, description="A short error message.")
-    status: int | None = Field(
-        default=None, description="The HTTP Status Code for the error."
-    )
+    status: int | None = Field(default=None, description="The HTTP Status Code for the error.")
     retryable: bool | None = Field(
         default=None, description="Whether this particular error should be retried."
     )
@@ -137,13 +119,9 @@ class BulkEntityErrorContactEnrichRequest(ApiModel):
 class BulkEntityErrorEntity(ApiModel):
     """BulkEntityErrorEntity (API schema)."""
 
-    code: str | None = Field(
-        default=None, description="An error code for the specific error condition."
-    )
+    code: str | None = Field(default=None, description="An error code for the specific error condition.")
     message: str | None = Field(default=None, description="A short error message.")
-    status: int | None = Field(
-        default=None, description="The HTTP Status Code for the error."
-    )
+    status: int | None = Field(default=None, description="The HTTP Status Code for the error.")
     retryable: bool | None = Field(
         default=None, description="Whether this particular error should be retried."
     )
@@ -159,13 +137,9 @@ class BulkEntityErrorEntity(ApiModel):
 class BulkEntityErrorExternalContact(ApiModel):
     """BulkEntityErrorExternalContact (API schema)."""
 
-    code: str | None = Field(
-        default=None, description="An error code for the specific error condition."
-    )
+    code: str | None = Field(default=None, description="An error code for the specific error condition.")
     message: str | None = Field(default=None, description="A short error message.")
-    status: int | None = Field(
-        default=None, description="The HTTP Status Code for the error."
-    )
+    status: int | None = Field(default=None, description="The HTTP Status Code for the error.")
     retryable: bool | None = Field(
         default=None, description="Whether this particular error should be retried."
     )
@@ -181,13 +155,9 @@ class BulkEntityErrorExternalContact(ApiModel):
 class BulkEntityErrorExternalOrganization(ApiModel):
     """BulkEntityErrorExternalOrganization (API schema)."""
 
-    code: str | None = Field(
-        default=None, description="An error code for the specific error condition."
-    )
+    code: str | None = Field(default=None, description="An error code for the specific error condition.")
     message: str | None = Field(default=None, description="A short error message.")
-    status: int | None = Field(
-        default=None, description="The HTTP Status Code for the error."
-    )
+    status: int | None = Field(default=None, description="The HTTP Status Code for the error.")
     retryable: bool | None = Field(
         default=None, description="Whether this particular error should be retried."
     )
@@ -203,13 +173,9 @@ class BulkEntityErrorExternalOrganization(ApiModel):
 class BulkEntityErrorExternalOrganizationEnrichRequest(ApiModel):
     """BulkEntityErrorExternalOrganizationEnrichRequest (API schema)."""
 
-    code: str | None = Field(
-        default=None, description="An error code for the specific error condition."
-    )
+    code: str | None = Field(default=None, description="An error code for the specific error condition.")
     message: str | None = Field(default=None, description="A short error message.")
-    status: int | None = Field(
-        default=None, description="The HTTP Status Code for the error."
-    )
+    status: int | None = Field(default=None, description="The HTTP Status Code for the error.")
     retryable: bool | None = Field(
         default=None, description="Whether this particular error should be retried."
     )
@@ -229,21 +195,17 @@ class BulkErrorDetail(ApiModel):
         default=None, description="The name of the field which experienced an error."
     )
     value: str | None = Field(
-        default=None,
-        description="The field value from the request which caused the error.",
+        default=None, description="The field value from the request which caused the error."
     )
     message: str | None = Field(
-        default=None,
-        description="A field-specific error message describing why this operation was rejected.",
+        default=None, description="A field-specific error message describing why this operation was rejected."
     )
 
 
 class BulkFetchContactsResponse(ApiModel):
     """BulkFetchContactsResponse (API schema)."""
 
-    results: (
-        list[BulkResponseResultExternalContactEntityBulkEntityErrorEntity] | None
-    ) = Field(
+    results: list[BulkResponseResultExternalContactEntityBulkEntityErrorEntity] | None = Field(
         default=None,
         description="A list of results for all of the Bulk operations specified in the request. Includes both successes and failures. Ordering is NOT guaranteed - may be in a different order from the request.",
     )
@@ -251,17 +213,14 @@ class BulkFetchContactsResponse(ApiModel):
         default=None, description="The number of failed operations in the results."
     )
     errorIndexes: list[int] | None = Field(
-        default=None,
-        description="The indexes of all failed operations in the results field.",
+        default=None, description="The indexes of all failed operations in the results field."
     )
 
 
 class BulkFetchOrganizationsResponse(ApiModel):
     """BulkFetchOrganizationsResponse (API schema)."""
 
-    results: (
-        list[BulkResponseResultExternalOrganizationEntityBulkEntityErrorEntity] | None
-    ) = Field(
+    results: list[BulkResponseResultExternalOrganizationEntityBulkEntityErrorEntity] | None = Field(
         default=None,
         description="A list of results for all of the Bulk operations specified in the request. Includes both successes and failures. Ordering is NOT guaranteed - may be in a different order from the request.",
     )
@@ -269,8 +228,7 @@ class BulkFetchOrganizationsResponse(ApiModel):
         default=None, description="The number of failed operations in the results."
     )
     errorIndexes: list[int] | None = Field(
-        default=None,
-        description="The indexes of all failed operations in the results field.",
+        default=None, description="The indexes of all failed operations in the results field."
     )
 
 
@@ -302,8 +260,7 @@ class BulkOrganizationsEnrichResponse(ApiModel):
         default=None, description="The number of failed operations in the results."
     )
     errorIndexes: list[int] | None = Field(
-        default=None,
-        description="The indexes of all failed operations in the results field.",
+        default=None, description="The indexes of all failed operations in the results field."
     )
 
 
@@ -317,9 +274,7 @@ class BulkOrganizationsResponse(ApiModel):
     """BulkOrganizationsResponse (API schema)."""
 
     results: (
-        list[
-            BulkResponseResultExternalOrganizationExternalOrganizationBulkEntityErrorExternalOrganization
-        ]
+        list[BulkResponseResultExternalOrganizationExternalOrganizationBulkEntityErrorExternalOrganization]
         | None
     ) = Field(
         default=None,
@@ -329,14 +284,11 @@ class BulkOrganizationsResponse(ApiModel):
         default=None, description="The number of failed operations in the results."
     )
     errorIndexes: list[int] | None = Field(
-        default=None,
-        description="The indexes of all failed operations in the results field.",
+        default=None, description="The indexes of all failed operations in the results field."
     )
 
 
-class BulkResponseResultExternalContactContactEnrichRequestBulkEntityErrorContactEnrichRequest(
-    ApiModel
-):
+class BulkResponseResultExternalContactContactEnrichRequestBulkEntityErrorContactEnrichRequest(ApiModel):
     """BulkResponseResultExternalContactContactEnrichRequestBulkEntityErrorContactEnrichRequest (API schema)."""
 
     id: str | None = Field(
@@ -344,8 +296,7 @@ class BulkResponseResultExternalContactContactEnrichRequestBulkEntityErrorContac
         description="The id associated with this operation. For Bulk Enrich, this id is specified in the request; for all other Bulk endpoints, this id is the id of the affected entity.",
     )
     success: bool | None = Field(
-        default=None,
-        description="Whether the requested operation completed successfully.",
+        default=None, description="Whether the requested operation completed successfully."
     )
     entity: ExternalContact | None = Field(
         default=None,
@@ -355,9 +306,7 @@ class BulkResponseResultExternalContactContactEnrichRequestBulkEntityErrorContac
         default=None,
         description="An error describing why this Bulk operation failed. Only returned on failure.",
     )
-    status: int | None = Field(
-        default=None, description="Status Code for the requested operation."
-    )
+    status: int | None = Field(default=None, description="Status Code for the requested operation.")
 
 
 class BulkResponseResultExternalContactEntityBulkEntityErrorEntity(ApiModel):
@@ -368,8 +317,7 @@ class BulkResponseResultExternalContactEntityBulkEntityErrorEntity(ApiModel):
         description="The id associated with this operation. For Bulk Enrich, this id is specified in the request; for all other Bulk endpoints, this id is the id of the affected entity.",
     )
     success: bool | None = Field(
-        default=None,
-        description="Whether the requested operation completed successfully.",
+        default=None, description="Whether the requested operation completed successfully."
     )
     entity: ExternalContact | None = Field(
         default=None,
@@ -379,14 +327,10 @@ class BulkResponseResultExternalContactEntityBulkEntityErrorEntity(ApiModel):
         default=None,
         description="An error describing why this Bulk operation failed. Only returned on failure.",
     )
-    status: int | None = Field(
-        default=None, description="Status Code for the requested operation."
-    )
+    status: int | None = Field(default=None, description="Status Code for the requested operation.")
 
 
-class BulkResponseResultExternalContactExternalContactBulkEntityErrorExternalContact(
-    ApiModel
-):
+class BulkResponseResultExternalContactExternalContactBulkEntityErrorExternalContact(ApiModel):
     """BulkResponseResultExternalContactExternalContactBulkEntityErrorExternalContact (API schema)."""
 
     id: str | None = Field(
@@ -394,8 +338,7 @@ class BulkResponseResultExternalContactExternalContactBulkEntityErrorExternalCon
         description="The id associated with this operation. For Bulk Enrich, this id is specified in the request; for all other Bulk endpoints, this id is the id of the affected entity.",
     )
     success: bool | None = Field(
-        default=None,
-        description="Whether the requested operation completed successfully.",
+        default=None, description="Whether the requested operation completed successfully."
     )
     entity: ExternalContact | None = Field(
         default=None,
@@ -405,9 +348,7 @@ class BulkResponseResultExternalContactExternalContactBulkEntityErrorExternalCon
         default=None,
         description="An error describing why this Bulk operation failed. Only returned on failure.",
     )
-    status: int | None = Field(
-        default=None, description="Status Code for the requested operation."
-    )
+    status: int | None = Field(default=None, description="Status Code for the requested operation.")
 
 
 class BulkResponseResultExternalOrganizationEntityBulkEntityErrorEntity(ApiModel):
@@ -418,8 +359,7 @@ class BulkResponseResultExternalOrganizationEntityBulkEntityErrorEntity(ApiModel
         description="The id associated with this operation. For Bulk Enrich, this id is specified in the request; for all other Bulk endpoints, this id is the id of the affected entity.",
     )
     success: bool | None = Field(
-        default=None,
-        description="Whether the requested operation completed successfully.",
+        default=None, description="Whether the requested operation completed successfully."
     )
     entity: ExternalOrganization | None = Field(
         default=None,
@@ -429,14 +369,10 @@ class BulkResponseResultExternalOrganizationEntityBulkEntityErrorEntity(ApiModel
         default=None,
         description="An error describing why this Bulk operation failed. Only returned on failure.",
     )
-    status: int | None = Field(
-        default=None, description="Status Code for the requested operation."
-    )
+    status: int | None = Field(default=None, description="Status Code for the requested operation.")
 
 
-class BulkResponseResultExternalOrganizationExternalOrganizationBulkEntityErrorExternalOrganization(
-    ApiModel
-):
+class BulkResponseResultExternalOrganizationExternalOrganizationBulkEntityErrorExternalOrganization(ApiModel):
     """BulkResponseResultExternalOrganizationExternalOrganizationBulkEntityErrorExternalOrganization (API schema)."""
 
     id: str | None = Field(
@@ -444,8 +380,7 @@ class BulkResponseResultExternalOrganizationExternalOrganizationBulkEntityErrorE
         description="The id associated with this operation. For Bulk Enrich, this id is specified in the request; for all other Bulk endpoints, this id is the id of the affected entity.",
     )
     success: bool | None = Field(
-        default=None,
-        description="Whether the requested operation completed successfully.",
+        default=None, description="Whether the requested operation completed successfully."
     )
     entity: ExternalOrganization | None = Field(
         default=None,
@@ -455,9 +390,7 @@ class BulkResponseResultExternalOrganizationExternalOrganizationBulkEntityErrorE
         default=None,
         description="An error describing why this Bulk operation failed. Only returned on failure.",
     )
-    status: int | None = Field(
-        default=None, description="Status Code for the requested operation."
-    )
+    status: int | None = Field(default=None, description="Status Code for the requested operation.")
 
 
 class BulkResponseResultExternalOrganizationExternalOrganizationEnrichRequestBulkEntityErrorExternalOrganizationEnrichRequest(
@@ -470,8 +403,7 @@ class BulkResponseResultExternalOrganizationExternalOrganizationEnrichRequestBul
         description="The id associated with this operation. For Bulk Enrich, this id is specified in the request; for all other Bulk endpoints, this id is the id of the affected entity.",
     )
     success: bool | None = Field(
-        default=None,
-        description="Whether the requested operation completed successfully.",
+        default=None, description="Whether the requested operation completed successfully."
     )
     entity: ExternalOrganization | None = Field(
         default=None,
@@ -481,9 +413,7 @@ class BulkResponseResultExternalOrganizationExternalOrganizationEnrichRequestBul
         default=None,
         description="An error describing why this Bulk operation failed. Only returned on failure.",
     )
-    status: int | None = Field(
-        default=None, description="Status Code for the requested operation."
-    )
+    status: int | None = Field(default=None, description="Status Code for the requested operation.")
 
 
 class BulkResponseResultVoidEntityBulkEntityErrorEntity(ApiModel):
@@ -494,8 +424,7 @@ class BulkResponseResultVoidEntityBulkEntityErrorEntity(ApiModel):
         description="The id associated with this operation. For Bulk Enrich, this id is specified in the request; for all other Bulk endpoints, this id is the id of the affected entity.",
     )
     success: bool | None = Field(
-        default=None,
-        description="Whether the requested operation completed successfully.",
+        default=None, description="Whether the requested operation completed successfully."
     )
     entity: Any | None = Field(
         default=None,
@@ -505,9 +434,7 @@ class BulkResponseResultVoidEntityBulkEntityErrorEntity(ApiModel):
         default=None,
         description="An error describing why this Bulk operation failed. Only returned on failure.",
     )
-    status: int | None = Field(
-        default=None, description="Status Code for the requested operation."
-    )
+    status: int | None = Field(default=None, description="Status Code for the requested operation.")
 
 
 class Chat(ApiModel):
@@ -522,12 +449,8 @@ class Contact(ApiModel):
     address: str | None = Field(
         default=None, description="Email address or phone number for this contact type"
     )
-    display: str | None = Field(
-        default=None, description="Formatted version of the address property"
-    )
-    mediaType: str | None = Field(
-        default=None, description="One of: PHONE, EMAIL, SMS."
-    )
+    display: str | None = Field(default=None, description="Formatted version of the address property")
+    mediaType: str | None = Field(default=None, description="One of: PHONE, EMAIL, SMS.")
     type: str | None = Field(
         default=None,
         description="The type of this contact entry. Note: the PRIMARY email address cannot be changed via PATCH /api/v2/users/{userId}; submitting a modified value for the PRIMARY entry returns a 400 error. One of: PRIMARY, WORK, WORK2, WORK3, WORK4, HOME, MOBILE, MAIN, OTHER.",
@@ -547,28 +470,22 @@ class ContactAddress(ApiModel):
     """ContactAddress (API schema)."""
 
     address1: str | None = Field(
-        default=None,
-        description="Max: 200 characters. Leading and trailing whitespace stripped.",
+        default=None, description="Max: 200 characters. Leading and trailing whitespace stripped."
     )
     address2: str | None = Field(
-        default=None,
-        description="Max: 200 characters. Leading and trailing whitespace stripped.",
+        default=None, description="Max: 200 characters. Leading and trailing whitespace stripped."
     )
     city: str | None = Field(
-        default=None,
-        description="Max: 100 characters. Leading and trailing whitespace stripped.",
+        default=None, description="Max: 100 characters. Leading and trailing whitespace stripped."
     )
     state: str | None = Field(
-        default=None,
-        description="Max: 50 characters. Leading and trailing whitespace stripped.",
+        default=None, description="Max: 50 characters. Leading and trailing whitespace stripped."
     )
     postalCode: str | None = Field(
-        default=None,
-        description="Max: 25 characters. Leading and trailing whitespace stripped.",
+        default=None, description="Max: 25 characters. Leading and trailing whitespace stripped."
     )
     countryCode: str | None = Field(
-        default=None,
-        description="Max: 25 characters. Leading and trailing whitespace stripped.",
+        default=None, description="Max: 25 characters. Leading and trailing whitespace stripped."
     )
 
 
@@ -615,8 +532,7 @@ class ContactEnrichRequest(ApiModel):
         description="Logic describing how to combine data from the submitted request with data found in the database.",
     )
     options: ContactEnrichOptions | None = Field(
-        default=None,
-        description="Additional options modifying the behavior of the API operation.",
+        default=None, description="Additional options modifying the behavior of the API operation."
     )
 
 
@@ -684,15 +600,10 @@ class ContactSearchRequest(ApiModel):
         default=None,
         description="Page size (limited to fetching first 1,000 records; pageNumber * pageSize must be <= 1,000)",
     )
-    divisionIds: list[str] | None = Field(
-        default=None, description="Which divisions to search, up to 50"
-    )
-    expand: list[str] | None = Field(
-        default=None, description="Which fields, if any, to expand"
-    )
+    divisionIds: list[str] | None = Field(default=None, description="Which divisions to search, up to 50")
+    expand: list[str] | None = Field(default=None, description="Which fields, if any, to expand")
     operation: ContactSearchOperation | None = Field(
-        default=None,
-        description="Search operation to execute, currently supports {@code simpleSearch} only.",
+        default=None, description="Search operation to execute, currently supports {@code simpleSearch} only."
     )
 
 
@@ -700,8 +611,7 @@ class ContactSimpleSearch(ApiModel):
     """ContactSimpleSearch (API schema)."""
 
     query: str | None = Field(
-        default=None,
-        description="User supplied search keywords (no special syntax is currently supported)",
+        default=None, description="User supplied search keywords (no special syntax is currently supported)"
     )
     sortOrder: list[str] | None = Field(
         default=None,
@@ -738,8 +648,7 @@ class CursorContactListing(ApiModel):
     selfUri: str | None = None
     previousUri: str | None = None
     cursors: Cursors | None = Field(
-        default=None,
-        description="The cursor that points to the next set of entities being returned.",
+        default=None, description="The cursor that points to the next set of entities being returned."
     )
 
 
@@ -751,8 +660,7 @@ class CursorExternalSourceListing(ApiModel):
     selfUri: str | None = None
     previousUri: str | None = None
     cursors: Cursors | None = Field(
-        default=None,
-        description="The cursor that points to the next set of entities being returned.",
+        default=None, description="The cursor that points to the next set of entities being returned."
     )
 
 
@@ -764,8 +672,7 @@ class CursorOrganizationListing(ApiModel):
     selfUri: str | None = None
     previousUri: str | None = None
     cursors: Cursors | None = Field(
-        default=None,
-        description="The cursor that points to the next set of entities being returned.",
+        default=None, description="The cursor that points to the next set of entities being returned."
     )
 
 
@@ -785,12 +692,10 @@ class DataSchema(ApiModel):
     )
     name: str | None = None
     version: int | None = Field(
-        default=None,
-        description="The schema's version, a positive integer. Required for updates.",
+        default=None, description="The schema's version, a positive integer. Required for updates."
     )
     appliesTo: list[str] | None = Field(
-        default=None,
-        description="Indicates the built-in entity type to which this schema applies.",
+        default=None, description="Indicates the built-in entity type to which this schema applies."
     )
     enabled: bool | None = Field(
         default=None,
@@ -804,8 +709,7 @@ class DataSchema(ApiModel):
         description="The date and time this schema version was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss[.mmm]Z",
     )
     jsonSchema: JsonSchemaDocument | None = Field(
-        default=None,
-        description="A JSON schema defining the extension to the built-in entity type.",
+        default=None, description="A JSON schema defining the extension to the built-in entity type."
     )
     selfUri: str | None = Field(default=None, description="The URI for this object")
 
@@ -822,9 +726,7 @@ class Detail(ApiModel):
 class Division(ApiModel):
     """Division (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
     selfUri: str | None = Field(default=None, description="The URI for this object")
 
@@ -849,16 +751,12 @@ class Education(ApiModel):
 
     school: str | None = None
     fieldOfStudy: str | None = None
-    notes: str | None = Field(
-        default=None, description="Notes about education has a 2000 character limit"
-    )
+    notes: str | None = Field(default=None, description="Notes about education has a 2000 character limit")
     dateStart: str | None = Field(
-        default=None,
-        description="Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd",
+        default=None, description="Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"
     )
     dateEnd: str | None = Field(
-        default=None,
-        description="Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd",
+        default=None, description="Dates are represented as an ISO-8601 string. For example: yyyy-MM-dd"
     )
 
 
@@ -908,9 +806,7 @@ class EnrichFieldRules(ApiModel):
 class Entity(ApiModel):
     """Entity (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
 
 
 class ErrorBody(ApiModel):
@@ -932,9 +828,7 @@ class ErrorBody(ApiModel):
 class ExternalContact(ApiModel):
     """ExternalContact (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     division: WritableStarrableDivision | None = Field(
         default=None, description="The division to which this entity belongs."
     )
@@ -975,16 +869,10 @@ class ExternalContact(ApiModel):
         description="The other email of the contact. Max: 256 characters. Leading and trailing whitespace stripped. Valid email format",
     )
     address: ContactAddress | None = None
-    twitterId: TwitterId | None = Field(
-        default=None, description="User information for a Twitter account"
-    )
+    twitterId: TwitterId | None = Field(default=None, description="User information for a Twitter account")
     lineId: LineId | None = None
-    whatsAppId: WhatsAppId | None = Field(
-        default=None, description="User information for a WhatsApp account"
-    )
-    facebookId: FacebookId | None = Field(
-        default=None, description="User information for a Facebook account"
-    )
+    whatsAppId: WhatsAppId | None = Field(default=None, description="User information for a WhatsApp account")
+    facebookId: FacebookId | None = Field(default=None, description="User information for a Facebook account")
     instagramId: InstagramId | None = Field(
         default=None, description="User information for an Instagram account"
     )
@@ -1013,9 +901,7 @@ class ExternalContact(ApiModel):
         description="A string that identifies an external system-of-record resource that may have more detailed information on the contact. Should be a valid URL (including the http/https protocol, port, and path [if any]). Leading and trailing whitespace stripped. Max 1000 characters.",
     )
     schema_: DataSchema | None = Field(
-        default=None,
-        alias="schema",
-        description="The schema defining custom fields for this contact",
+        default=None, alias="schema", description="The schema defining custom fields for this contact"
     )
     customFields: dict[str, Any] | None = Field(
         default=None,
@@ -1026,8 +912,7 @@ class ExternalContact(ApiModel):
         description="Links to the sources of data (e.g. one source might be a CRM) that contributed data to this record. Read-only, and only populated when requested via expand param.",
     )
     type: str | None = Field(
-        default=None,
-        description="The type of contact One of: Ephemeral, Identified, Curated.",
+        default=None, description="The type of contact One of: Ephemeral, Identified, Curated."
     )
     canonicalContact: ContactAddressableEntityRef | None = Field(
         default=None,
@@ -1053,9 +938,7 @@ class ExternalContact(ApiModel):
 class ExternalContactsEntity(ApiModel):
     """ExternalContactsEntity (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
 
 
 class ExternalContactsPatchRequest(ApiModel):
@@ -1095,9 +978,7 @@ class ExternalId(ApiModel):
 class ExternalOrganization(ApiModel):
     """ExternalOrganization (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = Field(
         default=None,
         description="The name of the company. Max: 1000 characters. Leading and trailing whitespace stripped.",
@@ -1130,9 +1011,7 @@ class ExternalOrganization(ApiModel):
     )
     trustor: Trustor | None = None
     schema_: DataSchema | None = Field(
-        default=None,
-        alias="schema",
-        description="The schema defining custom fields for this contact",
+        default=None, alias="schema", description="The schema defining custom fields for this contact"
     )
     customFields: dict[str, Any] | None = Field(
         default=None,
@@ -1186,9 +1065,7 @@ class ExternalOrganizationIdentifier(ApiModel):
     division: WritableStarrableDivision | None = Field(
         default=None, description="The division to which this entity belongs."
     )
-    type: str | None = Field(
-        default=None, description="The type of this identifier One of: ExternalId."
-    )
+    type: str | None = Field(default=None, description="The type of this identifier One of: ExternalId.")
     value: str | None = Field(
         default=None,
         description="The string value of the identifier. Will vary in syntax by type. Max: 255 characters.",
@@ -1206,12 +1083,10 @@ class ExternalOrganizationIdentifierClaimRequest(ApiModel):
     """ExternalOrganizationIdentifierClaimRequest (API schema)."""
 
     operation: str | None = Field(
-        default=None,
-        description="The operation to perform claim/release One of: Claim, Release.",
+        default=None, description="The operation to perform claim/release One of: Claim, Release."
     )
     identifier: ExternalOrganizationIdentifier | None = Field(
-        default=None,
-        description="The identifier that should be claimed/released from an external org",
+        default=None, description="The identifier that should be claimed/released from an external org"
     )
 
 
@@ -1256,17 +1131,14 @@ class ExternalOrganizationTrustorLink(ApiModel):
         description="Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss[.mmm]Z",
     )
     externalOrganizationUri: str | None = Field(
-        default=None,
-        description="The URI for the External Organization that is linked to the trustor org",
+        default=None, description="The URI for the External Organization that is linked to the trustor org"
     )
 
 
 class ExternalSource(ApiModel):
     """ExternalSource (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = Field(
         default=None,
         description="The name of the external source. Must be unique. Max: 200 characters. Leading and trailing whitespace stripped.",
@@ -1293,17 +1165,14 @@ class FacebookScopedId(ApiModel):
     """FacebookScopedId (API schema)."""
 
     scopedId: str | None = Field(
-        default=None,
-        description="The unique page/app-specific scopedId for the user. Max: 255 characters.",
+        default=None, description="The unique page/app-specific scopedId for the user. Max: 255 characters."
     )
 
 
 class Geolocation(ApiModel):
     """Geolocation (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
     type: str | None = Field(
         default=None,
@@ -1325,9 +1194,7 @@ class Geolocation(ApiModel):
 class Group(ApiModel):
     """Group (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = Field(default=None, description="The group name.")
     description: str | None = None
     dateModified: str | None = Field(
@@ -1336,34 +1203,23 @@ class Group(ApiModel):
     )
     memberCount: int | None = Field(default=None, description="Number of members.")
     state: str | None = Field(
-        default=None,
-        description="Active, inactive, or deleted state. One of: active, inactive, deleted.",
+        default=None, description="Active, inactive, or deleted state. One of: active, inactive, deleted."
     )
-    version: int | None = Field(
-        default=None, description="Current version for this resource."
-    )
-    type: str | None = Field(
-        default=None, description="Type of group. One of: official, social."
-    )
+    version: int | None = Field(default=None, description="Current version for this resource.")
+    type: str | None = Field(default=None, description="Type of group. One of: official, social.")
     images: list[Image] | None = None
     addresses: list[GroupContact] | None = None
     rulesVisible: bool | None = Field(
-        default=None,
-        description="Are membership rules visible to the person requesting to view the group",
+        default=None, description="Are membership rules visible to the person requesting to view the group"
     )
     visibility: str | None = Field(
-        default=None,
-        description="Who can view this group One of: public, owners, members.",
+        default=None, description="Who can view this group One of: public, owners, members."
     )
-    rolesEnabled: bool | None = Field(
-        default=None, description="Allow roles to be assigned to this group"
-    )
+    rolesEnabled: bool | None = Field(default=None, description="Allow roles to be assigned to this group")
     includeOwners: bool | None = Field(
         default=None, description="Allow owners to be included as members of the group"
     )
-    callsEnabled: bool | None = Field(
-        default=None, description="Allow calls to be placed to this group."
-    )
+    callsEnabled: bool | None = Field(default=None, description="Allow calls to be placed to this group.")
     email: str | None = Field(default=None, description="Email address for the group.")
     owners: list[User] | None = Field(default=None, description="Owners of the group")
     selfUri: str | None = Field(default=None, description="The URI for this object")
@@ -1372,34 +1228,23 @@ class Group(ApiModel):
 class GroupContact(ApiModel):
     """GroupContact (API schema)."""
 
-    address: str | None = Field(
-        default=None, description="Phone number for this contact type"
-    )
-    extension: str | None = Field(
-        default=None, description="Extension is set if the number is e164 valid"
-    )
-    display: str | None = Field(
-        default=None, description="Formatted version of the address property"
-    )
+    address: str | None = Field(default=None, description="Phone number for this contact type")
+    extension: str | None = Field(default=None, description="Extension is set if the number is e164 valid")
+    display: str | None = Field(default=None, description="Formatted version of the address property")
     type: str | None = Field(
-        default=None,
-        description="Contact type of the address One of: GROUPRING, GROUPPHONE.",
+        default=None, description="Contact type of the address One of: GROUPRING, GROUPPHONE."
     )
-    mediaType: str | None = Field(
-        default=None, description="Media type of the address One of: PHONE."
-    )
+    mediaType: str | None = Field(default=None, description="Media type of the address One of: PHONE.")
 
 
 class IdentifierClaimRequest(ApiModel):
     """IdentifierClaimRequest (API schema)."""
 
     operation: str | None = Field(
-        default=None,
-        description="The operation to perform claim/release One of: Claim, Release.",
+        default=None, description="The operation to perform claim/release One of: Claim, Release."
     )
     identifier: ContactIdentifier | None = Field(
-        default=None,
-        description="The identifier that should be claimed/released from a contact",
+        default=None, description="The identifier that should be claimed/released from a contact"
     )
 
 
@@ -1467,8 +1312,7 @@ class LineId(ApiModel):
         description="The set of Line userIds that this person has. Each userId is specific to the Line channel that the user interacts with. Max 1 Id.",
     )
     displayName: str | None = Field(
-        default=None,
-        description="The displayName of this person's account in Line. Max: 100 characters.",
+        default=None, description="The displayName of this person's account in Line. Max: 100 characters."
     )
 
 
@@ -1476,8 +1320,7 @@ class LineUserId(ApiModel):
     """LineUserId (API schema)."""
 
     userId: str | None = Field(
-        default=None,
-        description="The unique channel-specific userId for the user. Max: 255 characters.",
+        default=None, description="The unique channel-specific userId for the user. Max: 255 characters."
     )
 
 
@@ -1493,19 +1336,14 @@ class LinkConfiguration(ApiModel):
 class Location(ApiModel):
     """Location (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="Unique identifier for the location"
-    )
+    id: str | None = Field(default=None, description="Unique identifier for the location")
     floorplanId: str | None = Field(
         default=None, description="Unique identifier for the location floorplan image"
     )
     coordinates: dict[str, float] | None = Field(
-        default=None,
-        description="Users coordinates on the floorplan. Only used when floorplanImage is set",
+        default=None, description="Users coordinates on the floorplan. Only used when floorplanImage is set"
     )
-    notes: str | None = Field(
-        default=None, description="Optional description on the users location"
-    )
+    notes: str | None = Field(default=None, description="Optional description on the users location")
     locationDefinition: LocationDefinition | None = None
 
 
@@ -1536,17 +1374,13 @@ class LocationAddressVerificationDetails(ApiModel):
         default=None,
         description="Time started of address verification process. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss[.mmm]Z",
     )
-    service: str | None = Field(
-        default=None, description="Third party service used for address verification"
-    )
+    service: str | None = Field(default=None, description="Third party service used for address verification")
 
 
 class LocationDefinition(ApiModel):
     """LocationDefinition (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
     contactUser: AddressableEntityRef | None = Field(
         default=None, description="Site contact for the location entity"
@@ -1556,17 +1390,14 @@ class LocationDefinition(ApiModel):
     )
     address: LocationAddress | None = None
     state: str | None = Field(
-        default=None,
-        description="Current state of the location entity One of: active, deleted.",
+        default=None, description="Current state of the location entity One of: active, deleted."
     )
     notes: str | None = Field(default=None, description="Notes for the location entity")
     version: int | None = Field(
         default=None,
         description="Current version of the location entity, value to be supplied should be retrieved by a GET or on create/update response",
     )
-    path: list[str] | None = Field(
-        default=None, description="A list of ancestor IDs in order"
-    )
+    path: list[str] | None = Field(default=None, description="A list of ancestor IDs in order")
     profileImage: list[LocationImage] | None = Field(
         default=None,
         description="Profile image of the location entity, retrieved with ?expand=images query parameter",
@@ -1584,8 +1415,7 @@ class LocationDefinition(ApiModel):
         description="Boolean field which states if the address has been verified as an actual address",
     )
     addressStored: bool | None = Field(
-        default=None,
-        description="Boolean field which states if the address has been stored for E911",
+        default=None, description="Boolean field which states if the address has been stored for E911"
     )
     images: str | None = None
     selfUri: str | None = Field(default=None, description="The URI for this object")
@@ -1596,9 +1426,7 @@ class LocationEmergencyNumber(ApiModel):
 
     e164: str | None = None
     number: str | None = None
-    type: str | None = Field(
-        default=None, description="The type of emergency number. One of: default, elin."
-    )
+    type: str | None = Field(default=None, description="The type of emergency number. One of: default, elin.")
 
 
 class LocationImage(ApiModel):
@@ -1647,8 +1475,7 @@ class MergeOperation(ApiModel):
         default=None, description="The target contact for the merge operation"
     )
     resultingContact: AddressableEntityRef | None = Field(
-        default=None,
-        description="The contact created as a result of the merge operation",
+        default=None, description="The contact created as a result of the merge operation"
     )
 
 
@@ -1666,9 +1493,7 @@ class MergeRequest(ApiModel):
 class Note(ApiModel):
     """Note (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     division: WritableStarrableDivision | None = Field(
         default=None, description="The division to which this entity belongs."
     )
@@ -1680,9 +1505,7 @@ class Note(ApiModel):
         default=None,
         description="This is only need to be set when using Bulk API. Using any other value than contact or organization will result in null being used. One of: contact, organization.",
     )
-    noteText: str | None = Field(
-        default=None, description="Between 1 and 32,000 characters."
-    )
+    noteText: str | None = Field(default=None, description="Between 1 and 32,000 characters.")
     modifyDate: str | None = Field(
         default=None,
         description="Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss[.mmm]Z",
@@ -1730,13 +1553,9 @@ class OAuthLastTokenIssued(ApiModel):
 class OrgUser(ApiModel):
     """OrgUser (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
-    division: Division | None = Field(
-        default=None, description="The division to which this entity belongs."
-    )
+    division: Division | None = Field(default=None, description="The division to which this entity belongs.")
     chat: Chat | None = None
     department: str | None = None
     email: str | None = None
@@ -1747,8 +1566,7 @@ class OrgUser(ApiModel):
         default=None, description="Email addresses and phone numbers for this user"
     )
     state: str | None = Field(
-        default=None,
-        description="The current state for this user. One of: active, inactive, deleted.",
+        default=None, description="The current state for this user. One of: active, inactive, deleted."
     )
     title: str | None = None
     username: str | None = None
@@ -1761,44 +1579,27 @@ class OrgUser(ApiModel):
     certifications: list[str] | None = None
     biography: Biography | None = None
     employerInfo: EmployerInfo | None = None
-    preferredName: str | None = Field(
-        default=None, description="Preferred full name of the agent"
-    )
-    routingStatus: RoutingStatus | None = Field(
-        default=None, description="ACD routing status"
-    )
+    preferredName: str | None = Field(default=None, description="Preferred full name of the agent")
+    routingStatus: RoutingStatus | None = Field(default=None, description="ACD routing status")
     presence: UserPresence | None = Field(default=None, description="Active presence")
-    integrationPresence: UserPresence | None = Field(
-        default=None, description="Integration presence"
-    )
+    integrationPresence: UserPresence | None = Field(default=None, description="Integration presence")
     conversationSummary: UserConversationSummary | None = Field(
-        default=None,
-        description="Summary of conversion statistics for conversation types.",
+        default=None, description="Summary of conversion statistics for conversation types."
     )
-    outOfOffice: OutOfOffice | None = Field(
-        default=None, description="Determine if out of office is enabled"
-    )
-    geolocation: Geolocation | None = Field(
-        default=None, description="Current geolocation position"
-    )
+    outOfOffice: OutOfOffice | None = Field(default=None, description="Determine if out of office is enabled")
+    geolocation: Geolocation | None = Field(default=None, description="Current geolocation position")
     station: UserStations | None = Field(
         default=None, description="Effective, default, and last station information"
     )
     authorization: UserAuthorization | None = Field(
         default=None, description="Roles and permissions assigned to the user"
     )
-    profileSkills: list[str] | None = Field(
-        default=None, description="Profile skills possessed by the user"
-    )
+    profileSkills: list[str] | None = Field(default=None, description="Profile skills possessed by the user")
     locations: list[Location] | None = Field(
         default=None, description="The user placement at each site location."
     )
-    groups: list[Group] | None = Field(
-        default=None, description="The groups the user is a member of"
-    )
-    team: Team | None = Field(
-        default=None, description="The team the user is a member of"
-    )
+    groups: list[Group] | None = Field(default=None, description="The groups the user is a member of")
+    team: Team | None = Field(default=None, description="The team the user is a member of")
     workPlanBidRanks: WorkPlanBidRanks | None = Field(
         default=None, description="The WFM work plan bid rank settings for the user"
     )
@@ -1809,9 +1610,7 @@ class OrgUser(ApiModel):
         default=None, description="Routing (ACD) languages possessed by the user"
     )
     acdAutoAnswer: bool | None = Field(default=None, description="acd auto answer")
-    languagePreference: str | None = Field(
-        default=None, description="preferred language by the user"
-    )
+    languagePreference: str | None = Field(default=None, description="preferred language by the user")
     lastTokenIssued: OAuthLastTokenIssued | None = None
     dateLastLogin: str | None = Field(
         default=None,
@@ -1827,17 +1626,13 @@ class OrgUser(ApiModel):
 class Organization(ApiModel):
     """Organization (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
     defaultLanguage: str | None = Field(
-        default=None,
-        description="The default language for this organization. Example: 'en'",
+        default=None, description="The default language for this organization. Example: 'en'"
     )
     defaultCountryCode: str | None = Field(
-        default=None,
-        description="The default country code for this organization. Example: 'US'",
+        default=None, description="The default country code for this organization. Example: 'US'"
     )
     thirdPartyOrgName: str | None = Field(
         default=None,
@@ -1846,12 +1641,9 @@ class Organization(ApiModel):
     thirdPartyURI: str | None = None
     domain: str | None = None
     features: dict[str, bool] | None = Field(
-        default=None,
-        description="The state of features available for the organization.",
+        default=None, description="The state of features available for the organization."
     )
-    version: int | None = Field(
-        default=None, description="The current version of the organization."
-    )
+    version: int | None = Field(default=None, description="The current version of the organization.")
     state: str | None = Field(
         default=None,
         description="The current state. Examples are active, inactive, deleted. One of: active, inactive, deleted.",
@@ -1871,9 +1663,7 @@ class Organization(ApiModel):
 class OutOfOffice(ApiModel):
     """OutOfOffice (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
     user: User | None = None
     startDate: str | None = Field(
@@ -1931,9 +1721,7 @@ class PresenceDefinition(ApiModel):
 class Relationship(ApiModel):
     """Relationship (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     division: WritableStarrableDivision | None = Field(
         default=None, description="The division to which this entity belongs."
     )
@@ -1942,8 +1730,7 @@ class Relationship(ApiModel):
         description="The user associated with the external organization. When creating or updating a relationship, only User.id is required. User object is fully populated when expanding a note.",
     )
     externalOrganization: ExternalOrganization | None = Field(
-        default=None,
-        description="The external organization this relationship is attached to",
+        default=None, description="The external organization this relationship is attached to"
     )
     relationship: str | None = Field(
         default=None,
@@ -1977,9 +1764,7 @@ class ResourceConditionNode(ApiModel):
 
     variableName: str | None = None
     conjunction: str | None = Field(default=None, description="One of: AND, OR.")
-    operator: str | None = Field(
-        default=None, description="One of: EQ, IN, GE, GT, LE, LT."
-    )
+    operator: str | None = Field(default=None, description="One of: EQ, IN, GE, GT, LE, LT.")
     operands: list[ResourceConditionValue] | None = None
     terms: list[ResourceConditionNode] | None = None
 
@@ -1987,9 +1772,7 @@ class ResourceConditionNode(ApiModel):
 class ResourceConditionValue(ApiModel):
     """ResourceConditionValue (API schema)."""
 
-    type: str | None = Field(
-        default=None, description="One of: SCALAR, VARIABLE, USER, QUEUE, TEAM."
-    )
+    type: str | None = Field(default=None, description="One of: SCALAR, VARIABLE, USER, QUEUE, TEAM.")
     value: str | None = None
 
 
@@ -2026,9 +1809,7 @@ class RoutingStatus(ApiModel):
 class Team(ApiModel):
     """Team (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = Field(default=None, description="The team name")
     division: WritableDivision | None = Field(
         default=None, description="The division to which this entity belongs."
@@ -2042,9 +1823,7 @@ class Team(ApiModel):
         default=None,
         description="Last modified datetime. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss[.mmm]Z",
     )
-    memberCount: int | None = Field(
-        default=None, description="Number of members in a team"
-    )
+    memberCount: int | None = Field(default=None, description="Number of members in a team")
     selfUri: str | None = Field(default=None, description="The URI for this object")
 
 
@@ -2052,12 +1831,10 @@ class Ticker(ApiModel):
     """Ticker (API schema)."""
 
     symbol: str | None = Field(
-        default=None,
-        description="The ticker symbol for this organization. Example: ININ, AAPL, MSFT, etc.",
+        default=None, description="The ticker symbol for this organization. Example: ININ, AAPL, MSFT, etc."
     )
     exchange: str | None = Field(
-        default=None,
-        description="The exchange for this ticker symbol. Examples: NYSE, FTSE, NASDAQ, etc.",
+        default=None, description="The exchange for this ticker symbol. Examples: NYSE, FTSE, NASDAQ, etc."
     )
 
 
@@ -2065,8 +1842,7 @@ class TrusteeAuthorization(ApiModel):
     """TrusteeAuthorization (API schema)."""
 
     permissions: list[str] | None = Field(
-        default=None,
-        description="Permissions that the trustee user has in the trustor organization",
+        default=None, description="Permissions that the trustee user has in the trustor organization"
     )
 
 
@@ -2082,15 +1858,12 @@ class Trustor(ApiModel):
         default=None,
         description="Date Trust was created. Date time is represented as an ISO-8601 string. For example: yyyy-MM-ddTHH:mm:ss[.mmm]Z",
     )
-    createdBy: OrgUser | None = Field(
-        default=None, description="User that created trust."
-    )
+    createdBy: OrgUser | None = Field(default=None, description="User that created trust.")
     organization: Organization | None = Field(
         default=None, description="Organization associated with this trust."
     )
     authorization: TrusteeAuthorization | None = Field(
-        default=None,
-        description="Authorization for the trustee user has in this trustor organization",
+        default=None, description="Authorization for the trustee user has in this trustor organization"
     )
     selfUri: str | None = Field(default=None, description="The URI for this object")
 
@@ -2098,35 +1871,24 @@ class Trustor(ApiModel):
 class TwitterId(ApiModel):
     """TwitterId (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="twitter user.id_str. Max: 255 characters"
-    )
-    name: str | None = Field(
-        default=None, description="twitter user.name. Max: 255 characters"
-    )
+    id: str | None = Field(default=None, description="twitter user.id_str. Max: 255 characters")
+    name: str | None = Field(default=None, description="twitter user.name. Max: 255 characters")
     screenName: str | None = Field(
         default=None,
         description="twitter user.screen_name. Max: 255 characters. Must match pattern: ^@?[A-Za-z0-9_]+$",
     )
     verified: bool | None = Field(
-        default=None,
-        description="whether this data has been verified using the twitter API",
+        default=None, description="whether this data has been verified using the twitter API"
     )
-    profileUrl: str | None = Field(
-        default=None, description="url of user's twitter profile"
-    )
+    profileUrl: str | None = Field(default=None, description="url of user's twitter profile")
 
 
 class User(ApiModel):
     """User (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
-    division: Division | None = Field(
-        default=None, description="The division to which this entity belongs."
-    )
+    division: Division | None = Field(default=None, description="The division to which this entity belongs.")
     chat: Chat | None = None
     department: str | None = None
     email: str | None = None
@@ -2137,8 +1899,7 @@ class User(ApiModel):
         default=None, description="Email addresses and phone numbers for this user"
     )
     state: str | None = Field(
-        default=None,
-        description="The current state for this user. One of: active, inactive, deleted.",
+        default=None, description="The current state for this user. One of: active, inactive, deleted."
     )
     title: str | None = None
     username: str | None = None
@@ -2151,44 +1912,27 @@ class User(ApiModel):
     certifications: list[str] | None = None
     biography: Biography | None = None
     employerInfo: EmployerInfo | None = None
-    preferredName: str | None = Field(
-        default=None, description="Preferred full name of the agent"
-    )
-    routingStatus: RoutingStatus | None = Field(
-        default=None, description="ACD routing status"
-    )
+    preferredName: str | None = Field(default=None, description="Preferred full name of the agent")
+    routingStatus: RoutingStatus | None = Field(default=None, description="ACD routing status")
     presence: UserPresence | None = Field(default=None, description="Active presence")
-    integrationPresence: UserPresence | None = Field(
-        default=None, description="Integration presence"
-    )
+    integrationPresence: UserPresence | None = Field(default=None, description="Integration presence")
     conversationSummary: UserConversationSummary | None = Field(
-        default=None,
-        description="Summary of conversion statistics for conversation types.",
+        default=None, description="Summary of conversion statistics for conversation types."
     )
-    outOfOffice: OutOfOffice | None = Field(
-        default=None, description="Determine if out of office is enabled"
-    )
-    geolocation: Geolocation | None = Field(
-        default=None, description="Current geolocation position"
-    )
+    outOfOffice: OutOfOffice | None = Field(default=None, description="Determine if out of office is enabled")
+    geolocation: Geolocation | None = Field(default=None, description="Current geolocation position")
     station: UserStations | None = Field(
         default=None, description="Effective, default, and last station information"
     )
     authorization: UserAuthorization | None = Field(
         default=None, description="Roles and permissions assigned to the user"
     )
-    profileSkills: list[str] | None = Field(
-        default=None, description="Profile skills possessed by the user"
-    )
+    profileSkills: list[str] | None = Field(default=None, description="Profile skills possessed by the user")
     locations: list[Location] | None = Field(
         default=None, description="The user placement at each site location."
     )
-    groups: list[Group] | None = Field(
-        default=None, description="The groups the user is a member of"
-    )
-    team: Team | None = Field(
-        default=None, description="The team the user is a member of"
-    )
+    groups: list[Group] | None = Field(default=None, description="The groups the user is a member of")
+    team: Team | None = Field(default=None, description="The team the user is a member of")
     workPlanBidRanks: WorkPlanBidRanks | None = Field(
         default=None, description="The WFM work plan bid rank settings for the user"
     )
@@ -2199,9 +1943,7 @@ class User(ApiModel):
         default=None, description="Routing (ACD) languages possessed by the user"
     )
     acdAutoAnswer: bool | None = Field(default=None, description="acd auto answer")
-    languagePreference: str | None = Field(
-        default=None, description="preferred language by the user"
-    )
+    languagePreference: str | None = Field(default=None, description="preferred language by the user")
     lastTokenIssued: OAuthLastTokenIssued | None = None
     dateLastLogin: str | None = Field(
         default=None,
@@ -2222,8 +1964,7 @@ class UserAuthorization(ApiModel):
         default=None, description="A collection of the roles the user is not using"
     )
     permissions: list[str] | None = Field(
-        default=None,
-        description="A collection of the permissions granted by all assigned roles",
+        default=None, description="A collection of the permissions granted by all assigned roles"
     )
     permissionPolicies: list[ResourcePermissionPolicy] | None = Field(
         default=None, description="The policies configured for assigned permissions."
@@ -2246,17 +1987,12 @@ class UserConversationSummary(ApiModel):
 class UserPresence(ApiModel):
     """UserPresence (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
     source: str | None = Field(
-        default=None,
-        description="Deprecated - The sourceID field should be used as a replacement.",
+        default=None, description="Deprecated - The sourceID field should be used as a replacement."
     )
-    sourceId: str | None = Field(
-        default=None, description="Represents the ID of a registered source"
-    )
+    sourceId: str | None = Field(default=None, description="Represents the ID of a registered source")
     primary: bool | None = Field(
         default=None,
         description="A boolean used to tell whether or not to set this presence source as the primary on a PATCH",
@@ -2276,9 +2012,7 @@ class UserPresence(ApiModel):
 class UserRoutingLanguage(ApiModel):
     """UserRoutingLanguage (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
     proficiency: float | None = Field(
         default=None,
@@ -2289,8 +2023,7 @@ class UserRoutingLanguage(ApiModel):
         description="Activate or deactivate this routing language. One of: active, inactive, deleted.",
     )
     languageUri: str | None = Field(
-        default=None,
-        description="URI to the organization language used by this user language.",
+        default=None, description="URI to the organization language used by this user language."
     )
     selfUri: str | None = Field(default=None, description="The URI for this object")
 
@@ -2298,9 +2031,7 @@ class UserRoutingLanguage(ApiModel):
 class UserRoutingSkill(ApiModel):
     """UserRoutingSkill (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
     proficiency: float | None = Field(
         default=None,
@@ -2311,8 +2042,7 @@ class UserRoutingSkill(ApiModel):
         description="Activate or deactivate this routing skill. One of: active, inactive, deleted.",
     )
     skillUri: str | None = Field(
-        default=None,
-        description="URI to the organization skill used by this user skill.",
+        default=None, description="URI to the organization skill used by this user skill."
     )
     selfUri: str | None = Field(default=None, description="The URI for this object")
 
@@ -2320,9 +2050,7 @@ class UserRoutingSkill(ApiModel):
 class UserStation(ApiModel):
     """UserStation (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="A globally unique identifier for this station"
-    )
+    id: str | None = Field(default=None, description="A globally unique identifier for this station")
     name: str | None = None
     type: str | None = None
     associatedUser: User | None = None
@@ -2351,8 +2079,7 @@ class UserStations(ApiModel):
         description="The station where the user can be reached based on their default and associated station.",
     )
     defaultStation: UserStation | None = Field(
-        default=None,
-        description="Default station to be used if not associated with a station.",
+        default=None, description="Default station to be used if not associated with a station."
     )
     lastAssociatedStation: UserStation | None = Field(
         default=None, description="Last associated station for this user."
@@ -2367,24 +2094,20 @@ class WhatsAppId(ApiModel):
         description="The phone number associated with this WhatsApp account. Requires 'E164 without a leading plus' phone number.",
     )
     displayName: str | None = Field(
-        default=None,
-        description="The displayName of this person's account in WhatsApp. Max: 100 characters.",
+        default=None, description="The displayName of this person's account in WhatsApp. Max: 100 characters."
     )
 
 
 class WorkPlanBidRanks(ApiModel):
     """WorkPlanBidRanks (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the user."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the user.")
     workPlanBiddingPerformance: int | None = Field(
         default=None,
         description="Work plan bidding agent performance ranking. The range of values is between 0 and 9999.",
     )
     biddingTieBreaker: str | None = Field(
-        default=None,
-        description="Custom agent ranking metric that some customers can use.",
+        default=None, description="Custom agent ranking metric that some customers can use."
     )
     selfUri: str | None = Field(default=None, description="The URI for this object")
 
@@ -2392,9 +2115,7 @@ class WorkPlanBidRanks(ApiModel):
 class WritableDivision(ApiModel):
     """WritableDivision (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
     selfUri: str | None = Field(default=None, description="The URI for this object")
 
@@ -2402,17 +2123,11 @@ class WritableDivision(ApiModel):
 class WritableStarrableDivision(ApiModel):
     """WritableStarrableDivision (API schema)."""
 
-    id: str | None = Field(
-        default=None, description="The globally unique identifier for the object."
-    )
+    id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
     selfUri: str | None = Field(default=None, description="The URI for this object")
 
 
 for _model in list(globals().values()):
-    if (
-        isinstance(_model, type)
-        and issubclass(_model, ApiModel)
-        and _model is not ApiModel
-    ):
+    if isinstance(_model, type) and issubclass(_model, ApiModel) and _model is not ApiModel:
         _model.model_rebuild()
