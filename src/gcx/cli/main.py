@@ -2,16 +2,80 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from gcx.cli import auth_cmd, config_cmd, contacts, demo, emulator_cmd, export, orgs, sync_cmd
+from gcx.cli.context import GcxGroup, build_context
+from gcx.cli.output import OutputFormat
 
 app = typer.Typer(
     name="gcx",
-    help="Genesys Cloud External Contacts and Organizations: CRUD, export, sync, emulator.",
+    cls=GcxGroup,
+    help=(
+        "Genesys Cloud External Contacts and Organizations: CRUD, export, sync, emulator.\n\n"
+        "Credentials come from the environment (GENESYSCLOUD_OAUTHCLIENT_ID, "
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET, GENESYSCLOUD_REGION) or a profile (gcx config add).\n\n"
+        "Exit codes: 0 success, 1 error, 2 usage error, 3 partial success.\n\n"
+        "Example: gcx --output json contacts get 3f1c...e2"
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            help="Profile from the config file (default: GCX_PROFILE or the file's default).",
+            envvar="GCX_PROFILE",
+            show_envvar=False,
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            "-r",
+            help="Region name (eu-west-1), domain (mypurecloud.ie) or base URL (http://127.0.0.1:8787).",
+        ),
+    ] = None,
+    output: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output format: table for people, json/jsonl/csv for scripts.",
+            envvar="GCX_OUTPUT",
+            show_envvar=False,
+            case_sensitive=False,
+        ),
+    ] = OutputFormat.table,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print data only: no counts, no progress, no notes.")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Log every request to stderr (tokens and secrets redacted); tracebacks on errors.",
+        ),
+    ] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR=1).")] = False,
+) -> None:
+    """Global options apply to every command and go before it: gcx -o json orgs list."""
+    build_context(
+        ctx, profile=profile, region=region, output=output, quiet=quiet, verbose=verbose, no_color=no_color
+    )
+
 
 for _module in (orgs, contacts, export, config_cmd, auth_cmd, emulator_cmd, sync_cmd, demo):
     _module.register(app)

@@ -1,0 +1,346 @@
+"""What every ``gcx`` command shares: global options, settings, the client, errors, prompts.
+
+The root callback (``gcx.cli.main``) parses the global options once into a :class:`CliContext`
+stored in ``ctx.obj``; commands get it with :func:`get_cli` and then:
+
+* ``cli.out`` (or ``cli.output_for(--output)``) prints records (see :mod:`gcx.cli.output`);
+* ``cli.run(lambda gc: ...)`` opens an :class:`~gcx.client.AsyncClient` from the resolved
+  settings, awaits the coroutine, and closes the client;
+* ``cli.confirm(...)`` asks before a destructive change (only on a terminal; ``--yes`` skips);
+* raising :class:`PartialFailure` ends with exit code 3, :class:`CliError` with exit code 1.
+
+Errors are turned into one clean line by :class:`GcxGroup` (the root command class):
+``error: 404 not.found: External contact xyz not found [correlation id 1234]``, never a
+traceback unless ``--verbose``, and never a secret (every line is scrubbed by :class:`Redactor`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import re
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import typer
+from typer import _click
+from typer.core import TyperGroup
+
+from gcx.cli.output import Output, OutputFormat
+from gcx.config import ConfigFile, Settings, default_config_path
+from gcx.errors import (
+    ApiError,
+    AuthError,
+    ConfigError,
+    GcxError,
+    OutcomeUnknownError,
+    TransportError,
+    ValidationError,
+)
+
+T = TypeVar("T")
+
+#: Exit codes shared by every command.
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+EXIT_INTERRUPTED = 130
+
+
+class CliError(Exception):
+    """A user-facing failure decided by the CLI itself (exit 1): one line, no traceback."""
+
+    exit_code = EXIT_ERROR
+
+
+class PartialFailure(CliError):
+    """Some items succeeded and some failed (exit 3). Details were already printed."""
+
+    exit_code = EXIT_PARTIAL
+
+
+class ConfirmationRequired(CliError):
+    """A destructive command ran without a terminal and without ``--yes``."""
+
+
+# --------------------------------------------------------------------------- redaction
+
+
+_SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
+    # Authorization headers and bare bearer/basic credentials.
+    re.compile(r"(?i)\b(authorization)(\s*[:=]\s*)(\"?)(bearer|basic)\s+[^\s\"',;]+"),
+    re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=\-]{8,})"),
+    # JSON or form fields that hold secrets or tokens.
+    re.compile(
+        r"(?i)(\"?(?:access_token|refresh_token|client_secret|password|token)\"?\s*[:=]\s*\"?)([^\s\"&,;}]+)"
+    ),
+)
+
+
+class Redactor:
+    """Removes secrets from text: the known secret values first, then token-looking patterns."""
+
+    MASK = "****"
+
+    def __init__(self, secrets: set[str] | None = None) -> None:
+        self._secrets: set[str] = set()
+        for secret in secrets or ():
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        """Register a secret value (client secret, access token) to scrub wherever it appears."""
+        if secret and len(secret) >= 4:
+            self._secrets.add(secret)
+
+    def __call__(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, self.MASK)
+        text = _SECRET_PATTERNS[0].sub(lambda m: f"{m[1]}{m[2]}{m[3]}{m[4]} {self.MASK}", text)
+        text = _SECRET_PATTERNS[1].sub(lambda m: f"{m[1]}{m[2]}{self.MASK}", text)
+        text = _SECRET_PATTERNS[2].sub(lambda m: f"{m[1]}{self.MASK}", text)
+        return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter whose every line (message, exception, stack) goes through a redactor."""
+
+    def __init__(self, redactor: Redactor, fmt: str | None = None) -> None:
+        super().__init__(fmt or "%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+        self._redact = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._redact(super().format(record))
+
+
+#: Loggers shown by ``--verbose``: gcx's own and httpx's request log.
+VERBOSE_LOGGERS: dict[str, int] = {"gcx": logging.DEBUG, "httpx": logging.INFO}
+
+
+def setup_verbose_logging(redactor: Redactor, stream: Any = None) -> Callable[[], None]:
+    """Send the request log to stderr through ``redactor``; returns a function undoing it."""
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(RedactingFormatter(redactor))
+    previous: list[tuple[logging.Logger, int]] = []
+    for name, level in VERBOSE_LOGGERS.items():
+        logger = logging.getLogger(name)
+        previous.append((logger, logger.level))
+        logger.setLevel(level)
+        logger.addHandler(handler)
+
+    def undo() -> None:
+        for logger, level in previous:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+        handler.flush()
+
+    return undo
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def format_error(exc: BaseException) -> str:
+    """The one line (without the ``error:`` prefix) describing ``exc`` to a user."""
+    if isinstance(exc, ApiError):
+        return str(exc)
+    if isinstance(exc, ValidationError):
+        text = str(exc)
+        prefix = []
+        if exc.record and exc.record not in text:
+            prefix.append(exc.record)
+        if exc.field and exc.field not in text:
+            prefix.append(f"field {exc.field}")
+        return (": ".join(prefix) + ": " + text) if prefix else text
+    if isinstance(exc, AuthError):
+        text = str(exc)
+        if exc.status and str(exc.status) not in text:
+            text = f"{exc.status}: {text}"
+        return f"authentication failed: {text}" if "auth" not in text.lower() else text
+    if isinstance(exc, OutcomeUnknownError):
+        return (
+            f"{exc} ({exc.method} {exc.url}); the change may or may not have been applied: "
+            "check the record before retrying"
+        )
+    if isinstance(exc, TransportError | ConfigError | CliError | GcxError):
+        return str(exc) or type(exc).__name__
+    return f"unexpected {type(exc).__name__}: {exc}"
+
+
+class GcxGroup(TyperGroup):
+    """The root command: turns every error raised below it into one clean, redacted line."""
+
+    def invoke(self, ctx: _click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise
+        except KeyboardInterrupt:
+            cli = ctx.obj if isinstance(ctx.obj, CliContext) else None
+            message = "interrupted"
+            if cli and cli.interrupt_hint:
+                message += f": {cli.interrupt_hint}"
+            print(f"error: {message}", file=sys.stderr, flush=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            cli = ctx.obj if isinstance(ctx.obj, CliContext) else None
+            redact = cli.redact if cli else Redactor()
+            verbose = bool(cli and cli.verbose)
+            if verbose:
+                text = "".join(traceback.format_exception(exc))
+                print(redact(text).rstrip(), file=sys.stderr)
+            line = redact(format_error(exc))
+            if not verbose and not isinstance(exc, GcxError | CliError):
+                line += " (run with --verbose for the traceback)"
+            print(f"error: {line}", file=sys.stderr, flush=True)
+            code = exc.exit_code if isinstance(exc, CliError) else EXIT_ERROR
+            raise typer.Exit(code) from None
+
+
+# --------------------------------------------------------------------------- context
+
+
+def _stdin_isatty() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@dataclass
+class CliContext:
+    """Global options and shared services for one ``gcx`` run (``ctx.obj``)."""
+
+    profile: str | None = None
+    region: str | None = None
+    output: OutputFormat = OutputFormat.table
+    quiet: bool = False
+    verbose: bool = False
+    no_color: bool = False
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    #: An httpx transport for the client (tests: ``httpx.MockTransport`` or the emulator's ASGI app).
+    transport: Any = None
+    #: Extra keyword arguments for the client constructor (``rate_limit``, ``retry``...).
+    client_options: dict[str, Any] = field(default_factory=dict)
+    redact: Redactor = field(default_factory=Redactor)
+    #: Shown after "interrupted" when the user presses Ctrl-C (e.g. how to resume an export).
+    interrupt_hint: str | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+    _undo_logging: Callable[[], None] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.out = Output(self.output, quiet=self.quiet, no_color=self.no_color)
+        for name in ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "GENESYSCLOUD_ACCESS_TOKEN"):
+            self.redact.add(self.env.get(name))
+
+    # ---- output
+
+    def output_for(self, fmt: OutputFormat | None) -> Output:
+        """The output helper, honouring a command's own ``--output`` when given."""
+        return self.out.with_format(fmt)
+
+    # ---- logging
+
+    def start_logging(self) -> None:
+        if self.verbose and self._undo_logging is None:
+            self._undo_logging = setup_verbose_logging(self.redact)
+
+    def close(self) -> None:
+        if self._undo_logging is not None:
+            self._undo_logging()
+            self._undo_logging = None
+
+    # ---- settings and client
+
+    def config_file(self) -> ConfigFile:
+        return ConfigFile(default_config_path(self.env))
+
+    def settings(self, *, require_credentials: bool = True) -> Settings:
+        """Resolve region, credentials and profile (flags > environment > profile)."""
+        if self._settings is None or require_credentials:
+            settings = Settings.resolve(
+                region=self.region,
+                profile=self.profile,
+                env=self.env,
+                config_file=self.config_file(),
+                require_credentials=require_credentials,
+            )
+            self.redact.add(settings.client_secret)
+            self.redact.add(settings.access_token)
+            self._settings = settings
+        return self._settings
+
+    def async_client(self) -> Any:
+        """A new, unopened :class:`gcx.client.AsyncClient` for the resolved settings."""
+        client_module = importlib.import_module("gcx.client")
+        async_client: Any = client_module.AsyncClient
+        kwargs: dict[str, Any] = dict(self.client_options)
+        if self.transport is not None:
+            kwargs["transport"] = self.transport
+        return async_client(settings=self.settings(), **kwargs)
+
+    def run(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+        """Open a client, await ``fn(client)``, close the client; errors propagate."""
+
+        async def main() -> T:
+            async with self.async_client() as gc:
+                return await fn(gc)
+
+        return asyncio.run(main())
+
+    # ---- prompts
+
+    def confirm(self, question: str, *, yes: bool) -> None:
+        """Ask before a destructive change. ``--yes`` skips; without a terminal, refuse."""
+        if yes:
+            return
+        if not _stdin_isatty():
+            raise ConfirmationRequired(f"{question} Not confirmed: pass --yes to run without a prompt")
+        if not typer.confirm(question, default=False, err=True):
+            raise CliError("aborted: nothing was changed")
+
+
+def get_cli(ctx: _click.Context) -> CliContext:
+    """The :class:`CliContext` of this run (created by the root callback)."""
+    obj = ctx.find_root().obj
+    if isinstance(obj, CliContext):
+        return obj
+    raise RuntimeError("gcx command run without the root callback (no CliContext in ctx.obj)")
+
+
+def build_context(
+    ctx: typer.Context,
+    *,
+    profile: str | None,
+    region: str | None,
+    output: OutputFormat,
+    quiet: bool,
+    verbose: bool,
+    no_color: bool,
+) -> CliContext:
+    """Create the :class:`CliContext` for this run and store it in ``ctx.obj``.
+
+    A caller (tests, embedding code) may preset ``ctx.obj`` to a mapping with ``transport``,
+    ``env`` and ``client_options``: the client then talks through that transport.
+    """
+    preset = ctx.obj if isinstance(ctx.obj, Mapping) else {}
+    cli = CliContext(
+        profile=profile,
+        region=region,
+        output=output,
+        quiet=quiet,
+        verbose=verbose,
+        no_color=no_color,
+        env=preset.get("env", os.environ),
+        transport=preset.get("transport"),
+        client_options=dict(preset.get("client_options", {})),
+    )
+    ctx.obj = cli
+    cli.start_logging()
+    ctx.call_on_close(cli.close)
+    return cli
