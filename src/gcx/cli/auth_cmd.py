@@ -9,7 +9,9 @@ import typer
 from gcx.cli.context import get_cli
 from gcx.config import mask_secret
 
-auth_app = typer.Typer(name="auth", help="Check credentials: gcx auth check", no_args_is_help=True)
+auth_app = typer.Typer(
+    name="auth", help="Check credentials.\n\nExample: gcx auth check", no_args_is_help=True
+)
 
 
 @auth_app.command("check")

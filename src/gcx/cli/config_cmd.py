@@ -18,7 +18,7 @@ from gcx.errors import ConfigError
 
 config_app = typer.Typer(
     name="config",
-    help="Manage profiles: gcx config add prod --region eu-west-1 --client-id ID",
+    help="Manage profiles (region, client id, secret) in the config file.\n\nExample: gcx config add prod --region eu-west-1 --client-id ID",
     no_args_is_help=True,
 )
 
