@@ -1,0 +1,27 @@
+"""Errors of the sync engine (all :class:`gcx.errors.GcxError`)."""
+
+from __future__ import annotations
+
+from gcx.errors import GcxError
+
+
+class SyncError(GcxError):
+    """The sync cannot run (bad ledger, refused prune, wrong org...)."""
+
+
+class BindingError(SyncError):
+    """The ledger belongs to another Genesys org (or region, or external source)."""
+
+
+class PruneRefusedError(SyncError):
+    """Pruning would delete more than the threshold allows without ``--force``."""
+
+    def __init__(self, message: str, *, deletes: int, held: int, threshold: float) -> None:
+        super().__init__(message)
+        self.deletes = deletes
+        self.held = held
+        self.threshold = threshold
+
+
+class IllegalTransitionError(SyncError):
+    """An operation's state change that the state machine does not allow."""

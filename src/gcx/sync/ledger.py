@@ -1,0 +1,643 @@
+"""The ledger: what gcx has applied, where, and how far each operation got.
+
+SQLAlchemy Core over SQLite (default: ``./gcx-ledger.sqlite``) or PostgreSQL (any URL).
+Four tables (names prefixed, default ``gcx_``):
+
+``binding``
+    the Genesys org (``GET /api/v2/organizations/me``), region and External Source this
+    ledger belongs to. A ledger refuses to run against another org.
+``records``
+    one row per (kind, ExternalId): Genesys id, hash of the last applied managed values,
+    those values (JSON), the organization key (contacts) and whether gcx created the record
+    (only those may ever be pruned).
+``ops``
+    one row per write: run, kind, ExternalId, op (create/update/move/delete), state, attempt,
+    batch id, Genesys id, intended values (JSON), error (JSON), source line.
+``runs``
+    one row per run: command, source, start/end, status, counts (JSON), report path.
+
+Operation states form a closed set changed only through named transitions
+(:data:`TRANSITIONS`): ``planned -start-> started -succeed-> done``,
+``started -fail-> failed``, ``started -lose-> unknown`` (no answer), and reconciliation
+``started|unknown -reconcile_found-> done`` / ``-reconcile_absent-> failed``. Anything
+else raises :class:`~gcx.sync.errors.IllegalTransitionError`. A batch is written
+``started`` (one transaction) *before* its bulk call and its outcome (one transaction)
+right after, so a crash at any point leaves ``started`` rows that the next run reconciles
+before planning anything new.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from gcx.errors import ConfigError
+from gcx.sync.errors import BindingError, IllegalTransitionError
+from gcx.sync.fields import Kind
+
+DEFAULT_LEDGER_FILE = "gcx-ledger.sqlite"
+SCHEMA_VERSION = 1
+
+
+class OpState(StrEnum):
+    PLANNED = "planned"
+    STARTED = "started"
+    DONE = "done"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+#: event -> (allowed source states, target state)
+TRANSITIONS: dict[str, tuple[frozenset[OpState], OpState]] = {
+    "start": (frozenset({OpState.PLANNED}), OpState.STARTED),
+    "succeed": (frozenset({OpState.STARTED}), OpState.DONE),
+    "fail": (frozenset({OpState.STARTED, OpState.PLANNED}), OpState.FAILED),
+    "lose": (frozenset({OpState.STARTED}), OpState.UNKNOWN),
+    "reconcile_found": (frozenset({OpState.STARTED, OpState.UNKNOWN}), OpState.DONE),
+    "reconcile_absent": (frozenset({OpState.STARTED, OpState.UNKNOWN}), OpState.FAILED),
+}
+
+#: States an interrupted run may leave behind, reconciled before the next plan.
+OPEN_STATES = frozenset({OpState.STARTED, OpState.UNKNOWN})
+
+
+def next_state(current: OpState | str, event_name: str) -> OpState:
+    """Pure: the state after ``event_name``; raises :class:`IllegalTransitionError` if not allowed."""
+    if event_name not in TRANSITIONS:
+        raise IllegalTransitionError(f"unknown transition {event_name!r} (known: {', '.join(TRANSITIONS)})")
+    allowed, target = TRANSITIONS[event_name]
+    state = OpState(current)
+    if state not in allowed:
+        raise IllegalTransitionError(
+            f"transition {event_name!r} is not allowed from {state.value!r} "
+            f"(only from {', '.join(sorted(s.value for s in allowed))})"
+        )
+    return target
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def ledger_url(value: str | None, workdir: Path | None = None) -> str:
+    """A ledger argument (URL or file path; ``None`` for the default file) -> SQLAlchemy URL."""
+    if not value:
+        base = workdir or Path.cwd()
+        return f"sqlite:///{base / DEFAULT_LEDGER_FILE}"
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+def safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<ledger url>"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    kind: Kind
+    key: str
+    genesys_id: str
+    hash: str
+    applied: dict[str, Any]
+    org_key: str | None
+    created_by_gcx: bool
+
+
+@dataclass(frozen=True)
+class Binding:
+    org_id: str
+    org_name: str | None
+    region: str
+    external_source_id: str
+    external_source_name: str
+
+
+@dataclass(frozen=True)
+class OpRow:
+    id: int
+    run_id: int
+    kind: Kind
+    key: str
+    op: str
+    state: OpState
+    attempt: int
+    batch_id: str | None
+    genesys_id: str | None
+    payload: dict[str, Any]
+    error: dict[str, Any] | None
+    line: int | None
+
+
+@dataclass(frozen=True)
+class NewOp:
+    """An operation about to be started: the intended managed values travel with it."""
+
+    kind: Kind
+    key: str
+    op: str
+    payload: dict[str, Any]
+    genesys_id: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one started op, written with its ledger record in one transaction."""
+
+    op_id: int
+    ok: bool
+    genesys_id: str | None = None
+    error: dict[str, Any] | None = None
+
+
+class Ledger:
+    """The ledger database. Use as a context manager (closes its connections)."""
+
+    def __init__(self, url: str, *, prefix: str = "gcx_") -> None:
+        self.url = url
+        self.prefix = prefix
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (ArgumentError, SQLAlchemyError, ImportError) as exc:
+            raise ConfigError(f"cannot open ledger {safe_url(url)}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        md = MetaData()
+        self.t_binding = Table(
+            f"{prefix}binding",
+            md,
+            Column("id", Integer, primary_key=True),
+            Column("schema_version", Integer, nullable=False),
+            Column("org_id", String(64), nullable=False),
+            Column("org_name", Text),
+            Column("region", Text, nullable=False),
+            Column("external_source_id", String(64), nullable=False),
+            Column("external_source_name", Text, nullable=False),
+            Column("created_at", String(40), nullable=False),
+        )
+        self.t_records = Table(
+            f"{prefix}records",
+            md,
+            Column("kind", String(16), primary_key=True),
+            Column("external_id", String(255), primary_key=True),
+            Column("genesys_id", String(64), nullable=False, index=True),
+            Column("hash", String(64), nullable=False),
+            Column("applied", Text, nullable=False),
+            Column("org_key", String(255)),
+            Column("created_by_gcx", Boolean, nullable=False),
+            Column("updated_at", String(40), nullable=False),
+        )
+        self.t_ops = Table(
+            f"{prefix}ops",
+            md,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("run_id", Integer, nullable=False, index=True),
+            Column("kind", String(16), nullable=False),
+            Column("external_id", String(255), nullable=False),
+            Column("op", String(16), nullable=False),
+            Column("state", String(16), nullable=False, index=True),
+            Column("attempt", Integer, nullable=False),
+            Column("batch_id", String(64)),
+            Column("genesys_id", String(64)),
+            Column("payload", Text, nullable=False),
+            Column("error", Text),
+            Column("line", Integer),
+            Column("updated_at", String(40), nullable=False),
+        )
+        self.t_runs = Table(
+            f"{prefix}runs",
+            md,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("command", String(32), nullable=False),
+            Column("source", Text),
+            Column("started_at", String(40), nullable=False),
+            Column("finished_at", String(40)),
+            Column("status", String(16), nullable=False),
+            Column("counts", Text),
+            Column("report_path", Text),
+        )
+        self.metadata = md
+        try:
+            md.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise ConfigError(
+                f"cannot open ledger {safe_url(url)}: {exc.__class__.__name__}: {exc}"
+            ) from None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def drop(self) -> None:
+        """Drop the ledger's tables (tests, ``--reset``)."""
+        self.metadata.drop_all(self.engine)
+
+    # ------------------------------------------------------------------ binding
+
+    def binding(self) -> Binding | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(self.t_binding).where(self.t_binding.c.id == 1)).mappings().first()
+        if row is None:
+            return None
+        return Binding(
+            org_id=row["org_id"],
+            org_name=row["org_name"],
+            region=row["region"],
+            external_source_id=row["external_source_id"],
+            external_source_name=row["external_source_name"],
+        )
+
+    def bind(self, binding: Binding) -> Binding:
+        """Record the org this ledger belongs to, or check that it is the same one.
+
+        Raises :class:`BindingError` when the ledger already belongs to another org or
+        region. A changed External Source id (re-created by someone) is updated.
+        """
+        current = self.binding()
+        if current is None:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(self.t_binding).values(
+                        id=1,
+                        schema_version=SCHEMA_VERSION,
+                        org_id=binding.org_id,
+                        org_name=binding.org_name,
+                        region=binding.region,
+                        external_source_id=binding.external_source_id,
+                        external_source_name=binding.external_source_name,
+                        created_at=_now(),
+                    )
+                )
+            return binding
+        check_binding(current, org_id=binding.org_id, region=binding.region)
+        if (current.external_source_id, current.external_source_name) != (
+            binding.external_source_id,
+            binding.external_source_name,
+        ):
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(self.t_binding)
+                    .where(self.t_binding.c.id == 1)
+                    .values(
+                        external_source_id=binding.external_source_id,
+                        external_source_name=binding.external_source_name,
+                    )
+                )
+        return binding
+
+    # ------------------------------------------------------------------ records
+
+    def entries(self, kind: Kind | None = None) -> dict[tuple[str, str], LedgerEntry]:
+        """Every record (or every record of ``kind``), keyed by (kind, ExternalId)."""
+        t = self.t_records
+        stmt = select(t)
+        if kind is not None:
+            stmt = stmt.where(t.c.kind == kind)
+        out: dict[tuple[str, str], LedgerEntry] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(stmt).mappings():
+                entry = LedgerEntry(
+                    kind=row["kind"],
+                    key=row["external_id"],
+                    genesys_id=row["genesys_id"],
+                    hash=row["hash"],
+                    applied=json.loads(row["applied"]),
+                    org_key=row["org_key"],
+                    created_by_gcx=bool(row["created_by_gcx"]),
+                )
+                out[(entry.kind, entry.key)] = entry
+        return out
+
+    def count_records(self) -> dict[str, int]:
+        t = self.t_records
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.kind, func.count()).group_by(t.c.kind)).all()
+        return {str(k): int(n) for k, n in rows}
+
+    def _upsert_records(self, conn: Any, entries: Sequence[LedgerEntry]) -> None:
+        if not entries:
+            return
+        t = self.t_records
+        for chunk in _chunks(list(entries), 400):
+            conn.execute(
+                delete(t).where(tuple_(t.c.kind, t.c.external_id).in_([(e.kind, e.key) for e in chunk]))
+            )
+            conn.execute(
+                insert(t),
+                [
+                    {
+                        "kind": e.kind,
+                        "external_id": e.key,
+                        "genesys_id": e.genesys_id,
+                        "hash": e.hash,
+                        "applied": json.dumps(e.applied, sort_keys=True, ensure_ascii=False),
+                        "org_key": e.org_key,
+                        "created_by_gcx": e.created_by_gcx,
+                        "updated_at": _now(),
+                    }
+                    for e in chunk
+                ],
+            )
+
+    def _delete_records(self, conn: Any, keys: Sequence[tuple[str, str]]) -> None:
+        t = self.t_records
+        for chunk in _chunks(list(keys), 400):
+            conn.execute(delete(t).where(tuple_(t.c.kind, t.c.external_id).in_(chunk)))
+
+    def save_records(self, entries: Sequence[LedgerEntry]) -> None:
+        """Write records outside an op (adoption of an unchanged record, reconciliation)."""
+        with self.engine.begin() as conn:
+            self._upsert_records(conn, entries)
+
+    def forget_records(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Drop records whose Genesys record no longer exists."""
+        with self.engine.begin() as conn:
+            self._delete_records(conn, keys)
+
+    # ------------------------------------------------------------------ ops
+
+    def start_batch(self, run_id: int, batch_id: str, ops: Sequence[NewOp]) -> list[int]:
+        """Insert a batch's ops as ``planned`` and move them to ``started`` in one transaction.
+
+        Returns the op ids in the order given. Call this *before* the bulk request.
+        """
+        t = self.t_ops
+        now = _now()
+        ids: list[int] = []
+        with self.engine.begin() as conn:
+            prev: dict[tuple[str, str, str], int] = {}
+            for chunk in _chunks(list(ops), 400):
+                rows = conn.execute(
+                    select(t.c.kind, t.c.external_id, t.c.op, func.count())
+                    .where(tuple_(t.c.kind, t.c.external_id).in_([(o.kind, o.key) for o in chunk]))
+                    .group_by(t.c.kind, t.c.external_id, t.c.op)
+                ).all()
+                prev.update({(str(k), str(e), str(o)): int(n) for k, e, o, n in rows})
+            for op in ops:
+                res = conn.execute(
+                    insert(t).values(
+                        run_id=run_id,
+                        kind=op.kind,
+                        external_id=op.key,
+                        op=op.op,
+                        state=OpState.PLANNED.value,
+                        attempt=prev.get((op.kind, op.key, op.op), 0) + 1,
+                        batch_id=batch_id,
+                        genesys_id=op.genesys_id,
+                        payload=json.dumps(op.payload, sort_keys=True, ensure_ascii=False),
+                        line=op.line,
+                        updated_at=now,
+                    )
+                )
+                pk = res.inserted_primary_key
+                assert pk is not None
+                ids.append(int(pk[0]))
+            self._transition(conn, ids, "start")
+        return ids
+
+    def _transition(
+        self, conn: Any, ids: Sequence[int], event_name: str, values: Mapping[str, Any] | None = None
+    ) -> None:
+        if not ids:
+            return
+        allowed, target = TRANSITIONS[event_name]
+        t = self.t_ops
+        states = [s.value for s in allowed]
+        for chunk in _chunks(list(ids), 400):
+            res = conn.execute(
+                update(t)
+                .where(and_(t.c.id.in_(chunk), t.c.state.in_(states)))
+                .values(state=target.value, updated_at=_now(), **(values or {}))
+            )
+            if res.rowcount != len(chunk):
+                found = {
+                    int(r.id): r.state
+                    for r in conn.execute(select(t.c.id, t.c.state).where(t.c.id.in_(chunk)))
+                }
+                bad = [(i, found.get(i, "missing")) for i in chunk if found.get(i) not in {target.value}]
+                raise IllegalTransitionError(
+                    f"transition {event_name!r} refused for op(s) "
+                    + ", ".join(f"{i} ({s})" for i, s in bad[:5])
+                    + f": allowed only from {', '.join(sorted(states))}"
+                )
+
+    def transition(self, ids: Sequence[int], event_name: str) -> None:
+        """Apply a named transition to ops (refuses illegal ones, all or nothing)."""
+        if event_name not in TRANSITIONS:
+            next_state(OpState.PLANNED, event_name)  # raises the unknown-transition error
+        with self.engine.begin() as conn:
+            self._transition(conn, ids, event_name)
+
+    def finish_batch(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        records: Sequence[LedgerEntry] = (),
+        forget: Sequence[tuple[str, str]] = (),
+        reconcile: bool = False,
+    ) -> None:
+        """Record a batch's outcomes and the resulting ledger records in one transaction."""
+        ok_event, ko_event = ("reconcile_found", "reconcile_absent") if reconcile else ("succeed", "fail")
+        with self.engine.begin() as conn:
+            for o in outcomes:
+                values: dict[str, Any] = {}
+                if o.genesys_id:
+                    values["genesys_id"] = o.genesys_id
+                if o.error is not None:
+                    values["error"] = json.dumps(o.error, sort_keys=True, ensure_ascii=False)
+                self._transition(conn, [o.op_id], ok_event if o.ok else ko_event, values)
+            self._upsert_records(conn, records)
+            self._delete_records(conn, forget)
+
+    def mark_unknown(self, ids: Sequence[int]) -> None:
+        """The bulk call got no answer: its ops' outcome is unknown until reconciled."""
+        self.transition(ids, "lose")
+
+    def open_ops(self) -> list[OpRow]:
+        """Ops left ``started`` or ``unknown`` (a crash or a lost answer), oldest first."""
+        t = self.t_ops
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t).where(t.c.state.in_([s.value for s in OPEN_STATES])).order_by(t.c.id)
+            ).mappings()
+            return [self._op_row(r) for r in rows]
+
+    def ops(self, run_id: int | None = None, state: OpState | None = None) -> list[OpRow]:
+        t = self.t_ops
+        stmt = select(t).order_by(t.c.id)
+        if run_id is not None:
+            stmt = stmt.where(t.c.run_id == run_id)
+        if state is not None:
+            stmt = stmt.where(t.c.state == state.value)
+        with self.engine.connect() as conn:
+            return [self._op_row(r) for r in conn.execute(stmt).mappings()]
+
+    @staticmethod
+    def _op_row(r: Any) -> OpRow:
+        return OpRow(
+            id=int(r["id"]),
+            run_id=int(r["run_id"]),
+            kind=r["kind"],
+            key=r["external_id"],
+            op=r["op"],
+            state=OpState(r["state"]),
+            attempt=int(r["attempt"]),
+            batch_id=r["batch_id"],
+            genesys_id=r["genesys_id"],
+            payload=json.loads(r["payload"]),
+            error=json.loads(r["error"]) if r["error"] else None,
+            line=r["line"],
+        )
+
+    def op_counts(self) -> dict[str, int]:
+        t = self.t_ops
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.c.state, func.count()).group_by(t.c.state)).all()
+        return {str(s): int(n) for s, n in rows}
+
+    # ------------------------------------------------------------------ runs
+
+    def start_run(self, command: str, source: str | None) -> int:
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                insert(self.t_runs).values(
+                    command=command, source=source, started_at=_now(), status="running"
+                )
+            )
+            pk = res.inserted_primary_key
+            assert pk is not None
+            return int(pk[0])
+
+    def finish_run(
+        self, run_id: int, status: str, counts: Mapping[str, Any], report_path: str | None
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(self.t_runs)
+                .where(self.t_runs.c.id == run_id)
+                .values(
+                    finished_at=_now(),
+                    status=status,
+                    counts=json.dumps(counts, sort_keys=True),
+                    report_path=report_path,
+                )
+            )
+
+    def runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        t = self.t_runs
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t).order_by(t.c.id.desc()).limit(limit)).mappings().all()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["counts"] = json.loads(d["counts"]) if d.get("counts") else {}
+            out.append(d)
+        return out
+
+    def failed_ops(self, limit: int = 50) -> list[OpRow]:
+        """The latest failed ops whose record has not succeeded since."""
+        t = self.t_ops
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(t)
+                    .where(t.c.state == OpState.FAILED.value)
+                    .order_by(t.c.id.desc())
+                    .limit(limit * 4)
+                )
+                .mappings()
+                .all()
+            )
+            failed = [self._op_row(r) for r in rows]
+            out = []
+            for op in failed:
+                later = conn.execute(
+                    select(func.count())
+                    .select_from(t)
+                    .where(
+                        and_(
+                            t.c.kind == op.kind,
+                            t.c.external_id == op.key,
+                            t.c.id > op.id,
+                            t.c.state == OpState.DONE.value,
+                        )
+                    )
+                ).scalar_one()
+                if not later:
+                    out.append(op)
+                if len(out) >= limit:
+                    break
+        return out
+
+
+def check_binding(current: Binding, *, org_id: str | None, region: str) -> None:
+    """Pure: refuse a ledger bound to another org or region."""
+    if org_id is not None and current.org_id != org_id:
+        raise BindingError(
+            f"this ledger belongs to Genesys org {current.org_name or ''} ({current.org_id}) "
+            f"in {current.region}, but the credentials are for org {org_id}: use another --ledger"
+        )
+    if _norm_region(current.region) != _norm_region(region):
+        raise BindingError(
+            f"this ledger belongs to region {current.region}, not {region}: use another --ledger"
+        )
+
+
+def _norm_region(region: str) -> str:
+    return region.strip().lower().replace("_", "-").rstrip("/")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def iter_keys(entries: Iterable[LedgerEntry]) -> Iterator[tuple[str, str]]:
+    for e in entries:
+        yield (e.kind, e.key)

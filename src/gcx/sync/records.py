@@ -1,0 +1,186 @@
+"""Canonical records (what the source says) and row issues (why a row cannot sync)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gcx.sync.fields import KINDS, ORG_REF, FieldError, Kind, check_key, field_spec, to_value
+
+
+@dataclass(frozen=True)
+class Record:
+    """One organization or contact as the source of truth wants it.
+
+    ``values`` maps every *managed* path to its normalised value (``None``: the source
+    manages the field but has no value). ``org_key`` is a contact's organization ExternalId;
+    ``manages_org`` says whether the source manages that link at all.
+    """
+
+    kind: Kind
+    key: str
+    values: Mapping[str, Any]
+    org_key: str | None = None
+    manages_org: bool = False
+    line: int | None = None
+
+    @property
+    def managed(self) -> frozenset[str]:
+        paths = set(self.values)
+        if self.manages_org:
+            paths.add(ORG_REF)
+        return frozenset(paths)
+
+    def applied_values(self) -> dict[str, Any]:
+        """The managed values as the ledger stores them (org link included under ``organization``)."""
+        out = dict(self.values)
+        if self.manages_org:
+            out[ORG_REF] = self.org_key
+        return out
+
+    @property
+    def hash(self) -> str:
+        return values_hash(self.kind, self.applied_values())
+
+    def to_json(self) -> dict[str, Any]:
+        """The canonical JSONL form (API names, nested), readable again by :func:`record_from_json`."""
+        out: dict[str, Any] = {"kind": self.kind, "externalId": self.key}
+        if self.manages_org:
+            out[ORG_REF] = self.org_key
+        for path, value in self.values.items():
+            spec = field_spec(self.kind, path)
+            v: Any = {"display": value} if spec.type == "phone" and value is not None else value
+            parts = path.split(".")
+            cur = out
+            for part in parts[:-1]:
+                cur = cur.setdefault(part, {})
+            cur[parts[-1]] = v
+        return out
+
+
+def values_hash(kind: Kind, values: Mapping[str, Any]) -> str:
+    text = json.dumps([kind, sorted(values.items())], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Why a source row (or record) was not synced: line, ExternalId, field and reason."""
+
+    line: int | None
+    reason: str
+    field: str | None = None
+    key: str | None = None
+    kind: Kind | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "kind": self.kind,
+            "externalId": self.key,
+            "field": self.field,
+            "reason": self.reason,
+        }
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line is not None else "record"
+        who = f" {self.kind} {self.key!r}" if self.key else ""
+        what = f" field {self.field}:" if self.field else ":"
+        return f"{where}{who}{what} {self.reason}"
+
+
+@dataclass
+class Built:
+    """Result of building one record: the record, or the issues that made it invalid."""
+
+    record: Record | None
+    issues: list[Issue] = field(default_factory=list)
+
+
+def build_record(
+    kind: Kind,
+    raw_key: Any,
+    raw_values: Mapping[str, Any],
+    *,
+    line: int | None,
+    org_key: Any = None,
+    manages_org: bool = False,
+    phone_country: str | None = None,
+    phone_countries: Mapping[str, str] | None = None,
+) -> Built:
+    """Validate raw values (API paths -> raw source values) into a :class:`Record`.
+
+    Every bad field becomes an :class:`Issue`; a record with any issue is not built.
+    """
+    issues: list[Issue] = []
+    key: str | None = None
+    try:
+        key = check_key(raw_key)
+    except FieldError as exc:
+        issues.append(Issue(line, exc.reason, field=exc.field, key=None, kind=kind))
+    values: dict[str, Any] = {}
+    for path, raw in raw_values.items():
+        try:
+            spec = field_spec(kind, path)
+            country = (phone_countries or {}).get(path) or phone_country
+            values[path] = to_value(spec, raw, phone_country=country)
+        except FieldError as exc:
+            issues.append(Issue(line, exc.reason, field=exc.field, key=key, kind=kind))
+    ref: str | None = None
+    if manages_org and org_key is not None and not (isinstance(org_key, str) and not org_key.strip()):
+        try:
+            ref = check_key(org_key)
+        except FieldError as exc:
+            issues.append(Issue(line, exc.reason, field=ORG_REF, key=key, kind=kind))
+    if kind == "organization" and "name" not in values and not issues:
+        issues.append(
+            Issue(line, "is required (an organization needs a name)", field="name", key=key, kind=kind)
+        )
+    if issues or key is None:
+        return Built(None, issues)
+    return Built(Record(kind, key, values, org_key=ref, manages_org=manages_org, line=line))
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, Any], kind: Kind) -> None:
+    """Nested API JSON -> dot paths, stopping at phones and lists (their own values)."""
+    if isinstance(value, Mapping) and prefix in {"address", "customFields"}:
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}", v, out, kind)
+        return
+    out[prefix] = value
+
+
+def record_from_json(obj: Any, *, line: int | None, phone_country: str | None = "US") -> Built:
+    """A canonical JSON record -> :class:`Record`. Fields present (even ``null``) are managed."""
+    if not isinstance(obj, Mapping):
+        return Built(None, [Issue(line, f"expected a JSON object, got {type(obj).__name__}")])
+    kind_raw = obj.get("kind")
+    if kind_raw not in KINDS:
+        return Built(
+            None,
+            [Issue(line, f"kind must be 'organization' or 'contact', got {kind_raw!r}", field="kind")],
+        )
+    kind: Kind = "organization" if kind_raw == "organization" else "contact"
+    values: dict[str, Any] = {}
+    for name, value in obj.items():
+        if name in {"kind", "externalId", ORG_REF}:
+            continue
+        _flatten(name, value, values, kind)
+    manages_org = kind == "contact" and ORG_REF in obj
+    if kind == "organization" and ORG_REF in obj:
+        return Built(
+            None,
+            [Issue(line, "an organization has no organization reference", field=ORG_REF, kind=kind)],
+        )
+    return build_record(
+        kind,
+        obj.get("externalId"),
+        values,
+        line=line,
+        org_key=obj.get(ORG_REF),
+        manages_org=manages_org,
+        phone_country=phone_country,
+    )

@@ -1,0 +1,91 @@
+"""Ledger: records, op state machine (illegal transitions refused), binding, runs (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gcx.sync.errors import BindingError, IllegalTransitionError
+from gcx.sync.ledger import Binding, Ledger, LedgerEntry, NewOp, OpState, Outcome, ledger_url, next_state
+
+
+@pytest.mark.parametrize(
+    ("state", "event", "expected"),
+    [
+        ("planned", "start", "started"),
+        ("started", "succeed", "done"),
+        ("started", "fail", "failed"),
+        ("started", "lose", "unknown"),
+        ("unknown", "reconcile_found", "done"),
+        ("started", "reconcile_absent", "failed"),
+    ],
+)
+def test_legal_transitions(state: str, event: str, expected: str) -> None:
+    assert next_state(state, event) == OpState(expected)
+
+
+@pytest.mark.parametrize(
+    ("state", "event"),
+    [("done", "start"), ("done", "fail"), ("failed", "succeed"), ("planned", "succeed"), ("unknown", "lose")],
+)
+def test_illegal_transitions_are_refused(state: str, event: str) -> None:
+    with pytest.raises(IllegalTransitionError, match="not allowed"):
+        next_state(state, event)
+    with pytest.raises(IllegalTransitionError, match="unknown transition"):
+        next_state(state, "teleport")
+
+
+def _entry(key: str, gid: str, kind: str = "contact") -> LedgerEntry:
+    return LedgerEntry(kind, key, gid, "h-" + key, {"firstName": key}, "o-1", True)  # type: ignore[arg-type]
+
+
+def test_batch_lifecycle(ledger: Ledger) -> None:
+    run = ledger.start_run("apply", "test")
+    ids = ledger.start_batch(
+        run,
+        "b1",
+        [NewOp("contact", "c-1", "create", {"firstName": "A"}), NewOp("contact", "c-2", "create", {})],
+    )
+    assert [o.state for o in ledger.open_ops()] == [OpState.STARTED, OpState.STARTED]
+    ledger.finish_batch(
+        [Outcome(ids[0], True, "g-1"), Outcome(ids[1], False, error={"reason": "bad"})],
+        records=[_entry("c-1", "g-1")],
+    )
+    assert ledger.open_ops() == []
+    assert ledger.entries()[("contact", "c-1")].genesys_id == "g-1"
+    assert ledger.entries()[("contact", "c-1")].applied == {"firstName": "c-1"}
+    failed = ledger.failed_ops()
+    assert [(o.key, o.error) for o in failed] == [("c-2", {"reason": "bad"})]
+    # a done op cannot be restarted or failed: all or nothing
+    with pytest.raises(IllegalTransitionError):
+        ledger.transition([ids[0]], "fail")
+    assert ledger.ops(run)[0].state == OpState.DONE
+    # retry of c-2 counts its attempt
+    again = ledger.start_batch(run, "b2", [NewOp("contact", "c-2", "create", {})])
+    assert ledger.ops(run)[-1].attempt == 2
+    ledger.mark_unknown(again)
+    assert [o.state for o in ledger.open_ops()] == [OpState.UNKNOWN]
+    ledger.finish_batch([Outcome(again[0], True, "g-2")], records=[_entry("c-2", "g-2")], reconcile=True)
+    assert ledger.failed_ops() == []
+    ledger.finish_run(run, "ok", {"created": 2}, None)
+    assert ledger.runs()[0]["counts"] == {"created": 2}
+    assert ledger.count_records() == {"contact": 2}
+    ledger.forget_records([("contact", "c-1")])
+    assert ledger.count_records() == {"contact": 1}
+
+
+def test_binding_refuses_another_org(ledger: Ledger) -> None:
+    b = Binding("org-1", "Acme", "us-east-1", "src-1", "gcx")
+    ledger.bind(b)
+    ledger.bind(Binding("org-1", "Acme", "us_east_1", "src-2", "gcx"))  # same org: source id refreshed
+    current = ledger.binding()
+    assert current is not None and current.external_source_id == "src-2"
+    with pytest.raises(BindingError, match="belongs to Genesys org"):
+        ledger.bind(Binding("org-2", "Other", "us-east-1", "src-1", "gcx"))
+    with pytest.raises(BindingError, match="region"):
+        ledger.bind(Binding("org-1", "Acme", "eu-west-1", "src-1", "gcx"))
+
+
+def test_ledger_url_forms(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert ledger_url(None, tmp_path) == f"sqlite:///{tmp_path / 'gcx-ledger.sqlite'}"
+    assert ledger_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert ledger_url(str(tmp_path / "x.db")).startswith("sqlite:////")
