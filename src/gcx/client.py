@@ -1,0 +1,571 @@
+"""The gcx client: :class:`AsyncClient` (async-first) and :class:`Client` (its blocking twin).
+
+::
+
+    async with AsyncClient(region="us-east-1", client_id="...", client_secret="...") as gc:
+        org = await gc.organizations.create({"name": "Acme"})
+        async for contact in gc.contacts.scan():
+            ...
+
+    with Client(region="us-east-1") as gc:          # credentials from env vars or a profile
+        for org in gc.organizations.search(q="acme"):
+            ...
+
+:class:`Client` runs an :class:`AsyncClient` on a private event loop in a background thread
+and blocks on each call; it has the same attributes and methods, async iterators become
+plain iterators. It is safe to use from many threads at once (they share one token, one rate
+limiter and one connection pool). ``close()`` (or leaving the ``with`` block) stops the thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import contextlib
+import functools
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from importlib import metadata
+from typing import Any, Generic, TypeVar
+
+import anyio.from_thread
+import httpx
+
+from gcx.auth import ClientCredentialsAuth, StaticTokenAuth, TokenCache
+from gcx.config import Settings
+from gcx.errors import ApiError, ConfigError
+from gcx.models import (
+    ContactEnrichRequest,
+    ContactIdentifier,
+    ExternalContact,
+    ExternalOrganization,
+    ExternalOrganizationEnrichRequest,
+    ExternalOrganizationIdentifier,
+    ExternalSource,
+    Organization,
+)
+from gcx.pacing import RateLimiter
+from gcx.pagination import ScanPager, SearchPager
+from gcx.resources.base import Core, EnrichResult, Identifiers
+from gcx.resources.bulk import BulkResult
+from gcx.resources.contacts import Contacts
+from gcx.resources.external_sources import ExternalSources
+from gcx.resources.organizations import Organizations
+from gcx.retry import RetryPolicy
+from gcx.transport import QueryValue, Requester, RequestStats
+
+T = TypeVar("T")
+
+try:
+    _VERSION = metadata.version("gcx")
+except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+    _VERSION = "0"
+USER_AGENT = f"gcx/{_VERSION} (+httpx)"
+
+
+class AsyncClient:
+    """Async client for the External Contacts API.
+
+    Settings come from ``settings=``, else from the arguments, the environment variables
+    (``GENESYSCLOUD_REGION``, ``GENESYSCLOUD_OAUTHCLIENT_ID``/``_SECRET``,
+    ``GENESYSCLOUD_ACCESS_TOKEN``) and the profile, in that order (see :mod:`gcx.config`).
+
+    ``transport``: an :class:`httpx.AsyncBaseTransport` (e.g. the emulator's in-process
+    transport). ``rate_limit``: requests per minute shared by all requests of this client
+    (0 disables pacing). ``retry``: the :class:`~gcx.retry.RetryPolicy`. ``timeout``: seconds
+    per request. ``bulk_batch_size``: items per bulk request. ``clock``, ``sleep`` and ``rand``
+    replace time, waiting and randomness (tests, simulations).
+    """
+
+    def __init__(
+        self,
+        region: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        access_token: str | None = None,
+        profile: str | None = None,
+        settings: Settings | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rate_limit: float = 300,
+        retry: RetryPolicy | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        bulk_batch_size: int = 200,
+        token_cache: TokenCache | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        rand: Callable[[], float] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if settings is None:
+            settings = Settings.resolve(
+                region=region,
+                client_id=client_id,
+                client_secret=client_secret,
+                access_token=access_token,
+                profile=profile,
+            )
+        else:
+            settings.check_credentials()
+        if not isinstance(bulk_batch_size, int) or bulk_batch_size < 1:
+            raise ConfigError(f"bulk_batch_size must be a positive integer, got {bulk_batch_size!r}")
+        if rate_limit is None or rate_limit < 0:
+            raise ConfigError(
+                f"rate_limit must be 0 (off) or a positive number of requests per minute, got {rate_limit!r}"
+            )
+        self.settings = settings
+        self.stats = RequestStats()
+        clock = clock or time.monotonic
+        do_sleep = sleep or asyncio.sleep
+        self.retry_policy = retry or RetryPolicy()
+        self.limiter = RateLimiter(rate_limit, clock=clock)
+        auth: httpx.Auth
+        if settings.access_token:
+            auth = StaticTokenAuth(settings.access_token)
+        else:
+            assert settings.client_id and settings.client_secret  # check_credentials guarantees it
+            auth = ClientCredentialsAuth(
+                settings.client_id,
+                settings.client_secret,
+                f"{settings.region.login_base}/oauth/token",
+                cache=token_cache or TokenCache(clock=clock),
+                async_send=self._send_token_request,
+                on_token_request=self.stats.count_token_request,
+                sleep=do_sleep,
+                rand=rand,
+            )
+        self.auth = auth
+        all_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        all_headers.update(headers or {})
+        self._http = httpx.AsyncClient(
+            base_url=settings.region.api_base,
+            transport=transport,
+            timeout=timeout,
+            auth=auth,
+            headers=all_headers,
+            follow_redirects=False,
+        )
+        self._requester = Requester(
+            self._http,
+            retry=self.retry_policy,
+            limiter=self.limiter,
+            stats=self.stats,
+            clock=clock,
+            sleep=do_sleep,
+            rand=rand or random.random,
+        )
+        self._core = Core(
+            requester=self._requester,
+            bulk_batch_size=bulk_batch_size,
+            retry=self.retry_policy,
+            sleep=do_sleep,
+        )
+        self.organizations = Organizations(self._core)
+        self.contacts = Contacts(self._core)
+        self.external_sources = ExternalSources(self._core)
+        self._closed = False
+
+    async def _send_token_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._http.send(request, auth=None)
+        await response.aread()
+        return response
+
+    def __repr__(self) -> str:
+        return f"AsyncClient(region={self.settings.region.name!r}, client_id={self.settings.client_id!r})"
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def me(self) -> Organization:
+        """The Genesys Cloud organization the credentials belong to (a cheap credentials check)."""
+        data = await self._core.json("GET", "/api/v2/organizations/me")
+        return Organization.from_api(data)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Any API call, with auth, pacing, retries and error mapping; returns the parsed JSON."""
+        if not path.startswith("/"):
+            raise ConfigError(f"request path must start with '/', got {path!r}")
+        return await self._core.json(method, path, params=params, body=json, idempotent=idempotent)
+
+    async def aclose(self) -> None:
+        """Close the connections (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+# ---------------------------------------------------------------------------------------
+# The sync facade
+# ---------------------------------------------------------------------------------------
+
+
+class _Bridge:
+    """Runs coroutines of one AsyncClient on its private loop thread."""
+
+    def __init__(self) -> None:
+        self._cm = anyio.from_thread.start_blocking_portal(backend="asyncio")
+        self.portal = self._cm.__enter__()
+        self.open = True
+
+    def call(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
+        if not self.open:
+            raise RuntimeError("the client is closed")
+        return self.portal.call(functools.partial(fn, *args, **kwargs))
+
+    def close(self) -> None:
+        if self.open:
+            self.open = False
+            self._cm.__exit__(None, None, None)
+
+
+class SyncIterator(Generic[T], Iterator[T]):
+    """A blocking iterator over one of the client's async iterators (a search or scan pager).
+    Attributes of the pager (``truncated``, ``total``, ``pages``...) are readable here."""
+
+    def __init__(self, bridge: _Bridge, source: AsyncIterator[T]) -> None:
+        self._bridge = bridge
+        self._source = source
+
+    def __iter__(self) -> SyncIterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        async def step() -> tuple[bool, T | None]:
+            try:
+                return True, await self._source.__anext__()
+            except StopAsyncIteration:
+                return False, None
+
+        more, value = self._bridge.call(step)
+        if not more:
+            raise StopIteration
+        return value  # type: ignore[return-value]
+
+    @property
+    def truncated(self) -> bool:
+        return bool(getattr(self._source, "truncated", False))
+
+    @property
+    def total(self) -> int | None:
+        value = getattr(self._source, "total", None)
+        return value if isinstance(value, int) else None
+
+    @property
+    def pages(self) -> int:
+        return int(getattr(self._source, "pages", 0))
+
+    @property
+    def pager(self) -> AsyncIterator[T]:
+        """The underlying async pager (its attributes describe the iteration)."""
+        return self._source
+
+
+I = TypeVar("I", ExternalOrganizationIdentifier, ContactIdentifier)  # noqa: E741
+
+
+class SyncIdentifiers(Generic[I]):
+    """Blocking :class:`~gcx.resources.base.Identifiers`."""
+
+    def __init__(self, bridge: _Bridge, inner: Identifiers[I]) -> None:
+        self._b = bridge
+        self._a: Identifiers[I] = inner
+
+    def list(self, record_id: str) -> builtins.list[I]:
+        return self._b.call(self._a.list, record_id)
+
+    def claim(self, record_id: str, type: str, value: str, *, external_source_id: str | None = None) -> I:
+        return self._b.call(self._a.claim, record_id, type, value, external_source_id=external_source_id)
+
+    def release(self, record_id: str, type: str, value: str, *, external_source_id: str | None = None) -> I:
+        return self._b.call(self._a.release, record_id, type, value, external_source_id=external_source_id)
+
+
+class _SyncRecords:
+    """Blocking methods shared by organizations and contacts (see :class:`RecordResource`)."""
+
+    _a: Any
+
+    def __init__(self, bridge: _Bridge) -> None:
+        self._b = bridge
+
+
+class SyncOrganizations(_SyncRecords):
+    """Blocking :class:`~gcx.resources.organizations.Organizations`."""
+
+    def __init__(self, bridge: _Bridge, inner: Organizations) -> None:
+        super().__init__(bridge)
+        self._a: Organizations = inner
+        self.identifiers = SyncIdentifiers(bridge, inner.identifiers)
+
+    def create(self, record: ExternalOrganization | Mapping[str, Any]) -> ExternalOrganization:
+        return self._b.call(self._a.create, record)
+
+    def get(self, id: str, *, expand: Sequence[str] | None = None) -> ExternalOrganization:
+        return self._b.call(self._a.get, id, expand=expand)
+
+    def get_raw(self, id: str) -> dict[str, Any]:
+        return self._b.call(self._a.get_raw, id)
+
+    def update(
+        self, record: ExternalOrganization | Mapping[str, Any], *, id: str | None = None
+    ) -> ExternalOrganization:
+        return self._b.call(self._a.update, record, id=id)
+
+    def put_raw(self, id: str, body: Mapping[str, Any]) -> ExternalOrganization:
+        return self._b.call(self._a.put_raw, id, body)
+
+    def patch(self, id: str, changes: Sequence[Any]) -> ExternalOrganization:
+        return self._b.call(self._a.patch, id, changes)
+
+    def safe_update(
+        self, id: str, changes: Mapping[str, Any], *, method: str = "auto"
+    ) -> ExternalOrganization:
+        return self._b.call(self._a.safe_update, id, changes, method=method)
+
+    def delete(self, id: str) -> None:
+        self._b.call(self._a.delete, id)
+
+    def search(self, q: str | None = None, **kwargs: Any) -> SyncIterator[ExternalOrganization]:
+        return SyncIterator(self._b, self._a.search(q, **kwargs))
+
+    def scan(self, limit: int = 100, **kwargs: Any) -> SyncIterator[ExternalOrganization]:
+        return SyncIterator(self._b, self._a.scan(limit, **kwargs))
+
+    def contacts(self, org_id: str, **kwargs: Any) -> SyncIterator[ExternalContact]:
+        pager: SearchPager[ExternalContact] | ScanPager[ExternalContact] = self._a.contacts(org_id, **kwargs)
+        return SyncIterator(self._b, pager)
+
+    def lookup_external_id(
+        self, value: str, external_source_id: str | None = None
+    ) -> ExternalOrganization | None:
+        return self._b.call(self._a.lookup_external_id, value, external_source_id)
+
+    def bulk_add(
+        self, records: Sequence[ExternalOrganization | Mapping[str, Any]], *, batch_size: int | None = None
+    ) -> BulkResult[ExternalOrganization]:
+        return self._b.call(self._a.bulk_add, records, batch_size=batch_size)
+
+    def bulk_get(
+        self, ids: Sequence[str], *, batch_size: int | None = None
+    ) -> BulkResult[ExternalOrganization]:
+        return self._b.call(self._a.bulk_get, ids, batch_size=batch_size)
+
+    def bulk_update(
+        self, records: Sequence[ExternalOrganization | Mapping[str, Any]], *, batch_size: int | None = None
+    ) -> BulkResult[ExternalOrganization]:
+        return self._b.call(self._a.bulk_update, records, batch_size=batch_size)
+
+    def bulk_remove(
+        self, ids: Sequence[str], *, batch_size: int | None = None
+    ) -> BulkResult[ExternalOrganization]:
+        return self._b.call(self._a.bulk_remove, ids, batch_size=batch_size)
+
+    def enrich(
+        self, request: ExternalOrganizationEnrichRequest | Mapping[str, Any], *, dry_run: bool = False
+    ) -> EnrichResult[ExternalOrganization]:
+        return self._b.call(self._a.enrich, request, dry_run=dry_run)
+
+    def bulk_enrich(
+        self,
+        requests: Sequence[ExternalOrganizationEnrichRequest | Mapping[str, Any]],
+        *,
+        dry_run: bool = False,
+        batch_size: int = 10,
+    ) -> BulkResult[ExternalOrganization]:
+        return self._b.call(self._a.bulk_enrich, requests, dry_run=dry_run, batch_size=batch_size)
+
+
+class SyncContacts(_SyncRecords):
+    """Blocking :class:`~gcx.resources.contacts.Contacts`."""
+
+    def __init__(self, bridge: _Bridge, inner: Contacts) -> None:
+        super().__init__(bridge)
+        self._a: Contacts = inner
+        self.identifiers = SyncIdentifiers(bridge, inner.identifiers)
+
+    def create(self, record: ExternalContact | Mapping[str, Any]) -> ExternalContact:
+        return self._b.call(self._a.create, record)
+
+    def get(self, id: str, *, expand: Sequence[str] | None = None) -> ExternalContact:
+        return self._b.call(self._a.get, id, expand=expand)
+
+    def get_raw(self, id: str) -> dict[str, Any]:
+        return self._b.call(self._a.get_raw, id)
+
+    def update(
+        self, record: ExternalContact | Mapping[str, Any], *, id: str | None = None
+    ) -> ExternalContact:
+        return self._b.call(self._a.update, record, id=id)
+
+    def put_raw(self, id: str, body: Mapping[str, Any]) -> ExternalContact:
+        return self._b.call(self._a.put_raw, id, body)
+
+    def patch(self, id: str, changes: Sequence[Any]) -> ExternalContact:
+        return self._b.call(self._a.patch, id, changes)
+
+    def safe_update(self, id: str, changes: Mapping[str, Any], *, method: str = "auto") -> ExternalContact:
+        return self._b.call(self._a.safe_update, id, changes, method=method)
+
+    def delete(self, id: str) -> None:
+        self._b.call(self._a.delete, id)
+
+    def search(self, q: str | None = None, **kwargs: Any) -> SyncIterator[ExternalContact]:
+        return SyncIterator(self._b, self._a.search(q, **kwargs))
+
+    def scan(self, limit: int = 100, **kwargs: Any) -> SyncIterator[ExternalContact]:
+        return SyncIterator(self._b, self._a.scan(limit, **kwargs))
+
+    def lookup(
+        self, type: str, value: str, *, external_source_id: str | None = None
+    ) -> ExternalContact | None:
+        return self._b.call(self._a.lookup, type, value, external_source_id=external_source_id)
+
+    def lookup_external_id(self, value: str, external_source_id: str | None = None) -> ExternalContact | None:
+        return self._b.call(self._a.lookup_external_id, value, external_source_id)
+
+    def move(self, contact_id: str, org_id: str | None) -> ExternalContact:
+        return self._b.call(self._a.move, contact_id, org_id)
+
+    def bulk_add(
+        self, records: Sequence[ExternalContact | Mapping[str, Any]], *, batch_size: int | None = None
+    ) -> BulkResult[ExternalContact]:
+        return self._b.call(self._a.bulk_add, records, batch_size=batch_size)
+
+    def bulk_get(self, ids: Sequence[str], *, batch_size: int | None = None) -> BulkResult[ExternalContact]:
+        return self._b.call(self._a.bulk_get, ids, batch_size=batch_size)
+
+    def bulk_update(
+        self, records: Sequence[ExternalContact | Mapping[str, Any]], *, batch_size: int | None = None
+    ) -> BulkResult[ExternalContact]:
+        return self._b.call(self._a.bulk_update, records, batch_size=batch_size)
+
+    def bulk_remove(
+        self, ids: Sequence[str], *, batch_size: int | None = None
+    ) -> BulkResult[ExternalContact]:
+        return self._b.call(self._a.bulk_remove, ids, batch_size=batch_size)
+
+    def enrich(
+        self, request: ContactEnrichRequest | Mapping[str, Any], *, dry_run: bool = False
+    ) -> EnrichResult[ExternalContact]:
+        return self._b.call(self._a.enrich, request, dry_run=dry_run)
+
+    def bulk_enrich(
+        self,
+        requests: Sequence[ContactEnrichRequest | Mapping[str, Any]],
+        *,
+        dry_run: bool = False,
+        batch_size: int = 10,
+    ) -> BulkResult[ExternalContact]:
+        return self._b.call(self._a.bulk_enrich, requests, dry_run=dry_run, batch_size=batch_size)
+
+
+class SyncExternalSources:
+    """Blocking :class:`~gcx.resources.external_sources.ExternalSources`."""
+
+    def __init__(self, bridge: _Bridge, inner: ExternalSources) -> None:
+        self._b = bridge
+        self._a = inner
+
+    def list(
+        self, *, name: str | None = None, active: bool | None = None, limit: int = 100
+    ) -> SyncIterator[ExternalSource]:
+        return SyncIterator(self._b, self._a.list(name=name, active=active, limit=limit))
+
+    def create(self, source: ExternalSource | Mapping[str, Any]) -> ExternalSource:
+        return self._b.call(self._a.create, source)
+
+    def get(self, id: str) -> ExternalSource:
+        return self._b.call(self._a.get, id)
+
+    def update(self, source: ExternalSource | Mapping[str, Any], *, id: str | None = None) -> ExternalSource:
+        return self._b.call(self._a.update, source, id=id)
+
+    def delete(self, id: str) -> None:
+        self._b.call(self._a.delete, id)
+
+
+class Client:
+    """Blocking client: the same surface as :class:`AsyncClient` (same arguments too).
+
+    ``transport`` must be an async transport (:class:`httpx.AsyncBaseTransport`, e.g.
+    ``httpx.MockTransport`` or the emulator's), since the work happens in an AsyncClient.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._bridge = _Bridge()
+        try:
+            self._async: AsyncClient = self._bridge.call(_make_async_client, args, kwargs)
+        except BaseException:
+            self._bridge.close()
+            raise
+        self.settings = self._async.settings
+        self.stats = self._async.stats
+        self.retry_policy = self._async.retry_policy
+        self.limiter = self._async.limiter
+        self.auth = self._async.auth
+        self.organizations = SyncOrganizations(self._bridge, self._async.organizations)
+        self.contacts = SyncContacts(self._bridge, self._async.contacts)
+        self.external_sources = SyncExternalSources(self._bridge, self._async.external_sources)
+
+    def __repr__(self) -> str:
+        return f"Client(region={self.settings.region.name!r}, client_id={self.settings.client_id!r})"
+
+    @property
+    def closed(self) -> bool:
+        return not self._bridge.open
+
+    @property
+    def async_client(self) -> AsyncClient:
+        """The AsyncClient doing the work (runs on the facade's private loop)."""
+        return self._async
+
+    def me(self) -> Organization:
+        return self._bridge.call(self._async.me)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        return self._bridge.call(
+            self._async.request, method, path, params=params, json=json, idempotent=idempotent
+        )
+
+    def close(self) -> None:
+        """Close the connections and stop the background loop (idempotent)."""
+        if self._bridge.open:
+            try:
+                with contextlib.suppress(ApiError):
+                    self._bridge.call(self._async.aclose)
+            finally:
+                self._bridge.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+async def _make_async_client(args: tuple[Any, ...], kwargs: dict[str, Any]) -> AsyncClient:
+    return AsyncClient(*args, **kwargs)

@@ -1,0 +1,149 @@
+"""Client-side pacing: one rate limiter shared by every request of a client.
+
+Genesys Cloud allows about 300 requests per minute per token and answers 429 beyond. A
+long job should run *near* that rate and rarely be rejected, so the limiter:
+
+* spaces requests evenly at the current rate (a GCRA / virtual-scheduling token bucket,
+  with a small burst allowance), reserving slots under a lock so that asyncio tasks and
+  threads share it fairly;
+* on a 429, cuts the current rate (multiplicative decrease, never below a floor) and holds
+  every request until the server's ``Retry-After`` has passed;
+* after each success, raises the rate again by a small step (additive increase) up to the
+  configured maximum.
+
+Decisions are pure arithmetic on an injected clock (:meth:`RateLimiter.reserve`); callers do
+the waiting (``await limiter.acquire()`` or ``limiter.acquire_sync()``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PacingSnapshot:
+    max_rate: float
+    current_rate: float
+    decreases: int
+    paused_until: float
+
+
+class RateLimiter:
+    """AIMD rate limiter.
+
+    ``rate_per_minute``: the ceiling (0 or less disables pacing). ``burst``: how many
+    requests may go back to back after an idle period (default: one second's worth, at
+    least 1). ``decrease``: factor applied on a 429. ``min_fraction``: the floor, as a
+    fraction of the ceiling. ``increase``: requests-per-minute regained per success
+    (default: 2% of the ceiling). ``cooldown``: 429s within this many seconds of the last
+    cut count as the same episode (requests already in flight when the first 429 came).
+    """
+
+    def __init__(
+        self,
+        rate_per_minute: float,
+        *,
+        burst: float | None = None,
+        decrease: float = 0.5,
+        min_fraction: float = 0.1,
+        increase: float | None = None,
+        cooldown: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not 0 < decrease < 1:
+            raise ValueError("decrease must be between 0 and 1")
+        if not 0 < min_fraction <= 1:
+            raise ValueError("min_fraction must be in (0, 1]")
+        self.max_rate = float(max(0.0, rate_per_minute))
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._rate = self.max_rate
+        self._burst = burst
+        self._decrease = decrease
+        self._floor = self.max_rate * min_fraction
+        self._increase = increase if increase is not None else self.max_rate * 0.02
+        self._cooldown = cooldown
+        self._tat = clock()  # theoretical arrival time of the next request
+        self._paused_until = float("-inf")
+        self._last_cut = float("-inf")
+        self.decreases = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_rate > 0
+
+    @property
+    def current_rate(self) -> float:
+        """Requests per minute allowed right now."""
+        with self._lock:
+            return self._rate
+
+    def snapshot(self) -> PacingSnapshot:
+        with self._lock:
+            return PacingSnapshot(self.max_rate, self._rate, self.decreases, self._paused_until)
+
+    def _interval(self) -> float:
+        return 60.0 / self._rate
+
+    def _burst_size(self) -> float:
+        if self._burst is not None:
+            return max(1.0, self._burst)
+        return max(1.0, self._rate / 60.0)
+
+    def reserve(self) -> float:
+        """Reserve the next slot; return how many seconds the caller must wait before sending."""
+        if not self.enabled:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            interval = self._interval()
+            tolerance = (self._burst_size() - 1.0) * interval
+            start = max(self._tat, now, self._paused_until)
+            # Allowed to go as early as `tolerance` before its theoretical time, never
+            # before a pause ends.
+            send_at = max(now, start - tolerance, self._paused_until)
+            self._tat = start + interval
+            return max(0.0, send_at - now)
+
+    def on_success(self) -> None:
+        """A request got through: regain some rate."""
+        if not self.enabled:
+            return
+        with self._lock:
+            self._rate = min(self.max_rate, self._rate + self._increase)
+
+    def on_rate_limited(self, retry_after: float | None = None) -> None:
+        """A 429 came back: cut the rate (once per episode) and pause until ``Retry-After``."""
+        if not self.enabled:
+            return
+        with self._lock:
+            now = self._clock()
+            if retry_after is not None and retry_after > 0:
+                self._paused_until = max(self._paused_until, now + retry_after)
+            if now - self._last_cut >= self._cooldown:
+                self._rate = max(self._floor, self._rate * self._decrease)
+                self._last_cut = now
+                self.decreases += 1
+            # Requests reserved before the cut keep their slots; new ones start after the pause.
+            self._tat = max(self._tat, self._paused_until if retry_after else now)
+
+    async def acquire(self) -> float:
+        """Wait (asynchronously) for a slot; returns the seconds waited."""
+        wait = self.reserve()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return wait
+
+    def acquire_sync(self) -> float:
+        """Wait (blocking) for a slot; returns the seconds waited."""
+        wait = self.reserve()
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+    def __repr__(self) -> str:
+        return f"RateLimiter(max_rate={self.max_rate:g}/min, current={self.current_rate:.1f}/min)"

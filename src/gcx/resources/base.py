@@ -1,0 +1,641 @@
+"""Shared machinery of the resources: request helpers, input coercion, the record resource."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+from urllib.parse import quote
+
+import pydantic
+
+from gcx.errors import ApiError, NotFoundError, ValidationError
+from gcx.merge import apply_changes, to_patch_changes
+from gcx.models import ApiModel
+from gcx.pagination import ScanPager, SearchPager, scan_limit
+from gcx.resources.bulk import (
+    INVALID,
+    BulkError,
+    BulkResult,
+    build_result,
+    map_by_content,
+    map_by_id,
+    run_bulk,
+)
+from gcx.retry import RetryPolicy
+from gcx.transport import QueryValue, Requester
+
+log = logging.getLogger("gcx.http")
+
+API = "/api/v2/externalcontacts"
+
+M = TypeVar("M", bound=ApiModel)
+I = TypeVar("I", bound=ApiModel)  # noqa: E741 - identifier model
+R = TypeVar("R", bound=ApiModel)  # enrich request model
+
+#: PATCH actions that give the same result however often they are applied.
+IDEMPOTENT_PATCH_ACTIONS = frozenset(
+    {"Update", "UpdateIfEmpty", "UpdateIfExists", "Remove", "RemoveFromCollection"}
+)
+#: Statuses meaning "PATCH cannot express this change": safe_update falls back to read-merge-PUT.
+PATCH_FALLBACK_STATUSES = frozenset({400, 405, 409, 415, 422, 501})
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class Core:
+    """What every resource needs from its client."""
+
+    requester: Requester
+    bulk_batch_size: int
+    retry: RetryPolicy
+    sleep: Sleep
+
+    async def json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        body: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        response = await self.requester.request(method, path, params=params, json=body, idempotent=idempotent)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(
+                f"{method} {path}: the server answered {response.status_code} with a body that is not JSON",
+                status=response.status_code,
+                method=method,
+                url=path,
+            ) from None
+
+    async def json_with_status(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        body: Any = None,
+        idempotent: bool | None = None,
+    ) -> tuple[int, Any]:
+        response = await self.requester.request(method, path, params=params, json=body, idempotent=idempotent)
+        return response.status_code, (response.json() if response.content else None)
+
+    def backoff(self, attempt: int) -> float:
+        return self.retry.delay(attempt)
+
+
+def seg(value: str, *, field: str = "id", record: str | None = None) -> str:
+    """A path segment from an id, checked and escaped."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(
+            f"{field} must be a non-empty string, got {value!r}", field=field, record=record
+        )
+    return quote(value.strip(), safe="")
+
+
+def coerce(model: type[M], value: M | Mapping[str, Any], *, record: str) -> M:
+    """Accept a model or a dict; a dict is validated, errors name the record and the field."""
+    if isinstance(value, model):
+        return value
+    if isinstance(value, ApiModel):
+        return model.model_validate(value.to_api())
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            f"{record}: expected a {model.__name__} or a dict, got {type(value).__name__}", record=record
+        )
+    try:
+        return model.model_validate(dict(value))
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ())) or None
+        raise ValidationError(
+            f"{record}: field {field or '?'}: {first.get('msg', 'invalid value')}", field=field, record=record
+        ) from None
+
+
+def body_of(model: type[M], value: M | Mapping[str, Any], *, record: str) -> dict[str, Any]:
+    return coerce(model, value, record=record).to_api()
+
+
+def as_list(value: Any, what: str) -> builtins.list[Any]:
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence | set | frozenset | tuple):
+        try:
+            return builtins.list(value)
+        except TypeError:
+            raise ValidationError(f"{what} must be a list", field=what) from None
+    return builtins.list(value)
+
+
+@dataclass(frozen=True)
+class EnrichResult(Generic[M]):
+    """The record an enrich produced, and whether it was created (201) or updated (200)."""
+
+    entity: M
+    created: bool
+
+
+class Identifiers(Generic[I]):
+    """``/{record}/{id}/identifiers``: list, claim and release identifiers of one record."""
+
+    def __init__(self, core: Core, base: str, model: type[I], claim_model: type[ApiModel], kind: str) -> None:
+        self._core = core
+        self._base = base
+        self._model = model
+        self._claim_model = claim_model
+        self._kind = kind
+
+    async def list(self, record_id: str) -> builtins.list[I]:
+        """Every identifier the record holds."""
+        data = await self._core.json("GET", f"{self._base}/{seg(record_id, record=self._kind)}/identifiers")
+        entities = (data or {}).get("entities") or []
+        return [self._model.from_api(e) for e in entities if isinstance(e, dict)]
+
+    async def claim(
+        self, record_id: str, type: str, value: str, *, external_source_id: str | None = None
+    ) -> I:
+        """Make the record hold the identifier (idempotent)."""
+        return await self._operate("Claim", record_id, type, value, external_source_id)
+
+    async def release(
+        self, record_id: str, type: str, value: str, *, external_source_id: str | None = None
+    ) -> I:
+        """Stop the record holding the identifier (idempotent)."""
+        return await self._operate("Release", record_id, type, value, external_source_id)
+
+    async def _operate(self, operation: str, record_id: str, type_: str, value: str, source: str | None) -> I:
+        record = f"{self._kind} {record_id}"
+        ident = identifier_body(self._model, type_, value, source, record=record)
+        body = body_of(self._claim_model, {"operation": operation, "identifier": ident}, record=record)
+        data = await self._core.json(
+            "PATCH", f"{self._base}/{seg(record_id, record=record)}/identifiers", body=body, idempotent=True
+        )
+        return self._model.from_api(data or ident)
+
+
+def identifier_body(
+    model: type[ApiModel], type_: str, value: str, source: str | None, *, record: str
+) -> dict[str, Any]:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(
+            f"{record}: identifier value must be a non-empty string", field="value", record=record
+        )
+    if len(value.strip()) > 255:
+        raise ValidationError(
+            f"{record}: identifier value is longer than 255 characters", field="value", record=record
+        )
+    allowed = _enum_values(model, "type")
+    if allowed and type_ not in allowed:
+        raise ValidationError(
+            f"{record}: identifier type {type_!r} is not one of {', '.join(sorted(allowed))}",
+            field="type",
+            record=record,
+        )
+    body: dict[str, Any] = {"type": type_, "value": value.strip()}
+    if source:
+        body["externalSource"] = {"id": source}
+    return body
+
+
+_ENUMS: dict[str, frozenset[str]] = {
+    "ContactIdentifier": frozenset(
+        {
+            "SocialLine",
+            "SocialFacebook",
+            "SocialTwitter",
+            "SocialWhatsapp",
+            "SocialInstagram",
+            "SocialWhatsappBsuid",
+            "AppleOpaqueId",
+            "Email",
+            "Phone",
+            "Cookie",
+            "ExternalId",
+            "SocialInstagramHandle",
+        }
+    ),
+    "ExternalOrganizationIdentifier": frozenset({"ExternalId"}),
+}
+
+
+def _enum_values(model: type[ApiModel], field: str) -> frozenset[str]:
+    return _ENUMS.get(model.__name__, frozenset()) if field == "type" else frozenset()
+
+
+class RecordResource(Generic[M, I, R]):
+    """Operations shared by contacts and organizations."""
+
+    kind: ClassVar[str]
+    path: ClassVar[str]
+    bulk_path: ClassVar[str]
+    scan_path: ClassVar[str]
+    lookup_path: ClassVar[str]
+    enrich_record_field: ClassVar[str]
+    model: type[M]
+    identifier_model: type[I]
+    enrich_model: type[R]
+    claim_model: type[ApiModel]
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+        self.identifiers: Identifiers[I] = Identifiers(
+            core, self.path, self.identifier_model, self.claim_model, self.kind
+        )
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _record(self, id_: str | None = None, index: int | None = None) -> str:
+        if id_:
+            return f"{self.kind} {id_}"
+        if index is not None:
+            return f"{self.kind} #{index}"
+        return f"new {self.kind}"
+
+    def _parse(self, data: Any) -> M:
+        if not isinstance(data, dict):
+            raise ApiError(f"expected a {self.kind} in the response", status=200)
+        return self.model.from_api(data)
+
+    def _check_new(self, body: dict[str, Any], record: str) -> None:
+        """Local checks before a create; subclasses add required fields."""
+
+    # -- CRUD ----------------------------------------------------------------------------
+
+    async def create(self, record: M | Mapping[str, Any]) -> M:
+        """Create a record (POST). Not idempotent: a lost answer raises OutcomeUnknownError."""
+        label = self._record()
+        body = body_of(self.model, record, record=label)
+        self._check_new(body, label)
+        return self._parse(await self._core.json("POST", self.path, body=body, idempotent=False))
+
+    async def get(self, id: str, *, expand: Sequence[str] | None = None) -> M:
+        """The record with this id (raises NotFoundError)."""
+        params: dict[str, QueryValue] = {"expand": builtins.list(expand) if expand else None}
+        return self._parse(
+            await self._core.json("GET", f"{self.path}/{seg(id, record=self.kind)}", params=params)
+        )
+
+    async def get_raw(self, id: str) -> dict[str, Any]:
+        """The record exactly as the server sent it (a dict)."""
+        data = await self._core.json("GET", f"{self.path}/{seg(id, record=self.kind)}")
+        if not isinstance(data, dict):
+            raise ApiError(f"expected a {self.kind} in the response", status=200)
+        return data
+
+    async def update(self, record: M | Mapping[str, Any], *, id: str | None = None) -> M:
+        """Replace the record (PUT): fields left out are erased on the server. A model read
+        from the server keeps every field, unknown ones included."""
+        model = coerce(self.model, record, record=self._record(id))
+        record_id = id or getattr(model, "id", None)
+        label = self._record(record_id)
+        if not record_id:
+            raise ValidationError(f"{label}: an update needs the record's id", field="id", record=label)
+        body = model.to_api()
+        return await self.put_raw(record_id, body)
+
+    async def put_raw(self, id: str, body: Mapping[str, Any]) -> M:
+        label = self._record(id)
+        return self._parse(
+            await self._core.json("PUT", f"{self.path}/{seg(id, record=label)}", body=dict(body))
+        )
+
+    async def patch(self, id: str, changes: Sequence[Any]) -> M:
+        """Apply PATCH changes (``PatchChange`` models or dicts with field/value/action)."""
+        label = self._record(id)
+        items: builtins.list[dict[str, Any]] = []
+        for n, change in enumerate(as_list(changes, "changes")):
+            item = change.to_api() if isinstance(change, ApiModel) else dict(change)
+            field = item.get("field")
+            if not isinstance(field, str) or not field.startswith("$."):
+                raise ValidationError(
+                    f"{label}: change #{n} needs a field like '$.address.city', got {field!r}",
+                    field=str(field),
+                    record=label,
+                )
+            if item.get("action") is None:
+                raise ValidationError(
+                    f"{label}: change #{n} ({field}) has no action", field=field, record=label
+                )
+            items.append(item)
+        idempotent = all(i.get("action") in IDEMPOTENT_PATCH_ACTIONS for i in items)
+        data = await self._core.json(
+            "PATCH", f"{self.path}/{seg(id, record=label)}", body={"changes": items}, idempotent=idempotent
+        )
+        return self._parse(data)
+
+    async def safe_update(self, id: str, changes: Mapping[str, Any], *, method: str = "auto") -> M:
+        """Change some fields, leaving every other field (unknown ones included) as it is.
+
+        ``changes`` maps dot paths (``"address.city"``) or top-level names to values; ``None``
+        removes the field. ``method``: ``"auto"`` (PATCH, falling back to read-merge-PUT when
+        the server refuses the PATCH), ``"patch"`` or ``"put"``.
+
+        Read-merge-PUT is not atomic: the API has no ETag, so a write by someone else between
+        the read and the PUT is overwritten.
+        """
+        label = self._record(id)
+        if method not in ("auto", "patch", "put"):
+            raise ValidationError(
+                f"method must be auto, patch or put, got {method!r}", field="method", record=label
+            )
+        patch_changes = to_patch_changes(changes, record=label)
+        if not patch_changes:
+            return await self.get(id)
+        if method in ("auto", "patch"):
+            try:
+                data = await self._core.json(
+                    "PATCH",
+                    f"{self.path}/{seg(id, record=label)}",
+                    body={"changes": patch_changes},
+                    idempotent=True,
+                )
+                return self._parse(data)
+            except NotFoundError:
+                raise
+            except ApiError as exc:
+                if method == "patch" or exc.status not in PATCH_FALLBACK_STATUSES:
+                    raise
+                log.info("%s: PATCH refused (%s); falling back to read-merge-PUT", label, exc.status)
+        current = await self.get_raw(id)
+        merged = apply_changes(current, changes, record=label)
+        return await self.put_raw(id, merged)
+
+    async def delete(self, id: str) -> None:
+        """Delete the record (idempotent on the wire; a second delete raises NotFoundError)."""
+        await self._core.json("DELETE", f"{self.path}/{seg(id, record=self.kind)}")
+
+    # -- reading many --------------------------------------------------------------------
+
+    def search(
+        self,
+        q: str | None = None,
+        *,
+        page_size: int = 100,
+        sort_order: str | None = None,
+        expand: Sequence[str] | None = None,
+        division_ids: Sequence[str] | None = None,
+        max_records: int | None = None,
+    ) -> SearchPager[M]:
+        """Search records (async iterator). Stops at the API's 1,000-record cap: check
+        ``.truncated`` afterwards; use :meth:`scan` to read everything."""
+        return self._search(
+            self.path, q, page_size=page_size, sort_order=sort_order, expand=expand,
+            division_ids=division_ids, max_records=max_records,
+        )  # fmt: skip
+
+    def _search(
+        self,
+        path: str,
+        q: str | None,
+        *,
+        page_size: int,
+        sort_order: str | None,
+        expand: Sequence[str] | None,
+        division_ids: Sequence[str] | None,
+        max_records: int | None,
+        what: str | None = None,
+    ) -> SearchPager[M]:
+        async def fetch(page: int, size: int) -> dict[str, Any]:
+            params: dict[str, QueryValue] = {
+                "pageSize": size,
+                "pageNumber": page,
+                "q": q or None,
+                "sortOrder": sort_order,
+                "expand": builtins.list(expand) if expand else None,
+                "divisionIds": builtins.list(division_ids) if division_ids else None,
+            }
+            data = await self._core.json("GET", path, params=params)
+            return data if isinstance(data, dict) else {}
+
+        return SearchPager(
+            fetch,
+            self.model.from_api,
+            page_size=page_size,
+            max_records=max_records,
+            what=what or f"{self.kind} search",
+        )
+
+    def scan(
+        self,
+        limit: int = 100,
+        *,
+        division_id: str | None = None,
+        max_records: int | None = None,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> ScanPager[M]:
+        """Every record, page by page along the scan cursors (async iterator). ``limit`` is
+        the page size (10..200); ``where`` filters the raw records client-side."""
+        size = scan_limit(limit)
+
+        async def fetch(cursor: str | None) -> dict[str, Any]:
+            params: dict[str, QueryValue] = {"limit": size, "cursor": cursor, "divisionId": division_id}
+            data = await self._core.json("GET", self.scan_path, params=params)
+            return data if isinstance(data, dict) else {}
+
+        return ScanPager(
+            fetch, self.model.from_api, where=where, max_records=max_records, what=f"{self.kind} scan"
+        )
+
+    # -- identity ------------------------------------------------------------------------
+
+    async def _lookup(self, type_: str, value: str, external_source_id: str | None) -> M | None:
+        label = f"{self.kind} lookup"
+        body = identifier_body(self.identifier_model, type_, value, external_source_id, record=label)
+        try:
+            data = await self._core.json("POST", self.lookup_path, body=body, idempotent=True)
+        except NotFoundError:
+            return None
+        return self._parse(data)
+
+    async def lookup_external_id(self, value: str, external_source_id: str | None = None) -> M | None:
+        """The record holding the ExternalId identifier ``value`` (of that external source when
+        given), or ``None``."""
+        return await self._lookup("ExternalId", value, external_source_id)
+
+    # -- bulk ------------------------------------------------------------------------------
+
+    def _batch(self, batch_size: int | None) -> int:
+        size = self._core.bulk_batch_size if batch_size is None else batch_size
+        if not isinstance(size, int) or size < 1:
+            raise ValidationError(f"batch_size must be a positive integer, got {size!r}", field="batch_size")
+        return size
+
+    async def _send_bulk(
+        self,
+        suffix: str,
+        entities: builtins.list[Any],
+        *,
+        idempotent: bool,
+        params: Mapping[str, QueryValue] | None = None,
+    ) -> dict[str, Any]:
+        data = await self._core.json(
+            "POST",
+            f"{self.bulk_path}{suffix}",
+            body={"entities": entities},
+            params=params,
+            idempotent=idempotent,
+        )
+        return data if isinstance(data, dict) else {}
+
+    async def bulk_get(self, ids: Sequence[str], *, batch_size: int | None = None) -> BulkResult[M]:
+        """Fetch many records by id. Missing ids come back as failed items (404)."""
+        id_list = [str(i) for i in as_list(ids, "ids")]
+        presets = {n: BulkError("empty id", code=INVALID) for n, i in enumerate(id_list) if not i.strip()}
+
+        async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
+            return await self._send_bulk("", [{"id": i} for i in chunk], idempotent=True)
+
+        return await self._run_by_id(id_list, id_list, send, batch_size, presets, retry=True)
+
+    async def bulk_remove(self, ids: Sequence[str], *, batch_size: int | None = None) -> BulkResult[M]:
+        """Delete many records by id."""
+        id_list = [str(i) for i in as_list(ids, "ids")]
+        presets = {n: BulkError("empty id", code=INVALID) for n, i in enumerate(id_list) if not i.strip()}
+
+        async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
+            return await self._send_bulk("/remove", [{"id": i} for i in chunk], idempotent=True)
+
+        return await self._run_by_id(id_list, id_list, send, batch_size, presets, retry=True)
+
+    async def bulk_update(
+        self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None
+    ) -> BulkResult[M]:
+        """Replace many records (each a full body with its id; PUT semantics)."""
+        bodies, presets = self._bodies(records, need_id=True)
+        ids = [b.get("id") if b else None for b in bodies]
+
+        async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
+            return await self._send_bulk("/update", chunk, idempotent=True)
+
+        return await self._run_by_id(bodies, ids, send, batch_size, presets, retry=True)
+
+    async def bulk_add(
+        self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None
+    ) -> BulkResult[M]:
+        """Create many records. Not idempotent: items whose chunk got no answer are reported
+        with ``error.code == "gcx.outcome_unknown"`` (reconcile them by ExternalId)."""
+        bodies, presets = self._bodies(records, need_id=False)
+
+        async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
+            return await self._send_bulk("/add", chunk, idempotent=False)
+
+        def map_chunk(chunk: builtins.list[int], results: builtins.list[dict[str, Any]]) -> Any:
+            return map_by_content([bodies[i] or {} for i in chunk], results)
+
+        states, unmatched, sent = await run_bulk(
+            bodies, send=send, map_chunk=map_chunk, batch_size=self._batch(batch_size), retry_transient=False,
+            presets=presets, sleep=self._core.sleep,
+        )  # fmt: skip
+        return build_result(records, states, unmatched, sent, self.model.from_api)
+
+    def _bodies(
+        self, records: Sequence[M | Mapping[str, Any]], *, need_id: bool
+    ) -> tuple[builtins.list[dict[str, Any] | None], dict[int, BulkError]]:
+        bodies: builtins.list[dict[str, Any] | None] = []
+        presets: dict[int, BulkError] = {}
+        for n, record in enumerate(as_list(records, "records")):
+            label = self._record(index=n)
+            try:
+                body = body_of(self.model, record, record=label)
+                if need_id and not body.get("id"):
+                    raise ValidationError(
+                        f"{label}: an update needs the record's id", field="id", record=label
+                    )
+                if not need_id:
+                    self._check_new(body, label)
+            except ValidationError as exc:
+                presets[n] = BulkError(
+                    str(exc), code=INVALID, details=[{"fieldName": exc.field}] if exc.field else []
+                )
+                bodies.append(None)
+                continue
+            bodies.append(body)
+        return bodies, presets
+
+    async def _run_by_id(
+        self,
+        requests: Sequence[Any],
+        ids: Sequence[str | None],
+        send: Callable[[builtins.list[Any]], Awaitable[dict[str, Any]]],
+        batch_size: int | None,
+        presets: dict[int, BulkError],
+        *,
+        retry: bool,
+    ) -> BulkResult[M]:
+        def map_chunk(chunk: builtins.list[int], results: builtins.list[dict[str, Any]]) -> Any:
+            return map_by_id([ids[i] for i in chunk], results)
+
+        states, unmatched, sent = await run_bulk(
+            requests, send=send, map_chunk=map_chunk, batch_size=self._batch(batch_size), retry_transient=retry,
+            max_attempts=self._core.retry.max_attempts, backoff=self._core.backoff, sleep=self._core.sleep,
+            presets=presets,
+        )  # fmt: skip
+        return build_result(requests, states, unmatched, sent, self.model.from_api)
+
+    # -- enrich --------------------------------------------------------------------------
+
+    def _enrich_idempotent(self, body: Mapping[str, Any]) -> bool:
+        action = body.get("action") or "Upsert"
+        if action not in ("Upsert", "Update"):
+            return False
+        return bool(body.get("matchingIdentifiers")) or bool(body.get("id"))
+
+    async def enrich(self, request: R | Mapping[str, Any], *, dry_run: bool = False) -> EnrichResult[M]:
+        """Server-side upsert matched by identifiers. ``created`` tells insert from update."""
+        label = f"{self.kind} enrich"
+        body = body_of(self.enrich_model, request, record=label)
+        status, data = await self._core.json_with_status(
+            "POST",
+            f"{self.path}/enrich",
+            params={"dryRun": dry_run or None},
+            body=body,
+            idempotent=self._enrich_idempotent(body),
+        )
+        return EnrichResult(entity=self._parse(data), created=status == 201)
+
+    async def bulk_enrich(
+        self, requests: Sequence[R | Mapping[str, Any]], *, dry_run: bool = False, batch_size: int = 10
+    ) -> BulkResult[M]:
+        """Many enrich operations, 10 per request (the API's limit), results in request order."""
+        if not 1 <= batch_size <= 10:
+            raise ValidationError("bulk enrich takes at most 10 operations per request", field="batch_size")
+        bodies: builtins.list[dict[str, Any] | None] = []
+        presets: dict[int, BulkError] = {}
+        for n, req in enumerate(as_list(requests, "requests")):
+            label = f"{self.kind} enrich #{n}"
+            try:
+                bodies.append(body_of(self.enrich_model, req, record=label))
+            except ValidationError as exc:
+                presets[n] = BulkError(str(exc), code=INVALID)
+                bodies.append(None)
+        idempotent = all(self._enrich_idempotent(b) for b in bodies if b is not None)
+        field = self.enrich_record_field
+
+        def record_of(b: dict[str, Any]) -> dict[str, Any]:
+            rec = dict(b.get(field) or {})
+            if b.get("id"):
+                rec["id"] = b["id"]
+            return rec
+
+        async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
+            return await self._send_bulk(
+                "/enrich", chunk, idempotent=idempotent, params={"dryRun": dry_run or None}
+            )
+
+        def map_chunk(chunk: builtins.list[int], results: builtins.list[dict[str, Any]]) -> Any:
+            sent = [bodies[i] or {} for i in chunk]
+            return map_by_content([record_of(b) for b in sent], results, echoes=sent)
+
+        states, unmatched, sent_count = await run_bulk(
+            bodies, send=send, map_chunk=map_chunk, batch_size=batch_size, retry_transient=idempotent,
+            max_attempts=self._core.retry.max_attempts, backoff=self._core.backoff, sleep=self._core.sleep,
+            presets=presets,
+        )  # fmt: skip
+        return build_result(requests, states, unmatched, sent_count, self.model.from_api)

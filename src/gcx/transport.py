@@ -1,0 +1,302 @@
+"""Request execution: pacing, retries, error mapping, statistics and the request log.
+
+Every API call of a client goes through :meth:`Requester.request`:
+
+1. wait for a slot from the shared :class:`~gcx.pacing.RateLimiter`;
+2. send through :mod:`httpx` (authentication, token renewal and the 401 replay happen in
+   :class:`~gcx.auth.ClientCredentialsAuth`);
+3. on failure ask the :class:`~gcx.retry.RetryPolicy` what to do: retry after a delay, raise
+   the mapped :class:`~gcx.errors.ApiError`, or raise :class:`~gcx.errors.OutcomeUnknownError`
+   for a write that may have been applied;
+4. log one line per attempt on the ``gcx.http`` logger (method, URL, status, elapsed,
+   attempt, correlation id; never a header) and count it in :class:`RequestStats`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from gcx import redact
+from gcx.errors import (
+    ApiError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    TransportError,
+    error_class_for,
+)
+from gcx.pacing import RateLimiter
+from gcx.retry import Action, RetryPolicy, is_idempotent_method, request_was_sent, retry_after_from
+
+log = logging.getLogger("gcx.http")
+
+CORRELATION_HEADER = "ININ-Correlation-Id"
+
+QueryValue = str | int | float | bool | None | list[str] | list[int] | tuple[str, ...]
+
+
+@dataclass
+class RequestStats:
+    """Counters for one client (thread-safe). ``by_status`` counts final and retried answers."""
+
+    requests: int = 0
+    retries: int = 0
+    token_requests: int = 0
+    rate_limited: int = 0
+    network_errors: int = 0
+    outcome_unknown: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+    waited_pacing: float = 0.0
+    waited_retry: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, name: str, amount: float = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def count_status(self, status: int) -> None:
+        with self._lock:
+            self.by_status[status] = self.by_status.get(status, 0) + 1
+            if status == 429:
+                self.rate_limited += 1
+
+    def count_token_request(self) -> None:
+        self.add("token_requests")
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "retries": self.retries,
+                "token_requests": self.token_requests,
+                "rate_limited": self.rate_limited,
+                "network_errors": self.network_errors,
+                "outcome_unknown": self.outcome_unknown,
+                "by_status": dict(sorted(self.by_status.items())),
+                "waited_pacing": round(self.waited_pacing, 3),
+                "waited_retry": round(self.waited_retry, 3),
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests = self.retries = self.token_requests = self.rate_limited = 0
+            self.network_errors = self.outcome_unknown = 0
+            self.by_status = {}
+            self.waited_pacing = self.waited_retry = 0.0
+
+
+def error_from_response(response: httpx.Response, *, method: str | None = None) -> ApiError:
+    """The :class:`~gcx.errors.ApiError` subclass for an error response, with the ErrorBody parsed."""
+    status = response.status_code
+    body: dict[str, Any] = {}
+    try:
+        parsed = response.json()
+        if isinstance(parsed, dict):
+            body = parsed
+    except ValueError:
+        pass
+    message = body.get("message") if isinstance(body.get("message"), str) else None
+    if not message:
+        text = response.text.strip() if response.content else ""
+        message = text[:300] if text else (response.reason_phrase or f"HTTP {status}")
+    message = redact.scrub(str(message))
+    code = body.get("code") if isinstance(body.get("code"), str) else None
+    correlation = response.headers.get(CORRELATION_HEADER) or (
+        body.get("contextId") if isinstance(body.get("contextId"), str) else None
+    )
+    cls = error_class_for(status)
+    url = _safe_url(response.request.url) if _has_request(response) else None
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "correlation_id": correlation,
+        "body": body,
+        "method": method or (response.request.method if _has_request(response) else None),
+        "url": url,
+    }
+    if issubclass(cls, RateLimitedError):
+        return cls(message, retry_after=retry_after_from(response.headers), **kwargs)
+    return cls(message, **kwargs)
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        response.request  # noqa: B018 - raises RuntimeError when unset
+    except RuntimeError:
+        return False
+    return True
+
+
+def _safe_url(url: httpx.URL) -> str:
+    """The URL without credentials (user info is dropped; query values are scrubbed)."""
+    text = str(url.copy_with(username=None, password=None)) if url.userinfo else str(url)
+    return redact.scrub(text)
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class Requester:
+    """Sends API requests for one client: pacing + retry + error mapping + stats + log."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        retry: RetryPolicy,
+        limiter: RateLimiter,
+        stats: RequestStats,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.http = http
+        self.retry = retry
+        self.limiter = limiter
+        self.stats = stats
+        self._clock = clock
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._rand = rand
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+        ok_statuses: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        """Send one API call with retries; return the 2xx response (or one in ``ok_statuses``).
+
+        ``idempotent`` overrides the method's default (GET/PUT/DELETE yes, POST/PATCH no).
+        """
+        method = method.upper()
+        if idempotent is None:
+            idempotent = is_idempotent_method(method)
+        clean_params = _clean_params(params)
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.limiter.enabled:
+                waited = self.limiter.reserve()
+                if waited > 0:
+                    self.stats.add("waited_pacing", waited)
+                    await self._sleep(waited)
+            sent_at = self._clock()
+            self.stats.add("requests")
+            try:
+                response = await self.http.request(method, path, params=clean_params, json=json)
+            except httpx.TransportError as exc:
+                self.stats.add("network_errors")
+                elapsed = self._clock() - sent_at
+                url = _safe_url(self.http.base_url.join(path))
+                log.info(
+                    "%s %s -> %s after %.3fs (attempt %d)",
+                    method,
+                    url,
+                    type(exc).__name__,
+                    elapsed,
+                    attempt,
+                )
+                decision = self.retry.decide(
+                    attempt,
+                    method,
+                    exc,
+                    idempotent=idempotent,
+                    elapsed=self._clock() - started,
+                    rand=self._rand,
+                )
+                if decision.action is Action.OUTCOME_UNKNOWN:
+                    self.stats.add("outcome_unknown")
+                    raise OutcomeUnknownError(
+                        f"{method} {url}: {decision.reason}; the request was not retried, look the "
+                        "record up before sending it again",
+                        method=method,
+                        url=url,
+                        cause=exc,
+                    ) from None
+                if decision.action is Action.RAISE:
+                    sent = request_was_sent(exc)
+                    raise TransportError(
+                        f"{method} {url} failed: {type(exc).__name__}"
+                        + (" (request may have been sent)" if sent else "")
+                        + f"; {decision.reason}"
+                    ) from None
+                await self._wait_retry(decision.delay, method, url, decision.reason)
+                continue
+            status = response.status_code
+            self.stats.count_status(status)
+            url = _safe_url(response.request.url)
+            correlation = response.headers.get(CORRELATION_HEADER)
+            log.debug(
+                "%s %s -> %d in %.3fs (attempt %d, correlation id %s)",
+                method,
+                url,
+                status,
+                self._clock() - sent_at,
+                attempt,
+                correlation or "-",
+            )
+            if 200 <= status < 300 or status in ok_statuses:
+                self.limiter.on_success()
+                return response
+            if status == 429:
+                self.limiter.on_rate_limited(retry_after_from(response.headers))
+            decision = self.retry.decide(
+                attempt,
+                method,
+                status,
+                idempotent=idempotent,
+                headers=response.headers,
+                elapsed=self._clock() - started,
+                rand=self._rand,
+            )
+            if decision.action is Action.OUTCOME_UNKNOWN:
+                self.stats.add("outcome_unknown")
+                cause = error_from_response(response, method=method)
+                raise OutcomeUnknownError(
+                    f"{method} {url}: {decision.reason}; the request was not retried, look the record "
+                    "up before sending it again",
+                    method=method,
+                    url=url,
+                    cause=cause,
+                ) from None
+            if decision.action is Action.RAISE:
+                raise error_from_response(response, method=method)
+            await self._wait_retry(decision.delay, method, url, f"status {status}")
+
+    async def _wait_retry(self, delay: float, method: str, url: str, reason: str) -> None:
+        self.stats.add("retries")
+        self.stats.add("waited_retry", delay)
+        log.info("retrying %s %s in %.2fs (%s)", method, url, delay, reason)
+        if delay > 0:
+            await self._sleep(delay)
+
+
+def _clean_params(params: Mapping[str, QueryValue] | None) -> dict[str, Any] | None:
+    """Drop ``None`` values; booleans as ``true``/``false``; lists repeat the parameter."""
+    if not params:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, list | tuple):
+            if value:
+                out[key] = [str(v) for v in value]
+        else:
+            out[key] = value
+    return out or None
