@@ -1,0 +1,306 @@
+"""Input cleaning driven by the OpenAPI contract.
+
+The emulator keeps what the real service keeps: the fields a schema defines (``customFields``
+and other free-form objects kept whole), trimmed, checked against the field rules written in
+the spec's descriptions (``Max: N characters``, ``Valid email format``, URLs, enums, array
+sizes). Fields a schema does not define are dropped, like the real service does. ``null``
+means absent. Phone numbers are normalised to E.164 as the service does.
+
+Everything here is pure: :meth:`Cleaner.clean` returns the cleaned value and appends one
+:class:`FieldProblem` per bad field, named by its path (``address.city``,
+``externalIds[0].value``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+SCHEMA_PREFIX = "#/components/schemas/"
+
+_MAX_CHARS = re.compile(r"Max:?\s*([\d,]+)\s*characters", re.IGNORECASE)
+_MAX_ITEMS = re.compile(r"Max:?\s*([\d,]+)\s*(?:ids?|items?)\b", re.IGNORECASE)
+_BETWEEN_CHARS = re.compile(r"Between\s+([\d,]+)\s+and\s+([\d,]+)\s+characters", re.IGNORECASE)
+_INT32 = (-(2**31), 2**31 - 1)
+
+#: Fields the server sets: ignored on input, whatever a client sends.
+READ_ONLY: dict[str, frozenset[str]] = {
+    "ExternalContact": frozenset(
+        {
+            "id",
+            "createDate",
+            "modifyDate",
+            "selfUri",
+            "type",
+            "externalDataSources",
+            "canonicalContact",
+            "mergeSet",
+            "mergedFrom",
+            "mergedTo",
+            "mergeOperation",
+        }
+    ),
+    "ExternalOrganization": frozenset(
+        {"id", "createDate", "modifyDate", "selfUri", "externalDataSources", "trustor"}
+    ),
+    "PhoneNumber": frozenset({"userInput", "e164", "countryCode"}),
+    "ContactIdentifier": frozenset({"dateCreated"}),
+    "ExternalOrganizationIdentifier": frozenset({"dateCreated"}),
+    "ExternalSource": frozenset({"id", "selfUri"}),
+    "Note": frozenset({"id", "selfUri", "createDate", "modifyDate", "externalDataSources"}),
+    "Relationship": frozenset({"id", "selfUri", "externalDataSources"}),
+    "WritableStarrableDivision": frozenset({"selfUri"}),
+}
+
+#: String fields that must hold an http(s) URL.
+URL_FIELDS = frozenset({"externalSystemUrl", "uriTemplate", "profileUrl"})
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One bad field: its path in the body and what is wrong with it."""
+
+    field: str
+    message: str
+    code: str = "invalid.property"
+    value: Any = None
+
+
+@cache
+def load_spec() -> dict[str, Any]:
+    """The packaged OpenAPI contract (parsed once)."""
+    text = resources.files("gcx.spec").joinpath("externalcontacts.openapi.json").read_text(encoding="utf-8")
+    spec: dict[str, Any] = json.loads(text)
+    return spec
+
+
+def normalize_phone(phone: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite ``display`` as the service does and fill ``userInput``, ``e164``, ``countryCode``.
+
+    A number that parses (with ``normalizationCountryCode`` or +1 as the default country) is
+    rewritten in international format; one that does not is kept as written.
+    """
+    out = {k: v for k, v in phone.items() if k not in READ_ONLY["PhoneNumber"]}
+    display = out.get("display")
+    if not isinstance(display, str) or not display:
+        return out
+    out["userInput"] = display
+    region = str(out.get("normalizationCountryCode") or "US").upper()
+    try:
+        parsed = phonenumbers.parse(display, region if len(region) == 2 else "US")
+    except phonenumbers.NumberParseException:
+        return out
+    if not phonenumbers.is_possible_number(parsed):
+        return out
+    out["display"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    out["e164"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    region_code = phonenumbers.region_code_for_number(parsed)
+    out["countryCode"] = region_code if region_code and region_code != "ZZ" else str(parsed.country_code)
+    return out
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+class Cleaner:
+    """Cleans request bodies against the spec's component schemas."""
+
+    def __init__(self, spec: dict[str, Any] | None = None) -> None:
+        self.spec = spec if spec is not None else load_spec()
+        self.schemas: dict[str, Any] = self.spec["components"]["schemas"]
+
+    def properties(self, schema_name: str) -> dict[str, Any]:
+        props: dict[str, Any] = self.schemas[schema_name].get("properties", {})
+        return props
+
+    @staticmethod
+    def ref_name(prop: dict[str, Any]) -> str | None:
+        """The component a property refers to (``$ref`` or single ``allOf``), if any."""
+        ref = prop.get("$ref")
+        if ref is None and isinstance(prop.get("allOf"), list) and prop["allOf"]:
+            ref = prop["allOf"][0].get("$ref")
+        if isinstance(ref, str) and ref.startswith(SCHEMA_PREFIX):
+            return ref[len(SCHEMA_PREFIX) :]
+        return None
+
+    def field_schema(self, schema_name: str, dotted: list[str]) -> dict[str, Any] | None:
+        """The property schema at a dotted path below ``schema_name`` (None if undefined)."""
+        current = schema_name
+        prop: dict[str, Any] | None = None
+        for i, part in enumerate(dotted):
+            props = self.properties(current)
+            if part not in props:
+                return None
+            prop = props[part]
+            if i < len(dotted) - 1:
+                ref = self.ref_name(prop)
+                if ref is None:
+                    return None
+                current = ref
+        return prop
+
+    def clean(
+        self, schema_name: str, value: Any, path: str, problems: list[FieldProblem], *, nested: bool = False
+    ) -> Any:
+        """Clean ``value`` as an instance of component ``schema_name``.
+
+        At the top level the server-set fields (``id``, dates...) are dropped; in a nested
+        object (a reference such as ``externalSource``) the ``id`` is what matters and is kept.
+        """
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            problems.append(FieldProblem(path or "body", "must be a JSON object", value=_short(value)))
+            return None
+        read_only = READ_ONLY.get(schema_name, frozenset())
+        if nested:
+            read_only = read_only - {"id"}
+        out: dict[str, Any] = {}
+        for name, prop in self.properties(schema_name).items():
+            if name in read_only or name not in value:
+                continue
+            cleaned = self._clean_prop(name, prop, value[name], _join(path, name), problems)
+            if cleaned is not None:
+                out[name] = cleaned
+        if schema_name == "PhoneNumber":
+            out = normalize_phone(out)
+        return out
+
+    def _clean_prop(
+        self, name: str, prop: dict[str, Any], value: Any, path: str, problems: list[FieldProblem]
+    ) -> Any:
+        if value is None:
+            return None
+        ref = self.ref_name(prop)
+        if ref is not None:
+            if ref not in self.schemas or "properties" not in self.schemas[ref]:
+                return value
+            return self.clean(ref, value, path, problems, nested=True)
+        kind = prop.get("type")
+        description = str(prop.get("description") or "")
+        if kind == "string":
+            return self._clean_string(name, prop, description, value, path, problems)
+        if kind == "integer":
+            if isinstance(value, bool) or not isinstance(value, int):
+                problems.append(FieldProblem(path, "must be an integer", value=_short(value)))
+                return None
+            if prop.get("format") == "int32" and not _INT32[0] <= value <= _INT32[1]:
+                problems.append(FieldProblem(path, "is outside the 32-bit integer range", value=value))
+                return None
+            return value
+        if kind == "number":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                problems.append(FieldProblem(path, "must be a number", value=_short(value)))
+                return None
+            return value
+        if kind == "boolean":
+            if not isinstance(value, bool):
+                problems.append(FieldProblem(path, "must be true or false", value=_short(value)))
+                return None
+            return value
+        if kind == "array":
+            return self._clean_array(name, prop, description, value, path, problems)
+        if kind == "object":
+            if not isinstance(value, dict):
+                problems.append(FieldProblem(path, "must be a JSON object", value=_short(value)))
+                return None
+            return value
+        return value
+
+    def _clean_string(
+        self,
+        name: str,
+        prop: dict[str, Any],
+        description: str,
+        value: Any,
+        path: str,
+        problems: list[FieldProblem],
+    ) -> str | None:
+        if not isinstance(value, str):
+            problems.append(FieldProblem(path, "must be a string", value=_short(value)))
+            return None
+        text = value.strip()
+        if not text:
+            return None
+        enum = prop.get("enum")
+        if enum and text not in enum:
+            problems.append(
+                FieldProblem(path, f"must be one of {', '.join(enum)}", code="invalid.value", value=text)
+            )
+            return None
+        limit = max_chars(description)
+        if limit is not None and len(text) > limit:
+            problems.append(FieldProblem(path, f"is longer than {limit} characters", value=text[:40] + "..."))
+            return None
+        between = _BETWEEN_CHARS.search(description)
+        if between is not None:
+            low, high = (int(g.replace(",", "")) for g in between.groups())
+            if not low <= len(text) <= high:
+                problems.append(FieldProblem(path, f"must be between {low} and {high} characters"))
+                return None
+        if "valid email" in description.lower():
+            try:
+                validate_email(text, check_deliverability=False)
+            except EmailNotValidError as exc:
+                problems.append(FieldProblem(path, f"is not a valid email address ({exc})", value=text))
+                return None
+        if name in URL_FIELDS:
+            parts = urlsplit(text)
+            if parts.scheme not in {"http", "https"} or not parts.netloc:
+                problems.append(FieldProblem(path, "must be an http(s) URL", value=text))
+                return None
+        if prop.get("format") == "date-time" and not _ISO.match(text):
+            problems.append(FieldProblem(path, "must be an ISO-8601 date-time", value=text))
+            return None
+        return text
+
+    def _clean_array(
+        self,
+        name: str,
+        prop: dict[str, Any],
+        description: str,
+        value: Any,
+        path: str,
+        problems: list[FieldProblem],
+    ) -> list[Any] | None:
+        if not isinstance(value, list):
+            problems.append(FieldProblem(path, "must be a JSON array", value=_short(value)))
+            return None
+        limit = max_items(description)
+        if limit is not None and len(value) > limit:
+            problems.append(FieldProblem(path, f"holds more than {limit} items", value=len(value)))
+            return None
+        items = prop.get("items", {})
+        out: list[Any] = []
+        for i, item in enumerate(value):
+            cleaned = self._clean_prop(name, items, item, f"{path}[{i}]", problems)
+            if cleaned is not None:
+                out.append(cleaned)
+        return out
+
+
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def max_chars(description: str) -> int | None:
+    match = _MAX_CHARS.search(description)
+    return int(match.group(1).replace(",", "")) if match else None
+
+
+def max_items(description: str) -> int | None:
+    match = _MAX_ITEMS.search(description)
+    return int(match.group(1).replace(",", "")) if match else None
+
+
+def _short(value: Any) -> Any:
+    text = json.dumps(value, default=str)
+    return value if len(text) <= 60 else text[:57] + "..."

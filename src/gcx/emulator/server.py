@@ -1,0 +1,99 @@
+"""Serving the emulator over real loopback HTTP with uvicorn (in a thread, or in the foreground)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from gcx.emulator.app import ConnectionDropped
+
+
+class _DropFilter(logging.Filter):
+    """Keeps uvicorn from logging a traceback for each deliberate commit-then-drop cut."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        while exc is not None:
+            if isinstance(exc, ConnectionDropped):
+                return False
+            exc = exc.__cause__ or exc.__context__
+        return True
+
+
+_FILTER = _DropFilter()
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening TCP socket (port 0 = a free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def base_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def make_server(app: ASGIApp, *, log_level: str = "warning", access_log: bool = False) -> uvicorn.Server:
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        access_log=access_log,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
+        log_config=None,
+    )
+    return uvicorn.Server(config)
+
+
+def install_log_filter() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if _FILTER not in logger.filters:
+        logger.addFilter(_FILTER)
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Run ``app`` under uvicorn in a daemon thread; yield its base URL; stop it on exit."""
+    install_log_filter()
+    sock = bind(host, port)
+    server = make_server(app)
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        except BaseException as exc:  # reported to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="gcx-emulator", daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError(f"the emulator server failed to start: {failure[0] if failure else '?'}")
+            thread.join(0.01)
+        yield base_url(sock)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        if thread.is_alive():  # pragma: no cover - a stuck server is a bug worth shouting about
+            server.force_exit = True
+            thread.join(5)
