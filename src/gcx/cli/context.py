@@ -180,6 +180,8 @@ class GcxGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except BrokenPipeError:
+            raise  # the reader went away (e.g. `| head`): typer exits quietly
         except KeyboardInterrupt:
             cli = ctx.obj if isinstance(ctx.obj, CliContext) else None
             message = "interrupted"

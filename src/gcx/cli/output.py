@@ -393,21 +393,39 @@ class Output:
         self, records: Iterable[Any], kind: RecordKind | None = None, *, noun: str | None = None
     ) -> int:
         """Print many records (streamed except for tables); returns how many were printed."""
-        fmt = self.format
-        if fmt is OutputFormat.jsonl:
-            return self._jsonl(records)
-        if fmt is OutputFormat.json:
-            return self._json_array(records)
-        if fmt is OutputFormat.csv:
-            return self._csv(records, kind)
-        return self._table(records, kind, noun)
+        with self.stream(kind, noun=noun) as writer:
+            for record in records:
+                writer.write(record)
+        return writer.count
+
+    @contextmanager
+    def stream(self, kind: RecordKind | None = None, *, noun: str | None = None) -> Iterator[RecordWriter]:
+        """A writer to print records one at a time (from an async loop); closes the document at the end.
+
+        JSONL and CSV lines are written as records arrive; a JSON array is opened at the first
+        record and closed on exit (also on error, so the output stays valid JSON); a table is
+        drawn on exit.
+        """
+        writer: RecordWriter
+        if self.format is OutputFormat.jsonl:
+            writer = _JsonlWriter(self.stdout)
+        elif self.format is OutputFormat.json:
+            writer = _JsonArrayWriter(self.stdout)
+        elif self.format is OutputFormat.csv:
+            writer = _CsvWriter(self.stdout, kind.csv if kind else None)
+        else:
+            writer = _TableWriter(self, kind, noun)
+        try:
+            yield writer
+        finally:
+            writer.close()
 
     def data(self, payload: Any) -> None:
         """Print a free-form result (a mapping): key/value table or one JSON document."""
         if self.format is OutputFormat.table and isinstance(payload, Mapping):
             self._key_value_table(dict(payload))
         elif self.format is OutputFormat.csv and isinstance(payload, Mapping):
-            self._csv([payload], None)
+            self.records([payload])
         elif self.format is OutputFormat.jsonl:
             self._write_line(json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str))
         else:
@@ -415,63 +433,21 @@ class Output:
 
     def _write_line(self, text: str) -> None:
         self.stdout.write(text + "\n")
+        self.stdout.flush()
 
-    def _jsonl(self, records: Iterable[Any]) -> int:
-        count = 0
-        out = self.stdout
-        for record in records:
-            out.write(json.dumps(to_dict(record), ensure_ascii=False, separators=(",", ":")) + "\n")
-            count += 1
-        out.flush()
-        return count
-
-    def _json_array(self, records: Iterable[Any]) -> int:
-        count = 0
-        out = self.stdout
-        out.write("[")
-        for record in records:
-            text = json.dumps(to_dict(record), ensure_ascii=False, indent=2)
-            out.write(("," if count else "") + "\n" + _indent(text, "  "))
-            count += 1
-        out.write("\n]\n" if count else "]\n")
-        out.flush()
-        return count
-
-    def _csv(self, records: Iterable[Any], kind: RecordKind | None) -> int:
-        out = self.stdout
-        iterator: Iterator[Any] = iter(records)
-        if kind is not None and kind.csv is not None:
-            columns: Sequence[str] = kind.csv
-            rows: Iterable[dict[str, Any]] = (to_dict(r) for r in iterator)
-        else:
-            buffered = [to_dict(r) for r in iterator]
-            columns = generic_columns(buffered)
-            rows = buffered
-        writer = csv.DictWriter(out, fieldnames=list(columns), lineterminator="\n")
-        writer.writeheader()
-        count = 0
-        for row in rows:
-            writer.writerow(flatten(row, columns))
-            count += 1
-        out.flush()
-        return count
-
-    def _table(self, records: Iterable[Any], kind: RecordKind | None, noun: str | None = None) -> int:
+    def _draw_table(self, rows: list[dict[str, Any]], kind: RecordKind | None, noun: str | None) -> None:
         from rich.table import Table
 
-        rows = [to_dict(r) for r in records]
         columns = kind.table if kind else tuple(Column(c) for c in generic_columns(rows))
         table = Table(show_header=True, header_style=None if self.no_color else "bold", box=_box())
         for column in columns:
             table.add_column(column.header, overflow="fold", max_width=column.max_width)
         for row in rows:
             table.add_row(*(column.value(row) for column in columns))
-        console = self._console(self.stdout)
         if rows:
-            console.print(table)
+            self._console(self.stdout).print(table)
         noun = noun or (kind.name if kind else "record")
         self.message(f"{len(rows)} {noun}{'' if len(rows) == 1 else 's'}")
-        return len(rows)
 
     def _key_value_table(self, row: Mapping[str, Any]) -> None:
         from rich.table import Table
@@ -510,6 +486,105 @@ class Output:
         with RichProgress(*columns, console=self._console(self.stderr), transient=False) as bar:
             task = bar.add_task(description, total=total)
             yield _RichProgress(bar, task)
+
+
+class RecordWriter:
+    """Prints records one at a time; :meth:`close` finishes the document."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.closed = False
+
+    def write(self, record: Any) -> None:
+        self._write(to_dict(record))
+        self.count += 1
+
+    def _write(self, row: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._close()
+
+    def _close(self) -> None:
+        return None
+
+
+class _JsonlWriter(RecordWriter):
+    def __init__(self, out: IO[str]) -> None:
+        super().__init__()
+        self._out = out
+
+    def _write(self, row: dict[str, Any]) -> None:
+        self._out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._out.flush()
+
+    def _close(self) -> None:
+        self._out.flush()
+
+
+class _JsonArrayWriter(RecordWriter):
+    def __init__(self, out: IO[str]) -> None:
+        super().__init__()
+        self._out = out
+
+    def _write(self, row: dict[str, Any]) -> None:
+        text = json.dumps(row, ensure_ascii=False, indent=2)
+        self._out.write(("[" if self.count == 0 else ",") + "\n" + _indent(text, "  "))
+
+    def _close(self) -> None:
+        self._out.write("\n]\n" if self.count else "[]\n")
+        self._out.flush()
+
+
+class _CsvWriter(RecordWriter):
+    """Known kinds stream with their model columns; other records are buffered to learn the columns."""
+
+    def __init__(self, out: IO[str], columns: Sequence[str] | None) -> None:
+        super().__init__()
+        self._out = out
+        self._columns = list(columns) if columns is not None else None
+        self._buffer: list[dict[str, Any]] = []
+        self._writer: Any = None
+
+    def _start(self, columns: list[str]) -> None:
+        self._writer = csv.DictWriter(self._out, fieldnames=columns, lineterminator="\n")
+        self._writer.writeheader()
+
+    def _write(self, row: dict[str, Any]) -> None:
+        if self._columns is None:
+            self._buffer.append(row)
+            return
+        if self._writer is None:
+            self._start(self._columns)
+        self._writer.writerow(flatten(row, self._columns))
+
+    def _close(self) -> None:
+        if self._columns is None:
+            columns = generic_columns(self._buffer)
+            if columns:
+                self._start(columns)
+                for row in self._buffer:
+                    self._writer.writerow(flatten(row, columns))
+        elif self._writer is None:
+            self._start(self._columns)
+        self._out.flush()
+
+
+class _TableWriter(RecordWriter):
+    def __init__(self, output: Output, kind: RecordKind | None, noun: str | None) -> None:
+        super().__init__()
+        self._output = output
+        self._kind = kind
+        self._noun = noun
+        self._rows: list[dict[str, Any]] = []
+
+    def _write(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+
+    def _close(self) -> None:
+        self._output._draw_table(self._rows, self._kind, self._noun)
 
 
 def _box() -> Any:
