@@ -1,0 +1,122 @@
+"""The rate limiter on a fake clock: spacing, bursts, AIMD on 429, pauses, thread safety."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from gcx.pacing import RateLimiter
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def run(limiter: RateLimiter, clock: FakeClock, n: int) -> list[float]:
+    """Send n requests one after another, honouring the waits; return send times."""
+    times = []
+    for _ in range(n):
+        wait = limiter.reserve()
+        clock.advance(wait)
+        times.append(clock.now)
+        limiter.on_success()
+    return times
+
+
+def test_disabled_never_waits() -> None:
+    limiter = RateLimiter(0)
+    assert not limiter.enabled
+    assert all(limiter.reserve() == 0 for _ in range(100))
+
+
+def test_spaces_requests_at_the_rate() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(60, burst=1, clock=clock)  # one per second
+    times = run(limiter, clock, 11)
+    assert times[-1] - times[0] == pytest.approx(10.0)
+
+
+def test_long_run_matches_the_rate() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(300, clock=clock)
+    times = run(limiter, clock, 3001)
+    achieved = 3000 / (times[-1] - times[0]) * 60
+    assert 295 <= achieved <= 306  # burst of 5 allowed at the start only
+
+
+def test_burst_after_idle() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(600, clock=clock)  # 10/s -> burst of 10
+    clock.advance(60)
+    waits = [limiter.reserve() for _ in range(10)]
+    assert waits == [0.0] * 10
+    assert limiter.reserve() > 0
+
+
+def test_reservations_are_cumulative_for_concurrent_callers() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(60, burst=1, clock=clock)
+    waits = [limiter.reserve() for _ in range(5)]  # five tasks at the same instant
+    assert waits == pytest.approx([0, 1, 2, 3, 4])
+
+
+def test_429_cuts_rate_and_pauses() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(300, clock=clock)
+    limiter.on_rate_limited(retry_after=3)
+    assert limiter.current_rate == pytest.approx(150)
+    assert limiter.reserve() == pytest.approx(3.0)
+    # more 429s from requests already in flight: same episode, no further cut
+    limiter.on_rate_limited(retry_after=3)
+    assert limiter.current_rate == pytest.approx(150)
+    clock.advance(5)
+    limiter.on_rate_limited(retry_after=1)
+    assert limiter.current_rate == pytest.approx(75)
+    assert limiter.snapshot().decreases == 2
+
+
+def test_floor_and_recovery() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(300, min_fraction=0.2, clock=clock)
+    for _ in range(10):
+        clock.advance(10)
+        limiter.on_rate_limited()
+    assert limiter.current_rate == pytest.approx(60)
+    for _ in range(40):
+        limiter.on_success()
+    assert limiter.current_rate == pytest.approx(300)  # 2% of 300 per success, capped
+
+
+def test_thread_safe_reservations() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(60, burst=1, clock=clock)
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(50):
+            w = limiter.reserve()
+            with lock:
+                waits.append(w)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(waits) == pytest.approx([float(i) for i in range(400)])
+
+
+def test_invalid_arguments() -> None:
+    with pytest.raises(ValueError):
+        RateLimiter(300, decrease=1.5)
+    with pytest.raises(ValueError):
+        RateLimiter(300, min_fraction=0)

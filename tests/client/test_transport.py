@@ -1,0 +1,296 @@
+"""Request execution against httpx.MockTransport: retries, 429, outcome unknown, error mapping, stats."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from gcx import AsyncClient, RetryPolicy
+from gcx.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+)
+from gcx.transport import error_from_response
+from tests.client.conftest import BASE, CREDS, FakeApi, json_of
+
+CONTACTS = "/api/v2/externalcontacts/contacts"
+
+
+class Sleeps:
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def client(
+    api: FakeApi, sleeps: Sleeps, *, retry: RetryPolicy | None = None, rate_limit: float = 0
+) -> AsyncClient:
+    return AsyncClient(
+        BASE,
+        **CREDS,
+        transport=api.transport(),
+        rate_limit=rate_limit,
+        sleep=sleeps,
+        rand=lambda: 1.0,
+        retry=retry or RetryPolicy(max_attempts=4, base=0.5, cap=4.0, deadline=60),
+    )
+
+
+def scripted(api: FakeApi, method: str, path: str, outcomes: list[httpx.Response | Exception]) -> None:
+    @api.route(method, path)
+    def handler(request: httpx.Request) -> httpx.Response:
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def ok_contact(cid: str = "c1") -> httpx.Response:
+    return httpx.Response(200, json={"id": cid, "firstName": "Ada"})
+
+
+RATE_BODY = {
+    "message": "Rate limit exceeded the maximum. Retry the request in [2] seconds",
+    "code": "too.many.requests.retry.after",
+    "status": 429,
+}
+
+
+async def test_429_waits_retry_after_then_succeeds(api: FakeApi) -> None:
+    sleeps = Sleeps()
+    scripted(
+        api,
+        "GET",
+        f"{CONTACTS}/c1",
+        [httpx.Response(429, headers={"Retry-After": "2"}, json=RATE_BODY), ok_contact()],
+    )
+    async with client(api, sleeps) as gc:
+        contact = await gc.contacts.get("c1")
+    assert contact.firstName == "Ada"
+    assert sleeps.calls == [2.0]
+    assert gc.stats.rate_limited == 1 and gc.stats.retries == 1
+    assert gc.stats.by_status == {429: 1, 200: 1}
+
+
+async def test_429_on_a_create_is_retried(api: FakeApi) -> None:
+    sleeps = Sleeps()
+    created = httpx.Response(200, json={"id": "o1", "name": "Acme"})
+    scripted(
+        api,
+        "POST",
+        "/api/v2/externalcontacts/organizations",
+        [httpx.Response(429, headers={"Retry-After": "1"}, json=RATE_BODY), created],
+    )
+    async with client(api, sleeps) as gc:
+        org = await gc.organizations.create({"name": "Acme"})
+    assert org.id == "o1"
+
+
+async def test_persistent_429_raises_rate_limited(api: FakeApi) -> None:
+    sleeps = Sleeps()
+    scripted(
+        api, "GET", f"{CONTACTS}/c1", [httpx.Response(429, headers={"Retry-After": "3"}, json=RATE_BODY)] * 4
+    )
+    async with client(api, sleeps) as gc:
+        with pytest.raises(RateLimitedError) as info:
+            await gc.contacts.get("c1")
+    assert info.value.retry_after == 3.0
+    assert info.value.code == "too.many.requests.retry.after"
+    assert len(sleeps.calls) == 3
+
+
+async def test_429_slows_the_shared_limiter(api: FakeApi) -> None:
+    sleeps = Sleeps()
+    scripted(
+        api,
+        "GET",
+        f"{CONTACTS}/c1",
+        [httpx.Response(429, headers={"Retry-After": "1"}, json=RATE_BODY), ok_contact()],
+    )
+    async with client(api, sleeps, rate_limit=300) as gc:
+        await gc.contacts.get("c1")
+        assert gc.limiter.snapshot().decreases == 1
+        assert gc.limiter.current_rate < 300
+
+
+async def test_5xx_backs_off_exponentially(api: FakeApi) -> None:
+    sleeps = Sleeps()
+    scripted(
+        api,
+        "GET",
+        f"{CONTACTS}/c1",
+        [httpx.Response(503), httpx.Response(500), httpx.Response(502), ok_contact()],
+    )
+    async with client(api, sleeps) as gc:
+        await gc.contacts.get("c1")
+    assert sleeps.calls == [0.5, 1.0, 2.0]  # rand() == 1: the full exponential
+    assert gc.stats.retries == 3
+
+
+async def test_5xx_exhausted_raises_server_error(api: FakeApi) -> None:
+    sleeps = Sleeps()
+    body = {"message": "boom", "code": "internal.server.error", "status": 503}
+    scripted(api, "DELETE", f"{CONTACTS}/c1", [httpx.Response(503, json=body)] * 4)
+    async with client(api, sleeps) as gc:
+        with pytest.raises(ServerError) as info:
+            await gc.contacts.delete("c1")
+    assert info.value.status == 503 and info.value.code == "internal.server.error"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        httpx.ReadTimeout("timed out"),
+        httpx.RemoteProtocolError("Server disconnected without sending a response."),
+        httpx.ReadError("connection reset"),
+        httpx.Response(504),
+        httpx.Response(500),
+    ],
+)
+async def test_create_with_lost_answer_raises_outcome_unknown(
+    api: FakeApi, failure: Exception | httpx.Response
+) -> None:
+    sleeps = Sleeps()
+    scripted(api, "POST", CONTACTS, [failure, ok_contact()])
+    async with client(api, sleeps) as gc:
+        with pytest.raises(OutcomeUnknownError) as info:
+            await gc.contacts.create({"firstName": "Ada"})
+    assert len(api.calls("POST", CONTACTS)) == 1  # never blindly retried
+    assert info.value.method == "POST"
+    assert info.value.url.endswith(CONTACTS)
+    assert "look the record up" in str(info.value)
+    assert gc.stats.outcome_unknown == 1
+
+
+async def test_connect_error_retries_even_a_create(api: FakeApi) -> None:
+    sleeps = Sleeps()
+    scripted(api, "POST", CONTACTS, [httpx.ConnectError("refused"), ok_contact()])
+    async with client(api, sleeps) as gc:
+        contact = await gc.contacts.create({"firstName": "Ada"})
+    assert contact.id == "c1"
+    assert gc.stats.network_errors == 1 and gc.stats.retries == 1
+
+
+async def test_idempotent_writes_are_retried_after_a_lost_answer(api: FakeApi) -> None:
+    sleeps = Sleeps()
+    scripted(api, "PUT", f"{CONTACTS}/c1", [httpx.ReadTimeout("slow"), ok_contact()])
+    scripted(
+        api,
+        "PATCH",
+        f"{CONTACTS}/c1/identifiers",
+        [httpx.RemoteProtocolError("cut"), httpx.Response(200, json={"type": "Email", "value": "a@b.c"})],
+    )
+    async with client(api, sleeps) as gc:
+        await gc.contacts.update({"id": "c1", "firstName": "Ada"})
+        ident = await gc.contacts.identifiers.claim("c1", "Email", "a@b.c")
+    assert ident.value == "a@b.c"
+
+
+async def test_append_patch_is_not_idempotent(api: FakeApi) -> None:
+    sleeps = Sleeps()
+    scripted(api, "PATCH", f"{CONTACTS}/c1", [httpx.ReadTimeout("slow")])
+    async with client(api, sleeps) as gc:
+        with pytest.raises(OutcomeUnknownError):
+            await gc.contacts.patch("c1", [{"field": "$.tags", "value": "x", "action": "AppendToCollection"}])
+
+
+async def test_network_failure_exhausted_raises_transport_error(api: FakeApi) -> None:
+    sleeps = Sleeps()
+    scripted(api, "GET", f"{CONTACTS}/c1", [httpx.ConnectError("refused")] * 4)
+    async with client(api, sleeps) as gc:
+        with pytest.raises(TransportError, match="ConnectError"):
+            await gc.contacts.get("c1")
+
+
+@pytest.mark.parametrize(
+    "status,cls",
+    [(400, BadRequestError), (404, NotFoundError), (409, ConflictError), (422, BadRequestError)],
+)
+async def test_error_mapping(api: FakeApi, status: int, cls: type[Exception]) -> None:
+    sleeps = Sleeps()
+    body = {
+        "message": "firstName is too long",
+        "code": "bad.request",
+        "status": status,
+        "contextId": "ctx-9",
+        "details": [{"fieldName": "firstName"}],
+    }
+    scripted(
+        api,
+        "PUT",
+        f"{CONTACTS}/c1",
+        [httpx.Response(status, json=body, headers={"ININ-Correlation-Id": "corr-7"})],
+    )
+    async with client(api, sleeps) as gc:
+        with pytest.raises(cls) as info:
+            await gc.contacts.update({"id": "c1", "firstName": "x"})
+    err = info.value
+    assert err.status == status  # type: ignore[attr-defined]
+    assert err.code == "bad.request"  # type: ignore[attr-defined]
+    assert err.correlation_id == "corr-7"  # type: ignore[attr-defined]
+    assert err.body["contextId"] == "ctx-9"  # type: ignore[attr-defined]
+    assert "firstName" in str(err) and "corr-7" in str(err)
+    assert sleeps.calls == []
+
+
+def test_error_from_non_json_response() -> None:
+    response = httpx.Response(502, text="<html>Bad gateway</html>", request=httpx.Request("GET", f"{BASE}/x"))
+    err = error_from_response(response)
+    assert isinstance(err, ServerError)
+    assert err.status == 502 and "Bad gateway" in err.message
+    assert err.body == {}
+
+
+async def test_request_log_has_no_headers(api: FakeApi, caplog: pytest.LogCaptureFixture) -> None:
+    sleeps = Sleeps()
+    caplog.set_level(logging.DEBUG, logger="gcx")
+    async with client(api, sleeps) as gc:
+        await gc.me()
+    lines = [r.getMessage() for r in caplog.records if r.name == "gcx.http"]
+    assert any(
+        "GET http://127.0.0.1:9/api/v2/organizations/me -> 200" in line and "corr-1" in line for line in lines
+    )
+    assert not any("Bearer" in line or "tok-" in line for line in lines)
+
+
+async def test_query_parameters(api: FakeApi) -> None:
+    seen: list[httpx.URL] = []
+
+    @api.route("GET", CONTACTS)
+    def search(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json={"entities": [], "total": 0, "pageCount": 0})
+
+    async with client(api, Sleeps()) as gc:
+        found = [
+            c
+            async for c in gc.contacts.search(
+                "ada", expand=["externalOrganization"], division_ids=["d1", "d2"]
+            )
+        ]
+    assert found == []
+    params = seen[0].params
+    assert params["q"] == "ada" and params["pageNumber"] == "1" and params["pageSize"] == "100"
+    assert params.get_list("divisionIds") == ["d1", "d2"]
+    assert params["expand"] == "externalOrganization"
+
+
+async def test_raw_request_escape_hatch(api: FakeApi) -> None:
+    @api.route("POST", "/api/v2/externalcontacts/contacts/search")
+    def search(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"entities": [json_of(request)]})
+
+    async with client(api, Sleeps()) as gc:
+        data = await gc.request(
+            "POST", "/api/v2/externalcontacts/contacts/search", json={"pageSize": 5}, idempotent=True
+        )
+    assert data == {"entities": [{"pageSize": 5}]}
