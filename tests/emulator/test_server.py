@@ -1,0 +1,55 @@
+"""The emulator over real loopback HTTP (uvicorn in a thread)."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+
+from gcx.emulator import Emulator, EmulatorSettings
+from tests.emulator.conftest import API
+
+
+def test_serve_over_loopback_and_shutdown() -> None:
+    emu = Emulator(EmulatorSettings(rate_limit=0))
+    with emu.serve() as base_url:
+        assert base_url.startswith("http://127.0.0.1:")
+        with httpx.Client(base_url=base_url) as client:
+            token = client.post("/oauth/token", auth=("a", "b"), data={"grant_type": "client_credentials"})
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            created = client.post(f"{API}/contacts", json={"firstName": "Loop"}, headers=headers)
+            assert created.status_code == 200 and created.headers["ININ-Correlation-Id"]
+            got = client.get(f"{API}/contacts/{created.json()['id']}", headers=headers)
+            assert got.json()["firstName"] == "Loop"
+    assert not any(t.name == "gcx-emulator" and t.is_alive() for t in threading.enumerate())
+    with httpx.Client(base_url=base_url) as client, pytest.raises(httpx.ConnectError):
+        client.get("/_emulator/stats")
+
+
+def test_commit_then_drop_cuts_a_real_connection() -> None:
+    emu = Emulator(EmulatorSettings(rate_limit=0))
+    token = emu.issue_token()
+    with (
+        emu.serve() as base_url,
+        httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}) as client,
+    ):
+        emu.drop_next_writes(1)
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            client.post(f"{API}/contacts", json={"firstName": "Cut"})
+        listing = client.get(f"{API}/contacts", params={"q": "cut"}).json()
+        assert listing["total"] == 1
+        assert client.get("/api/v2/organizations/me").status_code == 200  # the server lives on
+
+
+async def test_async_client_over_loopback() -> None:
+    emu = Emulator(EmulatorSettings(rate_limit=0))
+    token = emu.issue_token()
+    with emu.serve() as base_url:
+        async with httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            r = await client.post(f"{API}/bulk/contacts/add", json={"entities": [{"firstName": "x"}] * 20})
+            assert r.json()["errorCount"] == 0
+            scan = (await client.get(f"{API}/scan/contacts", params={"limit": 10})).json()
+            assert len(scan["entities"]) == 10 and scan["cursors"]["after"]
