@@ -185,8 +185,8 @@ class GcxGroup(TyperGroup):
         except KeyboardInterrupt:
             cli = ctx.obj if isinstance(ctx.obj, CliContext) else None
             message = "interrupted"
-            if cli and cli.interrupt_hint:
-                message += f": {cli.interrupt_hint}"
+            if cli and cli.resume_hint:
+                message += f": {cli.resume_hint}"
             print(f"error: {message}", file=sys.stderr, flush=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
@@ -199,6 +199,8 @@ class GcxGroup(TyperGroup):
             line = redact(format_error(exc))
             if not verbose and not isinstance(exc, GcxError | CliError):
                 line += " (run with --verbose for the traceback)"
+            if cli and cli.resume_hint:
+                line += f"; {cli.resume_hint}"
             print(f"error: {line}", file=sys.stderr, flush=True)
             code = exc.exit_code if isinstance(exc, CliError) else EXIT_ERROR
             raise typer.Exit(code) from None
@@ -230,8 +232,8 @@ class CliContext:
     #: Extra keyword arguments for the client constructor (``rate_limit``, ``retry``...).
     client_options: dict[str, Any] = field(default_factory=dict)
     redact: Redactor = field(default_factory=Redactor)
-    #: Shown after "interrupted" when the user presses Ctrl-C (e.g. how to resume an export).
-    interrupt_hint: str | None = None
+    #: Added to the error line when a resumable command stops (e.g. how to resume an export).
+    resume_hint: str | None = None
     _settings: Settings | None = field(default=None, repr=False)
     _undo_logging: Callable[[], None] | None = field(default=None, repr=False)
 
