@@ -66,13 +66,18 @@ def test_redactor_masks_tokens_and_known_secrets(text: str) -> None:
         CANARY_SECRET,
     ):
         assert secret not in cleaned
-    assert "****" in cleaned
+    assert Redactor.MASK in cleaned
 
 
-def test_redactor_keeps_ordinary_text() -> None:
-    assert Redactor({CANARY_SECRET})("GET /api/v2/externalcontacts/contacts 200") == (
-        "GET /api/v2/externalcontacts/contacts 200"
-    )
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET /api/v2/externalcontacts/contacts 200",
+        "could not reach the token endpoint http://127.0.0.1:1/oauth/token: All connection attempts failed",
+    ],
+)
+def test_redactor_keeps_ordinary_text(text: str) -> None:
+    assert Redactor({CANARY_SECRET})(text) == text
 
 
 def test_verbose_logging_is_redacted_and_undone() -> None:
@@ -84,7 +89,7 @@ def test_verbose_logging_is_redacted_and_undone() -> None:
     finally:
         undo()
     text = stream.getvalue()
-    assert "token request with secret ****" in text
+    assert f"token request with secret {Redactor.MASK}" in text
     assert CANARY_SECRET not in text and "zzzzzzzzzzzz" not in text
     assert logging.getLogger("gcx").handlers == [] or all(
         getattr(h, "stream", None) is not stream for h in logging.getLogger("gcx").handlers

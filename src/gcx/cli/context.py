@@ -20,7 +20,6 @@ import asyncio
 import importlib
 import logging
 import os
-import re
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,6 +30,7 @@ import typer
 from typer import _click
 from typer.core import TyperGroup
 
+from gcx import redact
 from gcx.cli.output import Output, OutputFormat
 from gcx.config import ConfigFile, Settings, default_config_path
 from gcx.errors import (
@@ -72,21 +72,12 @@ class ConfirmationRequired(CliError):
 # --------------------------------------------------------------------------- redaction
 
 
-_SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
-    # Authorization headers and bare bearer/basic credentials.
-    re.compile(r"(?i)\b(authorization)(\s*[:=]\s*)(\"?)(bearer|basic)\s+[^\s\"',;]+"),
-    re.compile(r"(?i)\b(bearer|basic)(\s+)([A-Za-z0-9._~+/=\-]{8,})"),
-    # JSON or form fields that hold secrets or tokens.
-    re.compile(
-        r"(?i)(\"?(?:access_token|refresh_token|client_secret|password|token)\"?\s*[:=]\s*\"?)([^\s\"&,;}]+)"
-    ),
-)
-
-
 class Redactor:
-    """Removes secrets from text: the known secret values first, then token-looking patterns."""
+    """Removes secrets from text: the secrets this run knows (client secret, access token,
+    anything registered with :mod:`gcx.redact` such as the tokens the client obtained), then
+    credential-looking patterns (``Bearer ...``, ``client_secret=...``)."""
 
-    MASK = "****"
+    MASK = redact.MASK
 
     def __init__(self, secrets: set[str] | None = None) -> None:
         self._secrets: set[str] = set()
@@ -99,12 +90,7 @@ class Redactor:
             self._secrets.add(secret)
 
     def __call__(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, self.MASK)
-        text = _SECRET_PATTERNS[0].sub(lambda m: f"{m[1]}{m[2]}{m[3]}{m[4]} {self.MASK}", text)
-        text = _SECRET_PATTERNS[1].sub(lambda m: f"{m[1]}{m[2]}{self.MASK}", text)
-        text = _SECRET_PATTERNS[2].sub(lambda m: f"{m[1]}{self.MASK}", text)
-        return text
+        return redact.scrub(text, extra=self._secrets)
 
 
 class RedactingFormatter(logging.Formatter):

@@ -9,6 +9,7 @@ import typer
 from gcx.cli import auth_cmd, config_cmd, contacts, demo, emulator_cmd, export, orgs, sync_cmd
 from gcx.cli.context import GcxGroup, build_context
 from gcx.cli.output import OutputFormat
+from gcx.retry import RetryPolicy
 
 app = typer.Typer(
     name="gcx",
@@ -71,11 +72,36 @@ def root(
         ),
     ] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR=1).")] = False,
+    retries: Annotated[
+        int | None,
+        typer.Option(
+            "--retries",
+            min=0,
+            max=20,
+            help="Retries of a failed request (429, 5xx, network); 0 = none.",
+            envvar="GCX_RETRIES",
+            show_envvar=False,
+        ),
+    ] = None,
+    rate_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--rate-limit",
+            min=0,
+            help="Client-side limit in requests per minute (default 300; 0 = off).",
+            envvar="GCX_RATE_LIMIT",
+            show_envvar=False,
+        ),
+    ] = None,
 ) -> None:
     """Global options apply to every command and go before it: gcx -o json orgs list."""
-    build_context(
+    cli = build_context(
         ctx, profile=profile, region=region, output=output, quiet=quiet, verbose=verbose, no_color=no_color
     )
+    if retries is not None:
+        cli.client_options["retry"] = RetryPolicy(max_attempts=retries + 1)
+    if rate_limit is not None:
+        cli.client_options["rate_limit"] = rate_limit
 
 
 for _module in (orgs, contacts, export, config_cmd, auth_cmd, emulator_cmd, sync_cmd, demo):
