@@ -1,0 +1,156 @@
+"""The official Genesys SDK (PureCloudPlatformClientV2), unmodified, against the emulator.
+
+Pointing the SDK at a base URL such as ``http://127.0.0.1:PORT`` is enough: the SDK derives
+the login host by rewriting ``//api.`` to ``//login.`` (``ApiClient.get_conf_url``), which
+leaves a loopback URL untouched, so the token call goes to the same origin, where the
+emulator serves ``POST /oauth/token``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pc = pytest.importorskip("PureCloudPlatformClientV2")
+
+from PureCloudPlatformClientV2.api_client import ApiClient  # noqa: E402
+from PureCloudPlatformClientV2.rest import ApiException  # noqa: E402
+
+from gcx.emulator import Emulator, EmulatorSettings  # noqa: E402
+from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET  # noqa: E402
+
+
+def build(cls: type, **attrs: Any) -> Any:
+    """SDK models take no constructor arguments: set attributes one by one."""
+    obj = cls()
+    for name, value in attrs.items():
+        setattr(obj, name, value)
+    return obj
+
+
+@pytest.fixture
+def emu() -> Emulator:
+    return Emulator(EmulatorSettings(rate_limit=0, credentials=((CANARY_CLIENT_ID, CANARY_SECRET),)))
+
+
+@pytest.fixture
+def sdk(emu: Emulator) -> Iterator[Any]:
+    with emu.serve() as base_url:
+        client = ApiClient(host=base_url).get_client_credentials_token(CANARY_CLIENT_ID, CANARY_SECRET)
+        try:
+            yield client
+        finally:
+            client.get_http_client().rest_client.pool_manager.clear()
+
+
+def test_sdk_create_get_update_patch_delete(sdk: Any, emu: Emulator) -> None:
+    api = pc.ExternalContactsApi(sdk)
+    me = pc.OrganizationApi(sdk).get_organizations_me()
+    assert (me.id, me.name) == (emu.settings.org_id, emu.settings.org_name)
+
+    org = api.post_externalcontacts_organizations(build(pc.ExternalOrganization, name="  Acme  "))
+    assert org.name == "Acme" and org.id and org.create_date is not None
+
+    phone = build(pc.PhoneNumber, display="317-555-0100")
+    contact = build(
+        pc.ExternalContact,
+        first_name="Ann",
+        cell_phone=phone,
+        external_organization=build(pc.ExternalOrganization, id=org.id),
+    )
+    created = api.post_externalcontacts_contacts(contact)
+    assert created.type == "Curated"
+    assert created.cell_phone.e164 == "+13175550100"
+    assert created.external_organization.name == "Acme"
+
+    got = api.get_externalcontacts_contact(created.id)
+    got.last_name = "Lee"
+    got.first_name = None  # PUT erases what is left out
+    updated = api.put_externalcontacts_contact(created.id, got)
+    assert updated.last_name == "Lee" and updated.first_name is None
+
+    change = build(pc.ContactsPatchChange, field="$.title", value="Dr", action="Update")
+    patched = api.patch_externalcontacts_contact(
+        created.id, build(pc.ExternalContactsPatchRequest, changes=[change])
+    )
+    assert patched.title == "Dr" and patched.last_name == "Lee"
+
+    listing = api.get_externalcontacts_organization_contacts(org.id)
+    assert [c.id for c in listing.entities] == [created.id]
+
+    api.delete_externalcontacts_contact(created.id)
+    with pytest.raises(ApiException) as info:
+        api.get_externalcontacts_contact(created.id)
+    assert info.value.status == 404
+
+
+def test_sdk_bulk_and_scan_to_the_end(sdk: Any) -> None:
+    api = pc.ExternalContactsApi(sdk)
+    entities = [build(pc.ExternalContact, first_name=f"Bulk{i:02d}") for i in range(25)]
+    entities[5] = build(pc.ExternalContact, work_email="not-an-email")
+    added = api.post_externalcontacts_bulk_contacts_add(build(pc.BulkContactsRequest, entities=entities))
+    assert added.error_count == 1 and len(added.results) == 25
+    failed = added.results[added.error_indexes[0]]
+    assert failed.success is False and failed.error.status == 400
+
+    ids = [r.id for r in added.results if r.success]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = api.get_externalcontacts_scan_contacts(limit=10, cursor=cursor)
+        seen.extend(e.id for e in page.entities)
+        cursor = page.cursors.after if page.cursors else None
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(ids)
+
+    refs = [build(pc.ExternalContactsEntity, id=i) for i in ids[:3]]
+    fetched = api.post_externalcontacts_bulk_contacts(build(pc.BulkIdsRequest, entities=refs))
+    assert fetched.error_count == 0 and {r.id for r in fetched.results} == set(ids[:3])
+
+    to_update = [build(pc.ExternalContact, id=i, first_name="Renamed") for i in ids[:3]]
+    updated = api.post_externalcontacts_bulk_contacts_update(
+        build(pc.BulkContactsRequest, entities=to_update)
+    )
+    assert {r.entity.first_name for r in updated.results} == {"Renamed"}
+
+    removed = api.post_externalcontacts_bulk_contacts_remove(build(pc.BulkIdsRequest, entities=refs))
+    assert removed.error_count == 0
+    assert api.get_externalcontacts_contacts(q="bulk").total == 24 - 3
+
+
+def test_sdk_enrich_and_identifier_lookup(sdk: Any) -> None:
+    api = pc.ExternalContactsApi(sdk)
+    source = api.post_externalcontacts_externalsources(build(pc.ExternalSource, name="crm"))
+    ident = build(
+        pc.ContactIdentifier,
+        type="ExternalId",
+        value="crm-1",
+        external_source=build(pc.ExternalSource, id=source.id),
+    )
+    request = build(
+        pc.ContactEnrichRequest,
+        matching_identifiers=[ident],
+        action="Upsert",
+        contact=build(pc.ExternalContact, first_name="Eve"),
+    )
+    enriched = api.post_externalcontacts_contacts_enrich(request)
+    assert enriched.first_name == "Eve"
+    found = api.post_externalcontacts_identifierlookup_contacts(ident)
+    assert found.id == enriched.id
+    identifiers = api.get_externalcontacts_contact_identifiers(enriched.id)
+    assert [i.value for i in identifiers.entities] == ["crm-1"]
+
+
+def test_sdk_rejects_bad_secret(emu: Emulator) -> None:
+    with emu.serve() as base_url:
+        client = ApiClient(host=base_url)
+        try:
+            with pytest.raises(ApiException) as info:
+                client.get_client_credentials_token(CANARY_CLIENT_ID, "wrong")
+            assert info.value.status == 401
+            assert CANARY_SECRET not in str(info.value)
+        finally:
+            client.get_http_client().rest_client.pool_manager.clear()
