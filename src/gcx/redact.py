@@ -38,7 +38,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"(?i)([\"']?(?:access_token|refresh_token|client_secret|password|authorization)[\"']?"
-            r"\s*[:=]\s*[\"']?)([^\"'\s,&}]{1,})"
+            r"\s*[:=]\s*[\"']?)((?:(?:bearer|basic)\s+)?[^\"'\s,&}]{1,})"
         ),
         rf"\1{MASK}",
     ),

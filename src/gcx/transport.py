@@ -100,7 +100,7 @@ def error_from_response(response: httpx.Response, *, method: str | None = None) 
     try:
         parsed = response.json()
         if isinstance(parsed, dict):
-            body = parsed
+            body = scrub_json(parsed)
     except ValueError:
         pass
     message = body.get("message") if isinstance(body.get("message"), str) else None
@@ -125,6 +125,17 @@ def error_from_response(response: httpx.Response, *, method: str | None = None) 
     if issubclass(cls, RateLimitedError):
         return cls(message, retry_after=retry_after_from(response.headers), **kwargs)
     return cls(message, **kwargs)
+
+
+def scrub_json(value: Any) -> Any:
+    """A copy of parsed JSON with every string scrubbed (a server may echo a credential)."""
+    if isinstance(value, str):
+        return redact.scrub(value)
+    if isinstance(value, dict):
+        return {k: scrub_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_json(v) for v in value]
+    return value
 
 
 def _has_request(response: httpx.Response) -> bool:

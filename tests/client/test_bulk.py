@@ -1,0 +1,424 @@
+"""Bulk: result mapping (pure), chunking, 413 halving, partial failures, transient retries."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import httpx
+import pytest
+
+from gcx import AsyncClient, RetryPolicy
+from gcx.errors import UnauthorizedError, ValidationError
+from gcx.resources.bulk import INVALID, OUTCOME_UNKNOWN, UNMAPPED, map_by_content, map_by_id
+from tests.client.conftest import BASE, CREDS, FakeApi, json_of
+
+BULK_ORGS = "/api/v2/externalcontacts/bulk/organizations"
+BULK_CONTACTS = "/api/v2/externalcontacts/bulk/contacts"
+
+
+# -- pure mapping ----------------------------------------------------------------------
+
+
+def test_map_by_id_in_any_order() -> None:
+    results = [
+        {"id": "c", "success": True, "entity": {"id": "c"}},
+        {"success": False, "error": {"status": 404, "entity": {"id": "a"}}},
+        {"id": "b", "success": True, "entity": {"id": "b"}},
+        {"id": "zz", "success": True},
+    ]
+    assigned, unmatched = map_by_id(["a", "b", "c", "d"], results)
+    assert [(r and r.get("id")) or (r and r["error"]["entity"]["id"]) for r in assigned] == [
+        "a",
+        "b",
+        "c",
+        None,
+    ]
+    assert unmatched == [{"id": "zz", "success": True}]
+
+
+def test_map_by_id_duplicates_are_assigned_in_order() -> None:
+    results = [{"id": "a", "success": True, "n": 1}, {"id": "a", "success": True, "n": 2}]
+    assigned, unmatched = map_by_id(["a", "a"], results)
+    assert [r["n"] for r in assigned if r] == [1, 2] and unmatched == []
+
+
+def test_map_add_results_by_echo_key_and_fields() -> None:
+    ext = {"externalSource": {"id": "src"}, "value": "k-2"}
+    requests: list[dict[str, Any]] = [
+        {"firstName": "Ada", "cellPhone": {"display": "+442079460958"}},
+        {"firstName": "Bob", "externalIds": [ext]},
+        {"firstName": "Bad", "workEmail": "nope"},
+        {"firstName": "Cy"},
+    ]
+    results = [
+        {"success": True, "entity": {"id": "id-cy", "firstName": "Cy", "createDate": "x"}},
+        {
+            "success": False,
+            "error": {
+                "status": 400,
+                "message": "bad email",
+                "entity": {"firstName": "Bad", "workEmail": "nope"},
+            },
+        },
+        {
+            "success": True,
+            "entity": {
+                "id": "id-ada",
+                "firstName": "Ada",
+                "cellPhone": {"display": "+44 20 7946 0958", "e164": "+442079460958", "countryCode": "GB"},
+            },
+        },
+        {
+            "success": True,
+            "entity": {"id": "id-bob", "firstName": "Robert", "externalIds": [ext]},
+        },  # renamed, same key
+    ]
+    assigned, unmatched = map_by_content(requests, results)
+    assert unmatched == []
+    ids = [(r.get("entity") or {}).get("id") if r else None for r in assigned]
+    assert ids == ["id-ada", "id-bob", None, "id-cy"]
+    assert assigned[2] is not None and assigned[2]["error"]["message"] == "bad email"
+
+
+def test_identical_requests_are_interchangeable() -> None:
+    requests = [{"name": "Same"}, {"name": "Same"}]
+    results = [
+        {"success": True, "entity": {"id": "2", "name": "Same"}},
+        {"success": True, "entity": {"id": "1", "name": "Same"}},
+    ]
+    assigned, unmatched = map_by_content(requests, results)
+    assert sorted(r["entity"]["id"] for r in assigned if r) == ["1", "2"] and unmatched == []
+
+
+def test_ambiguous_results_are_not_guessed() -> None:
+    requests = [{"name": "A"}, {"name": "A", "industry": "x"}]
+    # Both created records carry every field of both requests: cannot tell them apart.
+    results = [
+        {"success": True, "entity": {"id": "1", "name": "A", "industry": "x"}},
+        {"success": True, "entity": {"id": "2", "name": "A", "industry": "x"}},
+    ]
+    assigned, unmatched = map_by_content(requests, results)
+    assert assigned == [None, None]
+    assert len(unmatched) == 2
+
+
+def test_elimination_resolves_a_subset() -> None:
+    requests = [{"name": "A"}, {"name": "A", "industry": "x"}]
+    results = [
+        {"success": True, "entity": {"id": "2", "name": "A", "industry": "x"}},  # fits both
+        {"success": True, "entity": {"id": "1", "name": "A"}},  # fits only the first
+    ]
+    assigned, _ = map_by_content(requests, results)
+    assert [r["entity"]["id"] for r in assigned if r] == ["1", "2"]
+
+
+# -- against a fake bulk API -------------------------------------------------------------
+
+
+class BulkServer:
+    """Bulk endpoints with a size limit, shuffled answers and scripted per-item failures."""
+
+    def __init__(self, api: FakeApi, *, max_size: int = 200, seed: int = 3) -> None:
+        self.max_size = max_size
+        self.sizes: list[int] = []
+        self.rng = random.Random(seed)
+        self.transient: dict[str, int] = {}  # id -> remaining transient failures
+        self.store: dict[str, dict[str, Any]] = {}
+        self.next_id = 0
+        self.drop_connection_on: set[int] = set()  # request numbers (1-based) that lose their answer
+        for kind in ("organizations", "contacts"):
+            base = f"/api/v2/externalcontacts/bulk/{kind}"
+            api.routes[("POST", f"{base}/add")] = self.add
+            api.routes[("POST", base)] = self.fetch
+            api.routes[("POST", f"{base}/update")] = self.update
+            api.routes[("POST", f"{base}/remove")] = self.remove
+
+    def _gate(self, request: httpx.Request) -> list[dict[str, Any]] | httpx.Response:
+        entities = json_of(request)["entities"]
+        self.sizes.append(len(entities))
+        if len(self.sizes) in self.drop_connection_on:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        if len(entities) > self.max_size:
+            return httpx.Response(
+                413, json={"message": "too many", "code": "request.entity.too.large", "status": 413}
+            )
+        return list(entities)
+
+    def _answer(self, results: list[dict[str, Any]]) -> httpx.Response:
+        self.rng.shuffle(results)
+        errors = [i for i, r in enumerate(results) if not r["success"]]
+        return httpx.Response(
+            200, json={"results": results, "errorCount": len(errors), "errorIndexes": errors}
+        )
+
+    def add(self, request: httpx.Request) -> httpx.Response:
+        gate = self._gate(request)
+        if isinstance(gate, httpx.Response):
+            return gate
+        results = []
+        for item in gate:
+            if str(item.get("name", item.get("firstName", ""))).startswith("bad"):
+                results.append(
+                    {
+                        "success": False,
+                        "status": 400,
+                        "error": {
+                            "code": "bad.request",
+                            "message": "invalid name",
+                            "status": 400,
+                            "retryable": False,
+                            "entity": item,
+                        },
+                    }
+                )
+                continue
+            self.next_id += 1
+            entity = {**item, "id": f"id-{self.next_id}", "createDate": "2026-01-01T00:00:00Z"}
+            self.store[entity["id"]] = entity
+            results.append({"id": entity["id"], "success": True, "entity": entity, "status": 200})
+        return self._answer(results)
+
+    def _by_id(self, request: httpx.Request, op: str) -> httpx.Response:
+        gate = self._gate(request)
+        if isinstance(gate, httpx.Response):
+            return gate
+        results = []
+        for item in gate:
+            rid = item["id"]
+            if self.transient.get(rid, 0) > 0:
+                self.transient[rid] -= 1
+                results.append(
+                    {
+                        "id": rid,
+                        "success": False,
+                        "error": {
+                            "status": 503,
+                            "code": "unavailable",
+                            "message": "busy",
+                            "retryable": True,
+                            "entity": {"id": rid},
+                        },
+                    }
+                )
+            elif rid not in self.store:
+                results.append(
+                    {
+                        "id": rid,
+                        "success": False,
+                        "error": {
+                            "status": 404,
+                            "code": "not.found",
+                            "message": "no such record",
+                            "entity": {"id": rid},
+                        },
+                    }
+                )
+            else:
+                if op == "update":
+                    self.store[rid] = dict(item)
+                if op == "remove":
+                    del self.store[rid]
+                    results.append({"id": rid, "success": True})
+                    continue
+                results.append({"id": rid, "success": True, "entity": self.store[rid]})
+        return self._answer(results)
+
+    def fetch(self, request: httpx.Request) -> httpx.Response:
+        return self._by_id(request, "fetch")
+
+    def update(self, request: httpx.Request) -> httpx.Response:
+        return self._by_id(request, "update")
+
+    def remove(self, request: httpx.Request) -> httpx.Response:
+        return self._by_id(request, "remove")
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+def client(api: FakeApi, **kw: Any) -> AsyncClient:
+    kw.setdefault("retry", RetryPolicy(max_attempts=3, base=0.01, cap=0.01))
+    return AsyncClient(BASE, **CREDS, transport=api.transport(), rate_limit=0, sleep=no_sleep, **kw)
+
+
+async def test_bulk_add_chunks_and_maps_in_request_order(api: FakeApi) -> None:
+    server = BulkServer(api)
+    orgs = [{"name": f"Org {i}"} if i % 7 else {"name": f"bad {i}"} for i in range(450)]
+    async with client(api, bulk_batch_size=200) as gc:
+        result = await gc.organizations.bulk_add(orgs)
+    assert server.sizes == [200, 200, 50]
+    assert result.requests == 3 and len(result) == 450
+    for item in result:
+        assert item.request is orgs[item.index]
+        if item.index % 7:
+            assert item.ok and item.entity is not None and item.entity.name == f"Org {item.index}"
+            assert item.id == item.entity.id
+        else:
+            assert not item.ok and item.error is not None
+            assert item.error.status == 400 and item.error.message == "invalid name"
+    assert len(result.failed) == len(range(0, 450, 7))
+    assert result.unmatched == []
+
+
+async def test_413_halves_the_chunk_down_to_what_fits(api: FakeApi) -> None:
+    server = BulkServer(api, max_size=30)
+    async with client(api, bulk_batch_size=100) as gc:
+        result = await gc.organizations.bulk_add([{"name": f"Org {i}"} for i in range(130)])
+    assert result.ok
+    # 100 -> 413, 50 -> 413, 25 fits; later chunks use 25 straight away
+    assert server.sizes[:3] == [100, 50, 25]
+    assert all(s <= 25 for s in server.sizes[3:])
+    assert sum(s for s in server.sizes if s <= 30) == 130
+
+
+async def test_413_on_a_single_item_fails_that_item(api: FakeApi) -> None:
+    BulkServer(api, max_size=0)
+    async with client(api) as gc:
+        result = await gc.organizations.bulk_add([{"name": "A"}, {"name": "B"}])
+    assert [i.error.status for i in result if i.error] == [413, 413]
+
+
+async def test_bulk_add_lost_answer_marks_chunk_outcome_unknown(api: FakeApi) -> None:
+    server = BulkServer(api)
+    server.drop_connection_on = {2}
+    async with client(api, bulk_batch_size=10) as gc:
+        result = await gc.organizations.bulk_add([{"name": f"Org {i}"} for i in range(30)])
+    unknown = [i.index for i in result if i.error and i.error.code == OUTCOME_UNKNOWN]
+    assert unknown == list(range(10, 20))
+    assert all(i.outcome_unknown for i in result.failed)
+    assert len(result.succeeded) == 20
+    assert server.sizes == [10, 10, 10]  # the lost chunk was not re-sent
+
+
+async def test_bulk_add_validates_locally(api: FakeApi) -> None:
+    server = BulkServer(api)
+    async with client(api) as gc:
+        result = await gc.organizations.bulk_add(
+            [{"name": "A"}, {"industry": "no name"}, {"name": "C", "employeeCount": "many"}]
+        )
+    assert [i.ok for i in result] == [True, False, False]
+    assert (
+        result[1].error is not None
+        and result[1].error.code == INVALID
+        and "organization #1" in result[1].error.message
+    )
+    assert result[2].error is not None and "employeeCount" in result[2].error.message
+    assert server.sizes == [1]
+
+
+async def test_bulk_get_update_remove_with_missing_and_transient(api: FakeApi) -> None:
+    server = BulkServer(api)
+    async with client(api, bulk_batch_size=4) as gc:
+        added = await gc.contacts.bulk_add(
+            [{"firstName": f"P{i}", "externalIds": [{"value": f"k{i}"}]} for i in range(10)]
+        )
+        ids = [i.id for i in added]
+        assert all(ids)
+        server.transient = {ids[3]: 1, ids[7]: 5}  # one recovers, one keeps failing
+        fetched = await gc.contacts.bulk_get([*ids, "missing"])
+        assert [i.ok for i in fetched] == [True] * 7 + [False] + [True, True, False]
+        assert (
+            fetched[3].attempts == 2 and fetched[3].entity is not None and fetched[3].entity.firstName == "P3"
+        )
+        assert fetched[7].error is not None and fetched[7].error.status == 503 and fetched[7].attempts == 3
+        assert fetched[10].error is not None and fetched[10].error.status == 404
+        assert [i.entity.id for i in fetched.succeeded if i.entity] == [
+            x for n, x in enumerate(ids) if n != 7
+        ]
+
+        server.transient = {}
+        updates = [{**server.store[x], "title": "Dr"} for x in ids[:5]]
+        updated = await gc.contacts.bulk_update(updates)
+        assert updated.ok and all(i.entity and i.entity.title == "Dr" for i in updated)
+        removed = await gc.contacts.bulk_remove([*ids[:3], "missing"])
+        assert [i.ok for i in removed] == [True, True, True, False]
+        assert set(server.store) == set(ids[3:])
+
+
+async def test_bulk_update_requires_ids(api: FakeApi) -> None:
+    BulkServer(api)
+    async with client(api) as gc:
+        result = await gc.contacts.bulk_update([{"firstName": "no id"}])
+    assert result[0].error is not None and result[0].error.code == INVALID
+
+
+async def test_unmapped_items_are_reported(api: FakeApi) -> None:
+    @api.route("POST", f"{BULK_ORGS}/add")
+    def add(request: httpx.Request) -> httpx.Response:
+        # The server answers with records that match none of the requests.
+        n = len(json_of(request)["entities"])
+        return httpx.Response(
+            200,
+            json={"results": [{"success": True, "entity": {"id": f"x{i}", "name": "?"}} for i in range(n)]},
+        )
+
+    async with client(api) as gc:
+        result = await gc.organizations.bulk_add([{"name": "A"}, {"name": "B"}])
+    assert all(not i.ok and not i.mapped and i.error and i.error.code == UNMAPPED for i in result)
+    assert len(result.unmatched) == 2
+
+
+async def test_systemic_errors_abort(api: FakeApi) -> None:
+    @api.route("POST", f"{BULK_ORGS}/add")
+    def add(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"message": "no", "status": 401})
+
+    async with client(api) as gc:
+        with pytest.raises(UnauthorizedError):
+            await gc.organizations.bulk_add([{"name": "A"}])
+
+
+async def test_bulk_enrich_chunks_of_ten(api: FakeApi) -> None:
+    sizes: list[int] = []
+
+    @api.route("POST", f"{BULK_CONTACTS}/enrich")
+    def enrich(request: httpx.Request) -> httpx.Response:
+        ops = json_of(request)["entities"]
+        sizes.append(len(ops))
+        assert request.url.params["dryRun"] == "true"
+        results = []
+        for op in reversed(ops):
+            if op["contact"]["firstName"] == "fail":
+                results.append({"success": False, "error": {"status": 400, "message": "no", "entity": op}})
+            else:
+                results.append(
+                    {"success": True, "entity": {"id": "e-" + op["contact"]["firstName"], **op["contact"]}}
+                )
+        return httpx.Response(200, json={"results": results})
+
+    ops = [
+        {
+            "action": "Upsert",
+            "matchingIdentifiers": [{"type": "ExternalId", "value": f"v{i}"}],
+            "contact": {"firstName": "fail" if i == 4 else f"n{i}"},
+        }
+        for i in range(23)
+    ]
+    async with client(api) as gc:
+        result = await gc.contacts.bulk_enrich(ops, dry_run=True)
+        with pytest.raises(ValidationError):
+            await gc.contacts.bulk_enrich(ops, batch_size=11)
+    assert sizes == [10, 10, 3]
+    assert [i.ok for i in result] == [n != 4 for n in range(23)]
+    assert all(i.entity.id == f"e-n{i.index}" for i in result if i.entity)
+
+
+async def test_enrich_created_flag(api: FakeApi) -> None:
+    statuses = [201, 200]
+
+    @api.route("POST", "/api/v2/externalcontacts/organizations/enrich")
+    def enrich(request: httpx.Request) -> httpx.Response:
+        body = json_of(request)
+        return httpx.Response(statuses.pop(0), json={"id": "o1", **body["externalOrganization"]})
+
+    req = {
+        "action": "Upsert",
+        "matchingIdentifiers": [{"type": "ExternalId", "value": "k"}],
+        "externalOrganization": {"name": "Acme"},
+    }
+    async with client(api) as gc:
+        first = await gc.organizations.enrich(req)
+        second = await gc.organizations.enrich(req)
+    assert first.created and not second.created and first.entity.name == "Acme"
