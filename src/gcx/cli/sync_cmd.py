@@ -1,9 +1,482 @@
-"""`gcx` command group: sync_cmd (being built)."""
+"""``gcx sync plan|apply|status``: make Genesys match a source of truth, run after run.
+
+See ``docs/sync.md``. Exit codes: 0 everything synced, 3 some rows or records failed (the
+others are synced; see the report), 1 the run could not proceed (bad mapping, ledger bound to
+another org, prune refused...).
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from gcx.cli.context import CliContext, CliError, PartialFailure, get_cli
+from gcx.cli.output import Output, OutputFormat
+from gcx.sync.engine import DEFAULT_EXTERNAL_SOURCE, SyncEngine, SyncOptions
+from gcx.sync.ledger import Ledger, ledger_url, safe_url
+from gcx.sync.mapping import load_mapping
+from gcx.sync.plan import Op
+from gcx.sync.planfile import PlanSource, PlanWriter
+from gcx.sync.remote import Remote
+from gcx.sync.report import RunReport, default_report_path
+from gcx.sync.source import Source, open_source
+
+app = typer.Typer(
+    name="sync",
+    help=(
+        "Idempotent, resumable sync of a source of truth (CSV + mapping, JSONL, SQL) into External "
+        "Organizations and Contacts. plan reads only; apply writes; status shows the ledger."
+    ),
+    no_args_is_help=True,
+)
+
+SourceArg = Annotated[
+    Path | None,
+    typer.Argument(help="CSV (with --mapping) or JSONL file of canonical records.", show_default=False),
+]
+MappingOpt = Annotated[
+    Path | None, typer.Option("--mapping", "-m", help="Mapping file (TOML) for a CSV or SQL source.")
+]
+LedgerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ledger",
+        help="Ledger database URL (sqlite:///..., postgresql+psycopg://...) or SQLite file "
+        "(default: ./gcx-ledger.sqlite).",
+        envvar="GCX_LEDGER",
+        show_envvar=False,
+    ),
+]
+SqlUrlOpt = Annotated[
+    str | None, typer.Option("--sql-url", help="SQLAlchemy URL of a SQL source (with --query and --mapping).")
+]
+QueryOpt = Annotated[str | None, typer.Option("--query", help="SQL query of the SQL source.")]
+ConflictOpt = Annotated[
+    str,
+    typer.Option(
+        "--on-conflict",
+        help="A managed field changed in Genesys since the last sync: source-wins (default) or report.",
+    ),
+]
+TrustOpt = Annotated[
+    bool,
+    typer.Option(
+        "--trust-ledger",
+        help="Compare with the ledger only: no scan, no org check; fetches only changed records.",
+    ),
+]
+PruneOpt = Annotated[
+    bool, typer.Option("--prune", help="Delete records gcx created that the source dropped.")
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Allow a prune above the threshold.")]
+ThresholdOpt = Annotated[
+    float,
+    typer.Option(
+        "--prune-threshold", min=0.0, max=1.0, help="Most a prune may delete, as a fraction of the ledger."
+    ),
+]
+SourceNameOpt = Annotated[
+    str, typer.Option("--external-source", help="Name of the External Source gcx links records to.")
+]
+CountryOpt = Annotated[
+    str,
+    typer.Option("--phone-country", help="Country for phone numbers without +code in a JSONL source."),
+]
+ReportOpt = Annotated[
+    Path | None, typer.Option("--report", help="Where to write the JSON run report (default: .gcx/reports/).")
+]
+BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, max=200, help="Records per bulk request.")]
+
+
+def _source(
+    source: Path | None, mapping: Path | None, sql_url: str | None, query: str | None, phone_country: str
+) -> Source:
+    m = load_mapping(mapping) if mapping is not None else None
+    return open_source(source, m, sql_url=sql_url, query=query, phone_country=phone_country.upper() or None)
+
+
+def _check_conflict(value: str) -> str:
+    if value not in ("source-wins", "report"):
+        raise typer.BadParameter("must be source-wins or report", param_hint="--on-conflict")
+    return value
+
+
+def _run(
+    cli: CliContext,
+    *,
+    source: Source,
+    ledger_arg: str | None,
+    options: SyncOptions,
+    dry_run: bool,
+    on_op: Callable[[Op], None] | None,
+    out: Output,
+) -> tuple[RunReport, BaseException | None, str]:
+    url = ledger_url(ledger_arg)
+    region = cli.settings().region.name
+
+    async def main() -> tuple[RunReport, BaseException | None]:
+        with Ledger(url) as ledger, out.progress("syncing") as bar:
+            counts = {"organization": 0, "contact": 0}
+
+            def progress(kind: str, n: int) -> None:
+                bar.set_description(f"{kind}s")
+                bar.advance(n - counts[kind])
+                counts[kind] = n
+
+            async with cli.async_client() as gc:
+                engine = SyncEngine(
+                    ledger=ledger,
+                    source=source,
+                    remote=Remote(gc),
+                    region=region,
+                    options=options,
+                    dry_run=dry_run,
+                    on_op=on_op,
+                    progress=progress,
+                )
+                report = await engine.run()
+                return report, engine.exception
+
+    report, exc = asyncio.run(main())
+    return report, exc, url
+
+
+def _summary_lines(report: RunReport) -> list[str]:
+    lines = []
+    p = report.planned.counts
+    for kind in ("organization", "contact"):
+        c = p[kind]
+        lines.append(
+            f"{kind}s: {c['create']} to create, {c['update']} to update, {c['move']} to move, "
+            f"{c['unchanged']} unchanged, {c['delete']} to delete"
+            + (f", {c['conflict']} with conflicts" if c["conflict"] else "")
+        )
+    if not report.dry_run:
+        t = report.totals()
+        lines.append(
+            f"applied: {t['created']} created, {t['updated']} updated, {t['moved']} moved, "
+            f"{t['deleted']} deleted, {t['adopted']} adopted, {t['failed']} failed"
+        )
+    lines.append(f"invalid rows: {len(report.invalid)}")
+    if report.reconciled["found"] or report.reconciled["absent"]:
+        lines.append(
+            f"reconciled from an interrupted run: {report.reconciled['found']} applied, "
+            f"{report.reconciled['absent']} not applied"
+        )
+    lines.append(f"API requests: {report.requests} in {report.seconds:.1f} s")
+    return lines
+
+
+def _print_problems(out: Output, report: RunReport, limit: int = 20) -> None:
+    rows = [
+        f"line {i.get('line')}: {i.get('kind') or 'row'} {i.get('externalId') or ''} "
+        f"{('field ' + str(i['field']) + ': ') if i.get('field') else ''}{i.get('reason')}"
+        for i in report.invalid
+    ]
+    rows += [
+        f"line {f.get('line')}: {f['kind']} {f['externalId']} ({f['op']}) "
+        f"{('field ' + str(f['field']) + ': ') if f.get('field') else ''}{f['reason']}"
+        + (f" [{f['status']} {f.get('code') or ''}]" if f.get("status") else "")
+        for f in report.failures
+    ]
+    for row in rows[:limit]:
+        out.warn(row.replace("  ", " "))
+    if len(rows) > limit:
+        out.warn(f"... and {len(rows) - limit} more (see the report)")
+    for c in report.conflicts[:limit]:
+        fields = ", ".join(f"{f['field']} (Genesys {f['from']!r}, source {f['to']!r})" for f in c["fields"])
+        verb = "overwritten" if c["policy"] == "source-wins" else "left as is"
+        out.warn(f"conflict on {c['kind']} {c['externalId']}: {fields}: {verb}")
+    if len(report.conflicts) > limit:
+        out.warn(f"... and {len(report.conflicts) - limit} more conflicts (see the report)")
+    for w in report.warnings:
+        out.warn(w)
+
+
+def _finish(
+    cli: CliContext, report: RunReport, exc: BaseException | None, url: str, report_path: Path | None
+) -> None:
+    out = cli.out
+    path = report_path or default_report_path(url, report.run_id)
+    report.write(path)
+    if out.format in (OutputFormat.json, OutputFormat.jsonl):
+        out.data(report.to_json())
+    for line in _summary_lines(report):
+        out.message(line)
+    _print_problems(out, report)
+    out.message(f"report: {path}")
+    if exc is not None:
+        raise exc
+    if report.status == "error":
+        raise CliError(report.error or "the sync failed")
+    if report.exit_code == 3:
+        raise PartialFailure(
+            f"{len(report.invalid)} invalid row(s) and {len(report.failures)} failed record(s); "
+            f"the rest is synced (details in {path})"
+        )
+
+
+def _options(
+    *,
+    prune: bool,
+    force: bool,
+    threshold: float,
+    on_conflict: str,
+    trust_ledger: bool,
+    batch_size: int,
+    external_source: str,
+) -> SyncOptions:
+    policy = _check_conflict(on_conflict)
+    return SyncOptions(
+        prune=prune,
+        force=force,
+        prune_threshold=threshold,
+        on_conflict="report" if policy == "report" else "source-wins",
+        trust_ledger=trust_ledger,
+        batch_size=batch_size,
+        external_source=external_source,
+    )
+
+
+def _op_line(op: Op) -> str:
+    head = f"{op.op:<9} {op.kind:<12} {op.key}"
+    if op.line is not None:
+        head += f" (line {op.line})"
+    if op.adopted and op.op != "create":
+        head += " [adopt]"
+    parts = [f"{c.path}: {c.old!r} -> {c.new!r}" for c in op.changes]
+    parts += [
+        f"CONFLICT {c.path}: Genesys {c.old!r}, last applied {c.last!r}, source {c.new!r}"
+        for c in op.conflicts
+        if c not in op.changes
+    ]
+    return head + (("  " + "; ".join(parts)) if parts else "")
+
+
+@app.command("plan")
+def plan_cmd(
+    ctx: typer.Context,
+    source: SourceArg = None,
+    mapping: MappingOpt = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Save the plan (JSON) for apply --plan.")
+    ] = None,
+    sql_url: SqlUrlOpt = None,
+    query: QueryOpt = None,
+    ledger: LedgerOpt = None,
+    on_conflict: ConflictOpt = "source-wins",
+    trust_ledger: TrustOpt = False,
+    prune: PruneOpt = False,
+    force: ForceOpt = False,
+    prune_threshold: ThresholdOpt = 0.1,
+    external_source: SourceNameOpt = DEFAULT_EXTERNAL_SOURCE,
+    phone_country: CountryOpt = "US",
+    show: Annotated[
+        int,
+        typer.Option("--show", min=0, help="Per-record diffs to print (creates, updates, moves, deletes)."),
+    ] = 50,
+    report_file: ReportOpt = None,
+) -> None:
+    """Show what apply would do (reads only): counts and per-record diffs.
+
+    Example: gcx sync plan examples/crm_contacts.csv -m examples/crm_mapping.toml --out plan.json
+    """
+    cli = get_cli(ctx)
+    src = _source(source, mapping, sql_url, query, phone_country)
+    opts = _options(
+        prune=prune,
+        force=force,
+        threshold=prune_threshold,
+        on_conflict=on_conflict,
+        trust_ledger=trust_ledger,
+        batch_size=200,
+        external_source=external_source,
+    )
+    writer = PlanWriter(out_file, source=src.description, options=opts.to_json()) if out_file else None
+    shown = {"n": 0, "hidden": 0}
+    table = cli.out.format is OutputFormat.table and not cli.out.quiet
+
+    def on_op(op: Op) -> None:
+        if writer is not None:
+            writer.op(op)
+        if not table or (op.op == "unchanged" and not op.conflicts):
+            return
+        if shown["n"] < show:
+            cli.out.stdout.write(_op_line(op) + "\n")
+            shown["n"] += 1
+        else:
+            shown["hidden"] += 1
+
+    report: RunReport | None = None
+    try:
+        report, exc, url = _run(
+            cli, source=src, ledger_arg=ledger, options=opts, dry_run=True, on_op=on_op, out=cli.out
+        )
+    finally:
+        if writer is not None:
+            writer.close(report)
+    if shown["hidden"]:
+        cli.out.message(f"... and {shown['hidden']} more changes (use --show N or --out plan.json)")
+    if writer is not None and report is not None and exc is None:
+        cli.out.message(f"plan saved to {out_file}")
+    _finish(cli, report, exc, url, report_file)
+
+
+@app.command("apply")
+def apply_cmd(
+    ctx: typer.Context,
+    source: SourceArg = None,
+    mapping: MappingOpt = None,
+    plan_file: Annotated[
+        Path | None, typer.Option("--plan", help="Apply a saved plan (re-checked against Genesys).")
+    ] = None,
+    sql_url: SqlUrlOpt = None,
+    query: QueryOpt = None,
+    ledger: LedgerOpt = None,
+    prune: PruneOpt = False,
+    force: ForceOpt = False,
+    prune_threshold: ThresholdOpt = 0.1,
+    on_conflict: ConflictOpt = "source-wins",
+    trust_ledger: TrustOpt = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan only, write nothing (same as sync plan).")
+    ] = False,
+    batch_size: BatchOpt = 200,
+    report_file: ReportOpt = None,
+    external_source: SourceNameOpt = DEFAULT_EXTERNAL_SOURCE,
+    phone_country: CountryOpt = "US",
+) -> None:
+    """Make Genesys match the source: organizations first, then contacts, in bulk batches.
+
+    Example: gcx sync apply examples/crm_contacts.csv -m examples/crm_mapping.toml
+    """
+    cli = get_cli(ctx)
+    if plan_file is not None:
+        if source is not None or mapping is not None or sql_url or query:
+            raise CliError("--plan replaces the source: give either a plan or a source, not both")
+        src: Any = PlanSource(plan_file)
+        src.options()  # fails early on a file that is not a plan
+    else:
+        src = _source(source, mapping, sql_url, query, phone_country)
+    opts = _options(
+        prune=prune,
+        force=force,
+        threshold=prune_threshold,
+        on_conflict=on_conflict,
+        trust_ledger=trust_ledger,
+        batch_size=batch_size,
+        external_source=external_source,
+    )
+    report, exc, url = _run(
+        cli, source=src, ledger_arg=ledger, options=opts, dry_run=dry_run, on_op=None, out=cli.out
+    )
+    _finish(cli, report, exc, url, report_file)
+
+
+@app.command("status")
+def status_cmd(
+    ctx: typer.Context,
+    ledger: LedgerOpt = None,
+    runs: Annotated[int, typer.Option("--runs", min=1, help="How many recent runs to show.")] = 5,
+    failed: Annotated[int, typer.Option("--failed", min=0, help="How many failed records to show.")] = 20,
+) -> None:
+    """What the ledger holds: its org, record counts, the last runs and what failed."""
+    cli = get_cli(ctx)
+    url = ledger_url(ledger)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        raise CliError(
+            f"no ledger at {url[len('sqlite:///') :]} (run gcx sync apply first, or pass --ledger)"
+        )
+    with Ledger(url) as led:
+        binding = led.binding()
+        entries = led.entries()
+        data: dict[str, Any] = {
+            "ledger": safe_url(url),
+            "org": (
+                {
+                    "id": binding.org_id,
+                    "name": binding.org_name,
+                    "region": binding.region,
+                    "externalSource": binding.external_source_name,
+                    "externalSourceId": binding.external_source_id,
+                }
+                if binding
+                else None
+            ),
+            "records": {
+                kind: {
+                    "total": sum(1 for e in entries.values() if e.kind == kind),
+                    "createdByGcx": sum(1 for e in entries.values() if e.kind == kind and e.created_by_gcx),
+                }
+                for kind in ("organization", "contact")
+            },
+            "ops": led.op_counts(),
+            "pending": len(led.open_ops()),
+            "runs": [
+                {
+                    "id": r["id"],
+                    "command": r["command"],
+                    "started": r["started_at"],
+                    "finished": r["finished_at"],
+                    "status": r["status"],
+                    "applied": _applied_total(r["counts"]),
+                    "source": r["source"],
+                }
+                for r in led.runs(runs)
+            ],
+            "failed": [
+                {
+                    "kind": o.kind,
+                    "externalId": o.key,
+                    "op": o.op,
+                    "line": o.line,
+                    "run": o.run_id,
+                    "reason": (o.error or {}).get("reason"),
+                    "status": (o.error or {}).get("status"),
+                }
+                for o in led.failed_ops(failed)
+            ],
+        }
+    out = cli.out
+    if out.format is not OutputFormat.table:
+        out.data(data)
+        return
+    org = data["org"]
+    w = out.stdout.write
+    w(f"ledger: {data['ledger']}\n")
+    if org:
+        w(
+            f"org: {org['name'] or ''} ({org['id']}) in {org['region']}, external source {org['externalSource']}\n"
+        )
+    else:
+        w("org: not bound yet (no apply has run)\n")
+    for kind, c in data["records"].items():
+        w(f"{kind}s: {c['total']} ({c['createdByGcx']} created by gcx)\n")
+    w("operations: " + (", ".join(f"{k} {v}" for k, v in sorted(data["ops"].items())) or "none") + "\n")
+    if data["pending"]:
+        w(f"pending: {data['pending']} operation(s) of an interrupted run (the next apply reconciles them)\n")
+    if data["runs"]:
+        out.records(data["runs"], noun="run")
+    if data["failed"]:
+        w("failed (not synced since):\n")
+        out.records(data["failed"], noun="failed record")
+
+
+def _applied_total(counts: Any) -> str:
+    if not isinstance(counts, dict):
+        return ""
+    applied = counts.get("applied") or {}
+    total: dict[str, int] = {}
+    for kind_counts in applied.values():
+        for k, v in kind_counts.items():
+            total[k] = total.get(k, 0) + int(v)
+    return ", ".join(f"{k} {v}" for k, v in total.items() if v)
 
 
 def register(root: typer.Typer) -> None:
-    """Add this module's commands to the root `gcx` app."""
+    """Add ``gcx sync`` to the root app."""
+    root.add_typer(app, name="sync")

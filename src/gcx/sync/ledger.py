@@ -40,19 +40,20 @@ from sqlalchemy import (
     Boolean,
     Column,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
     func,
     insert,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -234,6 +235,7 @@ class Ledger:
             Column("error", Text),
             Column("line", Integer),
             Column("updated_at", String(40), nullable=False),
+            Index(f"{prefix}ops_key", "kind", "external_id"),
         )
         self.t_runs = Table(
             f"{prefix}runs",
@@ -357,10 +359,8 @@ class Ledger:
         if not entries:
             return
         t = self.t_records
-        for chunk in _chunks(list(entries), 400):
-            conn.execute(
-                delete(t).where(tuple_(t.c.kind, t.c.external_id).in_([(e.kind, e.key) for e in chunk]))
-            )
+        for chunk in _chunks(list(entries), 500):
+            self._delete_records(conn, [(e.kind, e.key) for e in chunk])
             conn.execute(
                 insert(t),
                 [
@@ -380,8 +380,10 @@ class Ledger:
 
     def _delete_records(self, conn: Any, keys: Sequence[tuple[str, str]]) -> None:
         t = self.t_records
-        for chunk in _chunks(list(keys), 400):
-            conn.execute(delete(t).where(tuple_(t.c.kind, t.c.external_id).in_(chunk)))
+        for kind in {k for k, _ in keys}:
+            ids = sorted({e for k, e in keys if k == kind})
+            for chunk in _chunks(ids, 500):
+                conn.execute(delete(t).where(and_(t.c.kind == kind, t.c.external_id.in_(chunk))))
 
     def save_records(self, entries: Sequence[LedgerEntry]) -> None:
         """Write records outside an op (adoption of an unchanged record, reconciliation)."""
@@ -405,32 +407,34 @@ class Ledger:
         ids: list[int] = []
         with self.engine.begin() as conn:
             prev: dict[tuple[str, str, str], int] = {}
-            for chunk in _chunks(list(ops), 400):
-                rows = conn.execute(
-                    select(t.c.kind, t.c.external_id, t.c.op, func.count())
-                    .where(tuple_(t.c.kind, t.c.external_id).in_([(o.kind, o.key) for o in chunk]))
-                    .group_by(t.c.kind, t.c.external_id, t.c.op)
-                ).all()
-                prev.update({(str(k), str(e), str(o)): int(n) for k, e, o, n in rows})
-            for op in ops:
-                res = conn.execute(
-                    insert(t).values(
-                        run_id=run_id,
-                        kind=op.kind,
-                        external_id=op.key,
-                        op=op.op,
-                        state=OpState.PLANNED.value,
-                        attempt=prev.get((op.kind, op.key, op.op), 0) + 1,
-                        batch_id=batch_id,
-                        genesys_id=op.genesys_id,
-                        payload=json.dumps(op.payload, sort_keys=True, ensure_ascii=False),
-                        line=op.line,
-                        updated_at=now,
-                    )
-                )
-                pk = res.inserted_primary_key
-                assert pk is not None
-                ids.append(int(pk[0]))
+            for kind in {o.kind for o in ops}:
+                keys = sorted({o.key for o in ops if o.kind == kind})
+                for chunk in _chunks(keys, 500):
+                    rows = conn.execute(
+                        select(t.c.external_id, t.c.op, func.count())
+                        .where(and_(t.c.kind == kind, t.c.external_id.in_(chunk)))
+                        .group_by(t.c.external_id, t.c.op)
+                    ).all()
+                    prev.update({(kind, str(e), str(o)): int(n) for e, o, n in rows})
+            params = [
+                {
+                    "run_id": run_id,
+                    "kind": op.kind,
+                    "external_id": op.key,
+                    "op": op.op,
+                    "state": OpState.PLANNED.value,
+                    "attempt": prev.get((op.kind, op.key, op.op), 0) + 1,
+                    "batch_id": batch_id,
+                    "genesys_id": op.genesys_id,
+                    "payload": json.dumps(op.payload, sort_keys=True, ensure_ascii=False),
+                    "line": op.line,
+                    "updated_at": now,
+                }
+                for op in ops
+            ]
+            if params:
+                res = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), params)
+                ids = [int(r[0]) for r in res]
             self._transition(conn, ids, "start")
         return ids
 
@@ -477,14 +481,29 @@ class Ledger:
     ) -> None:
         """Record a batch's outcomes and the resulting ledger records in one transaction."""
         ok_event, ko_event = ("reconcile_found", "reconcile_absent") if reconcile else ("succeed", "fail")
+        t = self.t_ops
         with self.engine.begin() as conn:
-            for o in outcomes:
-                values: dict[str, Any] = {}
-                if o.genesys_id:
-                    values["genesys_id"] = o.genesys_id
-                if o.error is not None:
-                    values["error"] = json.dumps(o.error, sort_keys=True, ensure_ascii=False)
-                self._transition(conn, [o.op_id], ok_event if o.ok else ko_event, values)
+            self._transition(conn, [o.op_id for o in outcomes if o.ok], ok_event)
+            self._transition(conn, [o.op_id for o in outcomes if not o.ok], ko_event)
+            details = [
+                {
+                    "b_id": o.op_id,
+                    "b_gid": o.genesys_id,
+                    "b_err": json.dumps(o.error, sort_keys=True, ensure_ascii=False) if o.error else None,
+                }
+                for o in outcomes
+                if o.genesys_id or o.error is not None
+            ]
+            if details:
+                conn.execute(
+                    update(t)
+                    .where(t.c.id == bindparam("b_id"))
+                    .values(
+                        genesys_id=func.coalesce(bindparam("b_gid"), t.c.genesys_id),
+                        error=bindparam("b_err"),
+                    ),
+                    details,
+                )
             self._upsert_records(conn, records)
             self._delete_records(conn, forget)
 

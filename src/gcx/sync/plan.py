@@ -290,6 +290,7 @@ class RemoteIndex:
     kind: Kind
     by_key: dict[str, dict[str, Any]] = field(default_factory=dict)
     key_by_id: dict[str, str] = field(default_factory=dict)
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
     duplicates: dict[str, list[str]] = field(default_factory=dict)
     total: int = 0
 
@@ -300,6 +301,8 @@ class RemoteIndex:
         self.total += 1
         key = key_of(body, source_id)
         rid = str(body.get("id") or "")
+        if rid:
+            self.by_id[rid] = body
         if key is None or not rid:
             return
         current = self.by_key.get(key)

@@ -1,0 +1,229 @@
+"""The engine against the emulator in-process: first sync, idempotence, changes, moves, adoption,
+unmanaged fields, conflicts, prune guard, org binding, outcome unknown, request budgets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gcx.client import AsyncClient
+from gcx.emulator import Emulator, EmulatorSettings
+from gcx.sync.errors import BindingError
+from gcx.sync.ledger import Ledger
+
+from .helpers import BASE, api_calls, assert_exact, contact, dataset, org, state, sync, writes
+
+
+@pytest.fixture
+def emu() -> Emulator:
+    return Emulator(EmulatorSettings(rate_limit=0, seed=11))
+
+
+async def test_first_sync_then_noop_then_trust_ledger(emu: Emulator, ledger: Ledger) -> None:
+    data = dataset(10, 1000)
+    first = await sync(emu, ledger, data)
+    assert first.status == "ok" and first.exit_code == 0
+    assert first.applied["organization"]["created"] == 10
+    assert first.applied["contact"]["created"] == 1000
+    assert_exact(emu, data)
+    # me + source (list, create) + 2 scans + 1 org add + 5 contact adds
+    assert first.requests <= 12, first.request_stats
+
+    w0, c0 = writes(emu), api_calls(emu)
+    second = await sync(emu, ledger, dataset(10, 1000))
+    assert writes(emu) == w0, "a no-op run must write nothing"
+    assert second.planned.total("unchanged") == 1010
+    assert api_calls(emu) - c0 == second.requests <= 10  # me + source + orgs 1 page + contacts 5-6 pages
+
+    c1 = api_calls(emu)
+    trusted = await sync(emu, ledger, dataset(10, 1000), trust_ledger=True)
+    assert api_calls(emu) == c1 and trusted.requests == 0
+    assert trusted.planned.total("unchanged") == 1010
+
+
+async def test_changes_and_moves_keep_ids_and_unmanaged_fields(emu: Emulator, ledger: Ledger) -> None:
+    await sync(emu, ledger, dataset(3, 30))
+    before = {c["externalIds"][0]["value"]: c for c in state(emu)["contacts"]}
+    # an agent edits unmanaged fields in Genesys
+    async with AsyncClient(
+        BASE, client_id="a", client_secret="b", transport=emu.transport(), rate_limit=0
+    ) as gc:
+        c0 = await gc.contacts.get(before["c-0"]["id"])
+        body = c0.to_api()
+        body["title"] = "Agent-set title"
+        body["twitterId"] = {"screenName": "jane_doe"}
+        body["address"] = {"address1": "1 Agent Street"}
+        await gc.contacts.update(body, id=c0.id)
+    c = await api_calls_delta(emu, sync(emu, ledger, dataset(3, 30, changed=5, moved=2)))
+    report, used = c
+    assert report.applied["contact"]["updated"] == 3 and report.applied["contact"]["moved"] == 2
+    after = {c["externalIds"][0]["value"]: c for c in state(emu)["contacts"]}
+    assert {k: v["id"] for k, v in after.items()} == {k: v["id"] for k, v in before.items()}
+    assert after["c-0"]["firstName"] == "First0-v2"
+    assert after["c-0"]["title"] == "Agent-set title"
+    assert after["c-0"]["twitterId"]["screenName"] == "jane_doe"
+    assert after["c-0"]["address"]["address1"] == "1 Agent Street"
+    org_ids = {o["externalIds"][0]["value"]: o["id"] for o in state(emu)["organizations"]}
+    assert after["c-0"]["externalOrganization"]["id"] == org_ids["org-1"]  # moved from org-0
+    assert used <= 2 + 2 + 1 + 1  # me, source, 2 scans (1 page each), 1 bulk update
+    assert_exact(emu, dataset(3, 30, changed=5, moved=2))
+
+
+async def api_calls_delta(emu: Emulator, coro):  # type: ignore[no-untyped-def]
+    before = api_calls(emu)
+    result = await coro
+    return result, api_calls(emu) - before
+
+
+async def test_adopts_records_created_outside_gcx(emu: Emulator, ledger: Ledger) -> None:
+    async with AsyncClient(
+        BASE, client_id="a", client_secret="b", transport=emu.transport(), rate_limit=0
+    ) as gc:
+        o = await gc.organizations.create(
+            {"name": "Acme", "identifiers": [{"type": "ExternalId", "value": "org-0"}], "industry": "manual"}
+        )
+        await gc.contacts.create(
+            {
+                "firstName": "Someone",
+                "title": "kept",
+                "externalOrganization": {"id": o.id},
+                "identifiers": [{"type": "ExternalId", "value": "c-0"}],
+            }
+        )
+    data = [
+        org("org-0", "Acme Corp"),
+        contact("c-0", "org-0", firstName="Jane"),
+        contact("c-1", "org-0", firstName="Al"),
+    ]
+    report = await sync(emu, ledger, data)
+    assert report.applied["organization"]["created"] == 0 and report.applied["organization"]["adopted"] == 1
+    assert report.applied["contact"]["created"] == 1 and report.applied["contact"]["adopted"] == 1
+    st = state(emu)
+    assert len(st["organizations"]) == 1 and len(st["contacts"]) == 2
+    jane = next(c for c in st["contacts"] if c["firstName"] == "Jane")
+    assert jane["title"] == "kept"
+    assert st["organizations"][0]["industry"] == "manual"  # not mapped: left alone
+    assert_exact(emu, data)
+    entries = ledger.entries()
+    assert not entries[("contact", "c-0")].created_by_gcx and entries[("contact", "c-1")].created_by_gcx
+
+
+async def test_conflicts_source_wins_or_report(emu: Emulator, ledger: Ledger) -> None:
+    data = [org("org-0", "Acme"), contact("c-0", "org-0", firstName="Jane", title="CTO")]
+    await sync(emu, ledger, data)
+    cid = state(emu)["contacts"][0]["id"]
+    async with AsyncClient(
+        BASE, client_id="a", client_secret="b", transport=emu.transport(), rate_limit=0
+    ) as gc:
+        await gc.contacts.safe_update(cid, {"firstName": "Janet"})
+    reported = await sync(emu, ledger, data, on_conflict="report")
+    assert reported.conflicts[0]["fields"][0]["field"] == "firstName"
+    assert reported.conflicts[0]["fields"][0]["from"] == "Janet"
+    assert reported.applied["contact"]["updated"] == 0
+    assert state(emu)["contacts"][0]["firstName"] == "Janet"
+    again = await sync(emu, ledger, data, on_conflict="report")
+    assert len(again.conflicts) == 1, "a conflict left in place is reported again"
+    won = await sync(emu, ledger, data)
+    assert won.conflicts and won.applied["contact"]["updated"] == 1
+    assert state(emu)["contacts"][0]["firstName"] == "Jane"
+    quiet = await sync(emu, ledger, data, on_conflict="report")
+    assert not quiet.conflicts and quiet.planned.total("unchanged") == 2
+
+
+async def test_empty_source_value_removes_only_what_gcx_wrote(emu: Emulator, ledger: Ledger) -> None:
+    await sync(emu, ledger, [org("o", "Acme"), contact("c", "o", firstName="Jane", title="CTO")])
+    cid = state(emu)["contacts"][0]["id"]
+    async with AsyncClient(
+        BASE, client_id="a", client_secret="b", transport=emu.transport(), rate_limit=0
+    ) as gc:
+        await gc.contacts.safe_update(cid, {"salutation": "Dr"})
+    await sync(
+        emu, ledger, [org("o", "Acme"), contact("c", "o", firstName="Jane", title=None, salutation=None)]
+    )
+    c = state(emu)["contacts"][0]
+    assert "title" not in c and c["salutation"] == "Dr"
+
+
+async def test_prune_guard(emu: Emulator, ledger: Ledger) -> None:
+    data = dataset(2, 40)
+    await sync(emu, ledger, data)
+    # a person-made record adopted by gcx is never pruned
+    truncated = data[:-5]
+    report = await sync(emu, ledger, truncated, prune=True, prune_threshold=0.2)
+    assert report.applied["contact"]["deleted"] == 5
+    assert len(state(emu)["contacts"]) == 35
+    empty = await sync(emu, ledger, [], prune=True)
+    assert empty.status == "error" and "prune refused" in (empty.error or "")
+    assert empty.exit_code == 1
+    assert len(state(emu)["contacts"]) == 35
+    forced = await sync(emu, ledger, data[:2], prune=True, force=True)
+    assert forced.applied["contact"]["deleted"] == 35
+    assert len(state(emu)["contacts"]) == 0 and len(state(emu)["organizations"]) == 2
+
+
+async def test_ledger_refuses_another_org(ledger: Ledger) -> None:
+    a = Emulator(EmulatorSettings(rate_limit=0, org_id="11111111-1111-4111-8111-111111111111"))
+    b = Emulator(EmulatorSettings(rate_limit=0, org_id="22222222-2222-4222-8222-222222222222"))
+    await sync(a, ledger, dataset(1, 2))
+    with pytest.raises(BindingError, match="belongs to Genesys org"):
+        await sync(b, ledger, dataset(1, 2))
+    assert state(b)["contacts"] == []
+    with pytest.raises(BindingError, match="region"):
+        await sync(a, ledger, dataset(1, 2), region="http://other.test")
+
+
+async def test_outcome_unknown_is_reconciled_without_duplicates(emu: Emulator, ledger: Ledger) -> None:
+    data = dataset(2, 300)
+    # the External Source create, the org add and the first contact add commit, then the answer is lost
+    emu.drop_next_writes(3)
+    report = await sync(emu, ledger, data, batch_size=100)
+    assert report.reconciled == {"found": 102, "absent": 0}
+    assert report.applied["contact"]["created"] == 300 and report.failures == []
+    assert_exact(emu, data)
+    assert not ledger.open_ops()
+
+
+async def test_outcome_unknown_without_server_uniqueness(ledger: Ledger) -> None:
+    emu = Emulator(EmulatorSettings(rate_limit=0, seed=5, unique_external_ids=False))
+    data = dataset(2, 50)
+    emu.drop_next_writes(3, mode="504")
+    await sync(emu, ledger, data, batch_size=20)
+    await sync(emu, ledger, data, batch_size=20)
+    assert_exact(emu, data)
+
+
+async def test_invalid_rows_do_not_stop_valid_ones(emu: Emulator, ledger: Ledger, tmp_path: Path) -> None:
+    from gcx.sync.source import JsonlSource
+
+    path = tmp_path / "r.jsonl"
+    path.write_text(
+        "\n".join(
+            [
+                '{"kind": "organization", "externalId": "o-1", "name": "Acme"}',
+                '{"kind": "contact", "externalId": "c-1", "organization": "o-1", "firstName": "Jane"}',
+                '{"kind": "contact", "externalId": "c-2", "organization": "o-1", "workEmail": "nope"}',
+                '{"kind": "contact", "externalId": "c-1", "organization": "o-1", "firstName": "Dup"}',
+                '{"kind": "contact", "externalId": "c-3", "organization": "o-404", "firstName": "Lost"}',
+                '{"kind": "contact", "externalId": "c-4", "firstName": "No org"}',
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    report = await sync(emu, ledger, JsonlSource(path))
+    assert report.exit_code == 3
+    assert sorted((i["line"], i["field"]) for i in report.invalid) == [
+        (3, "workEmail"),
+        (4, "externalId"),
+        (5, "organization"),
+    ]
+    names = sorted(c.get("firstName") for c in state(emu)["contacts"])
+    assert names == ["Jane", "No org"]
+
+
+async def test_plan_is_read_only(emu: Emulator, ledger: Ledger) -> None:
+    report = await sync(emu, ledger, dataset(2, 10), dry_run=True)
+    assert report.planned.total("create") == 12
+    assert writes(emu) == 0 and ledger.binding() is None and ledger.entries() == {}
+    assert any("does not exist yet" in w for w in report.warnings)
