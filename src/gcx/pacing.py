@@ -36,8 +36,8 @@ class RateLimiter:
     """AIMD rate limiter.
 
     ``rate_per_minute``: the ceiling (0 or less disables pacing). ``burst``: how many
-    requests may go back to back after an idle period (default: one second's worth, at
-    least 1). ``decrease``: factor applied on a 429. ``min_fraction``: the floor, as a
+    requests may go back to back after an idle period (default 1: strictly even spacing,
+    which never exceeds the rate in any sliding window, as Genesys Cloud counts it). ``decrease``: factor applied on a 429. ``min_fraction``: the floor, as a
     fraction of the ceiling. ``increase``: requests-per-minute regained per success
     (default: 2% of the ceiling). ``cooldown``: 429s within this many seconds of the last
     cut count as the same episode (requests already in flight when the first 429 came).
@@ -90,9 +90,7 @@ class RateLimiter:
         return 60.0 / self._rate
 
     def _burst_size(self) -> float:
-        if self._burst is not None:
-            return max(1.0, self._burst)
-        return max(1.0, self._rate / 60.0)
+        return max(1.0, self._burst if self._burst is not None else 1.0)
 
     def reserve(self) -> float:
         """Reserve the next slot; return how many seconds the caller must wait before sending."""
