@@ -1,9 +1,204 @@
-"""`gcx` command group: emulator_cmd (being built)."""
+"""``gcx emulator``: serve the External Contacts API emulator on loopback.
+
+Prints the base URL (stdout, one line: use it as the region) and a hint (stderr), then
+serves until Ctrl-C. The state lives in memory; ``--state FILE`` loads a dump taken from
+``GET /_emulator/state``.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from gcx.emulator import Emulator, EmulatorError, EmulatorSettings
+from gcx.emulator.server import base_url, bind, install_log_filter, make_server
+from gcx.emulator.settings import DROP_MODES, ORG_DELETE_MODES
+
+ENV_CREDENTIALS = "GCX_EMULATOR_CREDENTIALS"
+
+
+def parse_credentials(values: list[str], source: str) -> list[tuple[str, str]]:
+    """``ID:SECRET`` strings to pairs; a bad one names its position, never its secret."""
+    pairs = []
+    for i, value in enumerate(values, 1):
+        client_id, sep, secret = value.strip().partition(":")
+        if not sep or not client_id or not secret:
+            raise typer.BadParameter(f"{source} entry {i} must look like CLIENT_ID:SECRET")
+        pairs.append((client_id, secret))
+    return pairs
+
+
+def _warn(message: str) -> None:
+    typer.echo(f"warning: {message}", err=True)
+
+
+def emulator(
+    host: Annotated[
+        str, typer.Option("--host", help="Interface to listen on (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", help="TCP port; 0 picks a free one.", min=0, max=65535)
+    ] = 8787,
+    rate_limit: Annotated[
+        int, typer.Option("--rate-limit", help="Requests per minute per token (0 = off).", min=0)
+    ] = 300,
+    token_rate_limit: Annotated[
+        int, typer.Option("--token-rate-limit", help="Tokens per minute per client id (0 = off).", min=0)
+    ] = 0,
+    token_ttl: Annotated[int, typer.Option("--token-ttl", help="Token lifetime in seconds.", min=1)] = 86400,
+    fault_rate: Annotated[
+        float,
+        typer.Option("--fault-rate", help="Probability of a 500/503/504 per API call.", min=0.0, max=1.0),
+    ] = 0.0,
+    token_fault_rate: Annotated[
+        float,
+        typer.Option("--token-fault-rate", help="Probability of a 5xx on /oauth/token.", min=0.0, max=1.0),
+    ] = 0.0,
+    latency: Annotated[
+        float, typer.Option("--latency", help="Seconds added to each API call.", min=0.0, max=60.0)
+    ] = 0.0,
+    latency_jitter: Annotated[
+        float, typer.Option("--latency-jitter", help="Extra random latency, 0..N seconds.", min=0.0, max=60.0)
+    ] = 0.0,
+    drop_after_commit: Annotated[
+        float,
+        typer.Option(
+            "--drop-after-commit",
+            help="Probability that a write is applied and then its answer lost.",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = 0.0,
+    drop_mode: Annotated[
+        str, typer.Option("--drop-mode", help="How an answer is lost: disconnect, 504 or mixed.")
+    ] = "disconnect",
+    burst_429_rate: Annotated[
+        float,
+        typer.Option(
+            "--burst-429-rate", help="Probability that a call starts a burst of 429s.", min=0.0, max=1.0
+        ),
+    ] = 0.0,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for faults and bulk shuffling.")] = None,
+    max_bulk_size: Annotated[
+        int, typer.Option("--max-bulk-size", help="Most entities per bulk request (413 above).", min=1)
+    ] = 200,
+    org_delete: Annotated[
+        str,
+        typer.Option(
+            "--org-delete", help="Deleting an organization with contacts: reject, unlink or cascade."
+        ),
+    ] = "reject",
+    unique_external_ids: Annotated[
+        bool,
+        typer.Option(
+            "--unique-external-ids/--duplicate-external-ids",
+            help="Whether two records may hold the same ExternalId identifier.",
+        ),
+    ] = True,
+    shuffle_bulk_results: Annotated[
+        bool,
+        typer.Option(
+            "--shuffle-bulk-results/--ordered-bulk-results", help="Bulk results out of request order."
+        ),
+    ] = True,
+    credentials: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--credentials",
+            help=f"Accepted CLIENT_ID:SECRET (repeatable; default: accept any). Prefer {ENV_CREDENTIALS}.",
+        ),
+    ] = None,
+    state: Annotated[
+        Path | None, typer.Option("--state", help="Load a state dumped from GET /_emulator/state.")
+    ] = None,
+    org_name: Annotated[str, typer.Option("--org-name", help="Name of the emulated org.")] = "gcx emulator",
+) -> None:
+    """Serve the External Contacts API emulator (token endpoint, API and /_emulator admin).
+
+    Example: gcx emulator --port 8787 --fault-rate 0.05 --drop-after-commit 0.02 --seed 7
+    """
+    if drop_mode not in DROP_MODES:
+        raise typer.BadParameter(f"must be one of {', '.join(DROP_MODES)}", param_hint="--drop-mode")
+    if org_delete not in ORG_DELETE_MODES:
+        raise typer.BadParameter(f"must be one of {', '.join(ORG_DELETE_MODES)}", param_hint="--org-delete")
+    pairs: list[tuple[str, str]] = []
+    if credentials:
+        _warn(
+            "--credentials puts secrets on the command line, visible to other users of this machine; "
+            f"prefer the {ENV_CREDENTIALS} environment variable (ID:SECRET, comma separated)"
+        )
+        pairs.extend(parse_credentials(credentials, "--credentials"))
+    env_value = os.environ.get(ENV_CREDENTIALS, "")
+    if env_value.strip():
+        pairs.extend(parse_credentials([v for v in env_value.split(",") if v.strip()], ENV_CREDENTIALS))
+    settings = EmulatorSettings(
+        org_name=org_name,
+        rate_limit=rate_limit,
+        token_rate_limit=token_rate_limit,
+        token_ttl=token_ttl,
+        credentials=tuple(pairs),
+        max_bulk_size=max_bulk_size,
+        org_delete_with_contacts=org_delete,
+        unique_external_ids=unique_external_ids,
+        shuffle_bulk_results=shuffle_bulk_results,
+        seed=seed,
+        fault_rate=fault_rate,
+        token_fault_rate=token_fault_rate,
+        latency=latency,
+        latency_jitter=latency_jitter,
+        drop_after_commit=drop_after_commit,
+        drop_mode=drop_mode,
+        burst_429_rate=burst_429_rate,
+    )
+    emu = Emulator(settings)
+    if state is not None:
+        _load_state(emu, state)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        _warn(f"listening on {host}: the emulator accepts any credentials unless --credentials is set")
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    url = base_url(sock)
+    install_log_filter()
+    server = make_server(emu.app, log_level="warning")
+    print(url, flush=True)
+    typer.echo(
+        f"gcx emulator serving {url} (use it as the region, e.g. gcx --region {url} ...; "
+        f"admin at {url}/_emulator/stats). Ctrl-C to stop.",
+        err=True,
+    )
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        sys.stderr.flush()
+
+
+def _load_state(emu: Emulator, path: Path) -> None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc.strerror or exc}", param_hint="--state") from None
+    except ValueError as exc:
+        raise typer.BadParameter(f"{path} is not JSON: {exc}", param_hint="--state") from None
+    try:
+        counts = emu.load(data)
+    except EmulatorError as err:
+        raise typer.BadParameter(f"{path}: {err.message}", param_hint="--state") from None
+    typer.echo(
+        f"loaded {counts['organizations']} organizations, {counts['contacts']} contacts, "
+        f"{counts['externalsources']} external sources from {path}",
+        err=True,
+    )
 
 
 def register(root: typer.Typer) -> None:
-    """Add this module's commands to the root `gcx` app."""
+    """Add ``gcx emulator`` to the root app."""
+    root.command("emulator")(emulator)
