@@ -21,20 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import contextlib
-import functools
 import random
+import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from importlib import metadata
 from typing import Any, Generic, TypeVar
 
-import anyio.from_thread
 import httpx
 
 from gcx.auth import ClientCredentialsAuth, StaticTokenAuth, TokenCache
 from gcx.config import Settings
-from gcx.errors import ApiError, ConfigError
+from gcx.errors import ConfigError
 from gcx.models import (
     ContactEnrichRequest,
     ContactIdentifier,
@@ -216,22 +215,71 @@ class AsyncClient:
 
 
 class _Bridge:
-    """Runs coroutines of one AsyncClient on its private loop thread."""
+    """Runs coroutines of one AsyncClient on a private event loop in a daemon thread.
+
+    A daemon thread, so that a client somebody forgot to close never blocks interpreter exit;
+    ``close()`` (or garbage collection, through a finalizer) stops the loop and joins the thread.
+    """
 
     def __init__(self) -> None:
-        self._cm = anyio.from_thread.start_blocking_portal(backend="asyncio")
-        self.portal = self._cm.__enter__()
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="gcx-client-loop", daemon=True)
+        self.thread.start()
+        self._ready.wait()
         self.open = True
+        self._lock = threading.Lock()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(self._ready.set)
+        self.loop.run_forever()
 
     def call(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
         if not self.open:
             raise RuntimeError("the client is closed")
-        return self.portal.call(functools.partial(fn, *args, **kwargs))
+        if threading.current_thread() is self.thread:
+            raise RuntimeError("a sync Client method was called from its own event loop; use the AsyncClient")
 
-    def close(self) -> None:
-        if self.open:
+        async def run() -> T:
+            return await fn(*args, **kwargs)
+
+        future = asyncio.run_coroutine_threadsafe(run(), self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # e.g. KeyboardInterrupt: do not leave the call running
+            raise
+
+    def close(self, final: Callable[[], Awaitable[None]] | None = None) -> None:
+        with self._lock:
+            if not self.open:
+                return
             self.open = False
-            self._cm.__exit__(None, None, None)
+        try:
+            if final is not None and self.loop.is_running():
+
+                async def run_final() -> None:
+                    await final()
+
+                asyncio.run_coroutine_threadsafe(run_final(), self.loop).result()
+        finally:
+            if self.loop.is_running():
+                asyncio.run_coroutine_threadsafe(self._drain(), self.loop).result()
+                self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join()
+            self.loop.close()
+
+    async def _drain(self) -> None:
+        """Cancel whatever is still running (abandoned iterators) and finish async generators."""
+        current = asyncio.current_task()
+        pending = [t for t in asyncio.all_tasks() if t is not current]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self.loop.shutdown_asyncgens()
+        await self.loop.shutdown_default_executor()
 
 
 class SyncIterator(Generic[T], Iterator[T]):
@@ -514,6 +562,8 @@ class Client:
         except BaseException:
             self._bridge.close()
             raise
+        # Closed when garbage collected, if the caller forgot (the loop thread is a daemon).
+        self._finalizer = weakref.finalize(self, self._bridge.close, self._async.aclose)
         self.settings = self._async.settings
         self.stats = self._async.stats
         self.retry_policy = self._async.retry_policy
@@ -553,12 +603,7 @@ class Client:
 
     def close(self) -> None:
         """Close the connections and stop the background loop (idempotent)."""
-        if self._bridge.open:
-            try:
-                with contextlib.suppress(ApiError):
-                    self._bridge.call(self._async.aclose)
-            finally:
-                self._bridge.close()
+        self._finalizer()
 
     def __enter__(self) -> Client:
         return self

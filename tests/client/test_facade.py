@@ -91,3 +91,42 @@ def test_mock_transport_with_sync_handler() -> None:
 
     with Client(BASE, **CREDS, transport=httpx.MockTransport(handler), rate_limit=0) as gc:
         assert gc.organizations.get("x").name == "n"
+
+
+def test_forgotten_client_is_closed_when_collected(api: FakeApi) -> None:
+    import gc as garbage
+
+    before = set(threading.enumerate())
+    client = Client(BASE, **CREDS, transport=api.transport(), rate_limit=0)
+    client.me()
+    del client
+    garbage.collect()
+    assert set(threading.enumerate()) == before
+
+
+def test_abandoned_iterator_then_close(api: FakeApi) -> None:
+    @api.route("GET", "/api/v2/externalcontacts/scan/contacts")
+    def scan(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params.get("cursor") or 0)
+        return httpx.Response(
+            200, json={"entities": [{"id": f"c{n}"}] * 10, "cursors": {"after": str(n + 1)}}
+        )
+
+    before = set(threading.enumerate())
+    with Client(BASE, **CREDS, transport=api.transport(), rate_limit=0) as gc:
+        it = gc.contacts.scan(limit=10)
+        assert next(it).id == "c0"
+        assert next(it).id == "c0"
+    assert set(threading.enumerate()) == before
+
+
+def test_sync_calls_from_many_threads_share_one_client(api: FakeApi) -> None:
+    results: list[str] = []
+    with Client(BASE, **CREDS, transport=api.transport(), rate_limit=0) as gc:
+        threads = [threading.Thread(target=lambda: results.append(gc.me().id or "")) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert gc.stats.token_requests == 1
+    assert results == ["org-me"] * 8
