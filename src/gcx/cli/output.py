@@ -386,8 +386,10 @@ class Output:
         row = to_dict(record)
         if self.format is OutputFormat.table:
             self._key_value_table(row)
-            return
-        self.records([row], kind)
+        elif self.format is OutputFormat.json:
+            self._write_line(json.dumps(row, ensure_ascii=False, indent=2))
+        else:
+            self.records([row], kind)
 
     def records(
         self, records: Iterable[Any], kind: RecordKind | None = None, *, noun: str | None = None
@@ -417,8 +419,10 @@ class Output:
             writer = _TableWriter(self, kind, noun)
         try:
             yield writer
-        finally:
-            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()
 
     def data(self, payload: Any) -> None:
         """Print a free-form result (a mapping): key/value table or one JSON document."""
@@ -510,6 +514,10 @@ class RecordWriter:
     def _close(self) -> None:
         return None
 
+    def abort(self) -> None:
+        """The command failed midway: end the document cleanly (a table is not drawn)."""
+        self.close()
+
 
 class _JsonlWriter(RecordWriter):
     def __init__(self, out: IO[str]) -> None:
@@ -585,6 +593,9 @@ class _TableWriter(RecordWriter):
 
     def _close(self) -> None:
         self._output._draw_table(self._rows, self._kind, self._noun)
+
+    def abort(self) -> None:
+        self.closed = True
 
 
 def _box() -> Any:
