@@ -53,3 +53,17 @@ async def test_async_client_over_loopback() -> None:
             assert r.json()["errorCount"] == 0
             scan = (await client.get(f"{API}/scan/contacts", params={"limit": 10})).json()
             assert len(scan["entities"]) == 10 and scan["cursors"]["after"]
+
+
+def test_listening_socket_is_tcp_nodelay() -> None:
+    """Accepted sockets must not wait on Nagle (a 40 ms stall per response on loopback)."""
+    import socket
+
+    from gcx.emulator.server import bind
+
+    sock = bind()
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        sock.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import json
 import math
 import random
@@ -26,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from gcx.emulator.faults import FaultInjector, RateLimiter
@@ -35,6 +34,7 @@ from gcx.emulator.settings import EmulatorSettings
 from gcx.emulator.store import IdentifierKey, MemoryStore, Record, Store
 
 Clock = Callable[[], float]
+T = TypeVar("T")
 
 CONTACTS = "contacts"
 ORGS = "organizations"
@@ -183,6 +183,15 @@ def iso_ms(epoch: float) -> str:
     """``2026-01-02T03:04:05.678Z``."""
     moment = datetime.fromtimestamp(epoch, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def clone(value: T) -> T:
+    """A deep copy of JSON-shaped data (dicts, lists, scalars); several times faster than deepcopy."""
+    if isinstance(value, dict):
+        return cast(T, {k: clone(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return cast(T, [clone(v) for v in value])
+    return value
 
 
 def is_empty(value: Any) -> bool:
@@ -390,18 +399,18 @@ class Backend:
 
     def render(self, kind: str, record: Record) -> dict[str, Any]:
         """A stored record as the API returns it (a private copy)."""
-        out = copy.deepcopy(record)
+        out = clone(record)
         if kind == CONTACTS:
             ref = out.pop("externalOrganization", None)
             if isinstance(ref, dict) and isinstance(ref.get("id"), str):
                 org = self.store.get(ORGS, ref["id"])
                 if org is not None:
-                    out["externalOrganization"] = copy.deepcopy(org)
+                    out["externalOrganization"] = clone(org)
         return out
 
     def _input_form(self, kind: str, record: Record) -> dict[str, Any]:
         """The writable part of a stored record (what a PUT would send)."""
-        return {k: copy.deepcopy(v) for k, v in record.items() if k not in SERVER_FIELDS}
+        return {k: clone(v) for k, v in record.items() if k not in SERVER_FIELDS}
 
     # ----------------------------------------------------------------- body cleaning
 
@@ -531,12 +540,12 @@ class Backend:
             rid = previous["id"]
             record = {"id": rid}
             record.update(cleaned)
-            record["division"] = copy.deepcopy(previous.get("division") or self._division())
+            record["division"] = clone(previous.get("division") or self._division())
             record["createDate"] = previous["createDate"]
             record["modifyDate"] = now
             if kind == CONTACTS:
                 record["type"] = contact_type or previous.get("type", "Curated")
-            held = copy.deepcopy(previous.get("identifiers", []))
+            held = clone(previous.get("identifiers", []))
         record["selfUri"] = f"{API}/{kind}/{rid}"
         held_keys = {self._key(i) for i in held}
         wanted = list(identifiers)
@@ -1114,7 +1123,7 @@ class Backend:
     def list_identifiers(self, kind: str, record_id: str) -> dict[str, Any]:
         with self.lock:
             record = self._require(kind, record_id)
-            return {"entities": copy.deepcopy(record.get("identifiers", []))}
+            return {"entities": clone(record.get("identifiers", []))}
 
     def patch_identifiers(self, kind: str, record_id: str, body: Any) -> dict[str, Any]:
         """Claim or release one identifier; returns the identifier."""
@@ -1151,9 +1160,9 @@ class Backend:
                 updated["modifyDate"] = self._now()
                 self.store.remove_identifier(kind, key, record_id)
                 self.store.put(kind, updated)
-                return copy.deepcopy(existing)
+                return clone(existing)
             if existing is not None:
-                return copy.deepcopy(existing)
+                return clone(existing)
             self._check_claim(kind, key, {record_id})
             entry = dict(ident)
             entry["division"] = self._division()
@@ -1163,7 +1172,7 @@ class Backend:
             updated["modifyDate"] = entry["dateCreated"]
             self.store.add_identifier(kind, key, record_id)
             self.store.put(kind, updated)
-            return copy.deepcopy(entry)
+            return clone(entry)
 
     def lookup(self, kind: str, body: Any) -> dict[str, Any]:
         """The record holding an identifier (404 when none)."""
@@ -1423,11 +1432,11 @@ class Backend:
             record = {"id": str(uuid.uuid4()), **cleaned}
             record["selfUri"] = f"{API}/externalsources/{record['id']}"
             self.store.put(SOURCES, record)
-            return copy.deepcopy(record)
+            return clone(record)
 
     def get_source(self, source_id: str) -> dict[str, Any]:
         with self.lock:
-            return copy.deepcopy(self._require(SOURCES, source_id))
+            return clone(self._require(SOURCES, source_id))
 
     def replace_source(self, source_id: str, body: Any) -> dict[str, Any]:
         with self.lock:
@@ -1437,7 +1446,7 @@ class Backend:
             cleaned = self._clean_source(body, source_id)
             record = {"id": source_id, **cleaned, "selfUri": f"{API}/externalsources/{source_id}"}
             self.store.put(SOURCES, record)
-            return copy.deepcopy(record)
+            return clone(record)
 
     def delete_source(self, source_id: str) -> None:
         with self.lock:
@@ -1471,7 +1480,7 @@ class Backend:
                 rows.append((seq, record))
             base = f"{API}/externalsources"
             listing: dict[str, Any] = {
-                "entities": [copy.deepcopy(r) for _, r in rows],
+                "entities": [clone(r) for _, r in rows],
                 "selfUri": f"{base}?{urlencode({'limit': size})}",
             }
             if more:
@@ -1519,9 +1528,9 @@ class Backend:
         with self.lock:
             return {
                 "version": 1,
-                "externalsources": [copy.deepcopy(r) for r in self.store.all(SOURCES)],
-                "organizations": [copy.deepcopy(r) for r in self.store.all(ORGS)],
-                "contacts": [copy.deepcopy(r) for r in self.store.all(CONTACTS)],
+                "externalsources": [clone(r) for r in self.store.all(SOURCES)],
+                "organizations": [clone(r) for r in self.store.all(ORGS)],
+                "contacts": [clone(r) for r in self.store.all(CONTACTS)],
             }
 
     def load(self, state: Any) -> dict[str, int]:
@@ -1533,7 +1542,7 @@ class Backend:
             self.store.clear()
             for kind in (SOURCES, ORGS, CONTACTS):
                 for record in state.get(kind, []):
-                    stored = copy.deepcopy(record)
+                    stored = clone(record)
                     self.store.put(kind, stored)
                     if kind == SOURCES:
                         continue
@@ -1553,7 +1562,7 @@ class Backend:
         with self.lock:
             records = list(self.store.all(kind))
         for record in records:
-            yield self.render(kind, record) if kind != SOURCES else copy.deepcopy(record)
+            yield self.render(kind, record) if kind != SOURCES else clone(record)
 
 
 @dataclass(frozen=True)
@@ -1565,10 +1574,10 @@ class EnrichRules:
 
 def _pick(action: str, existing: Any, provided: Any) -> Any:
     if action == "AlwaysUseProvided":
-        return copy.deepcopy(provided)
+        return clone(provided)
     if action == "PreferExisting":
-        return copy.deepcopy(existing if not is_empty(existing) else provided)
-    return copy.deepcopy(provided if not is_empty(provided) else existing)
+        return clone(existing if not is_empty(existing) else provided)
+    return clone(provided if not is_empty(provided) else existing)
 
 
 def _matches(item: Any, pattern: Any) -> bool:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,17 +94,37 @@ def normalize_phone(phone: dict[str, Any]) -> dict[str, Any]:
         return out
     out["userInput"] = display
     region = str(out.get("normalizationCountryCode") or "US").upper()
-    try:
-        parsed = phonenumbers.parse(display, region if len(region) == 2 else "US")
-    except phonenumbers.NumberParseException:
-        return out
-    if not phonenumbers.is_possible_number(parsed):
-        return out
-    out["display"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    out["e164"] = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    region_code = phonenumbers.region_code_for_number(parsed)
-    out["countryCode"] = region_code if region_code and region_code != "ZZ" else str(parsed.country_code)
+    parsed = _parse_phone(display, region if len(region) == 2 else "US")
+    if parsed is not None:
+        out["display"], out["e164"], out["countryCode"] = parsed
     return out
+
+
+@lru_cache(maxsize=65536)
+def _parse_phone(display: str, region: str) -> tuple[str, str, str] | None:
+    """(international display, E.164, country) for a number that parses, else None."""
+    try:
+        parsed = phonenumbers.parse(display, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    region_code = phonenumbers.region_code_for_number(parsed)
+    return (
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
+        region_code if region_code and region_code != "ZZ" else str(parsed.country_code),
+    )
+
+
+@lru_cache(maxsize=65536)
+def email_problem(text: str) -> str | None:
+    """Why ``text`` is not a valid email address, or None when it is."""
+    try:
+        validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
 
 
 def _join(path: str, name: str) -> str:
@@ -241,17 +261,16 @@ class Cleaner:
         if limit is not None and len(text) > limit:
             problems.append(FieldProblem(path, f"is longer than {limit} characters", value=text[:40] + "..."))
             return None
-        between = _BETWEEN_CHARS.search(description)
+        between = between_chars(description)
         if between is not None:
-            low, high = (int(g.replace(",", "")) for g in between.groups())
+            low, high = between
             if not low <= len(text) <= high:
                 problems.append(FieldProblem(path, f"must be between {low} and {high} characters"))
                 return None
         if "valid email" in description.lower():
-            try:
-                validate_email(text, check_deliverability=False)
-            except EmailNotValidError as exc:
-                problems.append(FieldProblem(path, f"is not a valid email address ({exc})", value=text))
+            problem = email_problem(text)
+            if problem is not None:
+                problems.append(FieldProblem(path, f"is not a valid email address ({problem})", value=text))
                 return None
         if name in URL_FIELDS:
             parts = urlsplit(text)
@@ -291,11 +310,22 @@ class Cleaner:
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
+@lru_cache(maxsize=4096)
 def max_chars(description: str) -> int | None:
     match = _MAX_CHARS.search(description)
     return int(match.group(1).replace(",", "")) if match else None
 
 
+@lru_cache(maxsize=4096)
+def between_chars(description: str) -> tuple[int, int] | None:
+    match = _BETWEEN_CHARS.search(description)
+    if match is None:
+        return None
+    low, high = (int(g.replace(",", "")) for g in match.groups())
+    return low, high
+
+
+@lru_cache(maxsize=4096)
 def max_items(description: str) -> int | None:
     match = _MAX_ITEMS.search(description)
     return int(match.group(1).replace(",", "")) if match else None

@@ -1,0 +1,181 @@
+"""Throughput of the emulator over real loopback HTTP (uvicorn), so client benchmarks know
+the emulator is not their bottleneck.
+
+Scenarios (each for ``--seconds``, with ``--clients`` concurrent httpx clients):
+GET one contact, POST create, bulk add of 200, scan page of 200 (following cursors).
+The store is preloaded with ``--preload`` contacts first, to show request cost does not grow
+with the total. Prints requests/second and latency percentiles. Bounded: well under 60 s.
+
+    .venv/bin/python benchmarks/emulator_throughput.py [--seconds 3] [--clients 8] [--preload 20000]
+
+The emulator runs in its own process (forked, uvicorn on a loopback socket) and the clients
+in this one, so the figures measure the emulator rather than the GIL they would otherwise
+share. Client-side httpx overhead still counts: read the figures as a floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import signal
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+import httpx
+
+from gcx.emulator import Emulator, EmulatorSettings
+from gcx.emulator.server import base_url as socket_url
+from gcx.emulator.server import bind, make_server
+
+API = "/api/v2/externalcontacts"
+
+Call = Callable[[httpx.AsyncClient, int], Awaitable[int]]
+
+
+def preload(emu: Emulator, count: int) -> list[str]:
+    ids: list[str] = []
+    batch = 200
+    for start in range(0, count, batch):
+        entities = [
+            {"firstName": f"Pre{i}", "lastName": "Load", "workEmail": f"pre{i}@example.com"}
+            for i in range(start, min(start + batch, count))
+        ]
+        result = emu.backend.bulk_add("contacts", {"entities": entities})
+        ids.extend(r["id"] for r in result["results"] if r["success"])
+    return ids
+
+
+async def run_scenario(
+    base_url: str, token: str, clients: int, seconds: float, call: Call
+) -> tuple[int, list[float]]:
+    latencies: list[float] = []
+    done = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker(n: int) -> None:
+        nonlocal done
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as client:
+            i = 0
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                status = await call(client, n * 1_000_000 + i)
+                latencies.append(time.perf_counter() - started)
+                if status != 200:
+                    raise RuntimeError(f"unexpected status {status}")
+                done += 1
+                i += 1
+
+    await asyncio.gather(*(worker(n) for n in range(clients)))
+    return done, latencies
+
+
+def report(name: str, done: int, latencies: list[float], seconds: float, items_per_call: int = 1) -> None:
+    qs = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [latencies[0]] * 99
+    rate = done / seconds
+    items = f"  ({rate * items_per_call:,.0f} records/s)" if items_per_call > 1 else ""
+    print(
+        f"{name:<22} {rate:>9,.0f} req/s{items}   p50 {qs[49] * 1000:6.1f} ms   "
+        f"p95 {qs[94] * 1000:6.1f} ms   ({done} requests)"
+    )
+
+
+def serve_child(sock: object, preload_count: int, ready: object) -> None:
+    """The emulator process: preload, then serve on the inherited socket until SIGTERM."""
+    emu = Emulator(EmulatorSettings(rate_limit=0, seed=1))
+    started = time.perf_counter()
+    ids = preload(emu, preload_count)
+    ready.send((ids, time.perf_counter() - started))  # type: ignore[attr-defined]
+    make_server(emu.app).run(sockets=[sock])  # type: ignore[list-item]
+
+
+async def main(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    sock = bind()
+    base_url = socket_url(sock)
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=serve_child, args=(sock, args.preload, sender), daemon=True)
+    child.start()
+    sock.close()
+    try:
+        ids, took = receiver.recv()
+        print(f"emulator process preloaded {len(ids):,} contacts in {took:.1f} s")
+        async with httpx.AsyncClient(base_url=base_url) as anon:
+            for _ in range(200):
+                try:
+                    r = await anon.post(
+                        "/oauth/token", auth=("bench", "bench"), data={"grant_type": "client_credentials"}
+                    )
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+            token = r.json()["access_token"]
+        await measure(args, base_url, token, ids)
+        async with httpx.AsyncClient(base_url=base_url) as anon:
+            stats = (await anon.get("/_emulator/stats")).json()
+        print(f"{stats['apiCalls']:,} API calls served; total run {time.perf_counter() - started:.1f} s")
+    finally:
+        if child.pid is not None and child.is_alive():
+            os.kill(child.pid, signal.SIGTERM)
+        child.join(10)
+        receiver.close()
+        sender.close()
+
+
+async def measure(args: argparse.Namespace, base_url: str, token: str, ids: list[str]) -> None:
+    rng = random.Random(1)
+    cursors: dict[int, str | None] = {}
+
+    async def get_one(client: httpx.AsyncClient, i: int) -> int:
+        r = await client.get(f"{API}/contacts/{rng.choice(ids)}")
+        return r.status_code
+
+    async def create(client: httpx.AsyncClient, i: int) -> int:
+        r = await client.post(
+            f"{API}/contacts", json={"firstName": f"New{i}", "workEmail": f"n{i}@example.com"}
+        )
+        return r.status_code
+
+    async def bulk_add(client: httpx.AsyncClient, i: int) -> int:
+        entities = [{"firstName": f"Bulk{i}-{j}", "lastName": "B"} for j in range(200)]
+        r = await client.post(f"{API}/bulk/contacts/add", json={"entities": entities})
+        return r.status_code
+
+    async def scan_page(client: httpx.AsyncClient, i: int) -> int:
+        worker = i // 1_000_000
+        params: dict[str, str | int] = {"limit": 200}
+        cursor = cursors.get(worker)
+        if cursor:
+            params["cursor"] = cursor
+        r = await client.get(f"{API}/scan/contacts", params=params)
+        cursors[worker] = (r.json().get("cursors") or {}).get("after")
+        return r.status_code
+
+    scenarios: list[tuple[str, Call, int]] = [
+        ("GET contact", get_one, 1),
+        ("POST create contact", create, 1),
+        ("bulk add (200)", bulk_add, 200),
+        ("scan page (200)", scan_page, 200),
+    ]
+    print(f"emulator at {base_url}; {args.clients} concurrent clients, {args.seconds:g} s per scenario")
+    for name, call, items in scenarios:
+        done, latencies = await run_scenario(base_url, token, args.clients, args.seconds, call)
+        report(name, done, latencies, args.seconds, items)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=3.0, help="duration of each scenario (max 10)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent httpx clients")
+    parser.add_argument("--preload", type=int, default=20_000, help="contacts stored before measuring")
+    parsed = parser.parse_args()
+    parsed.seconds = min(max(parsed.seconds, 0.5), 10.0)
+    parsed.preload = min(max(parsed.preload, 1), 200_000)
+    asyncio.run(main(parsed))
