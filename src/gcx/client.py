@@ -107,6 +107,11 @@ class AsyncClient:
             )
         else:
             settings.check_credentials()
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise ConfigError(
+                f"transport must be an httpx.AsyncBaseTransport (e.g. httpx.AsyncHTTPTransport, "
+                f"httpx.MockTransport or the emulator's), got {type(transport).__name__}"
+            )
         if not isinstance(bulk_batch_size, int) or bulk_batch_size < 1:
             raise ConfigError(f"bulk_batch_size must be a positive integer, got {bulk_batch_size!r}")
         if rate_limit is None or rate_limit < 0:
@@ -389,14 +394,52 @@ class SyncOrganizations(_SyncRecords):
     def delete(self, id: str) -> None:
         self._b.call(self._a.delete, id)
 
-    def search(self, q: str | None = None, **kwargs: Any) -> SyncIterator[ExternalOrganization]:
-        return SyncIterator(self._b, self._a.search(q, **kwargs))
+    def search(
+        self,
+        q: str | None = None,
+        *,
+        page_size: int = 100,
+        sort_order: str | None = None,
+        expand: Sequence[str] | None = None,
+        division_ids: Sequence[str] | None = None,
+        max_records: int | None = None,
+    ) -> SyncIterator[ExternalOrganization]:
+        """Search (capped at 1,000 records by the API: check ``.truncated`` afterwards)."""
+        pager = self._a.search(
+            q, page_size=page_size, sort_order=sort_order, expand=expand,
+            division_ids=division_ids, max_records=max_records,
+        )  # fmt: skip
+        return SyncIterator(self._b, pager)
 
-    def scan(self, limit: int = 100, **kwargs: Any) -> SyncIterator[ExternalOrganization]:
-        return SyncIterator(self._b, self._a.scan(limit, **kwargs))
+    def scan(
+        self,
+        limit: int = 100,
+        *,
+        division_id: str | None = None,
+        max_records: int | None = None,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> SyncIterator[ExternalOrganization]:
+        """Every record, along the scan cursors."""
+        pager = self._a.scan(limit, division_id=division_id, max_records=max_records, where=where)
+        return SyncIterator(self._b, pager)
 
-    def contacts(self, org_id: str, **kwargs: Any) -> SyncIterator[ExternalContact]:
-        pager: SearchPager[ExternalContact] | ScanPager[ExternalContact] = self._a.contacts(org_id, **kwargs)
+    def contacts(
+        self,
+        org_id: str,
+        *,
+        q: str | None = None,
+        all: bool = False,
+        page_size: int = 100,
+        sort_order: str | None = None,
+        expand: Sequence[str] | None = None,
+        limit: int = 200,
+        max_records: int | None = None,
+    ) -> SyncIterator[ExternalContact]:
+        """Contacts of the organization: search-based (1,000 cap), or ``all=True`` to scan."""
+        pager: SearchPager[ExternalContact] | ScanPager[ExternalContact] = self._a.contacts(
+            org_id, q=q, all=all, page_size=page_size, sort_order=sort_order, expand=expand,
+            limit=limit, max_records=max_records,
+        )  # fmt: skip
         return SyncIterator(self._b, pager)
 
     def lookup_external_id(
@@ -473,11 +516,34 @@ class SyncContacts(_SyncRecords):
     def delete(self, id: str) -> None:
         self._b.call(self._a.delete, id)
 
-    def search(self, q: str | None = None, **kwargs: Any) -> SyncIterator[ExternalContact]:
-        return SyncIterator(self._b, self._a.search(q, **kwargs))
+    def search(
+        self,
+        q: str | None = None,
+        *,
+        page_size: int = 100,
+        sort_order: str | None = None,
+        expand: Sequence[str] | None = None,
+        division_ids: Sequence[str] | None = None,
+        max_records: int | None = None,
+    ) -> SyncIterator[ExternalContact]:
+        """Search (capped at 1,000 records by the API: check ``.truncated`` afterwards)."""
+        pager = self._a.search(
+            q, page_size=page_size, sort_order=sort_order, expand=expand,
+            division_ids=division_ids, max_records=max_records,
+        )  # fmt: skip
+        return SyncIterator(self._b, pager)
 
-    def scan(self, limit: int = 100, **kwargs: Any) -> SyncIterator[ExternalContact]:
-        return SyncIterator(self._b, self._a.scan(limit, **kwargs))
+    def scan(
+        self,
+        limit: int = 100,
+        *,
+        division_id: str | None = None,
+        max_records: int | None = None,
+        where: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> SyncIterator[ExternalContact]:
+        """Every record, along the scan cursors."""
+        pager = self._a.scan(limit, division_id=division_id, max_records=max_records, where=where)
+        return SyncIterator(self._b, pager)
 
     def lookup(
         self, type: str, value: str, *, external_source_id: str | None = None
