@@ -201,7 +201,7 @@ def _finish(
     cli: CliContext, report: RunReport, exc: BaseException | None, url: str, report_path: Path | None
 ) -> None:
     out = cli.out
-    path = report_path or default_report_path(url, report.run_id)
+    path = report_path or default_report_path(url, report.run_id, command=report.command)
     report.write(path)
     if out.format in (OutputFormat.json, OutputFormat.jsonl):
         out.data(report.to_json())

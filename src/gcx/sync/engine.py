@@ -367,37 +367,37 @@ class SyncEngine:
     # ------------------------------------------------------------------ passes over the source
 
     def _records(self, kind: Kind) -> Iterator[Record]:
-        """One pass over the source, yielding the valid records of ``kind``.
+        """One pass over the source, yielding the valid, first-seen records of ``kind``.
 
-        The organization pass (first) reports every issue and every duplicate; the contact
-        pass (second) skips what the first one reported.
+        Only records of ``kind`` are validated in a pass. Issues of rows that could not be read
+        at all (no kind) are reported by the first pass (organizations) only.
         """
         first = kind == "organization"
-        for item in self.source.items():
+        for item in self.source.items((kind,)):
             if isinstance(item, Issue):
-                if first:
+                if item.kind is not None or first:
                     self._issue(item)
                 continue
-            if first:
-                if item.kind == "organization":
-                    if self._first_org(item):
-                        yield item
-                else:
-                    seen = self.first_line["contact"]
-                    if item.key in seen:
-                        self._issue(
-                            Issue(
-                                item.line,
-                                f"duplicate ExternalId {item.key!r} (first at line {seen[item.key]}): row skipped",
-                                field="externalId",
-                                key=item.key,
-                                kind="contact",
-                            )
-                        )
-                    else:
-                        seen[item.key] = item.line
-            elif item.kind == "contact" and self.first_line["contact"].get(item.key, -1) == item.line:
-                yield item
+            if item.kind != kind:
+                continue
+            if kind == "organization":
+                if self._first_org(item):
+                    yield item
+                continue
+            seen = self.first_line["contact"]
+            if item.key in seen:
+                self._issue(
+                    Issue(
+                        item.line,
+                        f"duplicate ExternalId {item.key!r} (first at line {seen[item.key]}): row skipped",
+                        field="externalId",
+                        key=item.key,
+                        kind="contact",
+                    )
+                )
+                continue
+            seen[item.key] = item.line
+            yield item
 
     def _first_org(self, rec: Record) -> bool:
         seen = self.first_line["organization"]

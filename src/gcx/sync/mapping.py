@@ -30,6 +30,10 @@ Example (see ``examples/crm_mapping.toml`` for a complete one)::
     cellPhone = { column = "mobile", phone_country = "GB" }
     "customFields.tier" = "tier"
 
+In a CSV where each row is a contact with its organization's columns, a row whose organization
+columns are all empty only *references* the organization (by the key column): the organization
+must be described on another row, be in the ledger or exist in Genesys.
+
 Transforms: ``trim``, ``lower``, ``upper``, ``title``, ``collapse_spaces``, ``digits``
 (keep digits only), ``none_if_empty`` (implicit). A field table may also give ``default``
 (used when the column is empty). Only mapped fields are managed: everything else on the
@@ -40,13 +44,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gcx.errors import ConfigError
-from gcx.sync.fields import FieldError, Kind, field_spec
+from gcx.sync.fields import KINDS, FieldError, Kind, field_spec
 from gcx.sync.records import Built, build_record
 
 _SPACES = re.compile(r"\s+")
@@ -148,17 +152,27 @@ class Mapping_:
                 f"{self.path or ''} are not in the source (columns: {', '.join(header)})"
             )
 
-    def build(self, row: Mapping[str, Any], line: int | None) -> Iterator[Built]:
+    def build(
+        self, row: Mapping[str, Any], line: int | None, kinds: Collection[Kind] = KINDS
+    ) -> Iterator[Built]:
         """One source row -> the organization (if mapped and keyed) and the contact (if mapped)."""
         row_country: str | None = None
         if self.phone_country_column:
             raw = row.get(self.phone_country_column)
             row_country = str(raw).strip().upper() if raw not in (None, "") else None
         for m in self.kinds:
+            if m.kind not in kinds:
+                continue
             key = m.key.extract(row)
             if m.kind == "organization" and self.contact is not None and key is None:
                 continue  # a contact row without an organization: nothing to build for the org
             values = {path: rule.extract(row) for path, rule in m.fields.items()}
+            if (
+                m.kind == "organization"
+                and self.contact is not None
+                and all(values[p] is None for p, r in m.fields.items() if r.column is not None)
+            ):
+                continue  # the row only references its organization (described on another row)
             org_key = m.organization.extract(row) if m.organization else None
             yield build_record(
                 m.kind,

@@ -16,13 +16,14 @@ is taken into account, and nothing already applied is applied twice).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from gcx.errors import ConfigError
+from gcx.sync.fields import KINDS, Kind
 from gcx.sync.plan import Op
 from gcx.sync.records import Issue, record_from_json
 from gcx.sync.report import RunReport
@@ -107,10 +108,10 @@ class PlanSource:
         opts = self._load().get("options")
         return opts if isinstance(opts, dict) else {}
 
-    def items(self) -> Iterator[Item]:
+    def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
         data = self._load()
         for n, op in enumerate(data["ops"], start=1):
-            if not isinstance(op, dict) or "record" not in op:
+            if not isinstance(op, dict) or "record" not in op or op.get("kind") not in kinds:
                 continue
             line = op.get("line") if isinstance(op.get("line"), int) else None
             built = record_from_json(op["record"], line=line, phone_country=None)
@@ -122,7 +123,9 @@ class PlanSource:
             yield built.record
         for raw in data.get("invalid") or []:
             if isinstance(raw, dict):
-                kind = raw.get("kind") if raw.get("kind") in ("organization", "contact") else None
+                kind = raw.get("kind") if raw.get("kind") in KINDS else None
+                if kind is not None and kind not in kinds:
+                    continue
                 yield Issue(
                     raw.get("line"),
                     str(raw.get("reason") or "invalid in the plan"),

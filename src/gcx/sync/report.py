@@ -144,10 +144,13 @@ class RunReport:
         return path
 
 
-def default_report_path(ledger_url: str, run_id: int | None, workdir: Path | None = None) -> Path:
+def default_report_path(
+    ledger_url: str, run_id: int | None, workdir: Path | None = None, command: str = "apply"
+) -> Path:
     """``.gcx/reports/`` next to a SQLite ledger file, else under the working directory."""
     base = workdir or Path.cwd()
     if ledger_url.startswith("sqlite:///"):
         base = Path(ledger_url[len("sqlite:///") :]).parent
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return base / ".gcx" / "reports" / f"sync-{run_id if run_id is not None else 'x'}-{stamp}.json"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    run = f"-run{run_id}" if run_id is not None else ""
+    return base / ".gcx" / "reports" / f"{stamp}-{command}{run}.json"

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from gcx.errors import ConfigError
+from gcx.sync.fields import KINDS, Kind
 from gcx.sync.mapping import Mapping_
 from gcx.sync.records import Issue, Record, record_from_json
 
@@ -29,13 +30,17 @@ class Source(Protocol):
     @property
     def description(self) -> str: ...
 
-    def items(self) -> Iterator[Item]:
-        """Yield every record and every issue, in source order. Must be re-readable."""
+    def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
+        """Yield the records of ``kinds`` and their issues, plus every row-level issue (a row
+        that could not be read at all: ``Issue.kind`` is ``None``), in source order. Must be
+        re-readable; records of other kinds are not even validated (that is the expensive part)."""
         ...
 
 
-def _items_from_built(mapping: Mapping_, row: dict[str, Any], line: int) -> Iterator[Item]:
-    for built in mapping.build(row, line):
+def _items_from_built(
+    mapping: Mapping_, row: dict[str, Any], line: int, kinds: Collection[Kind]
+) -> Iterator[Item]:
+    for built in mapping.build(row, line, kinds):
         if built.record is not None:
             yield built.record
         yield from built.issues
@@ -57,7 +62,7 @@ class CsvSource:
     def description(self) -> str:
         return f"csv:{self.path}"
 
-    def items(self) -> Iterator[Item]:
+    def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
         encoding = self.mapping.source.encoding
         pending: list[Issue] = []
         phys = 0
@@ -114,7 +119,7 @@ class CsvSource:
                         f"malformed row: {len(row)} columns where the header has {len(header)}: row skipped",
                     )
                     continue
-                yield from _items_from_built(self.mapping, dict(zip(header, row, strict=True)), phys)
+                yield from _items_from_built(self.mapping, dict(zip(header, row, strict=True)), phys, kinds)
             yield from pending
             if header is None:
                 raise ConfigError(f"source {self.path} is empty (no header row)")
@@ -131,7 +136,7 @@ class JsonlSource:
     def description(self) -> str:
         return f"jsonl:{self.path}"
 
-    def items(self) -> Iterator[Item]:
+    def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
         try:
             fh = self.path.open("rb")
         except OSError as exc:
@@ -152,6 +157,8 @@ class JsonlSource:
                 except json.JSONDecodeError as exc:
                     yield Issue(line_no, f"not valid JSON: {exc.msg} (column {exc.colno}): record skipped")
                     continue
+                if isinstance(obj, dict) and obj.get("kind") in KINDS and obj.get("kind") not in kinds:
+                    continue
                 built = record_from_json(obj, line=line_no, phone_country=self.phone_country)
                 if built.record is not None:
                     yield built.record
@@ -169,8 +176,8 @@ class RecordsSource:
     def description(self) -> str:
         return self.name
 
-    def items(self) -> Iterator[Item]:
-        yield from self.records
+    def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
+        yield from (r for r in self.records if r.kind in kinds)
 
 
 @dataclass
@@ -195,7 +202,7 @@ class SqlSource:
             safe = "<sql url>"
         return f"sql:{safe}"
 
-    def items(self) -> Iterator[Item]:
+    def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
         from sqlalchemy import create_engine, text
         from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -217,7 +224,7 @@ class SqlSource:
                 self.mapping.check_columns(columns, self.description)
                 for n, row in enumerate(result, start=1):
                     values = {c: _sql_value(v) for c, v in zip(columns, row, strict=True)}
-                    yield from _items_from_built(self.mapping, values, n)
+                    yield from _items_from_built(self.mapping, values, n, kinds)
                 result.close()
         finally:
             engine.dispose()

@@ -1,0 +1,137 @@
+"""``gcx sync plan|apply|status`` in-process over the emulator: exit codes, reports, plan files."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from gcx.cli.main import app
+from gcx.emulator import Emulator, EmulatorSettings
+from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
+
+from .helpers import state
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+REGION = "http://emu.test"
+
+
+@pytest.fixture
+def emu() -> Emulator:
+    return Emulator(EmulatorSettings(rate_limit=0, seed=2))
+
+
+@pytest.fixture
+def gcx(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    env = {
+        "GENESYSCLOUD_REGION": REGION,
+        "GENESYSCLOUD_OAUTHCLIENT_ID": CANARY_CLIENT_ID,
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET": CANARY_SECRET,
+        "GCX_CONFIG": os.environ["GCX_CONFIG"],
+    }
+
+    def run(*args: str) -> Result:
+        obj = {"transport": emu.transport(), "env": env, "client_options": {"rate_limit": 0}}
+        result = runner.invoke(app, list(args), env=env, obj=obj, catch_exceptions=False)
+        assert CANARY_SECRET not in result.output
+        return result
+
+    return run
+
+
+def _report(tmp_path: Path) -> dict[str, Any]:
+    reports = sorted((tmp_path / ".gcx" / "reports").glob("*.json"))
+    text = reports[-1].read_text(encoding="utf-8")
+    assert CANARY_SECRET not in text
+    return json.loads(text)
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("make_crm_extract", EXAMPLES / "make_crm_extract.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_extract_is_generated_and_plans(gcx: Any, emu: Emulator, tmp_path: Path) -> None:
+    regenerated = _generator().write(tmp_path / "again.csv", 3000, 40)
+    assert regenerated.read_bytes() == (EXAMPLES / "crm_contacts.csv").read_bytes()
+    csv_path, mapping = EXAMPLES / "crm_contacts.csv", EXAMPLES / "crm_mapping.toml"
+    plan = gcx("sync", "plan", str(csv_path), "-m", str(mapping), "--out", "plan.json", "--show", "3")
+    assert plan.exit_code == 3, plan.output  # dirty rows are reported
+    assert "create    organization" in plan.stdout
+    assert state(emu)["contacts"] == []
+    saved = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    assert saved["summary"]["planned"]["organization"]["create"] == 40
+    assert saved["summary"]["planned"]["contact"]["create"] > 2700
+    kinds = {i["field"] for i in saved["invalid"]}
+    assert kinds >= {"workEmail", "cellPhone", "address.state", "organization", "externalId", None}
+
+
+def test_apply_crm_extract(gcx: Any, emu: Emulator, tmp_path: Path) -> None:
+    csv_path = _generator().write(tmp_path / "crm.csv", 400, 8, seed=5)
+    mapping = EXAMPLES / "crm_mapping.toml"
+    first = gcx("sync", "apply", str(csv_path), "-m", str(mapping))
+    assert first.exit_code == 3, first.output
+    report = _report(tmp_path)
+    created = report["applied"]["contact"]["created"]
+    assert report["applied"]["organization"]["created"] == 8
+    assert created > 340 and report["failures"] == []
+    assert all(isinstance(i["line"], int) and i["reason"] for i in report["invalid"])
+    assert len(state(emu)["contacts"]) == created
+
+    again = gcx("-o", "json", "sync", "apply", str(csv_path), "-m", str(mapping))
+    assert again.exit_code == 3
+    doc = json.loads(again.stdout)
+    assert doc["planned"]["contact"]["unchanged"] == created
+    assert sum(doc["applied"]["contact"].values()) == 0
+
+    status = gcx("-o", "json", "sync", "status")
+    assert status.exit_code == 0
+    st = json.loads(status.stdout)
+    assert st["records"]["contact"]["total"] == created and st["pending"] == 0
+    assert len(st["runs"]) == 2
+    table = gcx("sync", "status")
+    assert "contacts: " in table.stdout
+
+
+def test_apply_saved_plan_and_jsonl(gcx: Any, emu: Emulator, tmp_path: Path) -> None:
+    src = tmp_path / "records.jsonl"
+    shutil.copy(EXAMPLES / "records.jsonl", src)
+    assert gcx("sync", "plan", str(src), "--out", "p.json").exit_code == 0
+    applied = gcx("sync", "apply", "--plan", "p.json")
+    assert applied.exit_code == 0, applied.output
+    assert len(state(emu)["contacts"]) == 6 and len(state(emu)["organizations"]) == 3
+    again = gcx("sync", "apply", "--plan", "p.json")
+    assert again.exit_code == 0 and len(state(emu)["contacts"]) == 6
+    bad = gcx("sync", "apply", "--plan", str(src))
+    assert bad.exit_code == 1 and "not a gcx plan" in bad.stderr
+
+
+def test_usage_errors(gcx: Any, tmp_path: Path) -> None:
+    r = gcx("sync", "apply", str(EXAMPLES / "crm_contacts.csv"))
+    assert r.exit_code == 1 and "needs a mapping file" in r.stderr
+    r = gcx("sync", "apply", str(EXAMPLES / "records.jsonl"), "--on-conflict", "maybe")
+    assert r.exit_code == 2
+    r = gcx("sync", "status", "--ledger", str(tmp_path / "none.sqlite"))
+    assert r.exit_code == 1 and "no ledger" in r.stderr
+
+
+def test_prune_refusal_exit_code(gcx: Any, emu: Emulator, tmp_path: Path) -> None:
+    src = tmp_path / "records.jsonl"
+    shutil.copy(EXAMPLES / "records.jsonl", src)
+    assert gcx("sync", "apply", str(src)).exit_code == 0
+    src.write_text("", encoding="utf-8")
+    r = gcx("sync", "apply", str(src), "--prune")
+    assert r.exit_code == 1 and "prune refused" in r.stderr
+    assert len(state(emu)["contacts"]) == 6
