@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -56,16 +55,17 @@ def _report(tmp_path: Path) -> dict[str, Any]:
 
 
 def _generator() -> Any:
-    spec = importlib.util.spec_from_file_location("make_crm_extract", EXAMPLES / "make_crm_extract.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from gcx.demo import crm
+
+    return crm
 
 
 def test_example_extract_is_generated_and_plans(gcx: Any, emu: Emulator, tmp_path: Path) -> None:
     regenerated = _generator().write(tmp_path / "again.csv", 3000, 40)
     assert regenerated.read_bytes() == (EXAMPLES / "crm_contacts.csv").read_bytes()
+    from gcx.demo import mapping_text
+
+    assert mapping_text() == (EXAMPLES / "crm_mapping.toml").read_text(encoding="utf-8")
     csv_path, mapping = EXAMPLES / "crm_contacts.csv", EXAMPLES / "crm_mapping.toml"
     plan = gcx("sync", "plan", str(csv_path), "-m", str(mapping), "--out", "plan.json", "--show", "3")
     assert plan.exit_code == 3, plan.output  # dirty rows are reported

@@ -10,20 +10,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gcx.cli.context import CliContext, CliError, PartialFailure, get_cli
 from gcx.cli.output import Output, OutputFormat
-from gcx.sync.engine import DEFAULT_EXTERNAL_SOURCE, SyncEngine, SyncOptions
-from gcx.sync.ledger import Ledger, ledger_url, safe_url
-from gcx.sync.mapping import load_mapping
-from gcx.sync.plan import Op
-from gcx.sync.planfile import PlanSource, PlanWriter
-from gcx.sync.remote import Remote
-from gcx.sync.report import RunReport, default_report_path
-from gcx.sync.source import Source, open_source
+
+if TYPE_CHECKING:  # the engine (SQLAlchemy, the client) is imported when a sync command runs
+    from gcx.sync.engine import SyncOptions
+    from gcx.sync.plan import Op
+    from gcx.sync.report import RunReport
+    from gcx.sync.source import Source
+
+DEFAULT_EXTERNAL_SOURCE = "gcx"
 
 app = typer.Typer(
     name="sync",
@@ -95,6 +95,9 @@ BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, max=200, help="Rec
 def _source(
     source: Path | None, mapping: Path | None, sql_url: str | None, query: str | None, phone_country: str
 ) -> Source:
+    from gcx.sync.mapping import load_mapping
+    from gcx.sync.source import open_source
+
     m = load_mapping(mapping) if mapping is not None else None
     return open_source(source, m, sql_url=sql_url, query=query, phone_country=phone_country.upper() or None)
 
@@ -115,6 +118,10 @@ def _run(
     on_op: Callable[[Op], None] | None,
     out: Output,
 ) -> tuple[RunReport, BaseException | None, str]:
+    from gcx.sync.engine import SyncEngine
+    from gcx.sync.ledger import Ledger, ledger_url
+    from gcx.sync.remote import Remote
+
     url = ledger_url(ledger_arg)
     region = cli.settings().region.name
 
@@ -200,6 +207,8 @@ def _print_problems(out: Output, report: RunReport, limit: int = 20) -> None:
 def _finish(
     cli: CliContext, report: RunReport, exc: BaseException | None, url: str, report_path: Path | None
 ) -> None:
+    from gcx.sync.report import default_report_path
+
     out = cli.out
     path = report_path or default_report_path(url, report.run_id, command=report.command)
     report.write(path)
@@ -230,6 +239,8 @@ def _options(
     batch_size: int,
     external_source: str,
 ) -> SyncOptions:
+    from gcx.sync.engine import SyncOptions
+
     policy = _check_conflict(on_conflict)
     return SyncOptions(
         prune=prune,
@@ -296,6 +307,8 @@ def plan_cmd(
         batch_size=200,
         external_source=external_source,
     )
+    from gcx.sync.planfile import PlanWriter
+
     writer = PlanWriter(out_file, source=src.description, options=opts.to_json()) if out_file else None
     shown = {"n": 0, "hidden": 0}
     table = cli.out.format is OutputFormat.table and not cli.out.quiet
@@ -354,6 +367,8 @@ def apply_cmd(
 
     Example: gcx sync apply examples/crm_contacts.csv -m examples/crm_mapping.toml
     """
+    from gcx.sync.planfile import PlanSource
+
     cli = get_cli(ctx)
     if plan_file is not None:
         if source is not None or mapping is not None or sql_url or query:
@@ -385,6 +400,8 @@ def status_cmd(
     failed: Annotated[int, typer.Option("--failed", min=0, help="How many failed records to show.")] = 20,
 ) -> None:
     """What the ledger holds: its org, record counts, the last runs and what failed."""
+    from gcx.sync.ledger import Ledger, ledger_url, safe_url
+
     cli = get_cli(ctx)
     url = ledger_url(ledger)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
