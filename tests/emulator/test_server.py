@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import httpx
 import pytest
 
 from gcx.emulator import Emulator, EmulatorSettings
+from gcx.emulator.server import bind
 from tests.emulator.conftest import API
 
 
@@ -57,10 +59,6 @@ async def test_async_client_over_loopback() -> None:
 
 def test_listening_socket_is_tcp_nodelay() -> None:
     """Accepted sockets must not wait on Nagle (a 40 ms stall per response on loopback)."""
-    import socket
-
-    from gcx.emulator.server import bind
-
     sock = bind()
     try:
         assert sock.proto == socket.IPPROTO_TCP

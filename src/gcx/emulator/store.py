@@ -141,7 +141,7 @@ class MemoryStore:
         return self._col(kind).scan_after(after_seq)
 
     def all(self, kind: str) -> Iterator[Record]:
-        return (record for _, record in self._col(kind).scan_after(0))
+        return (record for _, record in self.scan_after(kind, 0))
 
     def add_identifier(self, kind: str, key: IdentifierKey, record_id: str) -> None:
         holders = self._ident[kind].setdefault(key, {})
