@@ -28,8 +28,9 @@ MASK = "***"
 _lock = threading.Lock()
 _secrets: set[str] = set()
 
-#: Shortest string ever registered as a secret: masking 1-3 characters would garble output.
-_MIN_SECRET_LEN = 4
+#: Shortest string registered as a secret: masking short words would garble output (real
+#: client secrets and tokens are dozens of characters).
+_MIN_SECRET_LEN = 8
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Authorization headers in any rendering.
@@ -71,7 +72,7 @@ def scrub(text: str, extra: Iterable[str] = ()) -> str:
         return text
     with _lock:
         known = list(_secrets)
-    known.extend(s for s in extra if s and len(s) >= _MIN_SECRET_LEN)
+    known.extend(s for s in extra if s and len(s) >= 4)
     # Longest first so that a secret containing another is masked whole.
     for secret in sorted(known, key=len, reverse=True):
         if secret in text:

@@ -6,6 +6,7 @@ import base64
 import io
 import logging
 import traceback
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -18,6 +19,16 @@ from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
 BASIC = base64.b64encode(f"{CANARY_CLIENT_ID}:{CANARY_SECRET}".encode()).decode()
 
 
+@pytest.fixture
+def clean_registry() -> Iterator[None]:
+    """Exact-output tests run without the secrets other tests registered."""
+    saved = set(redact._secrets)
+    redact._secrets.clear()
+    yield
+    redact._secrets.update(saved)
+
+
+@pytest.mark.usefixtures("clean_registry")
 def test_scrub_patterns() -> None:
     assert redact.scrub("Authorization: Bearer abc.def-123") == "Authorization: ***"
     assert (
@@ -29,13 +40,17 @@ def test_scrub_patterns() -> None:
     assert redact.scrub("nothing here", extra=["here"]) == "nothing ***"
 
 
+@pytest.mark.usefixtures("clean_registry")
 def test_registered_secret_is_masked_everywhere() -> None:
+    redact.register_secret("short")
+    assert redact.scrub("short") == "short"  # too short to be a real secret: not registered
     redact.register_secret("reg-secret-0042")
     assert redact.scrub("x reg-secret-0042 y") == "x *** y"
     redact.forget_secret("reg-secret-0042")
     assert "reg-secret-0042" in redact.scrub("x reg-secret-0042 y")
 
 
+@pytest.mark.usefixtures("clean_registry")
 def test_filter_scrubs_args_and_tracebacks() -> None:
     redact.register_secret(CANARY_SECRET)
     stream = io.StringIO()
@@ -117,3 +132,29 @@ def test_canary_through_the_sync_facade(api: FakeApi, caplog: pytest.LogCaptureF
         text = repr(gc) + repr(gc.auth) + repr(gc.settings)
     assert CANARY_SECRET not in text + caplog.text
     assert "tok-1-" not in text + caplog.text
+
+
+async def test_canary_over_loopback_with_the_emulator(caplog: pytest.LogCaptureFixture) -> None:
+    from gcx.emulator import Emulator, EmulatorSettings
+
+    caplog.set_level(logging.DEBUG)  # gcx, httpx, httpcore, uvicorn, the emulator: everything
+    emu = Emulator(EmulatorSettings(rate_limit=0, credentials=((CANARY_CLIENT_ID, CANARY_SECRET),)))
+    texts: list[str] = []
+    with emu.serve() as url:
+        async with AsyncClient(url, **CREDS, rate_limit=0) as gc:
+            await gc.me()
+            emu.revoke_tokens()
+            await gc.organizations.create({"name": "Acme"})
+            emu.drop_next_writes(1)
+            with pytest.raises(OutcomeUnknownError) as lost:
+                await gc.organizations.create({"name": "Lost"})
+            texts += [str(lost.value), repr(lost.value), "".join(traceback.format_exception(lost.value))]
+        async with AsyncClient(url, CANARY_CLIENT_ID, "wrong-" + CANARY_SECRET, rate_limit=0) as bad:
+            with pytest.raises(AuthError) as refused:
+                await bad.me()
+            texts += [str(refused.value), "".join(traceback.format_exception(refused.value))]
+    issued = list(emu.backend.tokens)  # the live one (revoked tokens are forgotten by the emulator)
+    assert len(issued) == 1
+    blob = "\n".join([*texts, caplog.text, *(r.getMessage() for r in caplog.records)])
+    for forbidden in (CANARY_SECRET, BASIC, *issued):
+        assert forbidden not in blob
