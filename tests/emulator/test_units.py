@@ -291,10 +291,22 @@ def test_load_rejects_bad_states_without_changing_anything() -> None:
         {"version": 1, "contacts": [{"id": "a"}, {"id": "a"}]},
         {"version": 1, "contacts": [{"id": "a", "identifiers": [{"type": "Email"}]}]},
         {"version": 1, "contacts": [{"id": "a", "identifiers": "x"}]},
+        {"version": 1, "contacts": [{"id": "a", "identifiers": [{"type": "Email", "value": ["x"]}]}]},
+        {
+            "version": 1,
+            "contacts": [{"id": "a", "identifiers": [{"type": "Email", "value": "x", "externalSource": 3}]}],
+        },
+        {"version": 1, "contacts": [{"id": "a", "externalOrganization": "o"}]},
+        {"version": 1, "organizations": [{"id": "a", "division": "home"}]},
     ):
         with pytest.raises(EmulatorError):
             backend.load(state)
     assert backend.counts()["contacts"] == 1
+    minimal = {"version": 1, "contacts": [{"id": "m1", "firstName": "Min"}]}
+    backend.load(minimal)
+    updated = backend.replace("contacts", "m1", {"firstName": "Max"})
+    assert updated["firstName"] == "Max" and updated["createDate"].endswith("Z")
+    assert backend.scan("contacts", limit=10, division_id="other")["entities"] == []
 
 
 def test_token_lifecycle_with_fake_clock() -> None:

@@ -541,7 +541,7 @@ class Backend:
             record = {"id": rid}
             record.update(cleaned)
             record["division"] = clone(previous.get("division") or self._division())
-            record["createDate"] = previous["createDate"]
+            record["createDate"] = previous.get("createDate", now)
             record["modifyDate"] = now
             if kind == CONTACTS:
                 record["type"] = contact_type or previous.get("type", "Curated")
@@ -1611,6 +1611,29 @@ def _check_state(state: Any) -> list[FieldProblem]:
                 problems.append(FieldProblem(f"{kind}[{i}].identifiers", "must be a JSON array"))
             elif isinstance(record, dict):
                 for j, ident in enumerate(record.get("identifiers", [])):
-                    if not isinstance(ident, dict) or not ident.get("type") or not ident.get("value"):
-                        problems.append(FieldProblem(f"{kind}[{i}].identifiers[{j}]", "needs type and value"))
+                    if not _valid_identifier(ident):
+                        problems.append(
+                            FieldProblem(f"{kind}[{i}].identifiers[{j}]", "needs string type and value")
+                        )
+            division = record.get("division") if isinstance(record, dict) else None
+            if division is not None and not (
+                isinstance(division, dict) and isinstance(division.get("id"), str)
+            ):
+                problems.append(FieldProblem(f"{kind}[{i}].division", "must be {id: string, ...}"))
+            ref = record.get("externalOrganization") if isinstance(record, dict) else None
+            if (
+                kind == CONTACTS
+                and ref is not None
+                and not (isinstance(ref, dict) and isinstance(ref.get("id"), str))
+            ):
+                problems.append(FieldProblem(f"{kind}[{i}].externalOrganization", "must be {id: string}"))
     return problems
+
+
+def _valid_identifier(ident: Any) -> bool:
+    if not isinstance(ident, dict):
+        return False
+    if not isinstance(ident.get("type"), str) or not isinstance(ident.get("value"), str):
+        return False
+    source = ident.get("externalSource")
+    return source is None or (isinstance(source, dict) and isinstance(source.get("id"), str))
