@@ -140,3 +140,24 @@ async def test_patch_without_changes_is_400(api: httpx.AsyncClient, body: object
 async def test_patch_unknown_record_is_404(api: httpx.AsyncClient) -> None:
     r = await patch(api, "missing", {"field": "$.firstName", "value": "x", "action": "Update"})
     assert r.status_code == 404
+
+
+async def test_patch_inside_custom_fields_and_org_id(api: httpx.AsyncClient) -> None:
+    org = (await api.post(f"{API}/organizations", json={"name": "O"})).json()
+    c = await contact(api, customFields={"tier_text": "gold"})
+    r = await patch(
+        api,
+        c["id"],
+        {"field": "$.customFields.score_number", "value": 7, "action": "Update"},
+        {"field": "$.customFields.labels", "value": ["a"], "action": "AppendToCollection"},
+        {"field": "$.externalOrganization.id", "value": org["id"], "action": "Update"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["customFields"] == {"tier_text": "gold", "score_number": 7, "labels": ["a"]}
+    assert r.json()["externalOrganization"]["id"] == org["id"]
+    r = await patch(api, c["id"], {"field": "$.externalOrganization.name", "value": "x", "action": "Update"})
+    assert r.status_code == 400 and detail_fields(r) == ["changes[0].field"]
+    r = await patch(
+        api, c["id"], {"field": "$.customFields.tier_text", "value": "x", "action": "AppendToCollection"}
+    )
+    assert r.status_code == 400

@@ -762,9 +762,11 @@ class Backend:
             return None
         if kind == CONTACTS and path[0] == "externalOrganization":
             if len(path) > 2 or (len(path) == 2 and path[1] != "id"):
-                problems.append(FieldProblem(where, "only $.externalOrganization may be patched", value=raw))
+                problems.append(
+                    FieldProblem(where, "only $.externalOrganization or its .id may be patched", value=raw)
+                )
                 return None
-            return path[:1]
+            return path
         if self.cleaner.field_schema(SCHEMA_OF[kind], path) is None:
             problems.append(FieldProblem(where, f"names no field of {SCHEMA_OF[kind]}", value=raw))
             return None
@@ -802,7 +804,8 @@ class Backend:
         elif action == "Remove":
             parent.pop(leaf, None)
         else:
-            if prop.get("type") != "array":
+            free_form = not prop and (current is None or isinstance(current, list))
+            if prop.get("type") != "array" and not free_form:
                 raise bad_request(
                     f"{where}: {action} needs a collection, and $.{'.'.join(path)} is not one",
                     [FieldProblem(f"{where}.field", "is not a collection")],

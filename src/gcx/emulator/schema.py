@@ -164,7 +164,8 @@ class Cleaner:
             if i < len(dotted) - 1:
                 ref = self.ref_name(prop)
                 if ref is None:
-                    return None
+                    # Inside a free-form object (customFields): any member, of any shape.
+                    return {} if prop.get("type") == "object" else None
                 current = ref
         return prop
 
