@@ -15,6 +15,7 @@ phone numbers by E.164 because the server rewrites their ``display``.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -145,18 +146,34 @@ def phone_key(phone: Any) -> str | None:
     else its digits (plus extension)."""
     if not isinstance(phone, Mapping):
         return None
+
+    def text(name: str) -> str | None:
+        value = phone.get(name)
+        return value if isinstance(value, str) else None
+
     ext = phone.get("extension")
-    suffix = f";ext={ext}" if ext not in (None, "") else ""
-    e164 = phone.get("e164")
-    if isinstance(e164, str) and e164.strip():
+    region = text("normalizationCountryCode") or text("countryCode")
+    return _phone_key(
+        text("e164"),
+        text("display"),
+        text("userInput"),
+        region,
+        None if ext in (None, "") else str(ext),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _phone_key(
+    e164: str | None, display: str | None, user_input: str | None, region: str | None, ext: str | None
+) -> str | None:
+    suffix = f";ext={ext}" if ext else ""
+    if e164 and e164.strip():
         return e164.strip() + suffix
-    for key in ("display", "userInput"):
-        raw = phone.get(key)
-        if not isinstance(raw, str) or not raw.strip():
+    for raw in (display, user_input):
+        if not raw or not raw.strip():
             continue
-        region = phone.get("normalizationCountryCode") or phone.get("countryCode")
         try:
-            parsed = phonenumbers.parse(raw, region if isinstance(region, str) and region else None)
+            parsed = phonenumbers.parse(raw, region or None)
         except phonenumbers.NumberParseException:
             digits = re.sub(r"[^\d+]", "", raw)
             return (digits or raw.strip()) + suffix

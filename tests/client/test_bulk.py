@@ -324,6 +324,7 @@ async def test_bulk_get_update_remove_with_missing_and_transient(api: FakeApi) -
         )
         assert fetched[7].error is not None and fetched[7].error.status == 503 and fetched[7].attempts == 3
         assert fetched[10].error is not None and fetched[10].error.status == 404
+        assert [i.id for i in fetched] == [*ids, "missing"]
         assert [i.entity.id for i in fetched.succeeded if i.entity] == [
             x for n, x in enumerate(ids) if n != 7
         ]

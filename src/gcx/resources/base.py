@@ -577,7 +577,7 @@ class RecordResource(Generic[M, I, R]):
             max_attempts=self._core.retry.max_attempts, backoff=self._core.backoff, sleep=self._core.sleep,
             presets=presets,
         )  # fmt: skip
-        return build_result(requests, states, unmatched, sent, self.model.from_api)
+        return build_result(requests, states, unmatched, sent, self.model.from_api, ids=ids)
 
     # -- enrich --------------------------------------------------------------------------
 

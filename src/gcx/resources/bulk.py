@@ -206,12 +206,68 @@ def map_by_id(
     return assigned, unmatched
 
 
+def _norm_scalar(value: Any) -> tuple[str, Any] | None:
+    """A hashable form of a scalar such that ``same_value(a, b)`` implies equal forms."""
+    if isinstance(value, str):
+        return ("s", value.strip())
+    if isinstance(value, bool | int | float):
+        return ("n", float(value))
+    return None
+
+
+class _ContentIndex:
+    """Narrows the requests a returned record may come from, before the exact comparison.
+
+    Each request is filed under one of its scalar top-level fields (its *anchor*): a record
+    containing the request must hold the same value there. Requests without a scalar field are
+    always candidates. ExternalId keys are indexed too.
+    """
+
+    def __init__(self, records: Sequence[dict[str, Any]]) -> None:
+        self.records = records
+        self.by_anchor: dict[tuple[str, tuple[str, Any]], list[int]] = {}
+        self.fields: set[str] = set()
+        self.unanchored: list[int] = []
+        self.keys = [external_keys(r) for r in records]
+        self.by_key: dict[tuple[str, str], list[int]] = {}
+        for i, record in enumerate(records):
+            anchor = None
+            for name in sorted(record):
+                norm = _norm_scalar(record[name])
+                if norm is not None:
+                    anchor = (name, norm)
+                    break
+            if anchor is None:
+                self.unanchored.append(i)
+            else:
+                self.by_anchor.setdefault(anchor, []).append(i)
+                self.fields.add(anchor[0])
+            for key in self.keys[i]:
+                self.by_key.setdefault(key, []).append(i)
+
+    def containing(self, whole: dict[str, Any]) -> list[int]:
+        """Requests every field of which ``whole`` holds (phones by E.164)."""
+        found = set(self.unanchored)
+        for name in self.fields:
+            norm = _norm_scalar(whole.get(name))
+            if norm is not None:
+                found.update(self.by_anchor.get((name, norm), ()))
+        return [i for i in sorted(found) if contains(whole, self.records[i])]
+
+    def keyed(self, whole: dict[str, Any]) -> list[int]:
+        """Requests with ExternalId keys, all of which ``whole`` holds."""
+        ekeys = external_keys(whole)
+        found: set[int] = set()
+        for key in ekeys:
+            found.update(self.by_key.get(key, ()))
+        return [i for i in sorted(found) if self.keys[i] <= ekeys]
+
+
 def map_by_content(
     records: Sequence[dict[str, Any]],
     results: Sequence[dict[str, Any]],
     *,
     echoes: Sequence[dict[str, Any]] | None = None,
-    record_of_echo: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
     """Assign results of a create-like bulk call to the request records that produced them.
 
@@ -223,7 +279,11 @@ def map_by_content(
     n = len(records)
     assigned: list[dict[str, Any] | None] = [None] * n
     fingerprints = [_canonical(r) for r in echoes]
-    keys = [external_keys(r) for r in records]
+    exact: dict[str, list[int]] = {}
+    for i, fp in enumerate(fingerprints):
+        exact.setdefault(fp, []).append(i)
+    index = _ContentIndex(records)
+    echo_index = index if echoes is records else _ContentIndex(echoes)
     candidates: list[tuple[dict[str, Any], list[int]]] = []
     unmatched: list[dict[str, Any]] = []
     for result in results:
@@ -232,14 +292,16 @@ def map_by_content(
         if not success:
             echoed = (result.get("error") or {}).get("entity")
             if isinstance(echoed, dict):
-                cands = [i for i in range(n) if contains(echoed, echoes[i])]
+                cands = exact.get(_canonical(echoed)) or echo_index.containing(echoed)
         else:
             entity = result.get("entity")
             if isinstance(entity, dict):
-                ekeys = external_keys(entity)
-                keyed = [i for i in range(n) if keys[i] and keys[i] <= ekeys] if ekeys else []
-                cands = keyed or [i for i in range(n) if not keys[i] and contains(entity, records[i])]
-                cands = [i for i in cands if contains(entity, records[i])] or cands
+                keyed = index.keyed(entity)
+                if keyed:
+                    # Among the requests with its key, prefer those whose fields it also holds.
+                    cands = [i for i in keyed if contains(entity, records[i])] or keyed
+                else:
+                    cands = [i for i in index.containing(entity) if not index.keys[i]]
         candidates.append((result, cands))
     pending = list(range(len(candidates)))
     progress = True
@@ -376,7 +438,10 @@ def build_result(
     unmatched: list[dict[str, Any]],
     sent: int,
     parse: Callable[[dict[str, Any]], T] | None,
+    ids: Sequence[str | None] | None = None,
 ) -> BulkResult[T]:
+    """Per-item results in request order. ``ids``: the record ids the requests named (for
+    fetch/update/remove), used when the server's answer does not repeat them."""
     items: list[BulkItem[T]] = []
     for i, request in enumerate(requests):
         st = states[i]
@@ -388,6 +453,8 @@ def build_result(
             raw = st.result.get("entity")
             if ok and parse is not None and isinstance(raw, dict):
                 entity = parse(raw)
+        if rid is None and ids is not None and ids[i]:
+            rid = ids[i]
         items.append(
             BulkItem(
                 index=i, ok=ok, request=request, id=rid, entity=entity, error=st.error, attempts=st.attempts
