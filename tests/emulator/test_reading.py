@@ -189,3 +189,19 @@ async def test_scan_cursor_of_other_kind_or_expired(
     emu.backend.wall_clock = lambda: 10**10
     r = await api.get(f"{API}/scan/organizations", params={"cursor": cursor})
     assert r.status_code == 400 and "expired" in r.json()["message"]
+
+
+async def test_search_sees_updates_and_org_renames(api: httpx.AsyncClient, emu: Emulator) -> None:
+    org = emu.backend.create("organizations", {"name": "Initech"})
+    c = emu.backend.create("contacts", {"firstName": "Peter", "externalOrganization": {"id": org["id"]}})
+    assert (await api.get(f"{API}/contacts", params={"q": "peter"})).json()["total"] == 1
+    emu.backend.replace(
+        "contacts", c["id"], {"firstName": "Milton", "externalOrganization": {"id": org["id"]}}
+    )
+    assert (await api.get(f"{API}/contacts", params={"q": "peter"})).json()["total"] == 0
+    assert (await api.get(f"{API}/contacts", params={"q": "milton"})).json()["total"] == 1
+    emu.backend.replace("organizations", org["id"], {"name": "Initrode"})
+    assert (await api.get(f"{API}/contacts", params={"q": "initrode"})).json()["total"] == 1
+    assert (await api.get(f"{API}/contacts", params={"q": "initech"})).json()["total"] == 0
+    emu.backend.delete("contacts", c["id"])
+    assert (await api.get(f"{API}/contacts", params={"q": "milton"})).json()["total"] == 0

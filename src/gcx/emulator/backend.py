@@ -299,6 +299,7 @@ class Backend:
         self.tokens: dict[str, Token] = {}
         self.revoked: set[str] = set()
         self._cursor_key = secrets.token_hex(4)
+        self._hay: dict[tuple[str, str], tuple[Record, str]] = {}
 
     # ----------------------------------------------------------------- settings
 
@@ -608,6 +609,7 @@ class Backend:
         record = self.store.get(kind, record_id)
         if record is None:
             return None
+        self._hay.pop((kind, record_id), None)
         for ident in record.get("identifiers", []):
             self.store.remove_identifier(kind, self._key(ident), record_id)
         if kind == CONTACTS:
@@ -922,6 +924,23 @@ class Backend:
         return name, direction == "desc"
 
     def _haystack(self, kind: str, record: Record) -> str:
+        """Lower-cased searchable text of a record (cached per stored version), plus its org's name."""
+        key = (kind, record["id"])
+        cached = self._hay.get(key)
+        if cached is not None and cached[0] is record:
+            text = cached[1]
+        else:
+            text = self._record_text(kind, record)
+            self._hay[key] = (record, text)
+        if kind == CONTACTS:
+            org_id = (record.get("externalOrganization") or {}).get("id")
+            org = self.store.get(ORGS, org_id) if org_id else None
+            if org is not None:
+                return f"{text}\n{str(org.get('name', '')).lower()}"
+        return text
+
+    @staticmethod
+    def _record_text(kind: str, record: Record) -> str:
         parts: list[str] = []
         names: tuple[str, ...]
         phones: tuple[str, ...]
@@ -936,11 +955,6 @@ class Backend:
                 "title",
             )
             phones = ("workPhone", "cellPhone", "homePhone", "otherPhone")
-            org_id = record.get("externalOrganization", {}).get("id")
-            if org_id:
-                org = self.store.get(ORGS, org_id)
-                if org is not None:
-                    parts.append(str(org.get("name", "")))
         else:
             names = ("name", "companyType", "industry")
             phones = ("phoneNumber", "faxNumber")
@@ -1521,6 +1535,7 @@ class Backend:
         """Forget every record and the statistics (tokens stay valid)."""
         with self.lock:
             self.store.clear()
+            self._hay.clear()
             self.stats.reset()
             self.rate_limiter.reset()
             self.token_limiter.reset()
@@ -1543,6 +1558,7 @@ class Backend:
             if problems:
                 raise invalid(problems, "state")
             self.store.clear()
+            self._hay.clear()
             for kind in (SOURCES, ORGS, CONTACTS):
                 for record in state.get(kind, []):
                     stored = clone(record)
