@@ -32,7 +32,7 @@ import httpx
 
 from gcx import redact
 from gcx.config import mask_secret
-from gcx.errors import AuthError, TransportError
+from gcx.errors import AuthError, GcxError, TransportError
 from gcx.retry import Action, RetryPolicy
 
 log = logging.getLogger("gcx.auth")
@@ -207,6 +207,10 @@ class ClientCredentialsAuth(httpx.Auth):
             weakref.WeakKeyDictionary()
         )
         self._locks_guard = threading.Lock()
+        # Single flight for failures too: callers that waited for a fetch that failed get its
+        # error instead of each sending a token request of their own.
+        self._fetches = 0
+        self._last_error: GcxError | None = None
 
     def __repr__(self) -> str:
         return (
@@ -332,12 +336,38 @@ class ClientCredentialsAuth(httpx.Auth):
         token = self.cache.get()
         if token is not None:
             return token
+        seen = self._fetches
         async with self._async_lock():
             token = self.cache.get()
             if token is None:
-                token = await self._fetch_async()
+                self._raise_shared_failure(seen)
+                try:
+                    token = await self._fetch_async()
+                except GcxError as exc:
+                    self._record_failure(exc)
+                    raise
+                self._record_success()
                 self.cache.set(token)
             return token
+
+    def _raise_shared_failure(self, seen: int) -> None:
+        """Raise the error of a fetch that failed while this caller waited for it."""
+        error = self._last_error
+        if self._fetches != seen and error is not None:
+            clone = (
+                AuthError(str(error), status=error.status, error=error.error)
+                if isinstance(error, AuthError)
+                else type(error)(str(error))
+            )
+            raise clone from None
+
+    def _record_failure(self, exc: GcxError) -> None:
+        self._last_error = exc
+        self._fetches += 1
+
+    def _record_success(self) -> None:
+        self._last_error = None
+        self._fetches += 1
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         await request.aread()
@@ -387,10 +417,17 @@ class ClientCredentialsAuth(httpx.Auth):
         token = self.cache.get()
         if token is not None:
             return token
+        seen = self._fetches
         with self._thread_lock:
             token = self.cache.get()
             if token is None:
-                token = self._fetch_sync()
+                self._raise_shared_failure(seen)
+                try:
+                    token = self._fetch_sync()
+                except GcxError as exc:
+                    self._record_failure(exc)
+                    raise
+                self._record_success()
                 self.cache.set(token)
             return token
 

@@ -208,7 +208,21 @@ class Requester:
             self.stats.add("requests")
             try:
                 response = await self.http.request(method, path, params=clean_params, json=json)
-            except httpx.TransportError as exc:
+            except httpx.HTTPError as exc:
+                if not isinstance(exc, httpx.TransportError):
+                    # Not a network failure (e.g. an undecodable answer): the server did answer,
+                    # so a write went through; nothing to retry.
+                    url = _safe_url(self.http.base_url.join(path))
+                    text = f"{method} {url} failed: {type(exc).__name__}: {redact.scrub(str(exc))}"
+                    if not idempotent:
+                        self.stats.add("outcome_unknown")
+                        raise OutcomeUnknownError(
+                            text + "; the write may have been applied",
+                            method=method,
+                            url=url,
+                            cause=_detached(exc),
+                        ) from None
+                    raise TransportError(text) from None
                 self.stats.add("network_errors")
                 elapsed = self._clock() - sent_at
                 url = _safe_url(self.http.base_url.join(path))
@@ -235,7 +249,7 @@ class Requester:
                         "record up before sending it again",
                         method=method,
                         url=url,
-                        cause=exc,
+                        cause=_detached(exc),
                     ) from None
                 if decision.action is Action.RAISE:
                     sent = request_was_sent(exc)
@@ -293,6 +307,14 @@ class Requester:
         log.info("retrying %s %s in %.2fs (%s)", method, url, delay, reason)
         if delay > 0:
             await self._sleep(delay)
+
+
+def _detached(exc: BaseException) -> BaseException:
+    """A copy of an httpx exception without its request (whose headers hold the bearer token)."""
+    try:
+        return type(exc)(redact.scrub(str(exc)))
+    except Exception:  # an exception type with another signature: keep its name and text only
+        return RuntimeError(f"{type(exc).__name__}: {redact.scrub(str(exc))}")
 
 
 def _clean_params(params: Mapping[str, QueryValue] | None) -> dict[str, Any] | None:

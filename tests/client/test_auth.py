@@ -258,3 +258,47 @@ def test_reprs_mask_secrets() -> None:
 def test_missing_credentials() -> None:
     with pytest.raises(AuthError, match="client secret"):
         ClientCredentialsAuth("id", "", f"{BASE}/oauth/token")
+
+
+async def test_storm_with_refused_credentials_sends_one_token_request(api: FakeApi) -> None:
+    api.token_delay = 0.01
+    api.token_responses = [httpx.Response(401, json={"error": "invalid_client"})]
+    async with client(api) as gc:
+        outcomes = await asyncio.gather(*(gc.me() for _ in range(200)), return_exceptions=True)
+        assert all(isinstance(o, AuthError) and o.status == 401 for o in outcomes)
+        assert gc.stats.token_requests == 1
+        # a later call tries again (the failure is not cached forever)
+        assert (await gc.me()).id == "org-me"
+        assert gc.stats.token_requests == 2
+
+
+def test_sync_flow_shares_a_failure_across_threads() -> None:
+    issued = [0]
+    lock = threading.Lock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        with lock:
+            issued[0] += 1
+        threading.Event().wait(0.02)
+        return httpx.Response(400, json={"error": "invalid_client"})
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        auth = ClientCredentialsAuth(
+            CANARY_CLIENT_ID, CANARY_SECRET, f"{BASE}/oauth/token", sync_send=http.send
+        )
+        barrier = threading.Barrier(8)
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            barrier.wait()
+            try:
+                auth.sync_token()
+            except AuthError as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=worker) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert len(errors) == 8 and issued[0] == 1

@@ -294,3 +294,20 @@ async def test_raw_request_escape_hatch(api: FakeApi) -> None:
             "POST", "/api/v2/externalcontacts/contacts/search", json={"pageSize": 5}, idempotent=True
         )
     assert data == {"entities": [{"pageSize": 5}]}
+
+
+async def test_undecodable_answer(api: FakeApi) -> None:
+    def garbled(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=b"not gzip at all")
+
+    api.routes[("GET", f"{CONTACTS}/c1")] = garbled
+    api.routes[("POST", CONTACTS)] = garbled
+    async with client(api, Sleeps()) as gc:
+        with pytest.raises(TransportError, match="DecodingError"):
+            await gc.contacts.get("c1")
+        with pytest.raises(OutcomeUnknownError, match="may have been applied") as info:
+            await gc.contacts.create({"firstName": "Ada"})
+    assert len(api.calls("POST", CONTACTS)) == 1
+    assert isinstance(info.value.cause, httpx.DecodingError)
+    with pytest.raises(RuntimeError, match="not been set"):
+        info.value.cause.request  # noqa: B018 - the cause keeps no request (its headers hold the token)
