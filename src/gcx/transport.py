@@ -34,11 +34,21 @@ from gcx.errors import (
     error_class_for,
 )
 from gcx.pacing import RateLimiter
-from gcx.retry import Action, RetryPolicy, is_idempotent_method, request_was_sent, retry_after_from
+from gcx.retry import (
+    MAYBE_APPLIED_RETRYABLE,
+    Action,
+    RetryPolicy,
+    is_idempotent_method,
+    request_was_sent,
+    retry_after_from,
+)
 
 log = logging.getLogger("gcx.http")
 
 CORRELATION_HEADER = "ININ-Correlation-Id"
+#: ``response.extensions`` key: True when an earlier attempt of this call may have been applied
+#: (its answer was lost and the call was retried): a 404 to a delete then means "deleted".
+REPLAYED = "gcx.replayed_after_maybe_applied"
 
 QueryValue = str | int | float | bool | None | list[str] | list[int] | tuple[str, ...]
 
@@ -197,6 +207,7 @@ class Requester:
         clean_params = _clean_params(params)
         started = self._clock()
         attempt = 0
+        maybe_applied = False  # an earlier attempt may have reached the server and been applied
         while True:
             attempt += 1
             if self.limiter.enabled:
@@ -258,6 +269,7 @@ class Requester:
                         + (" (request may have been sent)" if sent else "")
                         + f"; {decision.reason}"
                     ) from None
+                maybe_applied = maybe_applied or bool(request_was_sent(exc))
                 await self._wait_retry(decision.delay, method, url, decision.reason)
                 continue
             status = response.status_code
@@ -273,7 +285,13 @@ class Requester:
                 attempt,
                 correlation or "-",
             )
+            response.extensions[REPLAYED] = maybe_applied
             if 200 <= status < 300 or status in ok_statuses:
+                self.limiter.on_success()
+                return response
+            if status == 404 and method == "DELETE" and maybe_applied:
+                # The earlier attempt deleted it; only its answer was lost.
+                log.info("%s %s -> 404 after a lost answer: the earlier attempt deleted it", method, url)
                 self.limiter.on_success()
                 return response
             if status == 429:
@@ -299,6 +317,7 @@ class Requester:
                 ) from None
             if decision.action is Action.RAISE:
                 raise error_from_response(response, method=method)
+            maybe_applied = maybe_applied or status in MAYBE_APPLIED_RETRYABLE
             await self._wait_retry(decision.delay, method, url, f"status {status}")
 
     async def _wait_retry(self, delay: float, method: str, url: str, reason: str) -> None:

@@ -423,3 +423,23 @@ async def test_enrich_created_flag(api: FakeApi) -> None:
         first = await gc.organizations.enrich(req)
         second = await gc.organizations.enrich(req)
     assert first.created and not second.created and first.entity.name == "Acme"
+
+
+async def test_bulk_remove_replayed_after_lost_answer(api: FakeApi) -> None:
+    server = BulkServer(api)
+    async with client(api) as gc:
+        added = await gc.organizations.bulk_add([{"name": f"O{i}"} for i in range(4)])
+        ids = [i.id for i in added if i.id]
+        original = server.remove
+
+        def flaky(request: httpx.Request) -> httpx.Response:
+            api.routes[("POST", f"{BULK_ORGS}/remove")] = original
+            original(request)  # applied...
+            raise httpx.ReadTimeout("...but the answer was lost")
+
+        api.routes[("POST", f"{BULK_ORGS}/remove")] = flaky
+        result = await gc.organizations.bulk_remove([*ids, "never-existed"])
+    # The replay finds the four records gone: deleted by the first attempt. The fifth never
+    # existed, but after a lost answer the two cases cannot be told apart: both count as deleted.
+    assert result.ok and [i.id for i in result] == [*ids, "never-existed"]
+    assert server.store == {}

@@ -311,3 +311,14 @@ async def test_undecodable_answer(api: FakeApi) -> None:
     assert isinstance(info.value.cause, httpx.DecodingError)
     with pytest.raises(RuntimeError, match="not been set"):
         info.value.cause.request  # noqa: B018 - the cause keeps no request (its headers hold the token)
+
+
+async def test_delete_retried_after_lost_answer_counts_404_as_deleted(api: FakeApi) -> None:
+    sleeps = Sleeps()
+    gone = {"message": "not found", "code": "not.found", "status": 404}
+    scripted(api, "DELETE", f"{CONTACTS}/c1", [httpx.ReadTimeout("slow"), httpx.Response(404, json=gone)])
+    scripted(api, "DELETE", f"{CONTACTS}/c2", [httpx.Response(404, json=gone)])
+    async with client(api, sleeps) as gc:
+        await gc.contacts.delete("c1")  # the first attempt deleted it
+        with pytest.raises(NotFoundError):
+            await gc.contacts.delete("c2")  # never existed

@@ -25,7 +25,7 @@ from gcx.resources.bulk import (
     run_bulk,
 )
 from gcx.retry import RetryPolicy
-from gcx.transport import QueryValue, Requester
+from gcx.transport import REPLAYED, QueryValue, Requester
 
 log = logging.getLogger("gcx.http")
 
@@ -88,8 +88,31 @@ class Core:
         response = await self.requester.request(method, path, params=params, json=body, idempotent=idempotent)
         return response.status_code, (response.json() if response.content else None)
 
+    async def json_replayed(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        body: Any = None,
+        idempotent: bool | None = None,
+    ) -> tuple[Any, bool]:
+        """The parsed body, and whether an earlier attempt of the call may have been applied."""
+        response = await self.requester.request(method, path, params=params, json=body, idempotent=idempotent)
+        data = response.json() if response.content else None
+        return data, bool(response.extensions.get(REPLAYED))
+
     def backoff(self, attempt: int) -> float:
         return self.retry.delay(attempt)
+
+
+def _deleted_if_missing(result: dict[str, Any]) -> dict[str, Any]:
+    error = result.get("error")
+    status = (error or {}).get("status", result.get("status")) if isinstance(error, dict | None) else None
+    if not result.get("success") and status == 404:
+        rid = result.get("id") or ((error or {}).get("entity") or {}).get("id")
+        return {"id": rid, "success": True, "status": 200}
+    return result
 
 
 def seg(value: str, *, field: str = "id", record: str | None = None) -> str:
@@ -500,7 +523,20 @@ class RecordResource(Generic[M, I, R]):
         presets = {n: BulkError("empty id", code=INVALID) for n, i in enumerate(id_list) if not i.strip()}
 
         async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
-            return await self._send_bulk("/remove", [{"id": i} for i in chunk], idempotent=True)
+            data, replayed = await self._core.json_replayed(
+                "POST",
+                f"{self.bulk_path}/remove",
+                body={"entities": [{"id": i} for i in chunk]},
+                idempotent=True,
+            )
+            body = data if isinstance(data, dict) else {}
+            if replayed:
+                # An earlier attempt of this chunk may have deleted some records before its
+                # answer was lost: for those, "not found" now means "deleted".
+                body["results"] = [
+                    _deleted_if_missing(r) for r in body.get("results") or [] if isinstance(r, dict)
+                ]
+            return body
 
         return await self._run_by_id(id_list, id_list, send, batch_size, presets, retry=True)
 
