@@ -154,3 +154,113 @@ def test_sdk_rejects_bad_secret(emu: Emulator) -> None:
             assert CANARY_SECRET not in str(info.value)
         finally:
             client.get_http_client().rest_client.pool_manager.clear()
+
+
+def test_sdk_organizations_identifiers_sources_and_enrich_variants(sdk: Any) -> None:
+    api = pc.ExternalContactsApi(sdk)
+    src = api.post_externalcontacts_externalsources(build(pc.ExternalSource, name="crm"))
+    assert [s.name for s in api.get_externalcontacts_externalsources(limit=10).entities] == ["crm"]
+    src.active = False
+    assert api.put_externalcontacts_externalsource(src.id, src).active is False
+    assert api.get_externalcontacts_externalsource(src.id).name == "crm"
+
+    org = api.post_externalcontacts_organizations(build(pc.ExternalOrganization, name="Acme", tags=["a"]))
+    got = api.get_externalcontacts_organization(org.id)
+    got.industry = "Retail"
+    assert api.put_externalcontacts_organization(org.id, got).industry == "Retail"
+    append = build(pc.ContactsPatchChange, field="$.tags", value=["b"], action="AppendToCollection")
+    patched = api.patch_externalcontacts_organization(
+        org.id, build(pc.ExternalContactsPatchRequest, changes=[append])
+    )
+    assert patched.tags == ["a", "b"]
+
+    ident = build(pc.ExternalOrganizationIdentifier, type="ExternalId", value="o-1")
+    claim = build(pc.ExternalOrganizationIdentifierClaimRequest, operation="Claim", identifier=ident)
+    assert api.patch_externalcontacts_organization_identifiers(org.id, claim).date_created is not None
+    assert [i.value for i in api.get_externalcontacts_organization_identifiers(org.id).entities] == ["o-1"]
+    assert api.post_externalcontacts_identifierlookup_organizations(ident).id == org.id
+    assert api.get_externalcontacts_organizations(q="acm").total == 1
+    assert [o.id for o in api.get_externalcontacts_scan_organizations(limit=10).entities] == [org.id]
+
+    added = api.post_externalcontacts_bulk_organizations_add(
+        build(
+            pc.BulkOrganizationsRequest,
+            entities=[build(pc.ExternalOrganization, name="B1"), build(pc.ExternalOrganization)],
+        )
+    )
+    assert added.error_count == 1
+    assert added.results[added.error_indexes[0]].error.details[0].field_name == "name"
+    new_id = next(r.id for r in added.results if r.success)
+    refs = build(pc.BulkIdsRequest, entities=[build(pc.ExternalContactsEntity, id=new_id)])
+    assert api.post_externalcontacts_bulk_organizations(refs).error_count == 0
+    renamed = build(
+        pc.BulkOrganizationsRequest, entities=[build(pc.ExternalOrganization, id=new_id, name="B2")]
+    )
+    assert api.post_externalcontacts_bulk_organizations_update(renamed).results[0].entity.name == "B2"
+    assert api.post_externalcontacts_bulk_organizations_remove(refs).error_count == 0
+
+    rules = build(pc.EnrichFieldRules, default_action="PreferExisting")
+    enriched = api.post_externalcontacts_organizations_enrich(
+        build(
+            pc.ExternalOrganizationEnrichRequest,
+            matching_identifiers=[ident],
+            action="Update",
+            external_organization=build(pc.ExternalOrganization, industry="Tech", company_type="Vendor"),
+            field_rules=rules,
+        )
+    )
+    assert (enriched.id, enriched.industry, enriched.company_type) == (org.id, "Retail", "Vendor")
+    bulk_org = api.post_externalcontacts_bulk_organizations_enrich(
+        build(
+            pc.BulkOrganizationsEnrichRequest,
+            entities=[
+                build(
+                    pc.ExternalOrganizationEnrichRequest,
+                    id="op-1",
+                    matching_identifiers=[
+                        build(pc.ExternalOrganizationIdentifier, type="ExternalId", value="new")
+                    ],
+                    action="Insert",
+                    external_organization=build(pc.ExternalOrganization, name="New"),
+                )
+            ],
+        )
+    )
+    assert (bulk_org.results[0].id, bulk_org.results[0].status) == ("op-1", 201)
+
+    email = build(pc.ContactIdentifier, type="Email", value="z@example.com")
+    bulk_contact = api.post_externalcontacts_bulk_contacts_enrich(
+        build(
+            pc.BulkContactsEnrichRequest,
+            entities=[
+                build(
+                    pc.ContactEnrichRequest,
+                    id="t-1",
+                    matching_identifiers=[email],
+                    action="Upsert",
+                    contact=build(
+                        pc.ExternalContact,
+                        first_name="Zed",
+                        external_organization=build(pc.ExternalOrganization, id=org.id),
+                    ),
+                )
+            ],
+        )
+    )
+    result = bulk_contact.results[0]
+    assert (result.id, result.status, result.entity.first_name) == ("t-1", 201, "Zed")
+    release = build(pc.IdentifierClaimRequest, operation="Release", identifier=email)
+    assert api.patch_externalcontacts_contact_identifiers(result.entity.id, release).value == "z@example.com"
+    search = build(
+        pc.ContactSearchRequest,
+        page_size=5,
+        page_number=1,
+        operation=build(pc.ContactSearchOperation, simple_search=build(pc.ContactSimpleSearch, query="zed")),
+    )
+    assert api.post_externalcontacts_contacts_search(search).total == 1
+
+    with pytest.raises(ApiException) as info:
+        api.delete_externalcontacts_organization(org.id)  # it still has Zed: reject by default
+    assert info.value.status == 409
+    api.delete_externalcontacts_externalsource(src.id)
+    assert api.get_externalcontacts_externalsources(limit=10).entities == []
