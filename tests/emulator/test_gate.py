@@ -56,6 +56,8 @@ async def test_listed_credentials_only(clock: FakeClock) -> None:
         assert CANARY_SECRET not in bad.text
         good = await get_token(anon, CANARY_CLIENT_ID, CANARY_SECRET)
         assert good.status_code == 200
+        accented = await get_token(anon, "cliënt", "sécret")
+        assert accented.status_code == 401
     assert CANARY_SECRET not in repr(emu.settings) and CANARY_SECRET not in str(emu.settings.public())
 
 

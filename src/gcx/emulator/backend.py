@@ -321,8 +321,13 @@ class Backend:
         """``POST /oauth/token``: a bearer token for accepted credentials."""
         with self.lock:
             allowed = self.settings.credentials
+            given = (
+                client_id.encode("utf-8", "surrogateescape"),
+                client_secret.encode("utf-8", "surrogateescape"),
+            )
             if allowed and not any(
-                secrets.compare_digest(client_id, cid) and secrets.compare_digest(client_secret, sec)
+                secrets.compare_digest(given[0], cid.encode("utf-8", "surrogateescape"))
+                and secrets.compare_digest(given[1], sec.encode("utf-8", "surrogateescape"))
                 for cid, sec in allowed
             ):
                 raise EmulatorError(401, "invalid_client", "client credentials are not valid")
