@@ -243,6 +243,12 @@ async def export_phase(
             record = await pager.__anext__()
         except StopAsyncIteration:
             break
+        except BaseException:
+            # Fetching the next page (with ``cursor_before``) failed or was interrupted: every
+            # record of the current page was consumed, so keep them with that cursor.
+            if page:
+                flush(cursor_before, done=False)
+            raise
         if pager.pages != pages_seen and page:
             # ``record`` opened a new page, fetched with ``cursor_before``: the previous page is complete.
             flush(cursor_before, done=False)

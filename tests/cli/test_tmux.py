@@ -1,0 +1,118 @@
+"""A real terminal: ``gcx`` in a tmux pane shows a table and the export progress bars.
+
+Skipped when tmux is not installed. Set ``UPDATE_CLI_CAPTURES=1`` to save the captured
+screens into ``docs/images/`` (then run ``scripts/gen_cli_docs.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from gcx import Client
+from gcx.emulator import Emulator
+from tests.cli.conftest import credentials_env
+from tests.conftest import CANARY_SECRET, ROOT
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+IMAGES = ROOT / "docs" / "images"
+
+
+def _tmux(socket: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=timeout, check=True
+    )
+
+
+@pytest.mark.timeout(600)
+def test_table_and_progress_bars_in_a_terminal(
+    emu: Emulator, client: Client, base_url: str, tmp_path: Path
+) -> None:
+    for n, (name, industry, city) in enumerate(
+        [
+            ("Acme Corp", "Retail", "Paris"),
+            ("Globex", "Energy", "Springfield"),
+            ("Initech", "Software", "Austin"),
+        ]
+    ):
+        org = client.organizations.create({"name": name, "industry": industry, "address": {"city": city}})
+        people = [
+            ("Ada", "Lovelace"), ("Grace", "Hopper"), ("Alan", "Turing"),
+            ("Edsger", "Dijkstra"), ("Barbara", "Liskov"), ("Donald", "Knuth"),
+        ]  # fmt: skip
+        for first, last in people[2 * n : 2 * n + 2]:
+            client.contacts.create(
+                {
+                    "firstName": first,
+                    "lastName": last,
+                    "workEmail": f"{first.lower()}@{name.split()[0].lower()}.example",
+                    "workPhone": {"display": f"+1 202 555 01{n}{len(first)}"},
+                    "externalOrganization": {"id": org.id},
+                }
+            )
+    env = {
+        **credentials_env(base_url),
+        "GCX_RATE_LIMIT": "0",
+        "COLUMNS": "150",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    gcx = f"{shlex.quote(sys.executable)} -m gcx.cli.main"
+    out_dir = tmp_path / "backup"
+    socket = f"gcx-test-{uuid.uuid4().hex[:8]}"
+    channel = f"done-{socket}"
+    script = " && ".join(
+        [
+            f"cd {shlex.quote(str(tmp_path))}",
+            "clear",
+            "echo '$ gcx orgs list'",
+            f"{gcx} orgs list",
+            "echo '$ gcx contacts list'",
+            f"{gcx} contacts list",
+            "echo '$ gcx export --out backup/'",
+            f"{gcx} export --out backup/ --page-size 10 > /dev/null",
+        ]
+    )
+    command = f"{script}; tmux -L {socket} wait-for -S {channel}; sleep 600"
+    env_prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+    _tmux(
+        socket,
+        "new-session",
+        "-d",
+        "-s",
+        "gcx",
+        "-x",
+        "150",
+        "-y",
+        "40",
+        f"env {env_prefix} sh -c {shlex.quote(command)}",
+    )
+    try:
+        _tmux(socket, "wait-for", channel, timeout=500)
+        screen = _tmux(socket, "capture-pane", "-p", "-t", "gcx").stdout
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=30)
+    screen = "\n".join(line.rstrip() for line in screen.rstrip().splitlines())
+
+    assert CANARY_SECRET not in screen
+    assert "Acme Corp" in screen and "Software" in screen  # the organizations table
+    assert "Ada Lovelace" in screen and "ada@acme.example" in screen  # the contacts table
+    assert "3 organizations" in screen and "6 contacts" in screen  # counts on stderr, shown by the terminal
+    progress = [line for line in screen.splitlines() if "organizations" in line and "3/3" in line]
+    assert progress, screen  # the export's progress bar, drawn because stderr is a terminal
+    assert any("contacts" in line and "6/6" in line for line in screen.splitlines()), screen
+    assert (out_dir / "contacts.jsonl").read_text().count("\n") == 6
+
+    if os.environ.get("UPDATE_CLI_CAPTURES") == "1":
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        (IMAGES / "terminal_session.txt").write_text(screen + "\n", encoding="utf-8")
