@@ -167,7 +167,7 @@ def _leaves(d: dict[str, Any], prefix: tuple[str, ...] = ()) -> dict[tuple[str, 
     return out
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(record_and_changes())
 def test_merge_never_drops_a_key_not_named(rc: tuple[dict[str, Any], dict[str, Any]]) -> None:
     record, changes = rc
@@ -185,7 +185,7 @@ def test_merge_never_drops_a_key_not_named(rc: tuple[dict[str, Any], dict[str, A
         assert node == value
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(record_and_changes())
 def test_changes_take_effect(rc: tuple[dict[str, Any], dict[str, Any]]) -> None:
     record, changes = rc
@@ -201,7 +201,7 @@ def test_changes_take_effect(rc: tuple[dict[str, Any], dict[str, Any]]) -> None:
             assert node[parts[-1]] == value
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(record_and_changes())
 def test_applying_twice_is_a_no_op(rc: tuple[dict[str, Any], dict[str, Any]]) -> None:
     record, changes = rc
@@ -209,7 +209,7 @@ def test_applying_twice_is_a_no_op(rc: tuple[dict[str, Any], dict[str, Any]]) ->
     assert apply_changes(once, changes) == once
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(records, records)
 def test_diff_then_apply_reaches_the_target(old: dict[str, Any], new: dict[str, Any]) -> None:
     changes = diff(old, new)
