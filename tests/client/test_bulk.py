@@ -443,3 +443,14 @@ async def test_bulk_remove_replayed_after_lost_answer(api: FakeApi) -> None:
     # existed, but after a lost answer the two cases cannot be told apart: both count as deleted.
     assert result.ok and [i.id for i in result] == [*ids, "never-existed"]
     assert server.store == {}
+
+
+async def test_bulk_inputs_must_be_lists(api: FakeApi) -> None:
+    BulkServer(api)
+    async with client(api) as gc:
+        with pytest.raises(ValidationError, match="wrap it"):
+            await gc.contacts.bulk_get("c1")  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="records must be a list"):
+            await gc.contacts.bulk_add({"firstName": "x"})  # type: ignore[arg-type]
+        result = await gc.contacts.bulk_add({"firstName": f"g{i}"} for i in range(3))  # type: ignore[arg-type]
+        assert result.ok and len(result) == 3

@@ -149,12 +149,16 @@ def body_of(model: type[M], value: M | Mapping[str, Any], *, record: str) -> dic
 
 
 def as_list(value: Any, what: str) -> builtins.list[Any]:
-    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence | set | frozenset | tuple):
-        try:
-            return builtins.list(value)
-        except TypeError:
-            raise ValidationError(f"{what} must be a list", field=what) from None
-    return builtins.list(value)
+    """A list from any iterable of items; a single string or mapping is refused (it would be
+    taken apart character by character or key by key)."""
+    if isinstance(value, str | bytes | Mapping):
+        raise ValidationError(
+            f"{what} must be a list (got a single {type(value).__name__}); wrap it in [...]", field=what
+        )
+    try:
+        return builtins.list(value)
+    except TypeError:
+        raise ValidationError(f"{what} must be a list, got {type(value).__name__}", field=what) from None
 
 
 @dataclass(frozen=True)
@@ -544,6 +548,7 @@ class RecordResource(Generic[M, I, R]):
         self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None
     ) -> BulkResult[M]:
         """Replace many records (each a full body with its id; PUT semantics)."""
+        records = as_list(records, "records")
         bodies, presets = self._bodies(records, need_id=True)
         ids = [b.get("id") if b else None for b in bodies]
 
@@ -557,6 +562,7 @@ class RecordResource(Generic[M, I, R]):
     ) -> BulkResult[M]:
         """Create many records. Not idempotent: items whose chunk got no answer are reported
         with ``error.code == "gcx.outcome_unknown"`` (reconcile them by ExternalId)."""
+        records = as_list(records, "records")
         bodies, presets = self._bodies(records, need_id=False)
 
         async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
@@ -644,7 +650,8 @@ class RecordResource(Generic[M, I, R]):
             raise ValidationError("bulk enrich takes at most 10 operations per request", field="batch_size")
         bodies: builtins.list[dict[str, Any] | None] = []
         presets: dict[int, BulkError] = {}
-        for n, req in enumerate(as_list(requests, "requests")):
+        requests = as_list(requests, "requests")
+        for n, req in enumerate(requests):
             label = f"{self.kind} enrich #{n}"
             try:
                 bodies.append(body_of(self.enrich_model, req, record=label))
