@@ -1,8 +1,10 @@
-"""End to end: the real ``gcx`` entry point, one subprocess per command, against the emulator.
+"""End to end: the real ``gcx`` entry point as a subprocess, against the emulator over loopback.
 
-Starting Python and importing gcx costs seconds per run, so the runs of one scenario are
-independent (each touches its own records) and go through a small thread pool; the assertions
-follow. The wide matrix of formats and error cases runs in-process (``test_commands.py``).
+Starting Python and importing gcx costs 2-4 s of CPU per run, so this runs 20 representative
+invocations (every command group, every output format, exit codes 0/1/3, the bad inputs);
+they are independent (each touches its own records) and go through a small thread pool, the
+assertions follow. Every command, format and error case also runs in-process
+(``test_commands.py``).
 Every run is checked by :class:`~tests.cli.conftest.Gcx`: the client secret never appears in
 stdout or stderr, and there is no traceback without ``--verbose``.
 """
@@ -41,7 +43,7 @@ def call(*args: str, **kwargs: Any) -> Call:
     return args, kwargs
 
 
-@pytest.mark.timeout(900)  # ~40 interpreter starts: about a minute on an idle 2-core machine
+@pytest.mark.timeout(900)  # 20 interpreter starts: ~40 s on an idle 2-core machine
 def test_every_command_through_the_entry_point(
     gcx_proc: Gcx, emu: Emulator, client: Client, base_url: str, tmp_path: Path
 ) -> None:
@@ -50,8 +52,6 @@ def test_every_command_through_the_entry_point(
     org_b = client.organizations.create({"name": "Beta"}).id
     org_c = client.organizations.create({"name": "Gone"}).id
     org_d = client.organizations.create({"name": "Delta"}).id
-    for org, value in ((org_a, "e2e-org-a"), (org_d, "e2e-org-d")):
-        client.organizations.identifiers.claim(org, "ExternalId", value)
 
     def contact(first: str, org: str | None = None, **extra: Any) -> str:
         body: dict[str, Any] = {"firstName": first, "lastName": "E2e", **extra}
@@ -65,16 +65,10 @@ def test_every_command_through_the_entry_point(
     for n in range(2):
         contact(f"Doomed{n}", org_c)
     bob = contact("Bob", org_a)
-    cy = contact("Cy", org_a, address={"city": "Paris"})
     dee = contact("Dee", org_a)
-    eve = contact("Eve")
-    fay = contact("Fay")
     client.contacts.identifiers.claim(ada, "Email", "ada@example.com")
-    client.contacts.identifiers.claim(fay, "ExternalId", "e2e-fay")
 
     # -- files and config for the local commands
-    good = tmp_path / "new.jsonl"
-    good.write_text('{"firstName": "New1"}\n{"firstName": "New2", "workEmail": "new2@example.com"}\n')
     partial = tmp_path / "partial.jsonl"
     partial.write_text(
         "".join(
@@ -85,14 +79,8 @@ def test_every_command_through_the_entry_point(
     )
     malformed = tmp_path / "broken.json"
     malformed.write_text('{"firstName": "Broken", }')
-    configs = {}
-    for name in ("list", "use", "show", "remove", "path", "add"):
-        cfg = tmp_path / f"{name}.toml"
-        if name != "add":
-            file = ConfigFile(cfg)
-            file.save_profile(Profile("emu", base_url, CANARY_CLIENT_ID, CANARY_SECRET))
-            file.save_profile(Profile("other", "eu-west-1", "x", None))
-        configs[name] = {"GCX_CONFIG": str(cfg)}
+    configs = {name: {"GCX_CONFIG": str(tmp_path / f"{name}.toml")} for name in ("add", "show")}
+    ConfigFile(tmp_path / "show.toml").save_profile(Profile("emu", base_url, CANARY_CLIENT_ID, CANARY_SECRET))
 
     before = {c["id"]: c for c in emu.backend.dump()["contacts"]}
     calls: dict[str, Call] = {
@@ -110,42 +98,20 @@ def test_every_command_through_the_entry_point(
             input=CANARY_SECRET + "\n",
             env=configs["add"],
         ),
-        "config list": call("-o", "json", "config", "list", env=configs["list"]),
-        "config use": call("config", "use", "other", env=configs["use"]),
         "config show": call("-o", "json", "config", "show", "emu", env=configs["show"]),
-        "config remove": call("config", "remove", "other", "--yes", env=configs["remove"]),
-        "config path": call("config", "path", env=configs["path"]),
         # organizations
         "orgs list": call("-o", "csv", "orgs", "list"),
-        "orgs search": call("-o", "jsonl", "orgs", "search", "Acme"),
-        "orgs get": call("-o", "json", "orgs", "get", org_a),
         "orgs create": call("-o", "json", "orgs", "create", "--name", "Created", "--city", "Oslo"),
-        "orgs update": call("-o", "json", "orgs", "update", org_b, "--industry", "Banking"),
-        "orgs patch": call("-o", "json", "orgs", "patch", org_b, "--set", "companyType=Vendor"),
         "orgs delete": call("orgs", "delete", org_c, "--with-contacts", "--yes"),
-        "orgs lookup": call("-o", "json", "orgs", "lookup", "--external-id", "e2e-org-a"),
-        "orgs identifiers list": call("-o", "jsonl", "orgs", "identifiers", "list", org_a),
         "orgs identifiers claim": call("orgs", "identifiers", "claim", org_b, "--value", "e2e-org-b"),
-        "orgs identifiers release": call("orgs", "identifiers", "release", org_d, "--value", "e2e-org-d"),
         # contacts
         "contacts list": call("contacts", "list"),
-        "contacts search": call("-o", "jsonl", "contacts", "search", "Ada"),
-        "contacts get": call("-o", "json", "contacts", "get", ada),
         "contacts create": call("-o", "json", "contacts", "create", "--first-name", "Zed", "--org", org_a),
-        "contacts create file": call("-o", "jsonl", "contacts", "create", "--file", str(good)),
         "contacts create partial": call("-o", "jsonl", "contacts", "create", "--file", str(partial)),
         "contacts update": call("-o", "json", "contacts", "update", bob, "--title", "Builder"),
-        "contacts patch": call("-o", "json", "contacts", "patch", cy, "--set", "address.city=Lyon"),
-        "contacts delete": call("contacts", "delete", eve, "--yes"),
         "contacts move": call("-o", "json", "contacts", "move", dee, "--to", org_d),
         "contacts lookup": call("-o", "json", "contacts", "lookup", "--email", "ada@example.com"),
         "contacts identifiers list": call("-o", "jsonl", "contacts", "identifiers", "list", ada),
-        "contacts identifiers claim": call(
-            "contacts", "identifiers", "claim", bob, "--type", "Phone", "--value", "+44 20 7946 0958"
-        ),
-        "contacts identifiers release": call(
-            "contacts", "identifiers", "release", fay, "--type", "ExternalId", "--value", "e2e-fay"
-        ),
         "export": call("-q", "export", "--out", str(tmp_path / "export"), "--format", "csv"),
         # bad input
         "unknown id": call("contacts", "get", "00000000-0000-0000-0000-000000000000"),
@@ -153,76 +119,55 @@ def test_every_command_through_the_entry_point(
         "malformed file": call("contacts", "create", "--file", str(malformed)),
         "missing credentials": call("orgs", "list", env={"GENESYSCLOUD_OAUTHCLIENT_ID": None}),
         "wrong region": call("--region", "mars-1", "orgs", "list"),
-        "usage": call("contacts", "move", ada),
     }
     runs = run_all(gcx_proc, calls)
     failed = {n: r for n, r in runs.items() if r.code != 0 and n not in (
         "contacts create partial", "unknown id", "invalid email", "malformed file", "missing credentials",
-        "wrong region", "usage",
+        "wrong region",
     )}  # fmt: skip
     assert not failed, {n: r.stderr for n, r in failed.items()}
 
     # auth and config
     assert runs["auth"].json()["client_secret"] == "****" + CANARY_SECRET[-4:]
-    assert "GET " in runs["auth"].stderr or "/organizations/me" in runs["auth"].stderr
+    assert "/api/v2/organizations/me" in runs["auth"].stderr  # the --verbose request log
     assert ConfigFile(Path(configs["add"]["GCX_CONFIG"])).get("prod").client_secret == CANARY_SECRET
-    assert [p["name"] for p in runs["config list"].json()] == ["emu", "other"]
-    assert ConfigFile(Path(configs["use"]["GCX_CONFIG"])).default_profile() == "other"
     assert runs["config show"].json()["client_secret"] == "****" + CANARY_SECRET[-4:]
-    assert list(ConfigFile(Path(configs["remove"]["GCX_CONFIG"])).profiles()) == ["emu"]
-    assert runs["config path"].stdout.strip() == configs["path"]["GCX_CONFIG"]
 
     # organizations
     names = {row["name"] for row in csv.DictReader(io.StringIO(runs["orgs list"].stdout))}
     assert {"Acme", "Beta", "Delta"} <= names
-    assert [o["id"] for o in runs["orgs search"].jsonl()] == [org_a]
-    assert runs["orgs get"].json()["industry"] == "Retail"
     assert runs["orgs create"].json()["address"] == {"city": "Oslo"}
-    beta = client.organizations.get(org_b)
-    assert beta.industry == "Banking" and beta.companyType == "Vendor"
     assert "deleted 2 of 2 contacts" in runs["orgs delete"].stderr
     assert org_c not in {o["id"] for o in emu.backend.dump()["organizations"]}
-    assert runs["orgs lookup"].json()["id"] == org_a
-    assert runs["orgs identifiers list"].jsonl()[0]["value"] == "e2e-org-a"
-    assert client.organizations.lookup_external_id("e2e-org-b").id == org_b
-    assert client.organizations.lookup_external_id("e2e-org-d") is None
+    found = client.organizations.lookup_external_id("e2e-org-b")
+    assert found is not None and found.id == org_b
 
     # contacts
     assert "Ada" in runs["contacts list"].stdout and runs["contacts list"].stderr.strip().endswith("contacts")
-    assert [c["id"] for c in runs["contacts search"].jsonl()] == [ada]
-    assert runs["contacts get"].json()["title"] == "Countess"
     assert runs["contacts create"].json()["externalOrganization"]["id"] == org_a
-    assert [c["firstName"] for c in runs["contacts create file"].jsonl()] == ["New1", "New2"]
-    assert runs["contacts create partial"].code == 3
-    assert (
-        len(runs["contacts create partial"].jsonl()) == 1 and "409" in runs["contacts create partial"].stderr
-    )
+    partial_run = runs["contacts create partial"]
+    assert partial_run.code == 3 and len(partial_run.jsonl()) == 1 and "409" in partial_run.stderr
     bob_now = client.contacts.get(bob)
     assert bob_now.title == "Builder" and bob_now.firstName == "Bob"
-    assert runs["contacts patch"].json()["address"]["city"] == "Lyon"
-    assert eve not in {c["id"] for c in emu.backend.dump()["contacts"]}
     moved = runs["contacts move"].json()
     assert moved["id"] == dee and moved["externalOrganization"]["id"] == org_d
     assert moved["createDate"] == before[dee]["createDate"]
     assert runs["contacts lookup"].json()["id"] == ada
     assert {i["type"] for i in runs["contacts identifiers list"].jsonl()} >= {"Email"}
-    assert client.contacts.lookup("Phone", "+442079460958").id == bob
-    assert client.contacts.lookup_external_id("e2e-fay") is None
     export_dir = tmp_path / "export"
     assert (export_dir / "organizations.csv").exists() and (export_dir / "contacts.csv").exists()
     assert "Acme" in (export_dir / "organizations.csv").read_text()
 
-    # bad input: one clear line, exit code, nothing changed
-    for name, code, text in (
-        ("unknown id", 1, "error: 404 "),
-        ("invalid email", 1, "error: options: field workEmail: 'bad@' is not a valid email address"),
-        ("malformed file", 1, "error: broken.json: invalid JSON at line 1"),
-        ("missing credentials", 1, "error: missing credentials: client id"),
-        ("wrong region", 1, "error: unknown region 'mars-1'"),
+    # bad input: one clear line, exit code 1, nothing changed
+    for name, text in (
+        ("unknown id", "error: 404 "),
+        ("invalid email", "error: options: field workEmail: 'bad@' is not a valid email address"),
+        ("malformed file", "error: broken.json: invalid JSON at line 1"),
+        ("missing credentials", "error: missing credentials: client id"),
+        ("wrong region", "error: unknown region 'mars-1'"),
     ):
-        assert runs[name].code == code, (name, runs[name].stderr)
+        assert runs[name].code == 1, (name, runs[name].stderr)
         assert runs[name].stderr.startswith(text), (name, runs[name].stderr)
         assert len(runs[name].stderr.strip().splitlines()) == 1, (name, runs[name].stderr)
-    assert runs["usage"].code == 2 and "--to" in runs["usage"].stderr
     stored = emu.backend.dump()["contacts"]
     assert not any(c.get("firstName") in ("Bad", "Broken") for c in stored)
