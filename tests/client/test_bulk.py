@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gcx import AsyncClient, RetryPolicy
 from gcx.errors import UnauthorizedError, ValidationError
@@ -454,3 +456,51 @@ async def test_bulk_inputs_must_be_lists(api: FakeApi) -> None:
             await gc.contacts.bulk_add({"firstName": "x"})  # type: ignore[arg-type]
         result = await gc.contacts.bulk_add({"firstName": f"g{i}"} for i in range(3))  # type: ignore[arg-type]
         assert result.ok and len(result) == 3
+
+
+# -- property: mapping is never wrong ---------------------------------------------------------
+
+
+small_records = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "firstName": st.sampled_from(["A", "B"]),
+            "title": st.sampled_from(["Dr", "Mr"]),
+            "cellPhone": st.sampled_from([{"display": "+442079460958"}, {"display": "+14155550100"}]),
+            "externalIds": st.sampled_from([[{"externalSource": {"id": "s"}, "value": v}] for v in "xyz"]),
+        },
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(small_records, st.randoms(use_true_random=False), st.sets(st.integers(0, 11)))
+def test_content_mapping_is_never_wrong(
+    records: list[dict[str, Any]], rnd: random.Random, failing: set[int]
+) -> None:
+    results = []
+    origin: dict[int, int] = {}  # id(result) -> request index
+    for i, rec in enumerate(records):
+        if i in failing:
+            result: dict[str, Any] = {
+                "success": False,
+                "error": {"status": 400, "message": "no", "entity": dict(rec)},
+            }
+        else:
+            entity = {**rec, "id": f"id-{i}", "createDate": "2026-01-01"}
+            if "cellPhone" in rec:  # the server rewrites phones
+                e164 = rec["cellPhone"]["display"]
+                entity["cellPhone"] = {"display": e164[:3] + " " + e164[3:], "e164": e164, "userInput": e164}
+            result = {"success": True, "entity": entity}
+        origin[id(result)] = i
+        results.append(result)
+    rnd.shuffle(results)
+    assigned, unmatched = map_by_content(records, results)
+    assert len([a for a in assigned if a is not None]) + len(unmatched) == len(records)
+    for i, result in enumerate(assigned):
+        if result is not None:
+            # Assigned to the request that produced it, or to an identical one.
+            assert records[origin[id(result)]] == records[i]
