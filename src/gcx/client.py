@@ -621,7 +621,42 @@ class Client:
     ``httpx.MockTransport`` or the emulator's), since the work happens in an AsyncClient.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        region: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        *,
+        access_token: str | None = None,
+        profile: str | None = None,
+        settings: Settings | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rate_limit: float = 300,
+        retry: RetryPolicy | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        bulk_batch_size: int = 200,
+        token_cache: TokenCache | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        rand: Callable[[], float] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        kwargs: dict[str, Any] = {
+            "access_token": access_token,
+            "profile": profile,
+            "settings": settings,
+            "transport": transport,
+            "rate_limit": rate_limit,
+            "retry": retry,
+            "timeout": timeout,
+            "bulk_batch_size": bulk_batch_size,
+            "token_cache": token_cache,
+            "clock": clock,
+            "sleep": sleep,
+            "rand": rand,
+            "headers": headers,
+        }
+        args = (region, client_id, client_secret)
         self._bridge = _Bridge()
         try:
             self._async: AsyncClient = self._bridge.call(_make_async_client, args, kwargs)

@@ -23,6 +23,10 @@ def test_same_public_surface(api: FakeApi) -> None:
         asyncc = sync.async_client
         assert public(asyncc) - {"aclose"} <= public(sync) | {"closed"}
         assert public(sync) - public(asyncc) <= {"close", "async_client"}
+        assert (
+            inspect.signature(Client.__init__).parameters.keys()
+            == inspect.signature(AsyncClient.__init__).parameters.keys()
+        )
         for name in ("organizations", "contacts", "external_sources"):
             a, s = getattr(asyncc, name), getattr(sync, name)
             a_methods = {n for n in public(a) if callable(getattr(a, n))}
