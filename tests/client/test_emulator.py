@@ -13,7 +13,14 @@ import pytest
 
 from gcx import AsyncClient, Client, RetryPolicy
 from gcx.emulator import Emulator, EmulatorSettings
-from gcx.errors import AuthError, ConflictError, NotFoundError, OutcomeUnknownError, ValidationError
+from gcx.errors import (
+    AuthError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    OutcomeUnknownError,
+    ValidationError,
+)
 from gcx.merge import same_value
 from gcx.models import ExternalContact, ExternalOrganization, PatchChange
 from tests.client.conftest import FakeClock
@@ -136,10 +143,11 @@ async def test_local_validation_names_record_and_field(make: ClientFactory) -> N
 
 async def test_server_validation_error_names_the_field(make: ClientFactory) -> None:
     gc = make()
-    with pytest.raises(Exception) as info:
+    with pytest.raises(BadRequestError) as info:
         await gc.contacts.create({"firstName": "A", "workEmail": "not-an-email"})
-    assert getattr(info.value, "status", None) == 400
+    assert info.value.status == 400 and info.value.correlation_id
     assert "workEmail" in str(info.value)
+    assert any(d.get("fieldName") == "workEmail" for d in info.value.details)
 
 
 async def test_identifiers_and_lookup(make: ClientFactory) -> None:
