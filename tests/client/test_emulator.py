@@ -427,6 +427,10 @@ async def test_move_keeps_id_and_fields(make: ClientFactory) -> None:
     assert set(after) == set(before)
     assert [x.id async for x in gc.organizations.contacts(b.id)] == [c.id]
     assert [x.id async for x in gc.organizations.contacts(a.id)] == []
+    with pytest.raises(BadRequestError) as info:
+        await gc.contacts.move(c.id, "no-such-org")
+    assert "externalOrganization" in str(info.value)
+    assert (await gc.contacts.get_raw(c.id))["externalOrganization"]["id"] == b.id
 
 
 # -- pacing against the emulator's rate limit (simulated time) --------------------------------
