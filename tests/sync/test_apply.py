@@ -227,3 +227,23 @@ async def test_plan_is_read_only(emu: Emulator, ledger: Ledger) -> None:
     assert report.planned.total("create") == 12
     assert writes(emu) == 0 and ledger.binding() is None and ledger.entries() == {}
     assert any("does not exist yet" in w for w in report.warnings)
+
+
+async def test_trust_ledger_looks_up_only_unknown_keys(emu: Emulator, ledger: Ledger) -> None:
+    base = dataset(2, 20)
+    await sync(emu, ledger, base)
+    async with AsyncClient(
+        BASE, client_id="a", client_secret="b", transport=emu.transport(), rate_limit=0
+    ) as gc:
+        await gc.contacts.create(
+            {"firstName": "Hand", "identifiers": [{"type": "ExternalId", "value": "new-1"}]}
+        )
+    more = [*base, contact("new-1", "org-0", firstName="Hand"), contact("new-2", "org-1", firstName="Fresh")]
+    report, used = await api_calls_delta(emu, sync(emu, ledger, more, trust_ledger=True))
+    # per unknown key: a lookup with gcx's External Source, then one without (records made by hand);
+    # then one bulk update (the adoption) and one bulk add
+    assert used == 4 + 1 + 1
+    assert report.applied["contact"]["created"] == 1 and report.applied["contact"]["adopted"] == 1
+    assert_exact(emu, more)
+    _, used = await api_calls_delta(emu, sync(emu, ledger, more, trust_ledger=True))
+    assert used == 0

@@ -135,3 +135,53 @@ def test_prune_refusal_exit_code(gcx: Any, emu: Emulator, tmp_path: Path) -> Non
     r = gcx("sync", "apply", str(src), "--prune")
     assert r.exit_code == 1 and "prune refused" in r.stderr
     assert len(state(emu)["contacts"]) == 6
+
+
+def test_sql_source_and_dry_run(gcx: Any, emu: Emulator, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    db = tmp_path / "crm.sqlite"
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("CREATE TABLE accounts (id TEXT, name TEXT, contact TEXT, first TEXT, email TEXT)")
+        )
+        conn.execute(
+            sa.text("INSERT INTO accounts VALUES (:i, :n, :c, :f, :e)"),
+            [
+                {"i": "A-1", "n": "Acme", "c": "C-1", "f": "Jane", "e": "jane@acme.example"},
+                {"i": "A-1", "n": "Acme", "c": "C-2", "f": "Bob", "e": "bob@acme.example"},
+                {"i": "A-2", "n": "Globex", "c": "C-3", "f": "Eve", "e": "not an email"},
+            ],
+        )
+    engine.dispose()
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(
+        '[organization]\nkey = "id"\n[organization.fields]\nname = "name"\n'
+        '[contact]\nkey = "contact"\norganization = "id"\n[contact.fields]\nfirstName = "first"\nworkEmail = "email"\n',
+        encoding="utf-8",
+    )
+    args = [
+        "--sql-url",
+        f"sqlite:///{db}",
+        "--query",
+        "SELECT * FROM accounts ORDER BY contact",
+        "-m",
+        str(mapping),
+    ]
+    dry = gcx("sync", "apply", "--dry-run", *args)
+    assert dry.exit_code == 3 and state(emu)["contacts"] == []
+    real = gcx("sync", "apply", *args)
+    assert real.exit_code == 3, real.output
+    report = _report(tmp_path)
+    assert report["invalid"] == [
+        {
+            "line": 3,
+            "kind": "contact",
+            "externalId": "C-3",
+            "field": "workEmail",
+            "reason": report["invalid"][0]["reason"],
+        }
+    ]
+    assert sorted(c["firstName"] for c in state(emu)["contacts"]) == ["Bob", "Jane"]
+    assert len(state(emu)["organizations"]) == 2

@@ -48,6 +48,7 @@ from gcx.sync.plan import (
     create_body,
     decide,
     has_identity,
+    key_of,
     prune_candidates,
     remote_org_ref,
     update_body,
@@ -276,7 +277,14 @@ class SyncEngine:
             return {k: idx.get(k) for k in keys}
         for key in keys:
             self.lookups += 1
-            out[key] = await self.remote.lookup(kind, key, self.source_id)
+            found = await self.remote.lookup(kind, key, self.source_id)
+            if found is None:
+                # a record a person made holds the ExternalId without our External Source
+                self.lookups += 1
+                found = await self.remote.lookup(kind, key, None)
+                if found is not None and key_of(found, self.source_id or "") != key:
+                    found = None  # that value belongs to another system's source
+            out[key] = found
         return out
 
     def _remote_matches(self, kind: Kind, applied: dict[str, Any], remote: dict[str, Any]) -> bool:
