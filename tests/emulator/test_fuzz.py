@@ -94,6 +94,13 @@ BACKEND = Backend(EmulatorSettings(rate_limit=0, seed=1))
 SOURCE = BACKEND.create_source({"name": "fuzz"})
 ORG = BACKEND.create("organizations", {"name": "Fuzz Org"})
 CONTACT = BACKEND.create("contacts", {"firstName": "Fuzz", "externalOrganization": {"id": ORG["id"]}})
+NOTE = BACKEND.create_note("organizations", ORG["id"], {"noteText": "fuzz"})
+RELATIONSHIP = BACKEND.create_relationship(
+    {"user": {"id": "u"}, "externalOrganization": {"id": ORG["id"]}, "relationship": "fuzz"}
+)
+
+
+STATE = BACKEND.dump()
 
 
 def call_everything(body: Any) -> None:
@@ -116,6 +123,10 @@ def call_everything(body: Any) -> None:
         lambda: b.bulk_update("organizations", body),
         lambda: b.bulk_fetch("contacts", body),
         lambda: b.create_source(body),
+        lambda: b.create_note("contacts", CONTACT["id"], body),
+        lambda: b.patch_note("organizations", ORG["id"], NOTE["id"], body),
+        lambda: b.create_relationship(body),
+        lambda: b.patch_relationship(RELATIONSHIP["id"], body),
         lambda: b.load(body),
     ]
     for call in calls:
@@ -130,7 +141,9 @@ def call_everything(body: Any) -> None:
 @given(bodies)
 def test_backend_never_fails_with_a_server_error(body: Any) -> None:
     call_everything(body)
-    if BACKEND.store.get("contacts", CONTACT["id"]) is None:  # a fuzzed load() may replace the state
+    if (
+        BACKEND.store.get("relationships", RELATIONSHIP["id"]) is None
+    ):  # a fuzzed load() may replace the state
         BACKEND.load(
             {"version": 1, "externalsources": [SOURCE], "organizations": [ORG], "contacts": [CONTACT]}
         )

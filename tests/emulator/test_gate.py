@@ -332,7 +332,7 @@ async def test_reset_dump_load(emu: Emulator, anon: httpx.AsyncClient) -> None:
     state = (await anon.get("/_emulator/state")).json()
     assert [len(state[k]) for k in ("externalsources", "organizations", "contacts")] == [1, 1, 1]
     reset = await anon.post("/_emulator/reset")
-    assert reset.json()["counts"] == {"externalsources": 0, "organizations": 0, "contacts": 0}
+    assert set(reset.json()["counts"].values()) == {0}
     loaded = await anon.put("/_emulator/state", json=state)
     assert loaded.json()["loaded"]["contacts"] == 1
     assert emu.backend.get("contacts", contact["id"]) == contact

@@ -58,7 +58,7 @@ def test_store_members_and_unknown_kind() -> None:
     store.unlink_member("o", "c2")
     assert store.members("o") == []
     with pytest.raises(KeyError, match="unknown record kind"):
-        store.get("notes", "x")
+        store.get("users", "x")
 
 
 class CountingStore(MemoryStore):

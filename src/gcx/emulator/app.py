@@ -258,6 +258,42 @@ def build_routes(backend: Backend) -> list[BaseRoute]:
     add(f"{API}/externalsources/{{externalSourceId}}", ["PUT"], source_put)
     add(f"{API}/externalsources/{{externalSourceId}}", ["DELETE"], source_delete)
 
+    # ------------------------------------------------------------- relationships
+    async def rel_create(request: Request) -> Response:
+        return json_response(backend.create_relationship(await read_json(request)))
+
+    async def rel_get(request: Request) -> Response:
+        return json_response(backend.get_relationship(request.path_params["relationshipId"]))
+
+    async def rel_put(request: Request) -> Response:
+        body = await read_json(request)
+        return json_response(backend.replace_relationship(request.path_params["relationshipId"], body))
+
+    async def rel_patch(request: Request) -> Response:
+        body = await read_json(request)
+        return json_response(backend.patch_relationship(request.path_params["relationshipId"], body))
+
+    async def rel_delete(request: Request) -> Response:
+        backend.delete_relationship(request.path_params["relationshipId"])
+        return Response(status_code=200)
+
+    async def org_relationships(request: Request) -> Response:
+        return json_response(
+            backend.list_relationships(
+                request.path_params["externalOrganizationId"],
+                page_size=query_int(request, "pageSize"),
+                page_number=query_int(request, "pageNumber"),
+                sort_order=request.query_params.get("sortOrder") or None,
+            )
+        )
+
+    add(f"{API}/relationships", ["POST"], rel_create)
+    add(f"{API}/relationships/{{relationshipId}}", ["GET"], rel_get)
+    add(f"{API}/relationships/{{relationshipId}}", ["PUT"], rel_put)
+    add(f"{API}/relationships/{{relationshipId}}", ["PATCH"], rel_patch)
+    add(f"{API}/relationships/{{relationshipId}}", ["DELETE"], rel_delete)
+    add(f"{API}/organizations/{{externalOrganizationId}}/relationships", ["GET"], org_relationships)
+
     # ------------------------------------------------------------- admin
     _admin_routes(add, backend)
     return routes
@@ -352,6 +388,48 @@ def _record_routes(
     add(f"{API}/bulk/{kind}/update", ["POST"], bulk_update)
     add(f"{API}/bulk/{kind}/remove", ["POST"], bulk_remove)
     add(f"{API}/bulk/{kind}/enrich", ["POST"], bulk_enrich)
+
+    async def notes(request: Request) -> Response:
+        return json_response(
+            backend.list_notes(
+                kind,
+                request.path_params[param],
+                page_size=query_int(request, "pageSize"),
+                page_number=query_int(request, "pageNumber"),
+                sort_order=request.query_params.get("sortOrder") or None,
+            )
+        )
+
+    async def note_create(request: Request) -> Response:
+        return json_response(backend.create_note(kind, request.path_params[param], await read_json(request)))
+
+    async def note_get(request: Request) -> Response:
+        return json_response(
+            backend.get_note(kind, request.path_params[param], request.path_params["noteId"])
+        )
+
+    async def note_put(request: Request) -> Response:
+        body = await read_json(request)
+        return json_response(
+            backend.replace_note(kind, request.path_params[param], request.path_params["noteId"], body)
+        )
+
+    async def note_patch(request: Request) -> Response:
+        body = await read_json(request)
+        return json_response(
+            backend.patch_note(kind, request.path_params[param], request.path_params["noteId"], body)
+        )
+
+    async def note_delete(request: Request) -> Response:
+        backend.delete_note(kind, request.path_params[param], request.path_params["noteId"])
+        return Response(status_code=200)
+
+    add(f"{one}/notes", ["GET"], notes)
+    add(f"{one}/notes", ["POST"], note_create)
+    add(f"{one}/notes/{{noteId}}", ["GET"], note_get)
+    add(f"{one}/notes/{{noteId}}", ["PUT"], note_put)
+    add(f"{one}/notes/{{noteId}}", ["PATCH"], note_patch)
+    add(f"{one}/notes/{{noteId}}", ["DELETE"], note_delete)
 
 
 def _admin_routes(add: Callable[[str, list[str], Handler], None], backend: Backend) -> None:

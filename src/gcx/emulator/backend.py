@@ -39,12 +39,32 @@ T = TypeVar("T")
 CONTACTS = "contacts"
 ORGS = "organizations"
 SOURCES = "externalsources"
+NOTES = "notes"
+RELATIONSHIPS = "relationships"
 RECORD_KINDS = (CONTACTS, ORGS)
+ALL_KINDS = (SOURCES, ORGS, CONTACTS, NOTES, RELATIONSHIPS)
 
 API = "/api/v2/externalcontacts"
-SCHEMA_OF = {CONTACTS: "ExternalContact", ORGS: "ExternalOrganization", SOURCES: "ExternalSource"}
+SCHEMA_OF = {
+    CONTACTS: "ExternalContact",
+    ORGS: "ExternalOrganization",
+    SOURCES: "ExternalSource",
+    NOTES: "Note",
+    RELATIONSHIPS: "Relationship",
+}
 IDENTIFIER_SCHEMA = {CONTACTS: "ContactIdentifier", ORGS: "ExternalOrganizationIdentifier"}
-NOUN = {CONTACTS: "contact", ORGS: "external organization", SOURCES: "external source"}
+NOUN = {
+    CONTACTS: "contact",
+    ORGS: "external organization",
+    SOURCES: "external source",
+    NOTES: "note",
+    RELATIONSHIPS: "relationship",
+}
+NOTE_ENTITY_TYPE = {CONTACTS: "contact", ORGS: "organization"}
+#: Fields a PATCH of a note or relationship may not name.
+CHILD_PATCH_FORBIDDEN = frozenset(
+    {"id", "selfUri", "createDate", "modifyDate", "entityId", "entityType", "externalDataSources", "division"}
+)
 
 #: Fields the server manages on stored records (never taken from a request body).
 SERVER_FIELDS = frozenset(
@@ -406,7 +426,7 @@ class Backend:
     def render(self, kind: str, record: Record) -> dict[str, Any]:
         """A stored record as the API returns it (a private copy)."""
         out = clone(record)
-        if kind == CONTACTS:
+        if kind in (CONTACTS, RELATIONSHIPS):
             ref = out.pop("externalOrganization", None)
             if isinstance(ref, dict) and isinstance(ref.get("id"), str):
                 org = self.store.get(ORGS, ref["id"])
@@ -615,6 +635,13 @@ class Backend:
         if record is None:
             return None
         self._hay.pop((kind, record_id), None)
+        for note_id in self.store.children(NOTES, record_id):  # a record's notes go with it
+            self.store.delete(NOTES, note_id)
+            self.store.unlink_child(NOTES, record_id, note_id)
+        if kind == ORGS:  # so do an organization's relationships
+            for rel_id in self.store.children(RELATIONSHIPS, record_id):
+                self.store.delete(RELATIONSHIPS, rel_id)
+                self.store.unlink_child(RELATIONSHIPS, record_id, rel_id)
         for ident in record.get("identifiers", []):
             self.store.remove_identifier(kind, self._key(ident), record_id)
         if kind == CONTACTS:
@@ -764,10 +791,11 @@ class Backend:
             )
             return None
         path = match.group(1).split(".")
-        if path[0] in PATCH_FORBIDDEN:
+        forbidden = CHILD_PATCH_FORBIDDEN if kind in (NOTES, RELATIONSHIPS) else PATCH_FORBIDDEN
+        if path[0] in forbidden:
             problems.append(FieldProblem(where, f"names the read-only field {path[0]}", value=raw))
             return None
-        if kind == CONTACTS and path[0] == "externalOrganization":
+        if kind in (CONTACTS, RELATIONSHIPS) and path[0] == "externalOrganization":
             if len(path) > 2 or (len(path) == 2 and path[1] != "id"):
                 problems.append(
                     FieldProblem(where, "only $.externalOrganization or its .id may be patched", value=raw)
@@ -1534,6 +1562,289 @@ class Backend:
         cleaned.setdefault("active", True)
         return cleaned
 
+    # ----------------------------------------------------------------- notes
+
+    def _paged(
+        self,
+        kind: str,
+        records: list[Record],
+        *,
+        page_size: int | None,
+        page_number: int | None,
+        max_size: int,
+        base: str,
+        extra: dict[str, str],
+    ) -> dict[str, Any]:
+        """One page of ``records`` as a ``*Listing`` (same 1,000-record cap as search)."""
+        size = 25 if page_size is None else page_size
+        number = 1 if page_number is None else page_number
+        problems = []
+        if not 1 <= size <= max_size:
+            problems.append(FieldProblem("pageSize", f"must be between 1 and {max_size}", value=size))
+        if number < 1:
+            problems.append(FieldProblem("pageNumber", "must be 1 or more", value=number))
+        if not problems and size * number > 1000:
+            problems.append(FieldProblem("pageNumber", "pageNumber * pageSize must be <= 1000"))
+        if problems:
+            raise invalid(problems, "listing request")
+        total = len(records)
+        page_count = math.ceil(total / size) if total else 0
+        start = (number - 1) * size
+
+        def uri(n: int) -> str:
+            return f"{base}?{urlencode({'pageSize': size, 'pageNumber': n, **extra})}"
+
+        listing: dict[str, Any] = {
+            "entities": [self.render(kind, r) for r in records[start : start + size]],
+            "pageSize": size,
+            "pageNumber": number,
+            "total": total,
+            "firstUri": uri(1),
+            "selfUri": uri(number),
+            "lastUri": uri(max(page_count, 1)),
+            "pageCount": page_count,
+        }
+        if number < page_count and (number + 1) * size <= 1000:
+            listing["nextUri"] = uri(number + 1)
+        if number > 1:
+            listing["previousUri"] = uri(number - 1)
+        return listing
+
+    def _children_in_order(
+        self, kind: str, parent_id: str, sort_order: str | None, fields: tuple[str, ...]
+    ) -> list[Record]:
+        found = [
+            r
+            for r in (self.store.get(kind, i) for i in self.store.children(kind, parent_id))
+            if r is not None
+        ]
+        found.sort(key=lambda r: self.store.seq_of(kind, r["id"]) or 0)
+        if not sort_order:
+            return found
+        name, _, direction = sort_order.strip().partition(":")
+        direction = direction.lower() or "asc"
+        if name not in fields or direction not in ("asc", "desc"):
+            raise invalid(
+                [
+                    FieldProblem(
+                        "sortOrder",
+                        f"must be field:direction with field one of {', '.join(fields)} and direction asc or desc",
+                        value=sort_order,
+                    )
+                ],
+                "listing request",
+            )
+        if name != "createDate":  # insertion order is creation order
+            found.sort(key=lambda r: str(r.get(name) or "").lower())
+        if direction == "desc":
+            found.reverse()
+        return found
+
+    def _clean_note(self, body: Any) -> dict[str, Any]:
+        problems: list[FieldProblem] = []
+        if not isinstance(body, dict):
+            raise invalid([FieldProblem("body", "must be a JSON object (note)")], "note")
+        raw = {k: v for k, v in body.items() if k not in ("createdBy", "entityId", "entityType", "division")}
+        cleaned: dict[str, Any] = self.cleaner.clean("Note", raw, "", problems) or {}
+        if not problems and not cleaned.get("noteText"):
+            problems.append(
+                FieldProblem("noteText", "is required (1 to 32,000 characters)", "missing.property")
+            )
+        author = body.get("createdBy")
+        if author is not None:
+            author_id = author.get("id") if isinstance(author, dict) else None
+            if not isinstance(author_id, str) or not author_id.strip():
+                problems.append(FieldProblem("createdBy.id", "must be a user id"))
+            else:
+                cleaned["createdBy"] = {
+                    "id": author_id.strip(),
+                    "selfUri": f"/api/v2/users/{author_id.strip()}",
+                }
+        if problems:
+            raise invalid(problems, "note")
+        return cleaned
+
+    def _require_note(self, kind: str, parent_id: str, note_id: str) -> Record:
+        self._require(kind, parent_id)
+        note = self.store.get(NOTES, note_id)
+        if note is None or note.get("entityId") != parent_id:
+            raise not_found(NOTES, note_id)
+        return note
+
+    def create_note(self, kind: str, parent_id: str, body: Any) -> dict[str, Any]:
+        """POST a note on a contact or organization."""
+        with self.lock:
+            self._require(kind, parent_id)
+            cleaned = self._clean_note(body)
+            note_id = str(uuid.uuid4())
+            now = self._now()
+            record: Record = {
+                "id": note_id,
+                "entityId": parent_id,
+                "entityType": NOTE_ENTITY_TYPE[kind],
+                **cleaned,
+                "createDate": now,
+                "modifyDate": now,
+                "selfUri": f"{API}/{kind}/{parent_id}/notes/{note_id}",
+            }
+            self.store.put(NOTES, record)
+            self.store.link_child(NOTES, parent_id, note_id)
+            return self.render(NOTES, record)
+
+    def get_note(self, kind: str, parent_id: str, note_id: str) -> dict[str, Any]:
+        with self.lock:
+            return self.render(NOTES, self._require_note(kind, parent_id, note_id))
+
+    def replace_note(self, kind: str, parent_id: str, note_id: str, body: Any) -> dict[str, Any]:
+        with self.lock:
+            previous = self._require_note(kind, parent_id, note_id)
+            record = {k: previous[k] for k in ("id", "entityId", "entityType", "createDate", "selfUri")}
+            record.update(self._clean_note(body))
+            record["modifyDate"] = self._now()
+            self.store.put(NOTES, record)
+            return self.render(NOTES, record)
+
+    def patch_note(self, kind: str, parent_id: str, note_id: str, body: Any) -> dict[str, Any]:
+        with self.lock:
+            previous = self._require_note(kind, parent_id, note_id)
+            doc = {k: clone(v) for k, v in previous.items() if k in ("noteText", "createdBy")}
+            self._apply_changes(NOTES, doc, body)
+            return self.replace_note(kind, parent_id, note_id, doc)
+
+    def delete_note(self, kind: str, parent_id: str, note_id: str) -> None:
+        with self.lock:
+            self._require_note(kind, parent_id, note_id)
+            self.store.delete(NOTES, note_id)
+            self.store.unlink_child(NOTES, parent_id, note_id)
+
+    def list_notes(
+        self,
+        kind: str,
+        parent_id: str,
+        *,
+        page_size: int | None = None,
+        page_number: int | None = None,
+        sort_order: str | None = None,
+    ) -> dict[str, Any]:
+        """A page of a record's notes (``NoteListing``), oldest first unless ``createDate:desc``."""
+        with self.lock:
+            self._require(kind, parent_id)
+            notes = self._children_in_order(NOTES, parent_id, sort_order, ("createDate",))
+            extra = {"sortOrder": sort_order} if sort_order else {}
+            return self._paged(
+                NOTES,
+                notes,
+                page_size=page_size,
+                page_number=page_number,
+                max_size=100,
+                base=f"{API}/{kind}/{parent_id}/notes",
+                extra=extra,
+            )
+
+    # ----------------------------------------------------------------- relationships
+
+    def _clean_relationship(self, body: Any) -> dict[str, Any]:
+        problems: list[FieldProblem] = []
+        if not isinstance(body, dict):
+            raise invalid([FieldProblem("body", "must be a JSON object (relationship)")], "relationship")
+        raw = {k: v for k, v in body.items() if k not in ("user", "externalOrganization", "division")}
+        cleaned: dict[str, Any] = self.cleaner.clean("Relationship", raw, "", problems) or {}
+        if not problems and not cleaned.get("relationship"):
+            problems.append(
+                FieldProblem("relationship", "is required (1 to 100 characters)", "missing.property")
+            )
+        user = body.get("user")
+        user_id = user.get("id") if isinstance(user, dict) else None
+        if not isinstance(user_id, str) or not user_id.strip():
+            problems.append(
+                FieldProblem("user.id", "is required (the user in this relationship)", "missing.property")
+            )
+        else:
+            cleaned["user"] = {"id": user_id.strip(), "selfUri": f"/api/v2/users/{user_id.strip()}"}
+        org = body.get("externalOrganization")
+        org_id = org.get("id") if isinstance(org, dict) else None
+        if not isinstance(org_id, str) or not org_id.strip():
+            problems.append(FieldProblem("externalOrganization.id", "is required", "missing.property"))
+        elif self.store.get(ORGS, org_id.strip()) is None:
+            problems.append(
+                FieldProblem("externalOrganization.id", "names no external organization", value=org_id)
+            )
+        else:
+            cleaned["externalOrganization"] = {"id": org_id.strip()}
+        if problems:
+            raise invalid(problems, "relationship")
+        return cleaned
+
+    def _store_relationship(self, record: Record, previous: Record | None) -> dict[str, Any]:
+        old_org = (previous or {}).get("externalOrganization", {}).get("id")
+        new_org = record["externalOrganization"]["id"]
+        if old_org != new_org:
+            if old_org:
+                self.store.unlink_child(RELATIONSHIPS, old_org, record["id"])
+            self.store.link_child(RELATIONSHIPS, new_org, record["id"])
+        self.store.put(RELATIONSHIPS, record)
+        return self.render(RELATIONSHIPS, record)
+
+    def create_relationship(self, body: Any) -> dict[str, Any]:
+        with self.lock:
+            rel_id = str(uuid.uuid4())
+            record: Record = {"id": rel_id, **self._clean_relationship(body)}
+            record["division"] = self._division()
+            record["selfUri"] = f"{API}/relationships/{rel_id}"
+            return self._store_relationship(record, None)
+
+    def get_relationship(self, rel_id: str) -> dict[str, Any]:
+        with self.lock:
+            return self.render(RELATIONSHIPS, self._require(RELATIONSHIPS, rel_id))
+
+    def replace_relationship(self, rel_id: str, body: Any) -> dict[str, Any]:
+        with self.lock:
+            previous = self._require(RELATIONSHIPS, rel_id)
+            record: Record = {"id": rel_id, **self._clean_relationship(body)}
+            record["division"] = clone(previous.get("division") or self._division())
+            record["selfUri"] = previous.get("selfUri", f"{API}/relationships/{rel_id}")
+            return self._store_relationship(record, previous)
+
+    def patch_relationship(self, rel_id: str, body: Any) -> dict[str, Any]:
+        with self.lock:
+            previous = self._require(RELATIONSHIPS, rel_id)
+            doc = {
+                k: clone(v)
+                for k, v in previous.items()
+                if k in ("user", "externalOrganization", "relationship")
+            }
+            self._apply_changes(RELATIONSHIPS, doc, body)
+            return self.replace_relationship(rel_id, doc)
+
+    def delete_relationship(self, rel_id: str) -> None:
+        with self.lock:
+            record = self._require(RELATIONSHIPS, rel_id)
+            self.store.delete(RELATIONSHIPS, rel_id)
+            self.store.unlink_child(RELATIONSHIPS, record["externalOrganization"]["id"], rel_id)
+
+    def list_relationships(
+        self,
+        org_id: str,
+        *,
+        page_size: int | None = None,
+        page_number: int | None = None,
+        sort_order: str | None = None,
+    ) -> dict[str, Any]:
+        """A page of an organization's relationships (``RelationshipListing``)."""
+        with self.lock:
+            self._require(ORGS, org_id)
+            rels = self._children_in_order(RELATIONSHIPS, org_id, sort_order, ("createDate", "relationship"))
+            extra = {"sortOrder": sort_order} if sort_order else {}
+            return self._paged(
+                RELATIONSHIPS,
+                rels,
+                page_size=page_size,
+                page_number=page_number,
+                max_size=self.settings.search_max_page_size,
+                base=f"{API}/organizations/{org_id}/relationships",
+                extra=extra,
+            )
+
     # ----------------------------------------------------------------- admin
 
     def reset(self) -> None:
@@ -1554,6 +1865,8 @@ class Backend:
                 "externalsources": [clone(r) for r in self.store.all(SOURCES)],
                 "organizations": [clone(r) for r in self.store.all(ORGS)],
                 "contacts": [clone(r) for r in self.store.all(CONTACTS)],
+                "notes": [clone(r) for r in self.store.all(NOTES)],
+                "relationships": [clone(r) for r in self.store.all(RELATIONSHIPS)],
             }
 
     def load(self, state: Any) -> dict[str, int]:
@@ -1564,29 +1877,35 @@ class Backend:
                 raise invalid(problems, "state")
             self.store.clear()
             self._hay.clear()
-            for kind in (SOURCES, ORGS, CONTACTS):
+            for kind in ALL_KINDS:
                 for record in state.get(kind, []):
                     stored = clone(record)
                     self.store.put(kind, stored)
-                    if kind == SOURCES:
+                    if kind == NOTES:
+                        self.store.link_child(NOTES, stored["entityId"], stored["id"])
+                    if kind == RELATIONSHIPS:
+                        self.store.link_child(
+                            RELATIONSHIPS, stored["externalOrganization"]["id"], stored["id"]
+                        )
+                    if kind in (SOURCES, NOTES, RELATIONSHIPS):
                         continue
                     for ident in stored.get("identifiers", []):
                         self.store.add_identifier(kind, self._key(ident), stored["id"])
                     org_id = stored.get("externalOrganization", {}).get("id") if kind == CONTACTS else None
                     if org_id:
                         self.store.link_member(org_id, stored["id"])
-            return {kind: self.store.count(kind) for kind in (SOURCES, ORGS, CONTACTS)}
+            return {kind: self.store.count(kind) for kind in ALL_KINDS}
 
     def counts(self) -> dict[str, int]:
         with self.lock:
-            return {kind: self.store.count(kind) for kind in (SOURCES, ORGS, CONTACTS)}
+            return {kind: self.store.count(kind) for kind in ALL_KINDS}
 
     def iter_records(self, kind: str) -> Iterator[dict[str, Any]]:
         """Every record of a kind, rendered (for tests and tools; O(total))."""
         with self.lock:
             records = list(self.store.all(kind))
         for record in records:
-            yield self.render(kind, record) if kind != SOURCES else clone(record)
+            yield self.render(kind, record)
 
 
 @dataclass(frozen=True)
@@ -1617,7 +1936,7 @@ def _check_state(state: Any) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     if state.get("version") != 1:
         problems.append(FieldProblem("version", "must be 1"))
-    for kind in (SOURCES, ORGS, CONTACTS):
+    for kind in ALL_KINDS:
         records = state.get(kind, [])
         if not isinstance(records, list):
             problems.append(FieldProblem(kind, "must be a JSON array"))
@@ -1644,6 +1963,8 @@ def _check_state(state: Any) -> list[FieldProblem]:
                 isinstance(division, dict) and isinstance(division.get("id"), str)
             ):
                 problems.append(FieldProblem(f"{kind}[{i}].division", "must be {id: string, ...}"))
+            if kind == NOTES and isinstance(record, dict) and not isinstance(record.get("entityId"), str):
+                problems.append(FieldProblem(f"{kind}[{i}].entityId", "must be the id of the noted record"))
             ref = record.get("externalOrganization") if isinstance(record, dict) else None
             if (
                 kind == CONTACTS

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 Record = dict[str, Any]
 
 #: The collections the emulator keeps.
-KINDS = ("organizations", "contacts", "externalsources")
+KINDS = ("organizations", "contacts", "externalsources", "notes", "relationships")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,9 @@ class Store(Protocol):
     def link_member(self, org_id: str, contact_id: str) -> None: ...
     def unlink_member(self, org_id: str, contact_id: str) -> None: ...
     def members(self, org_id: str) -> list[str]: ...
+    def link_child(self, kind: str, parent_id: str, child_id: str) -> None: ...
+    def unlink_child(self, kind: str, parent_id: str, child_id: str) -> None: ...
+    def children(self, kind: str, parent_id: str) -> list[str]: ...
     def clear(self) -> None: ...
 
 
@@ -108,6 +111,7 @@ class MemoryStore:
         self._ident: dict[str, dict[IdentifierKey, dict[str, None]]] = {}
         self._ident_any: dict[str, dict[tuple[str, str], dict[str, int]]] = {}
         self._members: dict[str, dict[str, None]] = {}
+        self._children: dict[tuple[str, str], dict[str, None]] = {}
         self.clear()
 
     def clear(self) -> None:
@@ -115,6 +119,7 @@ class MemoryStore:
         self._ident = {kind: {} for kind in KINDS}
         self._ident_any = {kind: {} for kind in KINDS}
         self._members = {}
+        self._children = {}
 
     def _col(self, kind: str) -> _Collection:
         try:
@@ -185,3 +190,17 @@ class MemoryStore:
 
     def members(self, org_id: str) -> list[str]:
         return list(self._members.get(org_id, {}))
+
+    def link_child(self, kind: str, parent_id: str, child_id: str) -> None:
+        """Index a child record (a note, a relationship) under its parent, in insertion order."""
+        self._children.setdefault((kind, parent_id), {})[child_id] = None
+
+    def unlink_child(self, kind: str, parent_id: str, child_id: str) -> None:
+        children = self._children.get((kind, parent_id))
+        if children is not None:
+            children.pop(child_id, None)
+            if not children:
+                del self._children[(kind, parent_id)]
+
+    def children(self, kind: str, parent_id: str) -> list[str]:
+        return list(self._children.get((kind, parent_id), {}))
