@@ -83,6 +83,7 @@ async def test_token_errors(anon: httpx.AsyncClient, kwargs: dict, status: int, 
 async def test_token_endpoint_wrong_method(anon: httpx.AsyncClient) -> None:
     r = await anon.get("/oauth/token")
     assert r.status_code == 405 and error_body(r)["code"] == "method.not.allowed"
+    assert r.headers["Allow"] == "POST"
 
 
 @pytest.mark.parametrize(

@@ -698,8 +698,13 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     correlation = _correlation(request)
     if status == 405:
+        allow = dict(getattr(exc, "headers", None) or {}).get("Allow", "")
         err = EmulatorError(
-            405, "method.not.allowed", f"{request.method} is not allowed on {request.url.path}"
+            405,
+            "method.not.allowed",
+            f"{request.method} is not allowed on {request.url.path}"
+            + (f" (allowed: {allow})" if allow else ""),
+            headers={"Allow": allow} if allow else None,
         )
     elif status == 404:
         err = EmulatorError(404, "not.found", f"No route for {request.method} {request.url.path}")
