@@ -247,3 +247,19 @@ async def test_trust_ledger_looks_up_only_unknown_keys(emu: Emulator, ledger: Le
     assert_exact(emu, more)
     _, used = await api_calls_delta(emu, sync(emu, ledger, more, trust_ledger=True))
     assert used == 0
+
+
+async def test_trust_ledger_finds_an_organization_only_genesys_has(emu: Emulator, ledger: Ledger) -> None:
+    await sync(emu, ledger, dataset(1, 2))
+    async with AsyncClient(
+        BASE, client_id="a", client_secret="b", transport=emu.transport(), rate_limit=0
+    ) as gc:
+        await gc.organizations.create(
+            {"name": "Made by hand", "identifiers": [{"type": "ExternalId", "value": "org-x"}]}
+        )
+    data = [*dataset(1, 2), contact("c-new", "org-x", firstName="Joins org-x"), contact("c-bad", "org-404")]
+    report = await sync(emu, ledger, data, trust_ledger=True)
+    assert [(i["externalId"], i["field"]) for i in report.invalid] == [("c-bad", "organization")]
+    joined = next(c for c in state(emu)["contacts"] if c.get("firstName") == "Joins org-x")
+    made = next(o for o in state(emu)["organizations"] if o["name"] == "Made by hand")
+    assert joined["externalOrganization"]["id"] == made["id"]

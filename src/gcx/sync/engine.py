@@ -143,6 +143,7 @@ class SyncEngine:
         self.invalid_keys: dict[str, set[str]] = {"organization": set(), "contact": set()}
         self.unkeyed_issues = 0
         self.failed_orgs: set[str] = set()
+        self.org_misses: set[str] = set()
         self.pending_creates: dict[str, list[Op]] = {"organization": [], "contact": []}
         self.pending_updates: dict[str, list[tuple[Op, dict[str, Any]]]] = {"organization": [], "contact": []}
         self.pending_refresh: list[LedgerEntry] = []
@@ -433,11 +434,20 @@ class SyncEngine:
         elif not issue.key:
             self.unkeyed_issues += 1
 
-    def _check_org_ref(self, rec: Record) -> bool:
+    async def _check_org_ref(self, rec: Record) -> bool:
         if rec.kind != "contact" or not rec.manages_org or rec.org_key is None:
             return True
         if rec.org_key in self.org_ids:
             return True
+        if self.index["organization"] is None and rec.org_key not in self.org_misses:
+            # --trust-ledger: an organization the ledger does not know may still exist in Genesys
+            found = (await self._find("organization", [rec.org_key]))[rec.org_key]
+            if found is not None and found.get("id"):
+                gid = str(found["id"])
+                self.org_ids[rec.org_key] = gid
+                self.org_key_by_id[gid] = rec.org_key
+                return True
+            self.org_misses.add(rec.org_key)
         if rec.org_key in self.failed_orgs:
             self.report.add_failure(
                 kind="contact",
@@ -461,7 +471,7 @@ class SyncEngine:
     async def _process(self, kind: Kind) -> None:
         batch: list[Record] = []
         for rec in self._records(kind):
-            if not self._check_org_ref(rec):
+            if not await self._check_org_ref(rec):
                 continue
             entry = self.entries.get((kind, rec.key))
             if (
