@@ -136,3 +136,15 @@ def test_sync_calls_from_many_threads_share_one_client(api: FakeApi) -> None:
             t.join()
         assert gc.stats.token_requests == 1
     assert results == ["org-me"] * 8
+
+
+def test_package_exports_are_lazy() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, gcx.config; assert 'gcx.client' not in sys.modules and 'gcx.models' not in sys.modules; "
+        "from gcx import AsyncClient, Client, RetryPolicy, BulkResult, RequestStats, EnrichResult; "
+        "import gcx.client; assert AsyncClient is gcx.client.AsyncClient"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
