@@ -84,6 +84,61 @@ def report(name: str, done: int, latencies: list[float], seconds: float, items_p
     )
 
 
+async def asgi_cost(requests: int = 2000) -> None:
+    """The emulator's own cost per request: ASGI calls in process, no sockets, no HTTP client."""
+    emu = Emulator(EmulatorSettings(rate_limit=0, seed=1))
+    token = emu.issue_token()
+    contact_id = emu.backend.create("contacts", {"firstName": "a", "workEmail": "a@example.com"})["id"]
+
+    async def call(method: str, path: str, body: bytes = b"") -> None:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": b"",
+            "headers": [
+                (b"authorization", f"Bearer {token}".encode()),
+                (b"content-type", b"application/json"),
+            ],
+            "server": ("127.0.0.1", 80),
+            "client": ("127.0.0.1", 1),
+        }
+        status: list[int] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(int(message["status"]))  # type: ignore[call-overload]
+
+        await emu.app(scope, receive, send)
+        if status != [200]:
+            raise RuntimeError(f"{method} {path} answered {status}")
+
+    for name, method, path, body in (
+        ("GET contact", "GET", f"{API}/contacts/{contact_id}", b""),
+        (
+            "POST create contact",
+            "POST",
+            f"{API}/contacts",
+            b'{"firstName": "x", "workEmail": "x@example.com"}',
+        ),
+    ):
+        started = time.perf_counter()
+        for _ in range(requests):
+            await call(method, path, body)
+        took = time.perf_counter() - started
+        print(
+            f"in process (ASGI) {name:<20} {took / requests * 1e6:7.0f} us/request  ({requests / took:,.0f} req/s)"
+        )
+
+
 def serve_child(sock: object, preload_count: int, ready: object) -> None:
     """The emulator process: preload, then serve on the inherited socket until SIGTERM."""
     emu = Emulator(EmulatorSettings(rate_limit=0, seed=1))
@@ -95,6 +150,7 @@ def serve_child(sock: object, preload_count: int, ready: object) -> None:
 
 async def main(args: argparse.Namespace) -> None:
     started = time.perf_counter()
+    await asgi_cost()
     sock = bind()
     base_url = socket_url(sock)
     ctx = multiprocessing.get_context("fork")
