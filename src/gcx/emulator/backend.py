@@ -21,11 +21,11 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 from urllib.parse import urlencode
 
 from gcx.emulator.faults import FaultInjector, RateLimiter
@@ -892,41 +892,23 @@ class Backend:
             else:
                 pool = self.store.all(kind)
             needle = (q or "").strip().lower()
-            start = (number - 1) * size
-            if not needle and sort_key is None and org_id is None and ids is None:
-                total = self.store.count(kind)
-                page = list(islice(pool, start, start + size))
-            else:
-                matched = [r for r in pool if not needle or needle in self._haystack(kind, r)]
-                if sort_key is not None:
-                    field_name, reverse = sort_key
-                    matched.sort(
-                        key=lambda r: (str(r.get(field_name) or "").lower(), r["id"]), reverse=reverse
-                    )
-                total = len(matched)
-                page = matched[start : start + size]
-            page_count = math.ceil(total / size) if total else 0
             base = path or (f"{API}/organizations/{org_id}/contacts" if org_id else f"{API}/{kind}")
             extra = {k: v for k, v in (("q", q), ("sortOrder", sort_order)) if v}
-
-            def uri(n: int) -> str:
-                return f"{base}?{urlencode({'pageSize': size, 'pageNumber': n, **extra})}"
-
-            listing: dict[str, Any] = {
-                "entities": [self.render(kind, r) for r in page],
-                "pageSize": size,
-                "pageNumber": number,
-                "total": total,
-                "firstUri": uri(1),
-                "selfUri": uri(number),
-                "lastUri": uri(max(page_count, 1)),
-                "pageCount": page_count,
-            }
-            if number < page_count and (number + 1) * size <= 1000:
-                listing["nextUri"] = uri(number + 1)
-            if number > 1:
-                listing["previousUri"] = uri(number - 1)
-            return listing
+            if not needle and sort_key is None and org_id is None and ids is None:
+                # Nothing to filter: read only up to the page asked for.
+                start = (number - 1) * size
+                head: list[Record] = list(islice(pool, start + size))
+                window = _Window(head, self.store.count(kind))
+                return self._paged(
+                    kind, window, page_size=size, page_number=number, max_size=size, base=base, extra=extra
+                )
+            matched = [r for r in pool if not needle or needle in self._haystack(kind, r)]
+            if sort_key is not None:
+                field_name, reverse = sort_key
+                matched.sort(key=lambda r: (str(r.get(field_name) or "").lower(), r["id"]), reverse=reverse)
+            return self._paged(
+                kind, matched, page_size=size, page_number=number, max_size=size, base=base, extra=extra
+            )
 
     def _members_in_order(self, org_id: str) -> list[Record]:
         members = [self.store.get(CONTACTS, cid) for cid in self.store.members(org_id)]
@@ -1567,7 +1549,7 @@ class Backend:
     def _paged(
         self,
         kind: str,
-        records: list[Record],
+        records: Sequence[Record],
         *,
         page_size: int | None,
         page_number: int | None,
@@ -1906,6 +1888,24 @@ class Backend:
             records = list(self.store.all(kind))
         for record in records:
             yield self.render(kind, record)
+
+
+class _Window(Sequence[Record]):
+    """The first records of a kind plus the kind's total: a page reads no further than it needs."""
+
+    def __init__(self, head: list[Record], total: int) -> None:
+        self._head = head
+        self._total = total
+
+    def __len__(self) -> int:
+        return self._total
+
+    @overload
+    def __getitem__(self, index: int) -> Record: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Record]: ...
+    def __getitem__(self, index: int | slice) -> Record | Sequence[Record]:
+        return self._head[index]
 
 
 @dataclass(frozen=True)
