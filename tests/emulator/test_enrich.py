@@ -124,6 +124,8 @@ async def test_merge_folds_matches_into_the_first(api: httpx.AsyncClient, emu: E
     assert merged["mergedFrom"][0]["id"] == b["id"]
     assert (await api.get(f"{API}/contacts/{b['id']}")).status_code == 404
     assert (await api.post(f"{API}/identifierlookup/contacts", json=phone)).json()["id"] == a["id"]
+    kept = await api.put(f"{API}/contacts/{a['id']}", json={"firstName": "A2", "mergedFrom": []})
+    assert kept.json()["mergedFrom"][0]["id"] == b["id"]  # read-only history survives a PUT
 
 
 async def test_promote_option(api: httpx.AsyncClient) -> None:

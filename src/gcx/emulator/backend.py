@@ -571,6 +571,9 @@ class Backend:
             record["modifyDate"] = now
             if kind == CONTACTS:
                 record["type"] = contact_type or previous.get("type", "Curated")
+                for merge_field in ("mergedFrom", "mergeSet", "canonicalContact", "mergedTo"):
+                    if merge_field in previous:  # read-only merge history survives updates
+                        record[merge_field] = clone(previous[merge_field])
             held = clone(previous.get("identifiers", []))
         record["selfUri"] = f"{API}/{kind}/{rid}"
         held_keys = {self._key(i) for i in held}
