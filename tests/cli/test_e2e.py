@@ -14,6 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +28,7 @@ import pytest
 from gcx import Client
 from gcx.config import ConfigFile, Profile
 from gcx.emulator import Emulator
-from tests.cli.conftest import Gcx, Run
+from tests.cli.conftest import Gcx, InProcessGcx, Run
 from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
 
 pytestmark = pytest.mark.slow
@@ -171,3 +175,48 @@ def test_every_command_through_the_entry_point(
         assert len(runs[name].stderr.strip().splitlines()) == 1, (name, runs[name].stderr)
     stored = emu.backend.dump()["contacts"]
     assert not any(c.get("firstName") in ("Bad", "Broken") for c in stored)
+
+
+@pytest.mark.timeout(600)
+def test_ctrl_c_stops_an_export_cleanly_and_a_rerun_resumes_it(
+    gcx_proc: Gcx, gcx: InProcessGcx, emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    assert not client.contacts.bulk_add([{"firstName": f"P{n:03d}"} for n in range(300)]).failed
+    out = tmp_path / "exp"
+    env = {**gcx_proc.env, "GCX_RATE_LIMIT": "60"}  # one request a second: the export takes ~30 s
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gcx.cli.main", "export", "--out", str(out), "--page-size", "10"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A Ctrl-C reaches the process even when the test runner ignores SIGINT.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        state_file = out / ".gcx-export.json"
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if state_file.exists() and json.loads(state_file.read_text() or "{}").get("phases", {}).get(
+                "contacts", {}
+            ).get("written"):
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1].startswith("error: interrupted: the export stopped cleanly")
+    assert CANARY_SECRET not in stdout + stderr and "Traceback" not in stderr
+    written = json.loads(state_file.read_text())["phases"]["contacts"]["written"]
+    assert 0 < written < 300
+
+    resumed = gcx("-o", "json", "export", "--out", str(out), "--page-size", "10")
+    assert resumed.code == 0, resumed.stderr
+    assert f"{written} contacts already written" in resumed.stderr
+    ids = [json.loads(line)["id"] for line in (out / "contacts.jsonl").read_text().splitlines()]
+    assert len(ids) == 300 and len(set(ids)) == 300
