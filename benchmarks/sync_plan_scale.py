@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,50000,100000")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    print("records   plan time   records/s   peak MB (source stream)   peak MB (plan)   bytes/record (plan)")
+    print("records   plan time   records/s   peak KB (source stream)   peak MB (plan)   bytes/record (plan)")
     with tempfile.TemporaryDirectory() as tmp:
         mapping_path = Path(tmp) / "mapping.toml"
         mapping_path.write_text(mapping_text(), encoding="utf-8")
@@ -84,7 +84,7 @@ def main() -> None:
             tracemalloc.stop()
             print(
                 f"{planned:>7,}   {elapsed:>7.1f} s   {planned / elapsed:>9,.0f}   "
-                f"{peak_source / 1e6:>23.1f}   {peak_plan / 1e6:>14.1f}   {peak_plan / max(planned, 1):>19,.0f}"
+                f"{peak_source / 1e3:>23,.0f}   {peak_plan / 1e6:>14.1f}   {peak_plan / max(planned, 1):>19,.0f}"
             )
 
 

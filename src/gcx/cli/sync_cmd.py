@@ -29,7 +29,8 @@ app = typer.Typer(
     name="sync",
     help=(
         "Idempotent, resumable sync of a source of truth (CSV + mapping, JSONL, SQL) into External "
-        "Organizations and Contacts. plan reads only; apply writes; status shows the ledger."
+        "Organizations and Contacts. plan reads only; apply writes; status shows the ledger.\n\n"
+        "Example: gcx sync apply examples/crm_contacts.csv --mapping examples/crm_mapping.toml"
     ),
     no_args_is_help=True,
 )
@@ -399,7 +400,10 @@ def status_cmd(
     runs: Annotated[int, typer.Option("--runs", min=1, help="How many recent runs to show.")] = 5,
     failed: Annotated[int, typer.Option("--failed", min=0, help="How many failed records to show.")] = 20,
 ) -> None:
-    """What the ledger holds: its org, record counts, the last runs and what failed."""
+    """What the ledger holds: its org, record counts, the last runs and what failed.
+
+    Example: gcx sync status --ledger postgresql+psycopg://sync@db/gcx
+    """
     from gcx.sync.ledger import Ledger, ledger_url, safe_url
 
     cli = get_cli(ctx)
