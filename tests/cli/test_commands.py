@@ -367,3 +367,24 @@ def test_export_jsonl_and_csv(gcx: Gcx, emu: Emulator, client: Client, tmp_path:
     assert run.code == 0, run.stderr
     rows = list(csv.DictReader(io.StringIO((tmp_path / "csv" / "contacts.csv").read_text())))
     assert len(rows) == 25 and rows[0]["externalOrganization.id"] == org_id
+
+
+def test_contradictory_options_are_usage_errors(gcx: Gcx, emu: Emulator, client: Client) -> None:
+    cid = _contact(client)
+    before = emu.backend.dump()
+    for args, text in (
+        (
+            ["contacts", "lookup", "--email", "a@example.com", "--phone", "+33123456789"],
+            "give exactly one of",
+        ),
+        (["contacts", "lookup", "--type", "Cookie"], "--type and --value go together"),
+        (["contacts", "update", cid], "nothing to update"),
+        (["contacts", "create"], "nothing to create"),
+        (["contacts", "patch", cid], "nothing to patch"),
+        (["contacts", "update", cid, "--replace", "--unset", "title", "--yes"], "--unset has no meaning"),
+        (["orgs", "update", "--industry", "x"], "which organization?"),
+    ):
+        run = gcx(*args)
+        assert run.code == 2, (args, run.stderr)
+        assert run.stderr.startswith("error: ") and text in run.stderr, (args, run.stderr)
+    assert emu.backend.dump() == before

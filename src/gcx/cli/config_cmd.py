@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from gcx.cli.context import CliError, get_cli
+from gcx.cli.context import CliError, UsageError, get_cli
 from gcx.config import ENV_CLIENT_SECRET, Profile, mask_secret, resolve_region
 from gcx.errors import ConfigError
 
@@ -26,7 +26,7 @@ config_app = typer.Typer(
 def _read_secret(*, flag_value: str | None, from_stdin: bool, cli_warn: typer.Context) -> str | None:
     cli = get_cli(cli_warn)
     if flag_value is not None and from_stdin:
-        raise CliError("give the client secret once: --client-secret or --client-secret-stdin, not both")
+        raise UsageError("give the client secret once: --client-secret or --client-secret-stdin, not both")
     if flag_value is not None:
         cli.out.warn(
             "--client-secret puts the secret in your shell history and process list; "
@@ -73,7 +73,7 @@ def add(
     cli = get_cli(ctx)
     name = name.strip()
     if not name:
-        raise CliError("profile name must not be empty")
+        raise UsageError("profile name must not be empty")
     resolved = resolve_region(region)
     secret = _read_secret(flag_value=client_secret, from_stdin=client_secret_stdin, cli_warn=ctx)
     profile = Profile(name=name, region=region.strip(), client_id=client_id, client_secret=secret)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from gcx.cli import crud
-from gcx.cli.context import CliError, get_cli
+from gcx.cli.context import UsageError, get_cli
 from gcx.cli.options import (
     Address1Opt,
     Address2Opt,
@@ -263,7 +263,7 @@ def update_contact(
     documents = read_documents(file) if file else None
     if replace:
         if unset:
-            raise CliError("--unset has no meaning with --replace: leave the field out of the document")
+            raise UsageError("--unset has no meaning with --replace: leave the field out of the document")
         crud.replace_record(
             cli, KIND, contact_id, documents, changes, yes=yes, dry_run=dry_run, output=output
         )
@@ -397,10 +397,10 @@ def lookup_contact(
     ]
     if type_ is not None or value is not None:
         if type_ is None or value is None:
-            raise CliError("--type and --value go together")
+            raise UsageError("--type and --value go together")
         given.append((check_identifier_type(type_, CONTACT_IDENTIFIER_TYPES), value))
     if len(given) != 1:
-        raise CliError("give exactly one of --external-id, --email, --phone or --type/--value")
+        raise UsageError("give exactly one of --external-id, --email, --phone or --type/--value")
     kind_name, raw = given[0]
     if kind_name == "Phone":
         normalized = normalize_phone(raw, country, field="--phone")

@@ -65,6 +65,12 @@ class PartialFailure(CliError):
     exit_code = EXIT_PARTIAL
 
 
+class UsageError(CliError):
+    """The options given do not make sense together (exit 2, like click's own usage errors)."""
+
+    exit_code = EXIT_USAGE
+
+
 class ConfirmationRequired(CliError):
     """A destructive command ran without a terminal and without ``--yes``."""
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gcx.cli.context import CliContext, CliError, PartialFailure
+from gcx.cli.context import CliContext, CliError, PartialFailure, UsageError
 from gcx.cli.output import CONTACT, IDENTIFIER, ORGANIZATION, Output, OutputFormat, RecordKind, to_dict
 from gcx.cli.records import (
     Document,
@@ -182,7 +182,7 @@ def create_records(
     overlay_record = build_record(overlay)
     if documents is None:
         if not overlay_record:
-            raise CliError("nothing to create: give fields as options (see --help) or --file")
+            raise UsageError("nothing to create: give fields as options (see --help) or --file")
         documents = [Document("options", {})]
     bodies: list[dict[str, Any]] = []
     problems: list[str] = []
@@ -262,13 +262,15 @@ def plan_updates(
     items: list[UpdateItem] = []
     if documents is None:
         if record_id is None:
-            raise CliError(f"which {kind.name}? give its ID (or --file with an id in each record)")
+            raise UsageError(f"which {kind.name}? give its ID (or --file with an id in each record)")
         if not changes:
-            raise CliError("nothing to update: give fields as options, --set/--unset, or --file")
+            raise UsageError("nothing to update: give fields as options, --set/--unset, or --file")
         items.append(UpdateItem(f"{kind.name} {record_id}", record_id, dict(changes)))
     else:
         if record_id is not None and len(documents) > 1:
-            raise CliError(f"ID and a --file with {len(documents)} records: put an id in each record instead")
+            raise UsageError(
+                f"ID and a --file with {len(documents)} records: put an id in each record instead"
+            )
         for doc in documents:
             data, _removed = strip_server_fields(doc.data)
             doc_id = doc.data.get("id") or record_id
@@ -368,12 +370,12 @@ def replace_record(
     """Replace a whole record (PUT): the document becomes the record, other fields are erased."""
     out = cli.output_for(output)
     if documents is not None and len(documents) != 1:
-        raise CliError(f"--replace takes one record, the --file has {len(documents)}")
+        raise UsageError(f"--replace takes one record, the --file has {len(documents)}")
     doc = documents[0] if documents else Document("options", {})
     body = deep_merge(doc.data, build_record(overlay))
     target = record_id or body.get("id")
     if not target:
-        raise CliError(f"which {kind.name}? give its ID or an id in the document")
+        raise UsageError(f"which {kind.name}? give its ID or an id in the document")
     if body.get("id") and body["id"] != target:
         raise ValidationError(
             f"{doc.label}: field id: {body['id']!r} does not match the ID argument {target!r}",
@@ -474,7 +476,7 @@ def patch_changes(
                 field=change["field"],
             )
     if not changes:
-        raise CliError("nothing to patch: give --set, --set-if-empty, --append, --remove or --file")
+        raise UsageError("nothing to patch: give --set, --set-if-empty, --append, --remove or --file")
     return changes
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from gcx.cli import crud
-from gcx.cli.context import CliError, get_cli
+from gcx.cli.context import UsageError, get_cli
 from gcx.cli.options import (
     Address1Opt,
     Address2Opt,
@@ -239,7 +239,7 @@ def update_org(
     documents = read_documents(file) if file else None
     if replace:
         if unset:
-            raise CliError("--unset has no meaning with --replace: leave the field out of the document")
+            raise UsageError("--unset has no meaning with --replace: leave the field out of the document")
         crud.replace_record(cli, KIND, org_id, documents, changes, yes=yes, dry_run=dry_run, output=output)
         return
     for path in unset or []:
