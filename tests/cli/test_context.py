@@ -85,7 +85,7 @@ def test_verbose_logging_is_redacted_and_undone() -> None:
     undo = setup_verbose_logging(Redactor({CANARY_SECRET}), stream)
     try:
         logging.getLogger("gcx.test").debug("token request with secret %s", CANARY_SECRET)
-        logging.getLogger("httpx").info("HTTP Request: Authorization: Bearer zzzzzzzzzzzz")
+        logging.getLogger("gcx.http").info("GET /x Authorization: Bearer zzzzzzzzzzzz")
     finally:
         undo()
     text = stream.getvalue()

@@ -110,8 +110,8 @@ class RedactingFormatter(logging.Formatter):
         return self._redact(super().format(record))
 
 
-#: Loggers shown by ``--verbose``: gcx's own and httpx's request log.
-VERBOSE_LOGGERS: dict[str, int] = {"gcx": logging.DEBUG, "httpx": logging.INFO}
+#: Loggers shown by ``--verbose``: gcx's request log (method, URL, status, time, attempt, correlation id).
+VERBOSE_LOGGERS: dict[str, int] = {"gcx": logging.DEBUG}
 
 
 def setup_verbose_logging(redactor: Redactor, stream: Any = None) -> Callable[[], None]:

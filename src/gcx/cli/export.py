@@ -29,6 +29,7 @@ import typer
 
 from gcx.cli.context import CliContext, CliError, get_cli
 from gcx.cli.output import CONTACT_CSV_COLUMNS, ORG_CSV_COLUMNS, Progress, csv_header, render_csv, to_dict
+from gcx.errors import GcxError
 
 STATE_FILE = ".gcx-export.json"
 STATE_VERSION = 1
@@ -263,8 +264,11 @@ def _total(gc: Any, phase: str) -> Any:
     async def count() -> int | None:
         resource = gc.organizations if phase == "organizations" else gc.contacts
         pager = resource.search(page_size=1, max_records=1)
-        async for _ in pager:
-            break
+        try:
+            async for _ in pager:
+                break
+        except GcxError:
+            return None  # only the bar's total is lost; the scan decides what is exported
         total = getattr(pager, "total", None)
         return total if isinstance(total, int) else None
 
