@@ -34,6 +34,7 @@ def test_edits_during_a_chaos_sync(tmp_path: Path, policy: str) -> None:
         client_id=CANARY_CLIENT_ID,
         client_secret=CANARY_SECRET,
         noop_check=policy == "report",
+        launcher="fork",
     )
     result = run_chaos(cfg, tmp_path)
     summary = result.summary()

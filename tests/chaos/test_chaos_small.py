@@ -7,7 +7,7 @@ per run, and the gcx process SIGKILLed at seeded call numbers (before a call is 
 after a write committed), then started again until a run completes. Records created by a
 person beforehand carry unmanaged values that must survive. Asserted: 0 duplicates, nothing
 missing, every managed field equal, 0 unmanaged fields lost, the ledger consistent with the
-remote state, a following run writes nothing, and neither the canary secret nor any token
+remote state (SQLite, and PostgreSQL for the unique run), a following run writes nothing, and neither the canary secret nor any token
 issued appears in any output, report, log or ledger.
 """
 
@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
         pytest.param(True, 2, 12, id="unique-externalids"),
     ],
 )
-def test_chaos_sync_is_exact(tmp_path: Path, unique: bool, kills: int, seed: int) -> None:
+def test_chaos_sync_is_exact(tmp_path: Path, pg_ledger_url: str, unique: bool, kills: int, seed: int) -> None:
     cfg = ChaosConfig(
         contacts=500,
         orgs=10,
@@ -40,6 +40,8 @@ def test_chaos_sync_is_exact(tmp_path: Path, unique: bool, kills: int, seed: int
         client_id=CANARY_CLIENT_ID,
         client_secret=CANARY_SECRET,
         noop_check=not unique,
+        launcher="fork",
+        ledger_url=pg_ledger_url if unique else None,  # the unique run keeps its ledger in PostgreSQL
     )
     result = run_chaos(cfg, tmp_path)
     summary = result.summary()

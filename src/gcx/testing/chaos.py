@@ -22,7 +22,7 @@ One :func:`run_chaos` call:
 With ``edits > 0`` a first clean sync runs, the source changes for some records, and the
 chaos runs happen while a person edits records on the Genesys side (managed and unmanaged
 fields): between runs (after a kill) for records whose source changed, at any moment for
-the others; a last run (same faults, no kills) settles.
+the others; the edits not made yet are made before the last run (same faults, no kill).
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ class ChaosConfig:
     run_timeout: float = 600.0
     deadline: float = 1800.0
     verbose: bool = True
+    launcher: str = "subprocess"
     noop_check: bool = True
     client_id: str = CANARY_CLIENT_ID
     client_secret: str = field(default=CANARY_SECRET, repr=False)
@@ -382,6 +383,10 @@ class ChaosGate:
             for a in actions:
                 self.actions.setdefault(a.at, []).append(a)
 
+    def set_pid(self, pid: int) -> None:
+        with self.lock:
+            self.pid = pid
+
     def disarm(self) -> None:
         with self.lock:
             self.pid = None
@@ -459,6 +464,174 @@ class ChaosGate:
 async def _answer(send: Send, status: int) -> None:
     await send({"type": "http.response.start", "status": status, "headers": [(b"content-length", b"0")]})
     await send({"type": "http.response.body", "body": b""})
+
+
+# --------------------------------------------------------------------------- launching gcx
+
+
+class Launcher:
+    """Runs ``gcx <args>`` as a separate process that can be SIGKILLed; returns its exit code
+    (negative: killed by that signal; None: it outlived ``timeout`` and was killed)."""
+
+    def run(
+        self,
+        args: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        out: Path,
+        err: Path,
+        on_pid: Callable[[int], None],
+        timeout: float,
+    ) -> int | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the launcher holds."""
+
+
+class SubprocessLauncher(Launcher):
+    """``python -m gcx.cli.main ARGS``: a fresh interpreter per run (the most faithful)."""
+
+    def run(
+        self,
+        args: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        out: Path,
+        err: Path,
+        on_pid: Callable[[int], None],
+        timeout: float,
+    ) -> int | None:
+        cmd = [sys.executable, "-m", "gcx.cli.main", *args]
+        with out.open("wb") as fo, err.open("wb") as fe:
+            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                cmd, cwd=cwd, env=env, stdout=fo, stderr=fe, stdin=subprocess.DEVNULL
+            )
+            on_pid(proc.pid)
+            try:
+                return proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                return None
+
+
+#: The fork server: imports gcx once, then forks one child per run. The child sets its working
+#: directory, environment and output files, waits for "go" and calls the CLI's own ``main()``
+#: (what ``python -m gcx.cli.main`` runs), so a run skips only the interpreter start and the
+#: imports. The server itself has no threads, so forking it is safe.
+_FORK_SERVER = r"""
+import json, os, sys, traceback
+import gcx.cli.main as cli
+
+for line in sys.stdin:
+    req = json.loads(line)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(w)
+            os.read(r, 1)
+            os.close(r)
+            os.chdir(req["cwd"])
+            os.environ.clear()
+            os.environ.update(req["env"])
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            for fd, path in ((1, req["out"]), (2, req["err"])):
+                f = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(f, fd)
+                os.close(f)
+            sys.argv = ["gcx", *req["args"]]
+            try:
+                cli.main()
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except BaseException:
+                traceback.print_exc()
+                code = 1
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+    os.close(r)
+    print(json.dumps({"pid": pid}), flush=True)
+    sys.stdin.readline()  # "go": the harness knows the pid
+    os.write(w, b"g")
+    os.close(w)
+    _, status = os.waitpid(pid, 0)
+    print(json.dumps({"exit": os.waitstatus_to_exitcode(status)}), flush=True)
+"""
+
+
+class ForkLauncher(Launcher):
+    """Runs through a fork server that imported gcx once: much faster starts, same ``main()``."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+
+    def _server(self) -> subprocess.Popen[str]:
+        if self.proc is None:
+            self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and code
+                [sys.executable, "-c", _FORK_SERVER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                env={k: v for k, v in os.environ.items() if not k.startswith(("GENESYSCLOUD_", "GCX_"))},
+            )
+        return self.proc
+
+    def run(
+        self,
+        args: list[str],
+        cwd: Path,
+        env: dict[str, str],
+        out: Path,
+        err: Path,
+        on_pid: Callable[[int], None],
+        timeout: float,
+    ) -> int | None:
+        proc = self._server()
+        assert proc.stdin is not None and proc.stdout is not None
+        req = {"args": args, "cwd": str(cwd), "env": env, "out": str(out), "err": str(err)}
+        proc.stdin.write(json.dumps(req) + "\n")
+        proc.stdin.flush()
+        pid = int(json.loads(proc.stdout.readline())["pid"])
+        on_pid(pid)
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        fired: list[bool] = []
+
+        def on_timeout() -> None:
+            fired.append(True)
+            _kill_quietly(pid)
+
+        timer = threading.Timer(timeout, on_timeout)
+        timer.start()
+        try:
+            line = proc.stdout.readline()
+        finally:
+            timer.cancel()
+        if not line:
+            raise RuntimeError("the gcx fork server stopped")
+        code = int(json.loads(line)["exit"])
+        return None if fired else code
+
+    def close(self) -> None:
+        if self.proc is not None:
+            assert self.proc.stdin is not None and self.proc.stdout is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+            self.proc.stdout.close()
+            self.proc = None
+
+
+def _kill_quietly(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 # --------------------------------------------------------------------------- runs and results
@@ -594,6 +767,7 @@ class Harness:
         self.emu = Emulator(cfg.settings())
         self.gate = ChaosGate(self.emu.app, self.emu)
         self.gate.on_edit = self._apply_edit
+        self.launcher: Launcher = ForkLauncher() if cfg.launcher == "fork" else SubprocessLauncher()
         self.log = log or (lambda _msg: None)
         self.runs: list[RunInfo] = []
         self.outputs: dict[str, bytes] = {}
@@ -727,11 +901,9 @@ class Harness:
         cfg = self.cfg
         index = len(self.runs) + 1
         report_path = self.workdir / "reports" / f"run-{index:02d}.json"
-        cmd = [sys.executable, "-m", "gcx.cli.main"]
-        if cfg.verbose:
-            cmd.append("--verbose")
-        cmd += ["--rate-limit", str(cfg.client_rate_limit), "sync", "apply", *source.args()]
-        cmd += [
+        args: list[str] = ["--verbose"] if cfg.verbose else []
+        args += ["--rate-limit", str(cfg.client_rate_limit), "sync", "apply", *source.args()]
+        args += [
             "--ledger",
             self.ledger_url,
             "--batch-size",
@@ -745,21 +917,15 @@ class Harness:
         err_path = self.workdir / "logs" / f"run-{index:02d}.err"
         t0 = time.monotonic()
         timeout = max(1.0, min(cfg.run_timeout, cfg.deadline - (t0 - self.t0)))
-        with out_path.open("wb") as out, err_path.open("wb") as err:
-            proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                cmd, cwd=self.workdir, env=self._env(), stdout=out, stderr=err, stdin=subprocess.DEVNULL
+        self.gate.arm(None, actions)
+        try:
+            code = self.launcher.run(
+                args, self.workdir, self._env(), out_path, err_path, self.gate.set_pid, timeout
             )
-            self.gate.arm(proc.pid, actions)
-            try:
-                code: int | None = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                code = None
-            finally:
-                calls = self.gate.calls
-                killed_at = [a for a in self.gate.fired if a.kind == "kill" and a in actions]
-                self.gate.disarm()
+        finally:
+            calls = self.gate.calls
+            killed_at = [a for a in self.gate.fired if a.kind == "kill" and a in actions]
+            self.gate.disarm()
         self.outputs[out_path.name] = out_path.read_bytes()
         self.outputs[err_path.name] = err_path.read_bytes()
         report: dict[str, Any] | None = None
@@ -778,14 +944,15 @@ class Harness:
         )
         return info
 
-    def chaos_actions(self, expected_calls: int, kill: bool, live_edits: list[Edit]) -> list[Action]:
+    def chaos_actions(self, expected_calls: int, kill: str | None, live_edits: list[Edit]) -> list[Action]:
+        """The seeded actions of one run; ``kill``: the phase of its SIGKILL (None: no kill)."""
         rng = self.rng
         top = max(3, expected_calls)
         actions: list[Action] = []
         if kill:
-            actions.append(Action("kill", rng.randint(2, top), phase=rng.choice(("before", "after"))))
+            actions.append(Action("kill", rng.randint(2, top), phase=kill))
         for _ in range(self.cfg.revokes_per_run):
-            actions.append(Action("revoke", rng.randint(2, top)))
+            actions.append(Action("revoke", rng.randint(2, max(2, top // 2))))
         for _ in range(self.cfg.bursts_per_run):
             actions.append(Action("burst", rng.randint(2, top), count=self.cfg.burst_429_length))
         for _ in range(self.cfg.drops_per_run):
@@ -812,7 +979,17 @@ class Harness:
         between = [e for e in self.edits if not e.live]
         per_kill = math.ceil(len(between) / max(1, cfg.kills))
         while len(self.runs) < cfg.max_runs and time.monotonic() - self.t0 < cfg.deadline:
-            actions = self.chaos_actions(expected, kills_left > 0, [e for e in live if not e.done])
+            if kills_left > 0:
+                # kills alternate: after a committed write (its answer never read), before a call
+                kill: str | None = ("after", "before")[(cfg.kills - kills_left) % 2]
+                edits = [e for e in live if not e.done]
+            else:
+                # the last runs: every edit is made before they start, so each of them sees
+                # all edits when it reads Genesys (what it reports is then deterministic)
+                kill, edits = None, []
+                for edit in self.edits:
+                    self._apply_edit(edit)
+            actions = self.chaos_actions(expected, kill, edits)
             info = self.run_gcx(source, phase, actions)
             if info.killed:
                 if info.killed != "timeout":
@@ -869,9 +1046,12 @@ def _change_source(records: list[dict[str, Any]], cfg: ChaosConfig) -> tuple[lis
 
 @contextlib.contextmanager
 def _served(h: Harness) -> Iterator[str]:
-    with serve_in_thread(h.gate, "127.0.0.1", 0) as url:
-        h.base_url = url
-        yield url
+    try:
+        with serve_in_thread(h.gate, "127.0.0.1", 0) as url:
+            h.base_url = url
+            yield url
+    finally:
+        h.launcher.close()
 
 
 def run_chaos(cfg: ChaosConfig, workdir: Path, log: Callable[[str], None] | None = None) -> ChaosResult:
@@ -901,10 +1081,6 @@ def run_chaos(cfg: ChaosConfig, workdir: Path, log: Callable[[str], None] | None
             h.plan_edits(new_records, changed)
         h.emu.configure(**cfg.fault_settings())
         clean = h.chaos_loop(source, "chaos")
-        if cfg.edits and clean:
-            for edit in h.edits:  # an edit whose moment never came is made now, then settled
-                h._apply_edit(edit)
-            clean = h._clean(h.run_gcx(source, "settle", []), source)
         h.emu.configure(**OFF)
         final = h.runs[-1].report if clean else None
         state = h.emu.dump()
