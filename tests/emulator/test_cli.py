@@ -35,10 +35,10 @@ def running(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
-        assert url.startswith("http://127.0.0.1:"), (
-            url,
-            proc.stderr.read() if proc.poll() is not None else "",
-        )
+        if not url.startswith("http://127.0.0.1:"):
+            proc.terminate()
+            out, err = proc.communicate(timeout=30)
+            raise AssertionError(f"no base URL on stdout: {url!r} {out!r} stderr={err!r}")
         yield url, proc
     finally:
         proc.terminate()
@@ -56,7 +56,7 @@ def token(client: httpx.Client, cid: str = "any", secret: str = "thing") -> http
 
 def test_cli_serves_with_flags() -> None:
     args = ("--rate-limit", "2", "--max-bulk-size", "3", "--org-delete", "cascade", "--seed", "7")
-    with running(*args) as (url, _), httpx.Client(base_url=url) as client:
+    with running(*args) as (url, _), httpx.Client(base_url=url, timeout=30) as client:
         t = token(client)
         assert t.status_code == 200
         headers = {"Authorization": f"Bearer {t.json()['access_token']}"}
@@ -78,7 +78,7 @@ def test_cli_credentials_from_env_and_state_file(tmp_path: Path) -> None:
     state.write_text(json.dumps(emu.dump()), encoding="utf-8")
     env = {"GCX_EMULATOR_CREDENTIALS": f"{CANARY_CLIENT_ID}:{CANARY_SECRET}"}
     args = ("--state", str(state), "--duplicate-external-ids", "--credentials", "other:pair-secret")
-    with running(*args, env=env) as (url, proc), httpx.Client(base_url=url) as client:
+    with running(*args, env=env) as (url, proc), httpx.Client(base_url=url, timeout=30) as client:
         assert token(client).status_code == 401
         assert token(client, "other", "pair-secret").status_code == 200
         t = token(client, CANARY_CLIENT_ID, CANARY_SECRET)
