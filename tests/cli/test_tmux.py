@@ -11,6 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def test_table_and_progress_bars_in_a_terminal(
             ("Edsger", "Dijkstra"), ("Barbara", "Liskov"), ("Donald", "Knuth"),
         ]  # fmt: skip
         for first, last in people[2 * n : 2 * n + 2]:
-            client.contacts.create(
+            last_contact = client.contacts.create(
                 {
                     "firstName": first,
                     "lastName": last,
@@ -61,6 +62,8 @@ def test_table_and_progress_bars_in_a_terminal(
                     "externalOrganization": {"id": org.id},
                 }
             )
+    doomed = last_contact.id
+    assert doomed
     env = {
         **credentials_env(base_url),
         "GCX_RATE_LIMIT": "0",
@@ -81,6 +84,9 @@ def test_table_and_progress_bars_in_a_terminal(
             f"{gcx} contacts list",
             "echo '$ gcx export --out backup/'",
             f"{gcx} export --out backup/ --page-size 10 > /dev/null",
+            # A destructive command on a terminal asks first; the test answers the prompt.
+            f"echo '$ gcx contacts delete {doomed}'",
+            f"{gcx} contacts delete {doomed}",
         ]
     )
     command = f"{script}; tmux -L {socket} wait-for -S {channel}; sleep 600"
@@ -98,7 +104,15 @@ def test_table_and_progress_bars_in_a_terminal(
         f"env {env_prefix} sh -c {shlex.quote(command)}",
     )
     try:
-        _tmux(socket, "wait-for", channel, timeout=500)
+        deadline = time.monotonic() + 400
+        while "[y/N]" not in _tmux(socket, "capture-pane", "-p", "-t", "gcx").stdout:
+            assert time.monotonic() < deadline, "no confirmation prompt appeared"
+            time.sleep(0.5)
+        assert doomed in {
+            c["id"] for c in emu.backend.dump()["contacts"]
+        }  # nothing deleted before the answer
+        _tmux(socket, "send-keys", "-t", "gcx", "y", "Enter")
+        _tmux(socket, "wait-for", channel, timeout=300)
         screen = _tmux(socket, "capture-pane", "-p", "-t", "gcx").stdout
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=30)
@@ -112,6 +126,8 @@ def test_table_and_progress_bars_in_a_terminal(
     assert progress, screen  # the export's progress bar, drawn because stderr is a terminal
     assert any("contacts" in line and "6/6" in line for line in screen.splitlines()), screen
     assert (out_dir / "contacts.jsonl").read_text().count("\n") == 6
+    assert "(Donald Knuth)? [y/N]: y" in screen and f"deleted contact {doomed} (Donald Knuth)" in screen
+    assert doomed not in {c["id"] for c in emu.backend.dump()["contacts"]}
 
     if os.environ.get("UPDATE_CLI_CAPTURES") == "1":
         IMAGES.mkdir(parents=True, exist_ok=True)
