@@ -215,3 +215,63 @@ async def test_bulk_enrich(api: httpx.AsyncClient, emu: Emulator) -> None:
     ]
     r = await api.post(f"{API}/bulk/organizations/enrich", json={"entities": org_ops})
     assert r.json()["results"][0]["status"] == 201
+
+
+async def test_contacts_merge_makes_a_new_contact(api: httpx.AsyncClient, emu: Emulator) -> None:
+    phone = {"type": "Phone", "value": "+13175550111"}
+    a = emu.backend.create("contacts", {"firstName": "A", "title": "T", "identifiers": [EMAIL]})
+    b = emu.backend.create("contacts", {"firstName": "B", "lastName": "L", "identifiers": [phone]})
+    emu.backend.create_note("contacts", b["id"], {"noteText": "about B"})
+    body = {"contactIds": [a["id"], b["id"]], "valueOverride": {"title": "Boss", "lastName": None}}
+    r = await api.post(f"{API}/contacts/merge", json=body)
+    assert r.status_code == 200
+    merged = r.json()
+    assert merged["id"] not in (a["id"], b["id"])
+    assert (merged["firstName"], merged["lastName"], merged["title"]) == ("A", "L", "Boss")
+    assert {x["id"] for x in merged["mergedFrom"]} == {a["id"], b["id"]}
+    assert {i["type"] for i in merged["identifiers"]} == {"Email", "Phone"}
+    for old in (a, b):
+        assert (await api.get(f"{API}/contacts/{old['id']}")).status_code == 404
+    assert (await api.post(f"{API}/identifierlookup/contacts", json=phone)).json()["id"] == merged["id"]
+    notes = (await api.get(f"{API}/contacts/{merged['id']}/notes")).json()
+    assert [n["noteText"] for n in notes["entities"]] == ["about B"]
+
+
+async def test_merge_source_into_target(api: httpx.AsyncClient, emu: Emulator) -> None:
+    target = emu.backend.create("contacts", {"firstName": "T", "identifiers": [EMAIL]})
+    source = emu.backend.create("contacts", {"firstName": "S", "title": "Dr"})
+    r = await api.post(
+        f"{API}/merge/contacts", json={"sourceContactId": source["id"], "targetContactId": target["id"]}
+    )
+    assert r.status_code == 200
+    merged = r.json()
+    assert merged["id"] == target["id"] and merged["firstName"] == "T" and merged["title"] == "Dr"
+    assert merged["mergedFrom"][0]["id"] == source["id"]
+    assert (await api.get(f"{API}/contacts/{source['id']}")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/contacts/merge", {"contactIds": ["only-one"]}, "contactIds"),
+        ("/contacts/merge", {"contactIds": "x"}, "contactIds"),
+        ("/contacts/merge", {"contactIds": ["a", "a"]}, "contactIds"),
+        (
+            "/contacts/merge",
+            {"contactIds": ["a", "b"], "valueOverride": {"workEmail": "bad"}},
+            "valueOverride.workEmail",
+        ),
+        ("/merge/contacts", {"targetContactId": "x"}, "sourceContactId"),
+        ("/merge/contacts", {"sourceContactId": "x", "targetContactId": "x"}, "sourceContactId"),
+    ],
+)
+async def test_merge_validation(api: httpx.AsyncClient, path: str, body: dict, field: str) -> None:
+    r = await api.post(f"{API}{path}", json=body)
+    assert r.status_code == 400 and field in detail_fields(r)
+
+
+async def test_merge_unknown_contact_is_404(api: httpx.AsyncClient, emu: Emulator) -> None:
+    a = emu.backend.create("contacts", {"firstName": "A"})
+    r = await api.post(f"{API}/contacts/merge", json={"contactIds": [a["id"], "missing"]})
+    assert r.status_code == 404 and error_body(r)["entityId"] == "missing"
+    assert (await api.get(f"{API}/contacts/{a['id']}")).status_code == 200

@@ -127,6 +127,8 @@ def call_everything(body: Any) -> None:
         lambda: b.patch_note("organizations", ORG["id"], NOTE["id"], body),
         lambda: b.create_relationship(body),
         lambda: b.patch_relationship(RELATIONSHIP["id"], body),
+        lambda: b.merge_contacts(body),
+        lambda: b.merge_into(body),
         lambda: b.load(body),
     ]
     for call in calls:

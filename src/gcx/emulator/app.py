@@ -215,6 +215,15 @@ def build_routes(backend: Backend) -> list[BaseRoute]:
 
     add(f"{API}/contacts/search", ["POST"], contact_search)
 
+    async def merge_contacts(request: Request) -> Response:
+        return json_response(backend.merge_contacts(await read_json(request)))
+
+    async def merge_into(request: Request) -> Response:
+        return json_response(backend.merge_into(await read_json(request)))
+
+    add(f"{API}/contacts/merge", ["POST"], merge_contacts)
+    add(f"{API}/merge/contacts", ["POST"], merge_into)
+
     # ------------------------------------------------------------- lookup
     async def lookup_contacts(request: Request) -> Response:
         return json_response(backend.lookup(CONTACTS, await read_json(request)))

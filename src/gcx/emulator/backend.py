@@ -618,6 +618,7 @@ class Backend:
         """Store a planned write with its index changes."""
         kind, record = plan.kind, plan.record
         for other in plan.remove:
+            self._move_notes(kind, other, record["id"])
             self._delete_record(kind, other)
         rid = record["id"]
         if kind == CONTACTS:
@@ -1355,8 +1356,89 @@ class Backend:
         )
         if merged_away:
             plan.remove = merged_away
-            plan.record["mergedFrom"] = [_record_ref(kind, i) for i in merged_away]
+            history = plan.record.get("mergedFrom", [])
+            plan.record["mergedFrom"] = [*history, *(_record_ref(kind, i) for i in merged_away)]
         return plan
+
+    # ----------------------------------------------------------------- merge
+
+    def merge_contacts(self, body: Any) -> dict[str, Any]:
+        """``POST /contacts/merge``: 2..25 contacts become one new contact (see docs/emulator.md)."""
+        with self.lock:
+            problems: list[FieldProblem] = []
+            ids = body.get("contactIds") if isinstance(body, dict) else None
+            if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+                problems.append(FieldProblem("contactIds", "must be an array of contact ids"))
+                ids = []
+            elif not 2 <= len(set(ids)) <= 25 or len(set(ids)) != len(ids):
+                problems.append(FieldProblem("contactIds", "must hold 2 to 25 distinct contact ids"))
+            override_raw = body.get("valueOverride") if isinstance(body, dict) else None
+            sub: list[FieldProblem] = []
+            override = (
+                self._clean_body(CONTACTS, override_raw, sub, partial=True)
+                if override_raw is not None
+                else {}
+            )
+            problems.extend(FieldProblem(f"valueOverride.{p.field}", p.message, p.code, p.value) for p in sub)
+            if problems:
+                raise invalid(problems, "merge request")
+            inputs = [self._require(CONTACTS, i) for i in ids]
+            return self.render(CONTACTS, self._apply(self._plan_merge(inputs, None, override)))
+
+    def merge_into(self, body: Any) -> dict[str, Any]:
+        """``POST /merge/contacts``: the source contact is folded into the target, which keeps its id."""
+        with self.lock:
+            problems: list[FieldProblem] = []
+            names = ("sourceContactId", "targetContactId")
+            values = [body.get(n) if isinstance(body, dict) else None for n in names]
+            for name, value in zip(names, values, strict=True):
+                if not isinstance(value, str) or not value:
+                    problems.append(FieldProblem(name, "is required (a contact id)", "missing.property"))
+            if not problems and values[0] == values[1]:
+                problems.append(FieldProblem("sourceContactId", "must differ from targetContactId"))
+            if problems:
+                raise invalid(problems, "merge request")
+            source, target = (self._require(CONTACTS, str(v)) for v in values)
+            return self.render(CONTACTS, self._apply(self._plan_merge([target, source], target, {})))
+
+    def _plan_merge(self, inputs: list[Record], survivor: Record | None, override: dict[str, Any]) -> _Plan:
+        """Combine ``inputs`` (earlier ones win, later ones fill gaps), then apply ``override``.
+
+        ``survivor`` None makes a new contact; otherwise the survivor keeps its id. Every other
+        input is deleted, its identifiers and notes moving to the result.
+        """
+        keep = EnrichRules("PreferExisting", "Fill", {})
+        combined: dict[str, Any] = {}
+        for record in inputs:
+            combined = self._combine(CONTACTS, combined, self._input_form(CONTACTS, record), keep)
+        combined = self._combine(CONTACTS, combined, override, EnrichRules("PreferProvided", "Fill", {}))
+        problems: list[FieldProblem] = []
+        cleaned = self._clean_body(CONTACTS, combined, problems)
+        if problems:
+            raise invalid(problems, "merged contact")
+        merged_away = [r["id"] for r in inputs if survivor is None or r["id"] != survivor["id"]]
+        identifiers = [
+            {k: v for k, v in ident.items() if k in ("type", "value", "externalSource")}
+            for record in inputs
+            for ident in record.get("identifiers", [])
+        ]
+        plan = self._plan(
+            CONTACTS, cleaned, survivor, identifiers, contact_type="Curated", ignore_holders=merged_away
+        )
+        plan.remove = merged_away
+        history = plan.record.get("mergedFrom", [])
+        plan.record["mergedFrom"] = [*history, *(_record_ref(CONTACTS, i) for i in merged_away)]
+        return plan
+
+    def _move_notes(self, kind: str, from_id: str, to_id: str) -> None:
+        for note_id in self.store.children(NOTES, from_id):
+            note = self.store.get(NOTES, note_id)
+            self.store.unlink_child(NOTES, from_id, note_id)
+            if note is None:
+                continue
+            moved = {**note, "entityId": to_id, "selfUri": f"{API}/{kind}/{to_id}/notes/{note_id}"}
+            self.store.put(NOTES, moved)
+            self.store.link_child(NOTES, to_id, note_id)
 
     def _field_rules(self, kind: str, raw: Any, problems: list[FieldProblem]) -> EnrichRules:
         if raw is None:
