@@ -185,3 +185,35 @@ def test_sql_source_and_dry_run(gcx: Any, emu: Emulator, tmp_path: Path) -> None
     ]
     assert sorted(c["firstName"] for c in state(emu)["contacts"]) == ["Bob", "Jane"]
     assert len(state(emu)["organizations"]) == 2
+
+
+def test_postgres_ledger_by_url(
+    gcx: Any, emu: Emulator, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    import uuid
+
+    import sqlalchemy as sa
+
+    from .conftest import PG_URL
+
+    request.getfixturevalue("pg_ledger")  # skips when PostgreSQL is down
+    schema = f"gcx_cli_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+        src = tmp_path / "records.jsonl"
+        shutil.copy(EXAMPLES / "records.jsonl", src)
+        assert gcx("sync", "apply", str(src), "--ledger", url).exit_code == 0
+        assert gcx("sync", "apply", str(src), "--ledger", url, "--trust-ledger").exit_code == 0
+        status = gcx("-o", "json", "sync", "status", "--ledger", url)
+        doc = json.loads(status.stdout)
+        assert doc["records"]["contact"]["total"] == 6 and len(doc["runs"]) == 2
+        with admin.connect() as conn:
+            n = conn.execute(sa.text(f"SELECT count(*) FROM {schema}.gcx_records")).scalar_one()
+        assert n == 9
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
