@@ -12,7 +12,10 @@ import io
 import json
 from pathlib import Path
 
+import httpx
+
 from gcx import Client
+from gcx.cli.main import app
 from gcx.emulator import Emulator
 from tests.cli.conftest import InProcessGcx as Gcx
 from tests.cli.conftest import counts
@@ -388,3 +391,62 @@ def test_contradictory_options_are_usage_errors(gcx: Gcx, emu: Emulator, client:
         assert run.code == 2, (args, run.stderr)
         assert run.stderr.startswith("error: ") and text in run.stderr, (args, run.stderr)
     assert emu.backend.dump() == before
+
+
+class LockedContact(httpx.AsyncBaseTransport):
+    """The emulator, except that bulk removal refuses one contact (as a locked record would)."""
+
+    def __init__(self, emu: Emulator, locked: str) -> None:
+        self.inner = emu.transport()
+        self.locked = locked
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path.endswith("/bulk/contacts/remove"):
+            body = json.loads(request.content)
+            kept = [e for e in body["entities"] if e["id"] != self.locked]
+            refused = len(kept) != len(body["entities"])
+            if not kept:
+                results: list[dict[str, object]] = []
+            else:
+                forwarded = httpx.Request(
+                    request.method, request.url, headers=request.headers, json={"entities": kept}
+                )
+                answer = await self.inner.handle_async_request(forwarded)
+                await answer.aread()
+                results = answer.json()["results"]
+            if refused:
+                error = {
+                    "code": "locked",
+                    "message": "the contact is locked",
+                    "status": 403,
+                    "retryable": False,
+                }
+                results.append({"id": self.locked, "success": False, "error": error, "status": 403})
+            failed = [i for i, r in enumerate(results) if not r["success"]]
+            return httpx.Response(
+                200, json={"results": results, "errorCount": len(failed), "errorIndexes": failed}
+            )
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_orgs_delete_with_contacts_partial_failure_keeps_the_org(
+    gcx: Gcx, emu: Emulator, client: Client
+) -> None:
+    org_id = _org(client)
+    ids = [_contact(client, org_id, firstName=f"C{n}") for n in range(3)]
+    result = gcx.runner.invoke(
+        app,
+        ["orgs", "delete", org_id, "--with-contacts", "--yes"],
+        env=gcx.env,
+        obj={"transport": LockedContact(emu, ids[1])},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 3, result.stderr
+    assert f"contact {ids[1]}: 403 locked: the contact is locked" in result.stderr
+    assert "1 of 3 contacts could not be deleted" in result.stderr and "was kept" in result.stderr
+    stored = emu.backend.dump()
+    assert [o["id"] for o in stored["organizations"]] == [org_id]
+    assert [c["id"] for c in stored["contacts"]] == [ids[1]]
