@@ -112,12 +112,6 @@ def generate(spec: dict[str, Any]) -> str:
                 lines.append(f"    {attr}: {typ} | None = None")
     lines.append("")
     lines.append("")
-    lines.append("for _model in list(globals().values()):")
-    lines.append(
-        "    if isinstance(_model, type) and issubclass(_model, ApiModel) and _model is not ApiModel:"
-    )
-    lines.append("        _model.model_rebuild()")
-    lines.append("")
     return "\n".join(lines)
 
 

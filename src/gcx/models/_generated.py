@@ -2126,8 +2126,3 @@ class WritableStarrableDivision(ApiModel):
     id: str | None = Field(default=None, description="The globally unique identifier for the object.")
     name: str | None = None
     selfUri: str | None = Field(default=None, description="The URI for this object")
-
-
-for _model in list(globals().values()):
-    if isinstance(_model, type) and issubclass(_model, ApiModel) and _model is not ApiModel:
-        _model.model_rebuild()

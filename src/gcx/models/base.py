@@ -21,6 +21,7 @@ class ApiModel(BaseModel):
         extra="allow",
         populate_by_name=True,
         validate_assignment=False,
+        defer_build=True,
         protected_namespaces=(),
         ser_json_inf_nan="null",
     )
