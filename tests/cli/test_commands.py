@@ -450,3 +450,31 @@ def test_orgs_delete_with_contacts_partial_failure_keeps_the_org(
     stored = emu.backend.dump()
     assert [o["id"] for o in stored["organizations"]] == [org_id]
     assert [c["id"] for c in stored["contacts"]] == [ids[1]]
+
+
+def test_update_many_from_a_file_reports_each_failure(
+    gcx: Gcx, emu: Emulator, client: Client, tmp_path: Path
+) -> None:
+    first, second = _contact(client, firstName="One"), _contact(client, firstName="Two")
+    path = tmp_path / "changes.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(line) + "\n"
+            for line in (
+                {"id": first, "title": "Lead", "address": {"city": "Oslo"}},
+                {"id": "missing-contact", "title": "Ghost"},
+                {"id": second, "title": "Chief"},
+            )
+        )
+    )
+    run = gcx("-o", "jsonl", "contacts", "update", "--file", str(path))
+    assert run.code == 3, run.stderr
+    assert [c["title"] for c in run.jsonl()] == ["Lead", "Chief"]
+    assert "changes.jsonl line 2 (contact missing-contact): 404" in run.stderr
+    one = client.contacts.get(first)
+    assert one.firstName == "One" and one.workEmail == "ada@example.com" and one.address.city == "Oslo"
+
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    run = gcx("contacts", "create", "--file", str(empty))
+    assert run.code == 2 and "the file holds no contacts" in run.stderr

@@ -24,7 +24,7 @@ from gcx.cli.records import (
     validate_changes,
     validate_new_record,
 )
-from gcx.errors import GcxError, NotFoundError, ValidationError
+from gcx.errors import ApiError, NotFoundError, OutcomeUnknownError, ValidationError
 
 #: How many invalid records are listed one by one before "... and N more".
 MAX_LISTED_ERRORS = 20
@@ -184,6 +184,8 @@ def create_records(
         if not overlay_record:
             raise UsageError("nothing to create: give fields as options (see --help) or --file")
         documents = [Document("options", {})]
+    if not documents:
+        raise UsageError(f"nothing to create: the file holds no {kind.plural}")
     bodies: list[dict[str, Any]] = []
     problems: list[str] = []
     dropped: set[str] = set()
@@ -219,8 +221,8 @@ def create_records(
         failed = 0
         with out.stream(kind.output) as writer:
             for item in result.items:
-                if item.ok and item.entity is not None:
-                    writer.write(item.entity)
+                if item.ok:
+                    writer.write(item.entity if item.entity is not None else {"id": item.id})
                 else:
                     failed += 1
                     label = documents[item.index].label if item.index < len(documents) else f"#{item.index}"
@@ -347,7 +349,7 @@ def update_records(
             for item in items:
                 try:
                     writer.write(await resource.safe_update(item.record_id, item.changes))
-                except GcxError as exc:
+                except (ApiError, OutcomeUnknownError) as exc:  # this record only; others stop the run
                     failed += 1
                     out.error(f"{item.label} ({kind.name} {item.record_id}): {exc}")
         out.message(f"updated {len(items) - failed} of {kind.count(len(items))}")
@@ -529,7 +531,7 @@ def delete_records(cli: CliContext, kind: Kind, ids: Sequence[str], *, yes: bool
             try:
                 await resource.delete(target["id"])
                 out.message(f"deleted {_describe(kind, target)}")
-            except GcxError as exc:
+            except (ApiError, OutcomeUnknownError) as exc:  # this record only; others stop the run
                 failed += 1
                 out.error(f"{_describe(kind, target)}: {exc}")
         _finish(failed, len(targets), kind, "deleted")
