@@ -264,3 +264,40 @@ def test_sdk_organizations_identifiers_sources_and_enrich_variants(sdk: Any) -> 
     assert info.value.status == 409
     api.delete_externalcontacts_externalsource(src.id)
     assert api.get_externalcontacts_externalsources(limit=10).entities == []
+
+
+def test_sdk_notes_merges_and_relationships(sdk: Any) -> None:
+    api = pc.ExternalContactsApi(sdk)
+    a = api.post_externalcontacts_contacts(build(pc.ExternalContact, first_name="A"))
+    b = api.post_externalcontacts_contacts(build(pc.ExternalContact, first_name="B", last_name="L"))
+    note = api.post_externalcontacts_contact_notes(
+        b.id, build(pc.Note, note_text="hello", created_by=build(pc.User, id="user-1"))
+    )
+    assert (note.note_text, note.created_by.id, note.entity_type) == ("hello", "user-1", "contact")
+    assert api.get_externalcontacts_contact_notes(b.id).total == 1
+
+    merged = api.post_externalcontacts_contacts_merge(
+        build(pc.MergeContactsRequest, contact_ids=[a.id, b.id])
+    )
+    assert (merged.first_name, merged.last_name) == ("A", "L")
+    assert {ref.id for ref in merged.merged_from} == {a.id, b.id}
+    assert [n.note_text for n in api.get_externalcontacts_contact_notes(merged.id).entities] == ["hello"]
+
+    c = api.post_externalcontacts_contacts(build(pc.ExternalContact, first_name="C"))
+    request = build(pc.MergeRequest, source_contact_id=c.id, target_contact_id=merged.id)
+    # The SDK marks this endpoint deprecated and says so with a DeprecationWarning of its own.
+    with pytest.warns(DeprecationWarning, match="post_externalcontacts_merge_contacts is deprecated"):
+        target = api.post_externalcontacts_merge_contacts(request)
+    assert target.id == merged.id and len(target.merged_from) == 3
+
+    org = api.post_externalcontacts_organizations(build(pc.ExternalOrganization, name="O"))
+    rel = api.post_externalcontacts_relationships(
+        build(
+            pc.Relationship,
+            user=build(pc.User, id="user-1"),
+            external_organization=build(pc.ExternalOrganization, id=org.id),
+            relationship="Account Manager",
+        )
+    )
+    assert rel.external_organization.name == "O"
+    assert api.get_externalcontacts_organization_relationships(org.id).total == 1
