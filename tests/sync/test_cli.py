@@ -217,3 +217,11 @@ def test_postgres_ledger_by_url(
         with admin.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def test_plan_that_fails_is_not_saved(gcx: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,name\n1,x\n", encoding="utf-8")
+    r = gcx("sync", "plan", str(bad), "-m", str(EXAMPLES / "crm_mapping.toml"), "--out", "p.json")
+    assert r.exit_code == 1 and "not in the source" in r.stderr
+    assert not (tmp_path / "p.json").exists() and not (tmp_path / "p.json.tmp").exists()

@@ -335,7 +335,7 @@ def plan_cmd(
             writer.close(report)
     if shown["hidden"]:
         cli.out.message(f"... and {shown['hidden']} more changes (use --show N or --out plan.json)")
-    if writer is not None and report is not None and exc is None:
+    if writer is not None and report is not None and report.status in ("ok", "partial"):
         cli.out.message(f"plan saved to {out_file}")
     _finish(cli, report, exc, url, report_file)
 

@@ -73,9 +73,9 @@ class PlanWriter:
             }
         self._fh.write("\n], " + json.dumps(tail, ensure_ascii=False, default=str)[1:] + "\n")
         self._fh.close()
-        if report is not None:
+        if report is not None and report.status in ("ok", "partial"):
             self._tmp.replace(self.path)
-        else:
+        else:  # a plan that did not complete is not saved
             self._tmp.unlink(missing_ok=True)
 
 
