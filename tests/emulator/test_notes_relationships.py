@@ -136,3 +136,24 @@ async def test_state_round_trip_keeps_notes_and_relationships(emu: Emulator) -> 
     emu.load(state)
     assert emu.backend.list_notes("organizations", org["id"])["total"] == 1
     assert emu.backend.list_relationships(org["id"])["entities"][0]["externalOrganization"]["name"] == "Acme"
+
+
+async def test_trustor_link_and_unlink(api: httpx.AsyncClient, emu: Emulator) -> None:
+    org = emu.backend.create("organizations", {"name": "Partner"})
+    other = emu.backend.create("organizations", {"name": "Other"})
+    trustor = "7c0b7a4e-0000-4000-8000-000000000001"
+    r = await api.put(f"{API}/organizations/{org['id']}/trustor/{trustor}")
+    assert r.status_code == 200
+    link = r.json()
+    assert (link["externalOrganizationId"], link["trustorOrgId"]) == (org["id"], trustor)
+    got = (await api.get(f"{API}/organizations/{org['id']}")).json()
+    assert got["trustor"]["id"] == trustor
+    kept = (await api.put(f"{API}/organizations/{org['id']}", json={"name": "Partner 2"})).json()
+    assert kept["trustor"]["id"] == trustor  # server-managed: a PUT keeps it
+    r = await api.put(f"{API}/organizations/{other['id']}/trustor/{trustor}")
+    assert r.status_code == 409 and error_body(r)["entityId"] == org["id"]
+    assert (await api.delete(f"{API}/organizations/{org['id']}/trustor")).status_code == 200
+    assert "trustor" not in (await api.get(f"{API}/organizations/{org['id']}")).json()
+    assert (await api.delete(f"{API}/organizations/{org['id']}/trustor")).status_code == 404
+    assert (await api.put(f"{API}/organizations/{other['id']}/trustor/{trustor}")).status_code == 200
+    assert (await api.put(f"{API}/organizations/missing/trustor/{trustor}")).status_code == 404

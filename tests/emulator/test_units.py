@@ -318,3 +318,25 @@ def test_token_lifecycle_with_fake_clock() -> None:
     with pytest.raises(EmulatorError, match="expired"):
         backend.check_token(token)
     assert backend.revoke_tokens("unknown") == 0
+
+
+def test_every_operation_of_the_contract_has_a_route() -> None:
+    from starlette.routing import Route
+
+    from gcx.emulator.schema import load_spec
+
+    app = Emulator().app
+    routes = {
+        (method, r.path)
+        for r in app.inner.router.routes
+        if isinstance(r, Route)
+        for method in r.methods or ()
+    }
+    operations = [
+        (method.upper(), path)
+        for path, ops in load_spec()["paths"].items()
+        for method in ops
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
+    assert len(operations) == 63
+    assert [op for op in operations if op not in routes] == []

@@ -179,6 +179,17 @@ def build_routes(backend: Backend) -> list[BaseRoute]:
 
     add(f"{API}/organizations/{{externalOrganizationId}}/contacts", ["GET"], org_contacts)
 
+    async def trustor_link(request: Request) -> Response:
+        params = request.path_params
+        return json_response(backend.link_trustor(params["externalOrganizationId"], params["trustorId"]))
+
+    async def trustor_unlink(request: Request) -> Response:
+        backend.unlink_trustor(request.path_params["externalOrganizationId"])
+        return Response(status_code=200)
+
+    add(f"{API}/organizations/{{externalOrganizationId}}/trustor/{{trustorId}}", ["PUT"], trustor_link)
+    add(f"{API}/organizations/{{externalOrganizationId}}/trustor", ["DELETE"], trustor_unlink)
+
     async def contact_search(request: Request) -> Response:
         body = await read_json(request)
         if not isinstance(body, dict):

@@ -320,6 +320,7 @@ class Backend:
         self.revoked: set[str] = set()
         self._cursor_key = secrets.token_hex(4)
         self._hay: dict[tuple[str, str], tuple[Record, str]] = {}
+        self._trustor_links: dict[str, set[str]] = {}
 
     # ----------------------------------------------------------------- settings
 
@@ -568,6 +569,8 @@ class Backend:
             record.update(cleaned)
             record["division"] = clone(previous.get("division") or self._division())
             record["createDate"] = previous.get("createDate", now)
+            if "trustor" in previous:  # linked by the trustor endpoints only
+                record["trustor"] = clone(previous["trustor"])
             record["modifyDate"] = now
             if kind == CONTACTS:
                 record["type"] = contact_type or previous.get("type", "Curated")
@@ -642,6 +645,10 @@ class Backend:
         for note_id in self.store.children(NOTES, record_id):  # a record's notes go with it
             self.store.delete(NOTES, note_id)
             self.store.unlink_child(NOTES, record_id, note_id)
+        if kind == ORGS:
+            trustor = (record.get("trustor") or {}).get("id")
+            if isinstance(trustor, str):
+                self._trustor_links.get(trustor, set()).discard(record_id)
         if kind == ORGS:  # so do an organization's relationships
             for rel_id in self.store.children(RELATIONSHIPS, record_id):
                 self.store.delete(RELATIONSHIPS, rel_id)
@@ -1629,6 +1636,59 @@ class Backend:
         cleaned.setdefault("active", True)
         return cleaned
 
+    # ----------------------------------------------------------------- trustors
+
+    def link_trustor(self, org_id: str, trustor_id: str) -> dict[str, Any]:
+        """``PUT /organizations/{id}/trustor/{trustorId}``: the org now stands for that trustor org."""
+        with self.lock:
+            org = self._require(ORGS, org_id)
+            trustor = trustor_id.strip()
+            if not trustor:
+                raise invalid([FieldProblem("trustorId", "is required")], "trustor link")
+            others = sorted(self._trustor_links.get(trustor, set()) - {org_id})
+            if others:
+                raise EmulatorError(
+                    409,
+                    "conflict",
+                    f"Trustor {trustor} is already linked to external organization {others[0]}",
+                    entity_id=others[0],
+                )
+            now = self._now()
+            previous = org.get("trustor", {}).get("id")
+            if previous and previous != trustor:
+                self._trustor_links.get(previous, set()).discard(org_id)
+            updated = {
+                **org,
+                "trustor": {"id": trustor, "enabled": True, "dateCreated": now},
+                "modifyDate": now,
+            }
+            self.store.put(ORGS, updated)
+            self._trustor_links.setdefault(trustor, set()).add(org_id)
+            return {
+                "division": clone(org.get("division") or self._division()),
+                "externalOrganizationId": org_id,
+                "trustorOrgId": trustor,
+                "dateCreated": now,
+                "externalOrganizationUri": f"{API}/organizations/{org_id}",
+            }
+
+    def unlink_trustor(self, org_id: str) -> None:
+        """``DELETE /organizations/{id}/trustor`` (404 when the org has no trustor)."""
+        with self.lock:
+            org = self._require(ORGS, org_id)
+            trustor = org.get("trustor", {}).get("id")
+            if not trustor:
+                raise EmulatorError(
+                    404,
+                    "not.found",
+                    f"External organization {org_id} is not linked to a trustor",
+                    entity_id=org_id,
+                )
+            self._trustor_links.get(trustor, set()).discard(org_id)
+            self.store.put(
+                ORGS, {**{k: v for k, v in org.items() if k != "trustor"}, "modifyDate": self._now()}
+            )
+
     # ----------------------------------------------------------------- notes
 
     def _paged(
@@ -1919,6 +1979,7 @@ class Backend:
         with self.lock:
             self.store.clear()
             self._hay.clear()
+            self._trustor_links.clear()
             self.stats.reset()
             self.rate_limiter.reset()
             self.token_limiter.reset()
@@ -1944,6 +2005,7 @@ class Backend:
                 raise invalid(problems, "state")
             self.store.clear()
             self._hay.clear()
+            self._trustor_links.clear()
             for kind in ALL_KINDS:
                 for record in state.get(kind, []):
                     stored = clone(record)
@@ -1956,6 +2018,9 @@ class Backend:
                         )
                     if kind in (SOURCES, NOTES, RELATIONSHIPS):
                         continue
+                    trustor = stored.get("trustor", {}).get("id") if kind == ORGS else None
+                    if isinstance(trustor, str):
+                        self._trustor_links.setdefault(trustor, set()).add(stored["id"])
                     for ident in stored.get("identifiers", []):
                         self.store.add_identifier(kind, self._key(ident), stored["id"])
                     org_id = stored.get("externalOrganization", {}).get("id") if kind == CONTACTS else None
