@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from starlette.routing import Route
 
 from gcx.emulator import Emulator, EmulatorError, EmulatorSettings
 from gcx.emulator.backend import Backend, clone, iso_ms
 from gcx.emulator.faults import FaultInjector, RateLimiter
-from gcx.emulator.schema import Cleaner, FieldProblem, max_chars, max_items, normalize_phone
+from gcx.emulator.schema import Cleaner, FieldProblem, load_spec, max_chars, max_items, normalize_phone
 from gcx.emulator.store import IdentifierKey, MemoryStore, Record
 from tests.emulator.conftest import FakeClock
 
@@ -321,10 +322,6 @@ def test_token_lifecycle_with_fake_clock() -> None:
 
 
 def test_every_operation_of_the_contract_has_a_route() -> None:
-    from starlette.routing import Route
-
-    from gcx.emulator.schema import load_spec
-
     app = Emulator().app
     routes = {
         (method, r.path)
