@@ -21,25 +21,37 @@ from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-@pytest.mark.parametrize("policy", ["report", "source-wins"])
-def test_edits_during_a_chaos_sync(tmp_path: Path, policy: str) -> None:
+@pytest.mark.parametrize(
+    "policy",
+    [
+        # report: the emulator refuses duplicate ExternalIds, the ledger lives in PostgreSQL
+        pytest.param("report", id="report-unique-postgresql"),
+        # source wins: duplicates allowed, SQLite ledger
+        pytest.param("source-wins", id="source-wins-duplicates-sqlite"),
+    ],
+)
+def test_edits_during_a_chaos_sync(tmp_path: Path, pg_ledger_url: str, policy: str) -> None:
+    report = policy == "report"
     cfg = ChaosConfig(
         contacts=300,
         orgs=6,
-        seed=21 if policy == "report" else 22,
-        kills=2,
+        seed=21 if report else 22,
+        kills=2 if report else 1,
+        burst_429_length=2,
         edits=12,
         changed_fraction=0.05,
         on_conflict=policy,
+        unique_external_ids=report,
+        ledger_url=pg_ledger_url if report else None,
         client_id=CANARY_CLIENT_ID,
         client_secret=CANARY_SECRET,
-        noop_check=policy == "report",
+        noop_check=report,
         launcher="fork",
     )
     result = run_chaos(cfg, tmp_path)
     summary = result.summary()
     assert result.completed, summary
-    assert result.kills >= 2, summary
+    assert result.kills >= cfg.kills, summary
     assert result.stats["edits"] == 12, summary
     v = result.verification
     assert v.ok, v.describe() + "\n" + summary

@@ -1022,6 +1022,23 @@ def _flat_unmanaged(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def ledger_dump(url: str) -> str:
+    """Every row of every table of the ledger database, as text (to look for secrets in it)."""
+    from sqlalchemy import MetaData, create_engine, select
+
+    engine = create_engine(url)
+    try:
+        meta = MetaData()
+        meta.reflect(engine)
+        lines: list[str] = []
+        with engine.connect() as conn:
+            for table in meta.sorted_tables:
+                lines += [f"{table.name}: {tuple(row)!r}" for row in conn.execute(select(table))]
+        return "\n".join(lines)
+    finally:
+        engine.dispose()
+
+
 def _ledger_rows(url: str) -> tuple[list[tuple[str, str, str]], int, str | None]:
     with Ledger(url) as led:
         rows = [(str(e.kind), e.key, e.genesys_id) for e in led.entries().values()]
@@ -1126,6 +1143,7 @@ def run_chaos(cfg: ChaosConfig, workdir: Path, log: Callable[[str], None] | None
             ".toml",
         ):
             h.outputs[str(path.relative_to(workdir))] = path.read_bytes()
+    h.outputs["ledger tables"] = ledger_dump(h.ledger_url).encode("utf-8")
     leaks = find_secrets(h.outputs, [cfg.client_secret], tokens=tokens)
     result = ChaosResult(
         config=cfg,
