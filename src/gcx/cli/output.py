@@ -168,6 +168,14 @@ def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
+def _field_types(model: type[BaseModel]) -> dict[str, Any]:
+    """Each field's resolved type (models may defer building, leaving forward references)."""
+    hints = typing.get_type_hints(model)
+    return {
+        name: _unwrap_optional(hints.get(name, info.annotation)) for name, info in model.model_fields.items()
+    }
+
+
 def csv_columns(model: type[BaseModel]) -> list[str]:
     """Flattened column names (dot paths) for a model, stable across runs.
 
@@ -178,9 +186,10 @@ def csv_columns(model: type[BaseModel]) -> list[str]:
     * finally :data:`EXTRA_COLUMN` for fields the model does not know.
     """
     columns: list[str] = []
+    types = _field_types(model)
     for name, info in model.model_fields.items():
         key = info.alias or name
-        annotation = _unwrap_optional(info.annotation)
+        annotation = types[name]
         if _is_model(annotation):
             sub_fields = annotation.model_fields
             if "id" in sub_fields:
