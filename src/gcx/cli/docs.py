@@ -50,6 +50,19 @@ rate limiting) and has no HTTP code of its own.
   without a terminal and without `--yes` they refuse. Every command that writes accepts
   `--dry-run` (prints what would be sent, changes nothing). `update` changes only the fields
   given and keeps every other field; replacing a whole record needs the explicit `--replace`.
+- **Input**: `create`/`update` take fields as options or `--file PATH` (`-` for stdin) holding
+  a JSON object, a JSON array or JSON Lines, with the API's field names. Options given with
+  `--file` apply to every record. `--set PATH=TEXT` sets any field by dot path
+  (`address.city=Paris`), `--set PATH:=JSON` sets typed JSON (`employeeCount:=42`,
+  `tags:='["vip"]'`), `--unset PATH` removes a field. Every record is checked before anything
+  is sent (emails, URLs, lengths, required names): one bad record and nothing changes.
+  Server-owned fields (`id`, dates) in a created record are ignored, so an export can be
+  loaded back.
+- **Export** (`gcx export --out DIR`) writes `organizations.jsonl` and `contacts.jsonl` (or
+  `.csv` with flattened columns and an `_extra` JSON column for anything else). It appends one
+  scan page at a time and records its place in `DIR/.gcx-export.json`: after Ctrl-C or a
+  network failure, the same command resumes without duplicating a line (scan cursors live
+  24 hours; `--restart` starts over).
 """
 
 
