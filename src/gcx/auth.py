@@ -80,6 +80,26 @@ class TokenCache:
         self._token: Token | None = None
         self._lock = threading.Lock()
         self.generation = 0
+        # Single flight: whoever shares this cache (tasks, threads, several clients) waits on
+        # these while one of them fetches a token.
+        self.thread_lock = threading.Lock()
+        self._async_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        # Callers that waited for a fetch that failed get its error instead of each sending a
+        # token request of their own.
+        self.fetches = 0
+        self.last_error: GcxError | None = None
+
+    def async_lock(self) -> asyncio.Lock:
+        """The single-flight lock of the running event loop."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            lock = self._async_locks.get(loop)
+            if lock is None:
+                lock = asyncio.Lock()
+                self._async_locks[loop] = lock
+            return lock
 
     def margin(self, lifetime: float) -> float:
         return min(lifetime / 2.0, max(self.min_margin, self.margin_fraction * lifetime))
@@ -202,15 +222,6 @@ class ClientCredentialsAuth(httpx.Auth):
         self._sleep = sleep or asyncio.sleep
         self._sync_sleep = sync_sleep
         self._rand = rand
-        self._thread_lock = threading.Lock()
-        self._async_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._locks_guard = threading.Lock()
-        # Single flight for failures too: callers that waited for a fetch that failed get its
-        # error instead of each sending a token request of their own.
-        self._fetches = 0
-        self._last_error: GcxError | None = None
 
     def __repr__(self) -> str:
         return (
@@ -290,15 +301,6 @@ class ClientCredentialsAuth(httpx.Auth):
 
     # -- async ---------------------------------------------------------------------
 
-    def _async_lock(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        with self._locks_guard:
-            lock = self._async_locks.get(loop)
-            if lock is None:
-                lock = asyncio.Lock()
-                self._async_locks[loop] = lock
-            return lock
-
     async def _send_async(self, request: httpx.Request) -> httpx.Response:
         if self._async_send is not None:
             return await self._async_send(request)
@@ -336,8 +338,8 @@ class ClientCredentialsAuth(httpx.Auth):
         token = self.cache.get()
         if token is not None:
             return token
-        seen = self._fetches
-        async with self._async_lock():
+        seen = self.cache.fetches
+        async with self.cache.async_lock():
             token = self.cache.get()
             if token is None:
                 self._raise_shared_failure(seen)
@@ -352,8 +354,8 @@ class ClientCredentialsAuth(httpx.Auth):
 
     def _raise_shared_failure(self, seen: int) -> None:
         """Raise the error of a fetch that failed while this caller waited for it."""
-        error = self._last_error
-        if self._fetches != seen and error is not None:
+        error = self.cache.last_error
+        if self.cache.fetches != seen and error is not None:
             clone = (
                 AuthError(str(error), status=error.status, error=error.error)
                 if isinstance(error, AuthError)
@@ -362,12 +364,12 @@ class ClientCredentialsAuth(httpx.Auth):
             raise clone from None
 
     def _record_failure(self, exc: GcxError) -> None:
-        self._last_error = exc
-        self._fetches += 1
+        self.cache.last_error = exc
+        self.cache.fetches += 1
 
     def _record_success(self) -> None:
-        self._last_error = None
-        self._fetches += 1
+        self.cache.last_error = None
+        self.cache.fetches += 1
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         await request.aread()
@@ -417,8 +419,8 @@ class ClientCredentialsAuth(httpx.Auth):
         token = self.cache.get()
         if token is not None:
             return token
-        seen = self._fetches
-        with self._thread_lock:
+        seen = self.cache.fetches
+        with self.cache.thread_lock:
             token = self.cache.get()
             if token is None:
                 self._raise_shared_failure(seen)

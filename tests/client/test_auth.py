@@ -302,3 +302,12 @@ def test_sync_flow_shares_a_failure_across_threads() -> None:
         for t in threads:
             t.join()
     assert len(errors) == 8 and issued[0] == 1
+
+
+async def test_clients_sharing_a_cache_share_the_token_and_the_flight(api: FakeApi) -> None:
+    api.token_delay = 0.01
+    cache = TokenCache()
+    async with client(api, token_cache=cache) as a, client(api, token_cache=cache) as b:
+        await asyncio.gather(*(c.me() for _ in range(50) for c in (a, b)))
+        assert api.tokens_issued == 1
+        assert a.stats.token_requests + b.stats.token_requests == 1
