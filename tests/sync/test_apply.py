@@ -263,3 +263,21 @@ async def test_trust_ledger_finds_an_organization_only_genesys_has(emu: Emulator
     joined = next(c for c in state(emu)["contacts"] if c.get("firstName") == "Joins org-x")
     made = next(o for o in state(emu)["organizations"] if o["name"] == "Made by hand")
     assert joined["externalOrganization"]["id"] == made["id"]
+
+
+async def test_a_second_concurrent_apply_is_refused(emu: Emulator, ledger: Ledger) -> None:
+    from gcx.sync.errors import LedgerLockedError
+
+    holder = Ledger(ledger.url, prefix=ledger.prefix)
+    try:
+        holder.acquire()
+        with pytest.raises(LedgerLockedError, match="another gcx sync"):
+            await sync(emu, ledger, dataset(1, 3))
+        assert state(emu)["contacts"] == []
+        plan = await sync(emu, ledger, dataset(1, 3), dry_run=True)  # reading is fine
+        assert plan.planned.total("create") == 4
+        holder.release()
+        await sync(emu, ledger, dataset(1, 3))
+        assert len(state(emu)["contacts"]) == 3
+    finally:
+        holder.close()

@@ -89,3 +89,46 @@ def test_ledger_url_forms(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert ledger_url(None, tmp_path) == f"sqlite:///{tmp_path / 'gcx-ledger.sqlite'}"
     assert ledger_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
     assert ledger_url(str(tmp_path / "x.db")).startswith("sqlite:////")
+
+
+def test_run_lock(ledger: Ledger, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import socket
+
+    from sqlalchemy import update
+
+    from gcx.sync.errors import LedgerLockedError
+
+    ledger.acquire()
+    other = Ledger(ledger.url, prefix=ledger.prefix)
+    try:
+        with pytest.raises(LedgerLockedError, match=f"pid {os.getpid()}"):
+            other.acquire()  # a live process on this host holds it
+        ledger.release()
+        other.acquire()
+        other.release()
+        # a lock left by a dead process on this host is taken over at once
+        with other.engine.begin() as conn:
+            conn.execute(
+                other.t_lock.insert().values(
+                    id=1, host=socket.gethostname(), pid=2**22 + 7, token="x", heartbeat=0
+                )
+            )
+        other.acquire()
+        other.release()
+        # a lock held on another host: refused while fresh, taken over when stale
+        with other.engine.begin() as conn:
+            conn.execute(
+                other.t_lock.insert().values(id=1, host="elsewhere", pid=1, token="y", heartbeat=1000.0)
+            )
+        with pytest.raises(LedgerLockedError, match="elsewhere"):
+            other.acquire(now=1000.0 + 30)
+        other.acquire(now=1000.0 + 500)
+        with other.engine.begin() as conn:
+            conn.execute(update(other.t_lock).values(heartbeat=5.0))
+        other.heartbeat()
+        with other.engine.connect() as conn:
+            assert conn.execute(other.t_lock.select()).mappings().one()["heartbeat"] > 5.0
+        other.release()
+    finally:
+        other.close()

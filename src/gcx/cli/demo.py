@@ -112,8 +112,9 @@ class Demo:
                 trusted = await self.sync(gc, ledger, CsvSource(changed, mapping), trust_ledger=True)
                 self.show(trusted)
                 self.say(
-                    "  (--trust-ledger compares the source with the ledger only; without it, a no-change run "
-                    "reads the org once by scan, 200 records per request, and writes nothing)"
+                    "  (--trust-ledger compares the source with the ledger only, and looks up only what the "
+                    "ledger does not know, here the organizations the dirty rows reference; without it, a "
+                    "no-change run reads the org once by scan, 200 records per request, and writes nothing)"
                 )
 
                 self.step("5. proof")

@@ -160,6 +160,11 @@ class SyncEngine:
         start_requests = self.remote.requests
         rep = self.report
         if not self.dry_run:
+            try:
+                self.ledger.acquire()
+            except SyncError as exc:
+                rep.status, rep.error, self.exception = "error", str(exc), exc
+                return rep
             self.run_id = self.ledger.start_run(rep.command, self.source.description)
             rep.run_id = self.run_id
         try:
@@ -196,6 +201,7 @@ class SyncEngine:
                 self.ledger.finish_run(
                     self.run_id, rep.status, {"planned": rep.planned.to_json(), "applied": rep.applied}, None
                 )
+                self.ledger.release()
         return rep
 
     # ------------------------------------------------------------------ binding and snapshot

@@ -25,3 +25,7 @@ class PruneRefusedError(SyncError):
 
 class IllegalTransitionError(SyncError):
     """An operation's state change that the state machine does not allow."""
+
+
+class LedgerLockedError(SyncError):
+    """Another run is using the ledger."""

@@ -29,6 +29,10 @@ before planning anything new.
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +44,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Engine,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -57,10 +62,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
 from gcx.errors import ConfigError
-from gcx.sync.errors import BindingError, IllegalTransitionError
+from gcx.sync.errors import BindingError, IllegalTransitionError, LedgerLockedError
 from gcx.sync.fields import Kind
 
 DEFAULT_LEDGER_FILE = "gcx-ledger.sqlite"
@@ -237,6 +242,16 @@ class Ledger:
             Column("updated_at", String(40), nullable=False),
             Index(f"{prefix}ops_key", "kind", "external_id"),
         )
+        self.t_lock = Table(
+            f"{prefix}lock",
+            md,
+            Column("id", Integer, primary_key=True),
+            Column("host", String(255), nullable=False),
+            Column("pid", Integer, nullable=False),
+            Column("token", String(64), nullable=False),
+            Column("heartbeat", Float, nullable=False),
+        )
+        self._lock_token: str | None = None
         self.t_runs = Table(
             f"{prefix}runs",
             md,
@@ -436,6 +451,12 @@ class Ledger:
                 res = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), params)
                 ids = [int(r[0]) for r in res]
             self._transition(conn, ids, "start")
+            if self._lock_token is not None:  # the run is alive: keep its lock fresh
+                conn.execute(
+                    update(self.t_lock)
+                    .where(and_(self.t_lock.c.id == 1, self.t_lock.c.token == self._lock_token))
+                    .values(heartbeat=time.time())
+                )
         return ids
 
     def _transition(
@@ -553,6 +574,67 @@ class Ledger:
             rows = conn.execute(select(t.c.state, func.count()).group_by(t.c.state)).all()
         return {str(s): int(n) for s, n in rows}
 
+    # ------------------------------------------------------------------ run lock
+
+    def acquire(self, *, stale_after: float = 120.0, now: float | None = None) -> None:
+        """Take the ledger's run lock: two applies on one ledger at once could both create a record.
+
+        Refused (:class:`LedgerLockedError`) while another run holds it: a live process on this
+        host, or a run elsewhere whose heartbeat is younger than ``stale_after`` seconds. A lock
+        left by a killed process on this host, or a stale one, is taken over.
+        """
+        t = self.t_lock
+        token = uuid.uuid4().hex
+        me = {"host": socket.gethostname(), "pid": os.getpid(), "token": token}
+        stamp = time.time() if now is None else now
+        for _ in range(3):
+            with self.engine.begin() as conn:
+                row = conn.execute(select(t).where(t.c.id == 1)).mappings().first()
+                if row is None:
+                    try:
+                        conn.execute(insert(t).values(id=1, heartbeat=stamp, **me))
+                    except IntegrityError:
+                        continue  # someone else inserted it first: look again
+                    self._lock_token = token
+                    return
+                alive_here = row["host"] == me["host"] and _pid_alive(int(row["pid"]))
+                fresh = stamp - float(row["heartbeat"]) < stale_after
+                if alive_here or (row["host"] != me["host"] and fresh):
+                    raise LedgerLockedError(
+                        f"another gcx sync (pid {row['pid']} on {row['host']}) is using this ledger; "
+                        f"wait for it to finish (a lock older than {stale_after:.0f} s is taken over)"
+                    )
+                res = conn.execute(
+                    update(t)
+                    .where(and_(t.c.id == 1, t.c.token == row["token"]))
+                    .values(heartbeat=stamp, **me)
+                )
+                if res.rowcount == 1:
+                    self._lock_token = token
+                    return
+        raise LedgerLockedError("could not take the ledger's run lock (another run is starting): try again")
+
+    def heartbeat(self) -> None:
+        if self._lock_token is None:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(self.t_lock)
+                .where(and_(self.t_lock.c.id == 1, self.t_lock.c.token == self._lock_token))
+                .values(heartbeat=time.time())
+            )
+
+    def release(self) -> None:
+        if self._lock_token is None:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(self.t_lock).where(
+                    and_(self.t_lock.c.id == 1, self.t_lock.c.token == self._lock_token)
+                )
+            )
+        self._lock_token = None
+
     # ------------------------------------------------------------------ runs
 
     def start_run(self, command: str, source: str | None) -> int:
@@ -643,6 +725,18 @@ def check_binding(current: Binding, *, org_id: str | None, region: str) -> None:
 
 def _norm_region(region: str) -> str:
     return region.strip().lower().replace("_", "-").rstrip("/")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
