@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -133,8 +134,28 @@ def error_from_response(response: httpx.Response, *, method: str | None = None) 
         "url": url,
     }
     if issubclass(cls, RateLimitedError):
-        return cls(message, retry_after=retry_after_from(response.headers), **kwargs)
+        return cls(message, retry_after=retry_after_from(retry_headers(response)), **kwargs)
     return cls(message, **kwargs)
+
+
+_RETRY_IN = re.compile(r"retry the request in \[?(\d+(?:\.\d+)?)\]? seconds?", re.IGNORECASE)
+
+
+def retry_headers(response: httpx.Response) -> Mapping[str, str]:
+    """The headers the retry policy reads. A 429 without ``Retry-After`` (the API documents it
+    as always present) falls back to the wait its message names ("Retry the request in [N]
+    seconds")."""
+    if response.status_code != 429 or "retry-after" in response.headers:
+        return response.headers
+    try:
+        body = response.json()
+    except ValueError:
+        return response.headers
+    message = body.get("message") if isinstance(body, dict) else None
+    match = _RETRY_IN.search(message) if isinstance(message, str) else None
+    if match is None:
+        return response.headers
+    return {**dict(response.headers), "retry-after": match.group(1)}
 
 
 def scrub_json(value: Any) -> Any:
@@ -294,14 +315,15 @@ class Requester:
                 log.info("%s %s -> 404 after a lost answer: the earlier attempt deleted it", method, url)
                 self.limiter.on_success()
                 return response
+            headers = retry_headers(response)
             if status == 429:
-                self.limiter.on_rate_limited(retry_after_from(response.headers))
+                self.limiter.on_rate_limited(retry_after_from(headers))
             decision = self.retry.decide(
                 attempt,
                 method,
                 status,
                 idempotent=idempotent,
-                headers=response.headers,
+                headers=headers,
                 elapsed=self._clock() - started,
                 rand=self._rand,
             )

@@ -322,3 +322,15 @@ async def test_delete_retried_after_lost_answer_counts_404_as_deleted(api: FakeA
         await gc.contacts.delete("c1")  # the first attempt deleted it
         with pytest.raises(NotFoundError):
             await gc.contacts.delete("c2")  # never existed
+
+
+async def test_429_without_retry_after_uses_the_message(api: FakeApi) -> None:
+    sleeps = Sleeps()
+    scripted(api, "GET", f"{CONTACTS}/c1", [httpx.Response(429, json=RATE_BODY), ok_contact()])
+    scripted(api, "GET", f"{CONTACTS}/c2", [httpx.Response(429, json=RATE_BODY)] * 4)
+    async with client(api, sleeps) as gc:
+        await gc.contacts.get("c1")
+        assert sleeps.calls == [2.0]  # "Retry the request in [2] seconds"
+        with pytest.raises(RateLimitedError) as info:
+            await gc.contacts.get("c2")
+    assert info.value.retry_after == 2.0
