@@ -8,8 +8,8 @@ import json
 import httpx
 import pytest
 
-from gcx.emulator import Emulator
-from tests.emulator.conftest import API, FakeClock
+from gcx.emulator import Emulator, EmulatorSettings
+from tests.emulator.conftest import API, FakeClock, client_for
 from tests.emulator.openapi_check import detail_fields
 
 
@@ -205,3 +205,24 @@ async def test_search_sees_updates_and_org_renames(api: httpx.AsyncClient, emu: 
     assert (await api.get(f"{API}/contacts", params={"q": "initech"})).json()["total"] == 0
     emu.backend.delete("contacts", c["id"])
     assert (await api.get(f"{API}/contacts", params={"q": "milton"})).json()["total"] == 0
+
+
+async def test_page_size_enrich_bulk_and_cursor_ttl_settings(clock: FakeClock) -> None:
+    wall = FakeClock(1_700_000_000.0)
+    emu = Emulator(
+        EmulatorSettings(rate_limit=0, search_max_page_size=50, max_enrich_bulk_size=2, cursor_ttl=60),
+        clock=clock,
+        wall_clock=wall,
+    )
+    seed_contacts(emu, 12)
+    async with client_for(emu, emu.issue_token()) as api:
+        assert (await api.get(f"{API}/contacts", params={"pageSize": 50})).status_code == 200
+        r = await api.get(f"{API}/contacts", params={"pageSize": 51})
+        assert r.status_code == 400 and detail_fields(r) == ["pageSize"]
+        op = {"matchingIdentifiers": [{"type": "Email", "value": "x@y.z"}], "action": "Upsert", "contact": {}}
+        r = await api.post(f"{API}/bulk/contacts/enrich", json={"entities": [op, op, op]})
+        assert r.status_code == 400
+        page = (await api.get(f"{API}/scan/contacts", params={"limit": 10})).json()
+        wall.advance(61)
+        r = await api.get(f"{API}/scan/contacts", params={"limit": 10, "cursor": page["cursors"]["after"]})
+        assert r.status_code == 400 and "expired" in r.json()["message"]
