@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 
@@ -65,3 +66,20 @@ def test_listening_socket_is_tcp_nodelay() -> None:
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     finally:
         sock.close()
+
+
+async def test_concurrent_claims_of_one_external_id_have_one_winner() -> None:
+    emu = Emulator(EmulatorSettings(rate_limit=0))
+    source = emu.backend.create_source({"name": "crm"})
+    body = {
+        "firstName": "Race",
+        "externalIds": [{"externalSource": {"id": source["id"]}, "value": "same-key"}],
+    }
+    token = emu.issue_token()
+    with emu.serve() as base_url:
+        async with httpx.AsyncClient(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            answers = await asyncio.gather(*(client.post(f"{API}/contacts", json=body) for _ in range(20)))
+    assert sorted(r.status_code for r in answers) == [200] + [409] * 19
+    assert emu.backend.counts()["contacts"] == 1
