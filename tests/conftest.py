@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 #: A client secret that must never appear in any output, log, report or traceback.
-CANARY_SECRET = "canary-SECRET-7f3a9c2e41b84d6b"  # noqa: S105
+CANARY_SECRET = "canary-SECRET-7f3a9c2e41b84d6b"
 CANARY_CLIENT_ID = "gcx-test-client"
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +17,9 @@ SPEC_PATH = ROOT / "src" / "gcx" / "spec" / "externalcontacts.openapi.json"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _isolated_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
     """No test reads the developer's real Genesys credentials or config file."""
     for name in list(os.environ):
         if name.startswith("GENESYSCLOUD_") or name.startswith("GCX_"):
