@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.routing import Route
 
 from gcx.emulator import Emulator, EmulatorError, EmulatorSettings
@@ -337,3 +339,29 @@ def test_every_operation_of_the_contract_has_a_route() -> None:
     ]
     assert len(operations) == 63
     assert [op for op in operations if op not in routes] == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ops=st.lists(st.one_of(st.none(), st.integers(min_value=0, max_value=200)), max_size=120),
+    limit=st.integers(min_value=10, max_value=200),
+)
+def test_scan_returns_every_live_record_once_in_creation_order(ops: list[int | None], limit: int) -> None:
+    """``None`` creates a record, a number deletes one of the live records."""
+    backend = Backend(EmulatorSettings(rate_limit=0))
+    live: list[str] = []
+    for op in ops:
+        if op is None:
+            live.append(backend.create("organizations", {"name": f"o{len(live)}"})["id"])
+        elif live:
+            victim = live.pop(op % len(live))
+            backend.delete("organizations", victim)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = backend.scan("organizations", limit=limit, cursor=cursor)
+        seen.extend(e["id"] for e in page["entities"])
+        cursor = (page.get("cursors") or {}).get("after")
+        if not cursor:
+            break
+    assert seen == live
