@@ -11,13 +11,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gcx.emulator import Emulator, EmulatorError, EmulatorSettings
-from gcx.emulator.server import base_url, bind, install_log_filter, make_server
 from gcx.emulator.settings import DROP_MODES, ORG_DELETE_MODES
+
+if TYPE_CHECKING:
+    from gcx.emulator import Emulator
 
 ENV_CREDENTIALS = "GCX_EMULATOR_CREDENTIALS"
 
@@ -136,6 +137,10 @@ def emulator(
     env_value = os.environ.get(ENV_CREDENTIALS, "")
     if env_value.strip():
         pairs.extend(parse_credentials([v for v in env_value.split(",") if v.strip()], ENV_CREDENTIALS))
+    # Imported here: the emulator (starlette, phonenumbers) is heavy for every other command.
+    from gcx.emulator import Emulator, EmulatorSettings
+    from gcx.emulator.server import base_url, bind, install_log_filter, make_server
+
     settings = EmulatorSettings(
         org_name=org_name,
         rate_limit=rate_limit,
@@ -182,6 +187,8 @@ def emulator(
 
 
 def _load_state(emu: Emulator, path: Path) -> None:
+    from gcx.emulator import EmulatorError
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
