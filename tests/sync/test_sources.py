@@ -186,3 +186,28 @@ def test_sql_source_bad_query_is_a_clear_error(tmp_path: Path) -> None:
     src = SqlSource(f"sqlite:///{tmp_path / 'x.sqlite'}", "SELECT * FROM nowhere", parse_mapping(MAPPING))
     with pytest.raises(ConfigError, match="query failed"):
         list(src.items())
+
+
+def test_csv_bom_delimiter_and_quoted_newlines(tmp_path: Path) -> None:
+    m = parse_mapping(
+        {
+            "source": {"delimiter": ";"},
+            "contact": {"key": "id", "fields": {"firstName": "name", "address.address1": "street"}},
+        }
+    )
+    path = tmp_path / "excel.csv"
+    path.write_bytes('\ufeffid;name;street\nc-1;Zoë;"1 Main St\nBuilding B"\nc-2;Al;x\n'.encode())
+    records, issues = _split(list(CsvSource(path, m).items()))
+    assert issues == []
+    assert [(r.key, r.values["firstName"], r.line) for r in records] == [("c-1", "Zoë", 3), ("c-2", "Al", 4)]
+    assert records[0].values["address.address1"] == "1 Main St\nBuilding B"
+
+
+def test_csv_latin1_source_encoding(tmp_path: Path) -> None:
+    m = parse_mapping(
+        {"source": {"encoding": "latin-1"}, "contact": {"key": "id", "fields": {"firstName": "n"}}}
+    )
+    path = tmp_path / "l1.csv"
+    path.write_bytes("id,n\nc-1,Renée\n".encode("latin-1"))
+    records, issues = _split(list(CsvSource(path, m).items()))
+    assert issues == [] and records[0].values["firstName"] == "Renée"
