@@ -16,7 +16,6 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError as PydanticValidationError
 
 from gcx.cli.context import CliError
@@ -252,6 +251,8 @@ def validate_fields(kind: str, data: Mapping[str, Any], *, record: str) -> None:
         value = data.get(field)
         if value is None:
             continue
+        from email_validator import EmailNotValidError, validate_email  # imported when needed: slow
+
         try:
             validate_email(str(value), check_deliverability=False)
         except EmailNotValidError as exc:
@@ -329,6 +330,8 @@ def normalize_phone(value: str, country: str | None, *, field: str = "phone") ->
 
 
 def normalize_email(value: str, *, field: str = "email") -> str:
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return str(validate_email(value.strip(), check_deliverability=False).normalized)
     except EmailNotValidError as exc:
