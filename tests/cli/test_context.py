@@ -124,3 +124,14 @@ def test_wrong_region_is_one_clean_line(invoke: Invoke) -> None:
     assert result.exit_code == 1
     assert "unknown region 'mars-north-9'" in result.stderr
     assert CANARY_SECRET not in result.output
+
+
+def test_version(invoke: Invoke) -> None:
+    result = invoke(["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("gcx ") and result.stdout.strip() != "gcx"
+
+
+def test_no_arguments_prints_help(invoke: Invoke) -> None:
+    result = invoke([])
+    assert "contacts" in result.output and "orgs" in result.output and "export" in result.output

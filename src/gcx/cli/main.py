@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 from typing import Annotated
 
 import typer
@@ -26,6 +27,16 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            version = importlib.metadata.version("gcx")
+        except importlib.metadata.PackageNotFoundError:
+            version = "unknown"
+        typer.echo(f"gcx {version}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -83,6 +94,10 @@ def root(
             show_envvar=False,
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the gcx version and exit.", callback=_version, is_eager=True),
+    ] = False,
     rate_limit: Annotated[
         int | None,
         typer.Option(
