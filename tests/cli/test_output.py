@@ -6,6 +6,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from gcx.cli.output import (
     CONTACT,
     CONTACT_CSV_COLUMNS,
@@ -156,3 +158,14 @@ def test_with_format_overrides_only_when_given() -> None:
     out, _, _ = _out(OutputFormat.table)
     assert out.with_format(None) is out
     assert out.with_format(OutputFormat.csv).format is OutputFormat.csv
+
+
+def test_table_width_ignores_a_bad_columns_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "wide")
+    out, stdout, _ = _out(OutputFormat.table)
+    out.records([{"id": "o-1", "name": "Acme"}], ORGANIZATION)
+    assert "Acme" in stdout.getvalue()
+    monkeypatch.setenv("COLUMNS", "60")
+    out, stdout, _ = _out(OutputFormat.table)
+    out.records([{"id": "o-1", "name": "Acme"}], ORGANIZATION)
+    assert max(len(line) for line in stdout.getvalue().splitlines()) <= 60

@@ -363,7 +363,7 @@ class Output:
         from rich.console import Console
 
         tty = _isatty(stream)
-        width = None if tty else int(os.environ.get("COLUMNS", "0") or 0) or 200
+        width = None if tty else _columns_env() or 200
         return Console(
             file=stream,
             no_color=self.no_color,
@@ -605,6 +605,12 @@ class _TableWriter(RecordWriter):
 
     def abort(self) -> None:
         self.closed = True
+
+
+def _columns_env() -> int | None:
+    """``COLUMNS`` as a positive width, ignoring values that are not numbers."""
+    text = os.environ.get("COLUMNS", "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
 
 
 def _box() -> Any:
