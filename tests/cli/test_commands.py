@@ -19,7 +19,7 @@ from gcx.cli.main import app
 from gcx.emulator import Emulator
 from tests.cli.conftest import InProcessGcx as Gcx
 from tests.cli.conftest import counts
-from tests.conftest import CANARY_SECRET
+from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
 
 
 def _org(client: Client, name: str = "Acme", **fields: object) -> str:
@@ -478,3 +478,24 @@ def test_update_many_from_a_file_reports_each_failure(
     empty.write_text("[]")
     run = gcx("contacts", "create", "--file", str(empty))
     assert run.code == 2 and "the file holds no contacts" in run.stderr
+
+
+def test_auth_check_with_an_access_token_only(gcx: Gcx, base_url: str) -> None:
+    with httpx.Client(base_url=base_url) as http:
+        answer = http.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(CANARY_CLIENT_ID, CANARY_SECRET),
+        )
+    token = answer.json()["access_token"]
+    env = {
+        "GENESYSCLOUD_OAUTHCLIENT_ID": None,
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET": None,
+        "GENESYSCLOUD_ACCESS_TOKEN": token,
+    }
+    run = gcx("-o", "json", "auth", "check", env=env)
+    assert run.code == 0, run.stderr
+    assert run.json()["auth"] == "access token"
+    assert token not in run.stdout + run.stderr
+    shown = gcx("-o", "json", "config", "show", env=env)
+    assert shown.json()["access_token"].startswith("****") and token not in shown.stdout
