@@ -212,7 +212,7 @@ def create_contact(
 def update_contact(
     ctx: typer.Context,
     contact_id: Annotated[
-        str | None, typer.Argument(help="Contact id (or ids inside --file).", metavar="[CONTACT]")
+        str | None, typer.Argument(help="Contact id (or ids inside --file).", metavar="CONTACT")
     ] = None,
     first_name: FirstNameOpt = None,
     middle_name: MiddleNameOpt = None,

@@ -194,7 +194,7 @@ def create_org(
 def update_org(
     ctx: typer.Context,
     org_id: Annotated[
-        str | None, typer.Argument(help="Organization id (or ids inside --file).", metavar="[ORG]")
+        str | None, typer.Argument(help="Organization id (or ids inside --file).", metavar="ORG")
     ] = None,
     name: NameOpt = None,
     company_type: CompanyTypeOpt = None,
