@@ -124,7 +124,8 @@ for _module in (orgs, contacts, export, config_cmd, auth_cmd, emulator_cmd, sync
 
 
 def main() -> None:
-    app()
+    """The ``gcx`` console script (also ``python -m gcx.cli.main``)."""
+    app(prog_name="gcx")
 
 
 if __name__ == "__main__":
