@@ -160,3 +160,12 @@ def test_render_chunk() -> None:
     text = render_chunk("contacts", "csv", rows, header=True)
     parsed = list(csv.DictReader(io.StringIO(text)))
     assert parsed[0]["firstName"] == "Ä" and json.loads(parsed[0]["_extra"]) == {"futureField": 1}
+
+
+def test_out_is_a_file_is_a_clear_error(gcx: InProcessGcx, emu: Emulator, tmp_path: Path) -> None:
+    target = tmp_path / "a-file"
+    target.write_text("keep")
+    run = _run(gcx, ["export", "--out", str(target)])
+    assert run.code == 1
+    assert run.stderr == f"error: {target}: File exists\n"
+    assert target.read_text() == "keep"

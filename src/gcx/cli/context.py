@@ -161,6 +161,9 @@ def format_error(exc: BaseException) -> str:
         )
     if isinstance(exc, TransportError | ConfigError | CliError | GcxError):
         return str(exc) or type(exc).__name__
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
     return f"unexpected {type(exc).__name__}: {exc}"
 
 
@@ -189,7 +192,7 @@ class GcxGroup(TyperGroup):
                 text = "".join(traceback.format_exception(exc))
                 print(redact(text).rstrip(), file=sys.stderr)
             line = redact(format_error(exc))
-            if not verbose and not isinstance(exc, GcxError | CliError):
+            if not verbose and not isinstance(exc, GcxError | CliError | OSError):
                 line += " (run with --verbose for the traceback)"
             if cli and cli.resume_hint:
                 line += f"; {cli.resume_hint}"
