@@ -217,7 +217,9 @@ def create_records(
             out.message(f"created {kind.name} {created.id}")
             out.record(created, kind.output)
             return
+        cli.resume_hint = f"some {kind.plural} may already have been created: check before running it again"
         result = await resource.bulk_add(bodies)
+        cli.resume_hint = None
         failed = 0
         with out.stream(kind.output) as writer:
             for item in result.items:
