@@ -337,10 +337,11 @@ class Action:
     """Something done when the gate sees a given API call of the current run."""
 
     kind: str  # kill | revoke | burst | drop | edit
-    at: int
+    at: int  # the call number in the run (0: see ``path``)
     phase: str = "before"  # kill: before the call is handled, or after it committed
     count: int = 0  # burst length
     edit: Edit | None = None
+    path: str | None = None  # with at=0: the first call whose path contains this
 
 
 @dataclass
@@ -369,6 +370,7 @@ class ChaosGate:
         self.calls = 0
         self.tokens: set[str] = set()
         self.actions: dict[int, list[Action]] = {}
+        self.by_path: list[Action] = []
         self.fired: list[Action] = []
         self.pid: int | None = None
         self.killed = False
@@ -380,8 +382,10 @@ class ChaosGate:
             self.pid = pid
             self.killed = False
             self.actions = {}
+            self.by_path = [a for a in actions if a.at == 0 and a.path]
             for a in actions:
-                self.actions.setdefault(a.at, []).append(a)
+                if a.at:
+                    self.actions.setdefault(a.at, []).append(a)
 
     def set_pid(self, pid: int) -> None:
         with self.lock:
@@ -391,6 +395,7 @@ class ChaosGate:
         with self.lock:
             self.pid = None
             self.actions = {}
+            self.by_path = []
 
     def _kill(self) -> None:
         if self.pid is not None and not self.killed:
@@ -425,6 +430,9 @@ class ChaosGate:
         with self.lock:
             self.calls += 1
             due = self.actions.pop(self.calls, [])
+            for a in [a for a in self.by_path if a.path and a.path in path]:
+                self.by_path.remove(a)
+                due.append(a)
         after = [a for a in due if a.kind == "kill" and a.phase == "after"]
         for action in due:
             if action not in after:
@@ -763,6 +771,8 @@ class Harness:
     def __init__(self, cfg: ChaosConfig, workdir: Path, log: Callable[[str], None] | None = None) -> None:
         self.cfg = cfg
         self.workdir = workdir
+        for sub in ("reports", "logs"):
+            (workdir / sub).mkdir(parents=True, exist_ok=True)
         self.rng = random.Random(cfg.seed * 7919 + 1)
         self.emu = Emulator(cfg.settings())
         self.gate = ChaosGate(self.emu.app, self.emu)
@@ -1062,7 +1072,8 @@ def _change_source(records: list[dict[str, Any]], cfg: ChaosConfig) -> tuple[lis
 
 
 @contextlib.contextmanager
-def _served(h: Harness) -> Iterator[str]:
+def served(h: Harness) -> Iterator[str]:
+    """Serve ``h``'s emulator (behind its gate) over loopback; close the launcher on exit."""
     try:
         with serve_in_thread(h.gate, "127.0.0.1", 0) as url:
             h.base_url = url
@@ -1085,7 +1096,7 @@ def run_chaos(cfg: ChaosConfig, workdir: Path, log: Callable[[str], None] | None
         write_jsonl(source.path, records)
     h.expect.absent |= source.absent
     stats: dict[str, Any] = {"invalid": len(source.invalid)}
-    with _served(h):
+    with served(h):
         h.preseed(source.records)
         changed: set[str] = set()
         if cfg.edits:
