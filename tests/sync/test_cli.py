@@ -225,3 +225,14 @@ def test_plan_that_fails_is_not_saved(gcx: Any, tmp_path: Path) -> None:
     r = gcx("sync", "plan", str(bad), "-m", str(EXAMPLES / "crm_mapping.toml"), "--out", "p.json")
     assert r.exit_code == 1 and "not in the source" in r.stderr
     assert not (tmp_path / "p.json").exists() and not (tmp_path / "p.json.tmp").exists()
+
+
+def test_plan_jsonl_streams_every_decision(gcx: Any, tmp_path: Path) -> None:
+    src = tmp_path / "records.jsonl"
+    shutil.copy(EXAMPLES / "records.jsonl", src)
+    r = gcx("-o", "jsonl", "sync", "plan", str(src))
+    assert r.exit_code == 0, r.output
+    ops = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(ops) == 9 and {o["op"] for o in ops} == {"create"}
+    assert ops[0] == {**ops[0], "kind": "organization", "externalId": "org-acme", "line": 1}
+    assert ops[0]["values"]["name"] == "Acme Corporation"

@@ -8,6 +8,7 @@ another org, prune refused...).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -213,7 +214,7 @@ def _finish(
     out = cli.out
     path = report_path or default_report_path(url, report.run_id, command=report.command)
     report.write(path)
-    if out.format in (OutputFormat.json, OutputFormat.jsonl):
+    if out.format is OutputFormat.json or (out.format is OutputFormat.jsonl and not report.dry_run):
         out.data(report.to_json())
     for line in _summary_lines(report):
         out.message(line)
@@ -293,7 +294,7 @@ def plan_cmd(
     ] = 50,
     report_file: ReportOpt = None,
 ) -> None:
-    """Show what apply would do (reads only): counts and per-record diffs.
+    """Show what apply would do (reads only): counts and per-record diffs (-o jsonl: every decision as a JSON line).
 
     Example: gcx sync plan examples/crm_contacts.csv -m examples/crm_mapping.toml --out plan.json
     """
@@ -314,9 +315,14 @@ def plan_cmd(
     shown = {"n": 0, "hidden": 0}
     table = cli.out.format is OutputFormat.table and not cli.out.quiet
 
+    jsonl = cli.out.format is OutputFormat.jsonl
+
     def on_op(op: Op) -> None:
         if writer is not None:
             writer.op(op)
+        if jsonl:  # scripts: every decision as one JSON line, unchanged records included
+            cli.out.stdout.write(json.dumps(op.to_json(), ensure_ascii=False, default=str) + "\n")
+            return
         if not table or (op.op == "unchanged" and not op.conflicts):
             return
         if shown["n"] < show:
