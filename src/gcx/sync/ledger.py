@@ -33,7 +33,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -749,8 +749,3 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def iter_keys(entries: Iterable[LedgerEntry]) -> Iterator[tuple[str, str]]:
-    for e in entries:
-        yield (e.kind, e.key)

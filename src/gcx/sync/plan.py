@@ -67,10 +67,6 @@ class Op:
     needs_identity: bool = False
     line: int | None = None
 
-    @property
-    def writes(self) -> bool:
-        return self.op in {"create", "update", "move", "delete"}
-
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "op": self.op,
