@@ -16,6 +16,7 @@ from gcx.errors import (
     RateLimitedError,
     ServerError,
     TransportError,
+    ValidationError,
 )
 from gcx.transport import error_from_response
 from tests.client.conftest import BASE, CREDS, FakeApi, json_of
@@ -334,3 +335,27 @@ async def test_429_without_retry_after_uses_the_message(api: FakeApi) -> None:
         with pytest.raises(RateLimitedError) as info:
             await gc.contacts.get("c2")
     assert info.value.retry_after == 2.0
+
+
+@pytest.mark.parametrize("bad_id", [".", "..", " .. ", "%2e%2e"])
+async def test_dot_segment_ids_are_refused_before_sending(api: FakeApi, bad_id: str) -> None:
+    # httpx removes dot segments from a URL: DELETE .../organizations/.. would reach another
+    # endpoint (.../externalcontacts), and a proxy may decode %2e%2e into the same.
+    sleeps = Sleeps()
+    async with client(api, sleeps) as gc:
+        with pytest.raises(ValidationError) as caught:
+            await gc.organizations.delete(bad_id)
+        assert caught.value.field == "id" and caught.value.record == "organization"
+        with pytest.raises(ValidationError):
+            await gc.contacts.identifiers.claim(bad_id, "ExternalId", "k-1")
+        with pytest.raises(ValidationError):
+            await gc.contacts.get(bad_id)
+    assert [r for r in api.log if r.url.path != "/oauth/token"] == []
+
+
+async def test_ids_with_slashes_stay_one_segment(api: FakeApi) -> None:
+    async with client(api, Sleeps()) as gc:
+        with pytest.raises(NotFoundError):
+            await gc.contacts.get("a/../b")
+    sent = [r.url.raw_path for r in api.log if r.url.path != "/oauth/token"]
+    assert sent == [b"/api/v2/externalcontacts/contacts/a%2F..%2Fb"]

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pydantic
 
@@ -116,12 +116,19 @@ def _deleted_if_missing(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def seg(value: str, *, field: str = "id", record: str | None = None) -> str:
-    """A path segment from an id, checked and escaped."""
+    """A path segment from an id, checked and escaped.
+
+    ``.`` and ``..`` (also percent-encoded) are refused: URL normalisation (httpx's, a proxy's)
+    would remove them and send the request to another endpoint.
+    """
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(
             f"{field} must be a non-empty string, got {value!r}", field=field, record=record
         )
-    return quote(value.strip(), safe="")
+    text = value.strip()
+    if unquote(text) in {".", ".."}:
+        raise ValidationError(f"{field} {text!r} is not a valid id", field=field, record=record)
+    return quote(text, safe="")
 
 
 def coerce(model: type[M], value: M | Mapping[str, Any], *, record: str) -> M:
