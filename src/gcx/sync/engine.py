@@ -446,7 +446,13 @@ class SyncEngine:
         if rec.org_key in self.org_ids:
             return True
         if self.index["organization"] is None and rec.org_key not in self.org_misses:
-            # --trust-ledger: an organization the ledger does not know may still exist in Genesys
+            # --trust-ledger: an organization the ledger does not know may still exist in Genesys.
+            # One scan page covers 200 organizations: cheaper than two lookups per unknown reference.
+            held = sum(1 for e in self.entries.values() if e.kind == "organization")
+            if math.ceil((held + 1) / SCAN_PAGE) + 1 <= 2:
+                self.index["organization"] = await self._scan_index("organization")
+                self._rebuild_org_maps()
+                return await self._check_org_ref(rec)
             found = (await self._find("organization", [rec.org_key]))[rec.org_key]
             if found is not None and found.get("id"):
                 gid = str(found["id"])
