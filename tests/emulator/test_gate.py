@@ -293,6 +293,34 @@ async def test_mixed_drop_mode_uses_both() -> None:
             400,
         ),
         ("POST", f"{API}/externalsources", {"json": ["x"]}, 400),
+        # Not JSON: NaN and Infinity literals, a number too large for a double.
+        ("POST", f"{API}/contacts", {"content": b'{"firstName": "a", "customFields": {"x": NaN}}'}, 400),
+        (
+            "POST",
+            f"{API}/contacts",
+            {"content": b'{"firstName": "a", "customFields": {"x": -Infinity}}'},
+            400,
+        ),
+        ("POST", f"{API}/contacts", {"content": b'{"firstName": "a", "customFields": {"x": 1e999}}'}, 400),
+        # Nesting deeper than any record needs (and deeper than the parser's recursion limit).
+        (
+            "POST",
+            f"{API}/contacts",
+            {"content": b'{"customFields": ' + b'{"a": ' * 200 + b"1" + b"}" * 201},
+            400,
+        ),
+        (
+            "POST",
+            f"{API}/contacts",
+            {"content": b'{"customFields": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001},
+            400,
+        ),
+        (
+            "POST",
+            f"{API}/contacts",
+            {"content": b'{"customFields": {"a": ' + b"[" * 5000 + b"]" * 5000 + b"}}"},
+            400,
+        ),
     ],
 )
 async def test_malformed_requests_get_4xx_error_body(

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import logging
+import math
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -96,9 +97,49 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
             415, "unsupported.media.type", f"Content-Type {ctype!r} is not supported; send application/json"
         )
     try:
-        return json.loads(raw)
+        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        data = _TOO_DEEP
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid([FieldProblem("body", f"is not valid JSON ({exc})")], "request") from None
+    if data is _TOO_DEEP or _depth_exceeds(data, MAX_JSON_DEPTH):
+        raise invalid([FieldProblem("body", f"nests deeper than {MAX_JSON_DEPTH} levels")], "request")
+    return data
+
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of objects and arrays accepted in a body (records need about 5)."""
+
+_TOO_DEEP = object()
+
+
+def _reject_constant(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (Python's parser accepts them)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is too large")
+    return value
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    """Whether objects/arrays nest deeper than ``limit`` (iterative: no recursion on hostile input)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def query_int(request: Request, name: str) -> int | None:
