@@ -359,3 +359,38 @@ async def test_ids_with_slashes_stay_one_segment(api: FakeApi) -> None:
             await gc.contacts.get("a/../b")
     sent = [r.url.raw_path for r in api.log if r.url.path != "/oauth/token"]
     assert sent == [b"/api/v2/externalcontacts/contacts/a%2F..%2Fb"]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [(float("nan"), "not a JSON number"), (float("inf"), "not a JSON number"), (object(), "cannot be sent")],
+)
+async def test_values_json_cannot_carry_are_refused_naming_the_field(
+    api: FakeApi, value: object, reason: str
+) -> None:
+    # NaN used to become null silently (the server then erased the field); an object raised
+    # pydantic's serialization error instead of a gcx error.
+    @api.route("POST", "/api/v2/externalcontacts/bulk/contacts/add")
+    def bulk_add(request: httpx.Request) -> httpx.Response:
+        results = [
+            {"success": True, "status": 200, "entity": {**e, "id": f"id-{n}"}}
+            for n, e in enumerate(json_of(request)["entities"])
+        ]
+        return httpx.Response(200, json={"results": results, "errorCount": 0, "errorIndexes": []})
+
+    async with client(api, Sleeps()) as gc:
+        with pytest.raises(ValidationError) as caught:
+            await gc.contacts.create({"firstName": "Ada", "customFields": {"score": value}})
+        assert caught.value.field == "customFields.score" and caught.value.record == "new contact"
+        assert reason in str(caught.value)
+        with pytest.raises(ValidationError) as caught:
+            await gc.contacts.update({"id": "c1", "firstName": "Ada", "customFields": {"s": [1, value]}})
+        assert caught.value.field == "customFields.s.1"
+        bulk = await gc.contacts.bulk_add(
+            [{"firstName": "A"}, {"firstName": "B", "customFields": {"x": value}}]
+        )
+        assert bulk[1].error is not None and bulk[1].error.code == "gcx.invalid"
+        assert "customFields.x" in str(bulk[1].error)
+    assert [r.url.path for r in api.log if r.url.path != "/oauth/token"] == [
+        "/api/v2/externalcontacts/bulk/contacts/add"
+    ]

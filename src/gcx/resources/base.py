@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import math
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import quote, unquote
 
 import pydantic
+from pydantic_core import PydanticSerializationError
 
 from gcx.errors import ApiError, NotFoundError, ValidationError
 from gcx.merge import apply_changes, to_patch_changes
@@ -152,7 +154,63 @@ def coerce(model: type[M], value: M | Mapping[str, Any], *, record: str) -> M:
 
 
 def body_of(model: type[M], value: M | Mapping[str, Any], *, record: str) -> dict[str, Any]:
-    return coerce(model, value, record=record).to_api()
+    return api_body(coerce(model, value, record=record), record=record)
+
+
+def api_body(model: ApiModel, *, record: str) -> dict[str, Any]:
+    """``model.to_api()``, refusing what JSON cannot carry instead of altering it.
+
+    pydantic writes NaN and infinities as ``null`` (the server would then erase the field) and
+    raises its own error for objects it cannot serialise: both become a :class:`ValidationError`
+    naming the record and the field.
+    """
+    _check_finite(model.model_dump(by_alias=True, exclude_unset=True), record)
+    try:
+        return model.to_api()
+    except PydanticSerializationError as exc:
+        field = _unserialisable_path(model.model_dump(by_alias=True, exclude_unset=True))
+        raise ValidationError(
+            f"{record}: field {field or '?'}: this value cannot be sent as JSON ({exc})",
+            field=field,
+            record=record,
+        ) from None
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _walk(data: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every leaf value of a dumped body with its dot path (list items by index)."""
+    stack: builtins.list[tuple[str, Any]] = [(path, data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, Mapping):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
+        elif isinstance(value, builtins.list | tuple):
+            stack.extend((f"{where}.{i}" if where else str(i), v) for i, v in enumerate(value))
+        else:
+            yield where, value
+
+
+def _check_finite(data: Any, record: str) -> None:
+    for where, value in _walk(data):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValidationError(
+                f"{record}: field {where}: {value} is not a JSON number", field=where, record=record
+            )
+
+
+def _unserialisable_path(data: Any) -> str | None:
+    """The first leaf pydantic cannot write as JSON (scalars and what it converts are fine)."""
+    adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Any)
+    for where, value in _walk(data):
+        if isinstance(value, _JSON_SCALARS):
+            continue
+        try:
+            adapter.dump_python(value, mode="json")
+        except PydanticSerializationError:
+            return where
+    return None
 
 
 def as_list(value: Any, what: str) -> builtins.list[Any]:
@@ -331,7 +389,7 @@ class RecordResource(Generic[M, I, R]):
         label = self._record(record_id)
         if not record_id:
             raise ValidationError(f"{label}: an update needs the record's id", field="id", record=label)
-        body = model.to_api()
+        body = api_body(model, record=label)
         return await self.put_raw(record_id, body)
 
     async def put_raw(self, id: str, body: Mapping[str, Any]) -> M:
