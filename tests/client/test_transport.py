@@ -391,6 +391,12 @@ async def test_values_json_cannot_carry_are_refused_naming_the_field(
         )
         assert bulk[1].error is not None and bulk[1].error.code == "gcx.invalid"
         assert "customFields.x" in str(bulk[1].error)
+        with pytest.raises(ValidationError) as caught:
+            await gc.contacts.safe_update("c1", {"address.city": "Paris", "customFields.x": value})
+        assert caught.value.field == "customFields.x" and caught.value.record == "contact c1"
+        with pytest.raises(ValidationError) as caught:
+            await gc.contacts.patch("c1", [{"field": "$.title", "value": [value], "action": "Update"}])
+        assert caught.value.field in {"title", "title.0"}
     assert [r.url.path for r in api.log if r.url.path != "/oauth/token"] == [
         "/api/v2/externalcontacts/bulk/contacts/add"
     ]

@@ -11,7 +11,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import quote, unquote
 
 import pydantic
-from pydantic_core import PydanticSerializationError
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from gcx.errors import ApiError, NotFoundError, ValidationError
 from gcx.merge import apply_changes, to_patch_changes
@@ -177,6 +177,23 @@ def api_body(model: ApiModel, *, record: str) -> dict[str, Any]:
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def jsonable(value: Any, *, field: str, record: str) -> Any:
+    """``value`` as plain JSON data (dates become strings...), or a :class:`ValidationError`
+    naming the record and the field when JSON cannot carry it (NaN, infinities, objects)."""
+    try:
+        plain = to_jsonable_python(value, by_alias=True)
+    except PydanticSerializationError as exc:
+        raise ValidationError(
+            f"{record}: field {field}: this value cannot be sent as JSON ({exc})", field=field, record=record
+        ) from None
+    for where, leaf in _walk(plain, field):
+        if isinstance(leaf, float) and not math.isfinite(leaf):
+            raise ValidationError(
+                f"{record}: field {where}: {leaf} is not a JSON number", field=where, record=record
+            )
+    return plain
 
 
 def _walk(data: Any, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -415,6 +432,8 @@ class RecordResource(Generic[M, I, R]):
                 raise ValidationError(
                     f"{label}: change #{n} ({field}) has no action", field=field, record=label
                 )
+            if "value" in item:
+                item["value"] = jsonable(item["value"], field=field[2:], record=label)
             items.append(item)
         idempotent = all(i.get("action") in IDEMPOTENT_PATCH_ACTIONS for i in items)
         data = await self._core.json(
@@ -437,6 +456,13 @@ class RecordResource(Generic[M, I, R]):
             raise ValidationError(
                 f"method must be auto, patch or put, got {method!r}", field="method", record=label
             )
+        if not isinstance(changes, Mapping):
+            raise ValidationError(
+                f"{label}: changes must be a mapping of field paths to values, got {type(changes).__name__}",
+                field="changes",
+                record=label,
+            )
+        changes = {k: jsonable(v, field=str(k), record=label) for k, v in changes.items()}
         patch_changes = to_patch_changes(changes, record=label)
         if not patch_changes:
             return await self.get(id)
