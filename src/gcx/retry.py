@@ -131,10 +131,16 @@ class RetryPolicy:
     cap: float = 30.0
     deadline: float | None = 300.0
     max_retry_after: float = 300.0
+    #: Attempts allowed when the server keeps answering 429. A 429 proves the request was not
+    #: applied and names its wait, so waiting again is always safe: the deadline, not the
+    #: attempt count, is what bounds a long job that shares its rate limit with others.
+    max_rate_limited_attempts: int = 30
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("RetryPolicy.max_attempts must be at least 1")
+        if self.max_rate_limited_attempts < 1:
+            raise ValueError("RetryPolicy.max_rate_limited_attempts must be at least 1")
         if self.base < 0 or self.cap < 0:
             raise ValueError("RetryPolicy.base and cap must not be negative")
         if self.deadline is not None and self.deadline < 0:
@@ -158,6 +164,10 @@ class RetryPolicy:
             status = outcome
             if status < 400:
                 return Decision(Action.RAISE, f"status {status} is not a failure")
+            if status == 429 and self.max_attempts > 1:
+                return self._budget(
+                    attempt, "status 429", limit=max(self.max_attempts, self.max_rate_limited_attempts)
+                )
             if status in NOT_APPLIED_RETRYABLE:
                 return self._budget(attempt, f"status {status}")
             if status in MAYBE_APPLIED_RETRYABLE:
@@ -235,8 +245,8 @@ class RetryPolicy:
             wait = min(wait, remaining)
         return Decision(Action.RETRY, decision.reason, wait)
 
-    def _budget(self, attempt: int, reason: str) -> Decision:
-        if attempt >= self.max_attempts:
+    def _budget(self, attempt: int, reason: str, *, limit: int | None = None) -> Decision:
+        if attempt >= (self.max_attempts if limit is None else limit):
             return Decision(Action.RAISE, f"{reason}: gave up after {attempt} attempts")
         return Decision(Action.RETRY, reason)
 

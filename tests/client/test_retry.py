@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gcx.retry import Action, RetryPolicy, parse_retry_after, request_was_sent
+from gcx.retry import NO_RETRY, Action, RetryPolicy, parse_retry_after, request_was_sent
 
 POLICY = RetryPolicy(max_attempts=5, base=0.5, cap=8.0, deadline=60.0)
 REQ = httpx.Request("POST", "http://127.0.0.1/x")
@@ -157,7 +157,10 @@ def test_decide_never_waits_past_the_deadline(
 ) -> None:
     d = policy.decide(attempt, method, status, elapsed=elapsed, rand=lambda: r)
     if d.action is Action.RETRY:
-        assert attempt < policy.max_attempts
+        if status == 429:
+            assert attempt < max(policy.max_attempts, policy.max_rate_limited_attempts)
+        else:
+            assert attempt < policy.max_attempts
         assert d.delay >= 0
         if policy.deadline is not None:
             assert elapsed + d.delay <= policy.deadline + 1e-9
@@ -179,3 +182,18 @@ def test_decisions_are_deterministic(policy: RetryPolicy, attempt: int, method: 
     a = policy.decide(attempt, method, status, rand=lambda: 0.3)
     b = policy.decide(attempt, method, status, rand=lambda: 0.3)
     assert a == b
+
+
+def test_repeated_429s_are_bounded_by_their_own_budget_and_the_deadline() -> None:
+    policy = RetryPolicy(max_attempts=3, max_rate_limited_attempts=10, deadline=100.0)
+    # 503 and 5xx give up after max_attempts ...
+    assert policy.should_retry(3, "GET", 503, True).action is Action.RAISE
+    # ... while a 429 (not applied, wait named by the server) keeps its own, larger budget.
+    assert policy.should_retry(3, "POST", 429, False).action is Action.RETRY
+    assert policy.should_retry(9, "POST", 429, False).action is Action.RETRY
+    assert policy.should_retry(10, "POST", 429, False).action is Action.RAISE
+    # The deadline still bounds the whole call.
+    late = policy.decide(5, "GET", 429, headers={"Retry-After": "30"}, elapsed=90.0)
+    assert late.action is Action.RAISE
+    # A policy that never retries never retries a 429 either.
+    assert NO_RETRY.should_retry(1, "GET", 429, True).action is Action.RAISE
