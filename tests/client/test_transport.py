@@ -101,12 +101,24 @@ async def test_persistent_429_raises_rate_limited(api: FakeApi) -> None:
     scripted(
         api, "GET", f"{CONTACTS}/c1", [httpx.Response(429, headers={"Retry-After": "3"}, json=RATE_BODY)] * 4
     )
-    async with client(api, sleeps) as gc:
+    policy = RetryPolicy(max_attempts=4, base=0.5, cap=4.0, deadline=60, max_rate_limited_attempts=4)
+    async with client(api, sleeps, retry=policy) as gc:
         with pytest.raises(RateLimitedError) as info:
             await gc.contacts.get("c1")
     assert info.value.retry_after == 3.0
     assert info.value.code == "too.many.requests.retry.after"
     assert len(sleeps.calls) == 3
+
+
+async def test_429s_outlast_the_general_attempt_budget(api: FakeApi) -> None:
+    # Eight 429s in a row, then success: more than max_attempts (4), within the 429 budget.
+    sleeps = Sleeps()
+    busy = [httpx.Response(429, headers={"Retry-After": "1"}, json=RATE_BODY)] * 8
+    scripted(api, "GET", f"{CONTACTS}/c1", [*busy, ok_contact()])
+    async with client(api, sleeps) as gc:
+        contact = await gc.contacts.get("c1")
+    assert contact.id == "c1"
+    assert len(sleeps.calls) == 8 and min(sleeps.calls) >= 1.0
 
 
 async def test_429_slows_the_shared_limiter(api: FakeApi) -> None:
@@ -329,7 +341,8 @@ async def test_429_without_retry_after_uses_the_message(api: FakeApi) -> None:
     sleeps = Sleeps()
     scripted(api, "GET", f"{CONTACTS}/c1", [httpx.Response(429, json=RATE_BODY), ok_contact()])
     scripted(api, "GET", f"{CONTACTS}/c2", [httpx.Response(429, json=RATE_BODY)] * 4)
-    async with client(api, sleeps) as gc:
+    policy = RetryPolicy(max_attempts=4, base=0.5, cap=4.0, deadline=60, max_rate_limited_attempts=4)
+    async with client(api, sleeps, retry=policy) as gc:
         await gc.contacts.get("c1")
         assert sleeps.calls == [2.0]  # "Retry the request in [2] seconds"
         with pytest.raises(RateLimitedError) as info:
