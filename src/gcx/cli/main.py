@@ -89,7 +89,7 @@ def root(
             "--retries",
             min=0,
             max=20,
-            help="Retries of a failed request (429, 5xx, network); 0 = none.",
+            help="Retries of a failed request (5xx, network; 429s are waited out within the deadline); 0 = never retry.",
             envvar="GCX_RETRIES",
             show_envvar=False,
         ),
