@@ -212,3 +212,25 @@ async def test_deleting_an_organization_with_contacts(closing: list[AsyncClient]
         moved = await gc.contacts.move(loner.id, fresh.id)
         assert moved.id == loner.id and moved.externalOrganization is not None
         assert moved.externalOrganization.id == fresh.id
+
+
+async def test_a_learned_bulk_limit_is_kept_for_later_calls(closing: list[AsyncClient]) -> None:
+    # A sync sends many bulk calls of 200: each used to start at 200 again and pay two 413s.
+    emu = _emulator(max_bulk_size=50)
+    gc = await _client(emu)
+    closing.append(gc)
+    first = await gc.contacts.bulk_add([{"firstName": f"A{i}"} for i in range(120)])
+    # 120 -> 413, 60 -> 413, then four chunks of 30.
+    assert first.ok and _statuses(emu, "/bulk/contacts/add") == {413: 2, 200: 4}
+    for _ in range(3):
+        again = await gc.contacts.bulk_add([{"firstName": f"B{i}"} for i in range(120)], batch_size=200)
+        assert again.ok and [i.entity.firstName for i in again if i.entity] == [f"B{i}" for i in range(120)]
+    assert _statuses(emu, "/bulk/contacts/add") == {413: 2, 200: 16}
+    # Each bulk endpoint learns its own limit; organizations were never refused.
+    orgs = await gc.organizations.bulk_add([{"name": f"O{i}"} for i in range(40)])
+    assert orgs.ok and _statuses(emu, "/bulk/organizations/add") == {200: 1}
+    ids = [i.entity.id for i in first if i.entity]
+    assert (await gc.contacts.bulk_get(ids)).ok
+    assert (await gc.contacts.bulk_get(ids)).ok
+    fetch = {r["status"]: r["count"] for r in emu.stats()["routes"] if r["route"].endswith("/bulk/contacts")}
+    assert fetch == {413: 2, 200: 8}  # the fetch endpoint learns once too

@@ -6,7 +6,7 @@ import builtins
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import quote, unquote
 
@@ -55,6 +55,12 @@ class Core:
     bulk_batch_size: int
     retry: RetryPolicy
     sleep: Sleep
+    #: Largest chunk each bulk endpoint is known to take, learned from its 413 answers, so that
+    #: later calls of the same client start there instead of being refused again.
+    bulk_limits: dict[str, int] = field(default_factory=dict)
+
+    def learn_bulk_limit(self, path: str, size: int) -> None:
+        self.bulk_limits[path] = min(size, self.bulk_limits.get(path, size))
 
     async def json(
         self,
@@ -579,11 +585,15 @@ class RecordResource(Generic[M, I, R]):
 
     # -- bulk ------------------------------------------------------------------------------
 
-    def _batch(self, batch_size: int | None) -> int:
+    def _batch(self, batch_size: int | None, suffix: str) -> int:
         size = self._core.bulk_batch_size if batch_size is None else batch_size
         if not isinstance(size, int) or size < 1:
             raise ValidationError(f"batch_size must be a positive integer, got {size!r}", field="batch_size")
-        return size
+        return min(size, self._core.bulk_limits.get(f"{self.bulk_path}{suffix}", size))
+
+    def _learner(self, suffix: str) -> Callable[[int], None]:
+        path = f"{self.bulk_path}{suffix}"
+        return lambda size: self._core.learn_bulk_limit(path, size)
 
     async def _send_bulk(
         self,
@@ -610,7 +620,7 @@ class RecordResource(Generic[M, I, R]):
         async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
             return await self._send_bulk("", [{"id": i} for i in chunk], idempotent=True)
 
-        return await self._run_by_id(id_list, id_list, send, batch_size, presets, retry=True)
+        return await self._run_by_id(id_list, id_list, send, batch_size, presets, retry=True, suffix="")
 
     async def bulk_remove(self, ids: Sequence[str], *, batch_size: int | None = None) -> BulkResult[M]:
         """Delete many records by id."""
@@ -633,7 +643,9 @@ class RecordResource(Generic[M, I, R]):
                 ]
             return body
 
-        return await self._run_by_id(id_list, id_list, send, batch_size, presets, retry=True)
+        return await self._run_by_id(
+            id_list, id_list, send, batch_size, presets, retry=True, suffix="/remove"
+        )
 
     async def bulk_update(
         self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None
@@ -646,7 +658,7 @@ class RecordResource(Generic[M, I, R]):
         async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
             return await self._send_bulk("/update", chunk, idempotent=True)
 
-        return await self._run_by_id(bodies, ids, send, batch_size, presets, retry=True)
+        return await self._run_by_id(bodies, ids, send, batch_size, presets, retry=True, suffix="/update")
 
     async def bulk_add(
         self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None
@@ -663,8 +675,8 @@ class RecordResource(Generic[M, I, R]):
             return map_by_content([bodies[i] or {} for i in chunk], results)
 
         states, unmatched, sent = await run_bulk(
-            bodies, send=send, map_chunk=map_chunk, batch_size=self._batch(batch_size), retry_transient=False,
-            presets=presets, sleep=self._core.sleep,
+            bodies, send=send, map_chunk=map_chunk, batch_size=self._batch(batch_size, "/add"),
+            retry_transient=False, presets=presets, sleep=self._core.sleep, on_too_large=self._learner("/add"),
         )  # fmt: skip
         return build_result(records, states, unmatched, sent, self.model.from_api)
 
@@ -701,14 +713,15 @@ class RecordResource(Generic[M, I, R]):
         presets: dict[int, BulkError],
         *,
         retry: bool,
+        suffix: str,
     ) -> BulkResult[M]:
         def map_chunk(chunk: builtins.list[int], results: builtins.list[dict[str, Any]]) -> Any:
             return map_by_id([ids[i] for i in chunk], results)
 
         states, unmatched, sent = await run_bulk(
-            requests, send=send, map_chunk=map_chunk, batch_size=self._batch(batch_size), retry_transient=retry,
-            max_attempts=self._core.retry.max_attempts, backoff=self._core.backoff, sleep=self._core.sleep,
-            presets=presets,
+            requests, send=send, map_chunk=map_chunk, batch_size=self._batch(batch_size, suffix),
+            retry_transient=retry, max_attempts=self._core.retry.max_attempts, backoff=self._core.backoff,
+            sleep=self._core.sleep, presets=presets, on_too_large=self._learner(suffix),
         )  # fmt: skip
         return build_result(requests, states, unmatched, sent, self.model.from_api, ids=ids)
 

@@ -352,10 +352,12 @@ async def run_bulk(
     backoff: Callable[[int], float] = lambda attempt: 0.0,
     sleep: Sleep | None = None,
     presets: dict[int, BulkError] | None = None,
+    on_too_large: Callable[[int], None] | None = None,
 ) -> tuple[dict[int, _ItemState], list[dict[str, Any]], int]:
     """Send ``bodies`` in chunks; return per-index state, unmatched results, requests sent.
 
-    ``presets`` are items already failed locally (not sent).
+    ``presets`` are items already failed locally (not sent). ``on_too_large`` is told the
+    smaller chunk size each time a 413 halves it, so that later calls can start there.
     """
     states: dict[int, _ItemState] = {i: _ItemState() for i in range(len(bodies))}
     for i, err in (presets or {}).items():
@@ -383,6 +385,8 @@ async def run_bulk(
                 if len(chunk) > 1:
                     half = math.ceil(len(chunk) / 2)
                     size = min(size, half)
+                    if on_too_large is not None:
+                        on_too_large(size)
                     for i in chunk:
                         states[i].attempts -= 1
                     queue[0:0] = [chunk[:half], chunk[half:]]
