@@ -149,7 +149,7 @@ def parse_token_response(response: httpx.Response, *, obtained_at: float) -> Tok
     """Turn a 200 from ``/oauth/token`` into a :class:`Token`; raise :class:`AuthError` otherwise."""
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         raise AuthError(
             f"the token endpoint answered {response.status_code} with a body that is not JSON",
             status=response.status_code,

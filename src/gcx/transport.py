@@ -112,7 +112,7 @@ def error_from_response(response: httpx.Response, *, method: str | None = None) 
         parsed = response.json()
         if isinstance(parsed, dict):
             body = scrub_json(parsed)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     message = body.get("message") if isinstance(body.get("message"), str) else None
     if not message:
@@ -149,7 +149,7 @@ def retry_headers(response: httpx.Response) -> Mapping[str, str]:
         return response.headers
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return response.headers
     message = body.get("message") if isinstance(body, dict) else None
     match = _RETRY_IN.search(message) if isinstance(message, str) else None

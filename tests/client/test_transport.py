@@ -9,6 +9,7 @@ import pytest
 
 from gcx import AsyncClient, RetryPolicy
 from gcx.errors import (
+    ApiError,
     BadRequestError,
     ConflictError,
     NotFoundError,
@@ -413,3 +414,16 @@ async def test_values_json_cannot_carry_are_refused_naming_the_field(
     assert [r.url.path for r in api.log if r.url.path != "/oauth/token"] == [
         "/api/v2/externalcontacts/bulk/contacts/add"
     ]
+
+
+async def test_answers_nested_too_deep_are_gcx_errors(api: FakeApi) -> None:
+    # json.loads raises RecursionError (not ValueError) on such input: it used to escape raw.
+    deep = b'{"a": ' * 100_000 + b"1" + b"}" * 100_000
+    api.routes[("GET", f"{CONTACTS}/c1")] = lambda request: httpx.Response(200, content=deep)
+    api.routes[("GET", f"{CONTACTS}/c2")] = lambda request: httpx.Response(400, content=deep)
+    async with client(api, Sleeps()) as gc:
+        with pytest.raises(ApiError, match="not JSON"):
+            await gc.contacts.get("c1")
+        with pytest.raises(BadRequestError) as caught:
+            await gc.contacts.get("c2")
+        assert caught.value.status == 400 and len(str(caught.value)) < 1000

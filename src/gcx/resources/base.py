@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 from urllib.parse import quote, unquote
 
+import httpx
 import pydantic
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
@@ -72,17 +73,7 @@ class Core:
         idempotent: bool | None = None,
     ) -> Any:
         response = await self.requester.request(method, path, params=params, json=body, idempotent=idempotent)
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            raise ApiError(
-                f"{method} {path}: the server answered {response.status_code} with a body that is not JSON",
-                status=response.status_code,
-                method=method,
-                url=path,
-            ) from None
+        return _decoded(response, method, path)
 
     async def json_with_status(
         self,
@@ -94,7 +85,7 @@ class Core:
         idempotent: bool | None = None,
     ) -> tuple[int, Any]:
         response = await self.requester.request(method, path, params=params, json=body, idempotent=idempotent)
-        return response.status_code, (response.json() if response.content else None)
+        return response.status_code, _decoded(response, method, path)
 
     async def json_replayed(
         self,
@@ -107,11 +98,25 @@ class Core:
     ) -> tuple[Any, bool]:
         """The parsed body, and whether an earlier attempt of the call may have been applied."""
         response = await self.requester.request(method, path, params=params, json=body, idempotent=idempotent)
-        data = response.json() if response.content else None
-        return data, bool(response.extensions.get(REPLAYED))
+        return _decoded(response, method, path), bool(response.extensions.get(REPLAYED))
 
     def backoff(self, attempt: int) -> float:
         return self.retry.delay(attempt)
+
+
+def _decoded(response: httpx.Response, method: str, path: str) -> Any:
+    """The answer's JSON (``None`` when empty), or an :class:`ApiError` saying it is not JSON."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except (ValueError, RecursionError):
+        raise ApiError(
+            f"{method} {path}: the server answered {response.status_code} with a body that is not JSON",
+            status=response.status_code,
+            method=method,
+            url=path,
+        ) from None
 
 
 def _deleted_if_missing(result: dict[str, Any]) -> dict[str, Any]:
