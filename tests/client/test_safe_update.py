@@ -162,3 +162,21 @@ async def test_move_keeps_every_field(api: FakeApi) -> None:
         assert detached.externalOrganization is None
     assert store.puts[0] == {**RECORD, "externalOrganization": {"id": "org-b"}}
     assert store.puts[1] == {k: v for k, v in RECORD.items() if k != "externalOrganization"}
+
+
+async def test_a_field_neither_the_model_nor_the_record_has_is_not_silently_dropped(api: FakeApi) -> None:
+    # The PATCH is refused (e.g. unknown field); a PUT would make the server drop the field and
+    # answer 200, so safe_update used to report success for a change that never happened.
+    store = Store(api, patch_status=400)
+    async with client(api) as gc:
+        with pytest.raises(ValidationError) as caught:
+            await gc.contacts.safe_update("c1", {"title": "Dr", "employeeCount": 42})
+        assert caught.value.field == "employeeCount" and caught.value.record == "contact c1"
+        assert "method='put'" in str(caught.value)
+        assert store.puts == []
+        # A field the record already holds (newer than gcx) still falls back to the PUT...
+        await gc.contacts.safe_update("c1", {"futureField.nested": ["changed"]})
+        assert store.puts[-1]["futureField"] == {"nested": ["changed"]}
+        # ... and method="put" sends whatever it is given.
+        await gc.contacts.safe_update("c1", {"employeeCount": 42}, method="put")
+        assert store.puts[-1]["employeeCount"] == 42

@@ -477,6 +477,7 @@ class RecordResource(Generic[M, I, R]):
         patch_changes = to_patch_changes(changes, record=label)
         if not patch_changes:
             return await self.get(id)
+        refused: ApiError | None = None
         if method in ("auto", "patch"):
             try:
                 data = await self._core.json(
@@ -491,10 +492,30 @@ class RecordResource(Generic[M, I, R]):
             except ApiError as exc:
                 if method == "patch" or exc.status not in PATCH_FALLBACK_STATUSES:
                     raise
+                refused = exc
                 log.info("%s: PATCH refused (%s); falling back to read-merge-PUT", label, exc.status)
         current = await self.get_raw(id)
+        if refused is not None:
+            self._check_put_keeps(changes, current, refused, label)
         merged = apply_changes(current, changes, record=label)
         return await self.put_raw(id, merged)
+
+    def _check_put_keeps(
+        self, changes: Mapping[str, Any], current: Mapping[str, Any], refused: ApiError, label: str
+    ) -> None:
+        """Before falling back to a PUT: a field set that neither the model declares nor the
+        record holds would most likely be dropped by the server without a word (the PATCH
+        refusal says as much), so say so instead of reporting a change that did not happen."""
+        declared = {f.alias or name for name, f in self.model.model_fields.items()}
+        for path, value in changes.items():
+            top = str(path).split(".")[0]
+            if value is not None and top not in declared and top not in current:
+                raise ValidationError(
+                    f"{label}: field {top}: a {self.kind} has no such field (the API refused the PATCH: "
+                    f"{refused}); a PUT would drop it, pass method='put' to send it anyway",
+                    field=top,
+                    record=label,
+                )
 
     async def delete(self, id: str) -> None:
         """Delete the record (idempotent on the wire; a second delete raises NotFoundError)."""
