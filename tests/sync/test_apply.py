@@ -4,6 +4,7 @@ unmanaged fields, conflicts, prune guard, org binding, outcome unknown, request 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from gcx.client import AsyncClient
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.sync.errors import BindingError
 from gcx.sync.ledger import Ledger
+from gcx.sync.records import Record
 
 from .helpers import BASE, api_calls, assert_exact, contact, dataset, org, state, sync, writes
 
@@ -44,7 +46,7 @@ async def test_first_sync_then_noop_then_trust_ledger(emu: Emulator, ledger: Led
     c2 = api_calls(emu)
     changed = await sync(emu, ledger, dataset(6, 600, changed=100))
     assert changed.applied["contact"]["updated"] == 100
-    assert api_calls(emu) - c2 <= second.requests + 1  # the no-op's reads + one bulk update
+    assert api_calls(emu) - c2 <= second.requests + 2  # the no-op's reads + a bulk re-read and update
 
 
 async def test_changes_and_moves_keep_ids_and_unmanaged_fields(emu: Emulator, ledger: Ledger) -> None:
@@ -71,7 +73,7 @@ async def test_changes_and_moves_keep_ids_and_unmanaged_fields(emu: Emulator, le
     assert after["c-0"]["address"]["address1"] == "1 Agent Street"
     org_ids = {o["externalIds"][0]["value"]: o["id"] for o in state(emu)["organizations"]}
     assert after["c-0"]["externalOrganization"]["id"] == org_ids["org-1"]  # moved from org-0
-    assert used <= 2 + 2 + 1 + 1  # me, source, 2 scans (1 page each), 1 bulk update
+    assert used <= 2 + 2 + 1 + 1 + 1  # me, source, 2 scans (1 page each), 1 bulk re-read, 1 bulk update
     assert_exact(emu, dataset(3, 30, changed=5, moved=2))
 
 
@@ -286,3 +288,37 @@ async def test_a_second_concurrent_apply_is_refused(emu: Emulator, ledger: Ledge
         assert len(state(emu)["contacts"]) == 3
     finally:
         holder.close()
+
+
+class EditingSource:
+    """A source that, while gcx reads its contacts (after the scan), has a person edit a record."""
+
+    def __init__(self, emu: Emulator, records: list[Record], key: str, changes: dict[str, Any]) -> None:
+        self.emu, self.records, self.key, self.changes = emu, records, key, changes
+        self.description = "editing source"
+
+    def items(self, kinds: Any = ("organization", "contact")) -> Any:
+        for rec in self.records:
+            if rec.kind not in kinds:
+                continue
+            if rec.kind == "contact" and rec.key == self.key:
+                target = next(
+                    c for c in self.emu.dump()["contacts"] if c["externalIds"][0]["value"] == self.key
+                )
+                body = {
+                    k: v for k, v in target.items() if k not in ("id", "selfUri", "createDate", "modifyDate")
+                }
+                self.emu.backend.replace("contacts", target["id"], {**body, **self.changes})
+            yield rec
+
+
+async def test_edit_after_the_scan_is_not_put_back(emu: Emulator, ledger: Ledger) -> None:
+    await sync(emu, ledger, [org("o", "Acme"), contact("c-1", "o", firstName="Jane", title="CTO")])
+    changed = [org("o", "Acme"), contact("c-1", "o", firstName="Janet", title="CTO")]
+    edit = {"salutation": "Dr", "title": "Set by an agent"}
+    report = await sync(emu, ledger, EditingSource(emu, changed, "c-1", edit), on_conflict="report")
+    c = state(emu)["contacts"][0]
+    assert c["firstName"] == "Janet"  # the source's change is written
+    assert c["salutation"] == "Dr"  # the person's unmanaged edit survives
+    assert c["title"] == "Set by an agent"  # and the managed one is a reported conflict, left alone
+    assert [f["field"] for conflict in report.conflicts for f in conflict["fields"]] == ["title"]

@@ -535,6 +535,20 @@ class SyncEngine:
             out.update(await self._find(kind, unknown))
         return out
 
+    def _decide(self, rec: Record, entry: LedgerEntry | None, remote: dict[str, Any] | None) -> Op:
+        org_key: str | None = None
+        if remote is not None and rec.kind == "contact":
+            rid = remote_org_ref(remote)
+            org_key = self.org_key_by_id.get(rid, f"(genesys id {rid})") if rid else None
+        return decide(
+            rec,
+            entry,
+            remote,
+            remote_org_key=org_key,
+            has_identity=remote is None or has_identity(remote, rec.key, self.source_id or ""),
+            policy=self.opts.on_conflict,
+        )
+
     async def _decide_batch(self, kind: Kind, recs: Sequence[Record]) -> None:
         remotes = await self._remotes_for(kind, recs)
         for rec in recs:
@@ -542,18 +556,7 @@ class SyncEngine:
                 continue
             remote = remotes.get(rec.key)
             entry = self.entries.get((kind, rec.key))
-            org_key: str | None = None
-            if remote is not None and kind == "contact":
-                rid = remote_org_ref(remote)
-                org_key = self.org_key_by_id.get(rid, f"(genesys id {rid})") if rid else None
-            op = decide(
-                rec,
-                entry,
-                remote,
-                remote_org_key=org_key,
-                has_identity=remote is None or has_identity(remote, rec.key, self.source_id or ""),
-                policy=self.opts.on_conflict,
-            )
+            op = self._decide(rec, entry, remote)
             if self.source_id is None and op.needs_identity and not op.changes:
                 op.op = "unchanged"  # plan without an External Source yet: apply will add it
             self._handle(op, remote)
@@ -741,9 +744,52 @@ class SyncEngine:
             else:
                 self._fail(op, None, "no answer from Genesys and the change is not visible there: run again")
 
+    async def _reread(
+        self, kind: Kind, items: list[tuple[Op, dict[str, Any]]]
+    ) -> list[tuple[Op, dict[str, Any]]]:
+        """Re-read records right before their bulk update (one bulk fetch per batch) and re-decide.
+
+        An update is a full replacement built from the record as read; the scan may be minutes
+        old, and a body built from it would put back what a person changed since (unmanaged
+        fields included). Re-reading shrinks that window to one round trip (the API has no
+        version or If-Match to close it). With --trust-ledger the records were fetched moments ago.
+        """
+        if self.index[kind] is None or not items:
+            return items
+        results = await self.remote.bulk_get(kind, [str(op.genesys_id) for op, _ in items])
+        out: list[tuple[Op, dict[str, Any]]] = []
+        for (op, old), res in zip(items, results, strict=True):
+            if not res.ok or res.entity is None or op.record is None:
+                if (res.error or {}).get("status") == 404:
+                    self._fail(op, res, "deleted in Genesys during the run: the next run creates it again")
+                else:  # could not re-read it: write from the snapshot, as planned
+                    out.append((op, old))
+                continue
+            fresh = res.entity
+            again = self._decide(op.record, self.entries.get((kind, op.key)), fresh)
+            again.adopted = op.adopted
+            seen = {c.path for c in op.conflicts}
+            new_conflicts = [c for c in again.conflicts if c.path not in seen]
+            if new_conflicts:
+                self.report.conflicts.append(
+                    {
+                        "kind": kind,
+                        "externalId": op.key,
+                        "line": op.line,
+                        "policy": self.opts.on_conflict,
+                        "fields": [c.to_json() for c in new_conflicts],
+                    }
+                )
+            if again.op == "unchanged":
+                self._refresh(again)
+                continue
+            out.append((again, fresh))
+        return out
+
     async def _flush_updates(self, kind: Kind) -> None:
         items = self.pending_updates[kind][: self.opts.batch_size]
         del self.pending_updates[kind][: self.opts.batch_size]
+        items = await self._reread(kind, items)
         sendable: list[tuple[Op, dict[str, Any]]] = []
         for op, remote in items:
             org_id: str | None = None
