@@ -234,3 +234,40 @@ async def test_a_learned_bulk_limit_is_kept_for_later_calls(closing: list[AsyncC
     assert (await gc.contacts.bulk_get(ids)).ok
     fetch = {r["status"]: r["count"] for r in emu.stats()["routes"] if r["route"].endswith("/bulk/contacts")}
     assert fetch == {413: 2, 200: 8}  # the fetch endpoint learns once too
+
+
+@pytest.mark.parametrize("shuffle", [True, False], ids=["shuffled", "ordered"])
+async def test_bulk_enrich_maps_results_by_the_request_tracker(
+    closing: list[AsyncClient], shuffle: bool
+) -> None:
+    # Same provided data, different matching identifiers: content cannot tell the results
+    # apart (every item used to come back "unmapped"); the spec's tracker id can.
+    emu = _emulator(shuffle_bulk_results=shuffle)
+    gc = await _client(emu)
+    closing.append(gc)
+    ops = [
+        {
+            "action": "Upsert",
+            "matchingIdentifiers": [{"type": "Email", "value": f"p{i}@example.com"}],
+            "contact": {"firstName": "Same"},
+        }
+        for i in range(25)
+    ]
+    created = await gc.contacts.bulk_enrich(ops)
+    assert created.ok and created.unmatched == []
+    for item in created:
+        assert item.entity is not None and item.request == ops[item.index]  # the caller's request, as given
+        assert item.id == item.entity.id  # the record's id, not the tracker
+        values = {i.value for i in item.entity.identifiers or [] if i.type == "Email"}
+        assert values == {f"p{item.index}@example.com"}
+    assert len({i.entity.id for i in created if i.entity}) == 25
+    # Trackers the caller chose are kept and used; a failure maps back too.
+    mine = [
+        {**op, "id": f"mine-{n}", "action": "Insert" if n == 3 else "Upsert"} for n, op in enumerate(ops[:6])
+    ]
+    again = await gc.contacts.bulk_enrich(mine)
+    assert [i.ok for i in again] == [n != 3 for n in range(6)]
+    assert again[3].error is not None and again[3].error.status == 409 and again[3].id is None
+    assert [i.entity.id for i in again if i.entity] == [
+        created[n].entity.id for n in range(6) if n != 3 and created[n].entity
+    ]

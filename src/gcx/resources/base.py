@@ -25,7 +25,9 @@ from gcx.resources.bulk import (
     build_result,
     map_by_content,
     map_by_id,
+    map_by_tracker,
     run_bulk,
+    without_tracker,
 )
 from gcx.retry import RetryPolicy
 from gcx.transport import REPLAYED, QueryValue, Requester
@@ -757,7 +759,8 @@ class RecordResource(Generic[M, I, R]):
         action = body.get("action") or "Upsert"
         if action not in ("Upsert", "Update"):
             return False
-        return bool(body.get("matchingIdentifiers")) or bool(body.get("id"))
+        # ``id`` is only the bulk tracker string: it names no record, so it makes nothing idempotent.
+        return bool(body.get("matchingIdentifiers"))
 
     async def enrich(self, request: R | Mapping[str, Any], *, dry_run: bool = False) -> EnrichResult[M]:
         """Server-side upsert matched by identifiers. ``created`` tells insert from update."""
@@ -790,12 +793,18 @@ class RecordResource(Generic[M, I, R]):
                 bodies.append(None)
         idempotent = all(self._enrich_idempotent(b) for b in bodies if b is not None)
         field = self.enrich_record_field
+        # The spec's tracker: each operation's ``id`` comes back as its result's ``id``. Operations
+        # without one get ``gcx-<index>`` (the caller's requests are left as they were given).
+        given = [b.get("id") for b in bodies if b is not None and isinstance(b.get("id"), str)]
+        for n, b in enumerate(bodies):
+            if b is not None and not (isinstance(b.get("id"), str) and b["id"]):
+                tracker = f"gcx-{n}"
+                while tracker in given:
+                    tracker += "-"
+                b["id"] = tracker
 
         def record_of(b: dict[str, Any]) -> dict[str, Any]:
-            rec = dict(b.get(field) or {})
-            if b.get("id"):
-                rec["id"] = b["id"]
-            return rec
+            return dict(b.get(field) or {})
 
         async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
             return await self._send_bulk(
@@ -804,7 +813,16 @@ class RecordResource(Generic[M, I, R]):
 
         def map_chunk(chunk: builtins.list[int], results: builtins.list[dict[str, Any]]) -> Any:
             sent = [bodies[i] or {} for i in chunk]
-            return map_by_content([record_of(b) for b in sent], results, echoes=sent)
+            assigned, rest = map_by_tracker([b.get("id") for b in sent], results)
+            if not rest:
+                return assigned, []
+            left = [k for k, r in enumerate(assigned) if r is None]
+            by_content, unmatched = map_by_content(
+                [record_of(sent[k]) for k in left], rest, echoes=[sent[k] for k in left]
+            )
+            for k, result in zip(left, by_content, strict=True):
+                assigned[k] = without_tracker(result, sent[k].get("id")) if result is not None else None
+            return assigned, unmatched
 
         states, unmatched, sent_count = await run_bulk(
             bodies, send=send, map_chunk=map_chunk, batch_size=batch_size, retry_transient=idempotent,

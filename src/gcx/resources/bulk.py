@@ -206,6 +206,45 @@ def map_by_id(
     return assigned, unmatched
 
 
+def map_by_tracker(
+    trackers: Sequence[Any], results: Sequence[dict[str, Any]]
+) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
+    """Assign bulk enrich results by the tracker ``id`` each operation carried (the result's
+    ``id``, or the ``id`` of the operation a failure echoes). Trackers used twice are left out;
+    results without a usable tracker are returned for the next mapping."""
+    assigned: list[dict[str, Any] | None] = [None] * len(trackers)
+    counts: dict[str, int] = {}
+    for t in trackers:
+        if isinstance(t, str) and t:
+            counts[t] = counts.get(t, 0) + 1
+    slot = {t: k for k, t in enumerate(trackers) if isinstance(t, str) and counts.get(t) == 1}
+    rest: list[dict[str, Any]] = []
+    for result in results:
+        echoed = (result.get("error") or {}).get("entity") if isinstance(result.get("error"), dict) else None
+        tracker = result.get("id") or (echoed.get("id") if isinstance(echoed, dict) else None)
+        k = slot.get(tracker) if isinstance(tracker, str) else None
+        if k is not None and assigned[k] is None:
+            assigned[k] = without_tracker(result, tracker)
+        else:
+            rest.append(result)
+    return assigned, rest
+
+
+def without_tracker(result: dict[str, Any], tracker: Any) -> dict[str, Any]:
+    """A copy of an enrich result where the tracker no longer poses as the record's id."""
+    if not isinstance(tracker, str):
+        return result
+    clean = {k: v for k, v in result.items() if not (k == "id" and v == tracker)}
+    error = clean.get("error")
+    if (
+        isinstance(error, dict)
+        and isinstance(error.get("entity"), dict)
+        and error["entity"].get("id") == tracker
+    ):
+        clean["error"] = {**error, "entity": {k: v for k, v in error["entity"].items() if k != "id"}}
+    return clean
+
+
 def _norm_scalar(value: Any) -> tuple[str, Any] | None:
     """A hashable form of a scalar such that ``same_value(a, b)`` implies equal forms."""
     if isinstance(value, str):
