@@ -8,7 +8,10 @@ fields the source did not change (silently, even with ``--on-conflict report``) 
 fields. A write of only the changed fields (PATCH) would leave them alone.
 
 The gate makes the edit deterministic: it happens right before the emulator handles gcx's
-bulk update request, i.e. after the scan gcx planned from.
+bulk update request, i.e. after the scan gcx planned from and after the bulk fetch with which
+gcx re-reads each batch just before writing it (that re-read closes the window from the scan
+on; ``tests/sync`` shows edits made after the scan survive). What is left is the moment
+between the re-read and the write.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ pytestmark = pytest.mark.timeout(300)
 
 @pytest.mark.xfail(
     strict=True,
-    reason="sync engine: updates are full replacements built from the scanned record, so a person's "
-    "edit between the scan and the bulk update of that record is reverted (fields gcx does not "
-    "change included, conflict policy bypassed); writing only the changed fields would avoid it",
+    reason="known limit: bulk update is a full replacement and the API has no ETag. gcx re-reads each "
+    "batch (bulk fetch) right before its bulk update, which closes the window from the scan on, but an "
+    "edit landing between that re-read and the update (forced here) is still put back; only per-record "
+    "PATCH writes (one request per record) would avoid it",
 )
 def test_edit_between_read_and_write_is_not_reverted(tmp_path: Path) -> None:
     cfg = ChaosConfig(
