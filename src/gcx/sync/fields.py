@@ -117,17 +117,36 @@ def field_spec(kind: Kind, path: str) -> FieldSpec:
 # --------------------------------------------------------------------------- normalising input
 
 
+#: Distinct (number, country) pairs whose parse is remembered. Bounded, so memory stays flat
+#: however large the source; a source repeats numbers (switchboards, shared lines, the same
+#: account phone on every row) and reads its rows twice (one pass per kind).
+PHONE_CACHE_SIZE = 16384
+
+
 def normalize_phone(raw: str, default_country: str | None) -> str:
-    """``'(555) 010-0100'`` + ``'US'`` -> ``'+15550100100'``; raises ``ValueError`` if unreadable."""
+    """``'(555) 010-0100'`` + ``'US'`` -> ``'+15550100100'``; raises ``ValueError`` if unreadable.
+
+    The verdict of phonenumbers (the expensive part of validating a record) is cached per
+    (number as written, country it is read with): the same input always gives the same answer.
+    """
     text = raw.strip()
-    region = (default_country or "").upper() or None
+    region = None if text.startswith("+") else ((default_country or "").upper() or None)
+    e164, error = _parse_phone(text, region)
+    if e164 is None:
+        raise ValueError(f"cannot read phone number {text!r}: {error}")
+    return e164
+
+
+@functools.lru_cache(maxsize=PHONE_CACHE_SIZE)
+def _parse_phone(text: str, region: str | None) -> tuple[str | None, str | None]:
+    """(E.164, None) or (None, why): phonenumbers' reading of ``text`` in ``region``."""
     try:
-        number = phonenumbers.parse(text, None if text.startswith("+") else region)
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"cannot read phone number {text!r}: {exc}") from None
+        return None, str(exc)
     if not phonenumbers.is_possible_number(number):
-        raise ValueError(f"cannot read phone number {text!r}: not a possible number")
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        return None, "not a possible number"
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)), None
 
 
 #: A plain dot-atom local part (RFC 5322), which email-validator accepts as it is.

@@ -1,0 +1,133 @@
+"""The validation fast paths give exactly the answers of the slow paths (hypothesis).
+
+Validating phones (phonenumbers) and emails (email-validator) is most of the cost of planning,
+so ``gcx.sync.fields`` caches phone verdicts and checks a plain email's domain once. These
+properties compare them with the libraries called directly, the way every record used to be
+checked: same value for a good input, same message for a bad one, cache hit or miss.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from gcx.sync.fields import PHONE_CACHE_SIZE, _parse_phone, check_email, normalize_phone
+
+
+def slow_phone(raw: str, default_country: str | None) -> str:
+    """The phone check without any cache (phonenumbers called directly)."""
+    text = raw.strip()
+    region = (default_country or "").upper() or None
+    try:
+        number = phonenumbers.parse(text, None if text.startswith("+") else region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"cannot read phone number {text!r}: {exc}") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValueError(f"cannot read phone number {text!r}: not a possible number")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def slow_email(raw: str) -> str:
+    """The email check without the domain fast path (email-validator on every address)."""
+    try:
+        validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"invalid email {raw!r}: {exc}") from None
+    return raw
+
+
+def outcome(fn: object, *args: object) -> tuple[str, str]:
+    try:
+        return ("ok", fn(*args))  # type: ignore[operator]
+    except ValueError as exc:
+        return ("error", str(exc))
+
+
+PHONE_CHARS = "0123456789 +-().#xX*/ext;a"
+phones = st.one_of(
+    st.text(alphabet=PHONE_CHARS, max_size=24),
+    st.builds(
+        lambda cc, digits, sep: f"+{cc}{sep}{digits}",
+        st.sampled_from(["1", "44", "33", "49", "81", "61", "7", "999", "0"]),
+        st.text(alphabet="0123456789", min_size=0, max_size=16),
+        st.sampled_from(["", " ", "-", " (0) "]),
+    ),
+    st.builds(
+        lambda a, b, c: f"({a}) {b}-{c}",
+        st.text(alphabet="0123456789", min_size=3, max_size=3),
+        st.text(alphabet="0123456789", min_size=3, max_size=3),
+        st.text(alphabet="0123456789", min_size=4, max_size=4),
+    ),
+    st.text(max_size=12),
+)
+countries = st.sampled_from([None, "", "US", "us", "GB", "FR", "DE", "JP", "CA", "ZZ", "XX"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=phones, country=countries)
+@example(raw="+1 212 555-0125", country="GB")
+@example(raw="212-555-0338", country="US")
+@example(raw="+15550100100", country=None)
+@example(raw="call me maybe", country="US")
+@example(raw="  (416) 555-0259 ", country="ca")
+def test_cached_phone_equals_uncached(raw: str, country: str | None) -> None:
+    expected = outcome(slow_phone, raw, country)
+    assert outcome(normalize_phone, raw, country) == expected  # first call (maybe a miss)
+    assert outcome(normalize_phone, raw, country) == expected  # now a cache hit
+
+
+def test_phone_cache_is_bounded_and_keyed_by_country() -> None:
+    _parse_phone.cache_clear()
+    assert normalize_phone("020 7946 0958", "GB") == "+442079460958"
+    with pytest.raises(ValueError, match="cannot read phone number"):
+        normalize_phone("020 7946 0958", "US")
+    # a number written with +<code> ignores the country, so both countries share one entry
+    assert normalize_phone("+44 20 7946 0958", "US") == normalize_phone("+44 20 7946 0958", "FR")
+    for i in range(PHONE_CACHE_SIZE + 10):
+        normalize_phone(f"+1 212 {i:07d}", None)
+    assert _parse_phone.cache_info().currsize == PHONE_CACHE_SIZE
+
+
+ATEXT = "abcXYZ0189!#$%&'*+/=?^_`{|}~-"
+local_parts = st.one_of(
+    st.text(alphabet=ATEXT + ".", min_size=0, max_size=70),
+    st.text(alphabet=ATEXT + '. "\\(),:;<>@[]é', min_size=0, max_size=20),
+    st.text(max_size=10),
+)
+labels = st.text(alphabet="abcxyz019-_é", min_size=0, max_size=70)
+domains = st.one_of(
+    st.sampled_from(
+        [
+            "example.com",
+            "northwindtraders.example",
+            "EXAMPLE.COM",
+            "localhost",
+            "a.b",
+            "x.invalid",
+            "[127.0.0.1]",
+            "-bad.com",
+            "bad-.com",
+            "a..com",
+            "",
+            "münchen.de",
+            "x" * 250 + ".com",
+        ]
+    ),
+    st.lists(labels, min_size=1, max_size=4).map(".".join),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(local=local_parts, domain=domains, ats=st.sampled_from(["@", "@@", ""]))
+@example(local="jane", domain="acme.example", ats="@")
+@example(local="a" * 64, domain="example.com", ats="@")
+@example(local="a" * 65, domain="example.com", ats="@")
+@example(local="a" * 60, domain="b" * 63 + "." + "c" * 63 + "." + "d" * 60 + ".com", ats="@")
+@example(local="jane.", domain="example.com", ats="@")
+@example(local='"jane doe"', domain="example.com", ats="@")
+def test_email_fast_path_equals_email_validator(local: str, domain: str, ats: str) -> None:
+    raw = f"{local}{ats}{domain}"
+    assert outcome(check_email, raw) == outcome(slow_email, raw)
