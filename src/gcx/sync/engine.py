@@ -851,8 +851,28 @@ class SyncEngine:
         for kind in ("contact", "organization"):
             k: Kind = "organization" if kind == "organization" else "contact"
             todo = [c for c in candidates if c.kind == kind]
+            if k == "organization":
+                todo = await self._orgs_free_to_delete(todo)
             for start in range(0, len(todo), self.opts.batch_size):
                 await self._delete_batch(k, todo[start : start + self.opts.batch_size])
+
+    async def _orgs_free_to_delete(self, orgs: Sequence[LedgerEntry]) -> list[LedgerEntry]:
+        """The organizations no contact belongs to any more (gcx's own were deleted just before).
+
+        What the server does to the contacts of a deleted organization is unknown (refuse, unlink
+        or cascade): an organization that still holds a contact gcx does not own (made by a person,
+        or by another tool) is kept and reported, so that a prune never deletes or detaches it.
+        """
+        free: list[LedgerEntry] = []
+        for entry in orgs:
+            if await self.remote.org_has_contacts(entry.genesys_id):
+                self.report.warnings.append(
+                    f"organization {entry.key} not pruned: contacts that gcx does not manage still "
+                    "belong to it (move or delete them first)"
+                )
+                continue
+            free.append(entry)
+        return free
 
     async def _delete_batch(self, kind: Kind, batch: Sequence[LedgerEntry]) -> None:
         new_ops = [

@@ -91,6 +91,12 @@ class Remote:
         async for model in self._res(kind).scan(limit=200):
             yield model.to_api()
 
+    async def org_has_contacts(self, org_id: str) -> bool:
+        """Whether any contact still belongs to the organization (one search request, page of 1)."""
+        async for _contact in self._res("organization").contacts(org_id, page_size=1, max_records=1):
+            return True
+        return False
+
     async def lookup(self, kind: Kind, key: str, source_id: str | None) -> dict[str, Any] | None:
         found = await self._res(kind).lookup_external_id(key, external_source_id=source_id)
         return found.to_api() if found is not None else None
