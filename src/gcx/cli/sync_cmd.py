@@ -182,18 +182,18 @@ def _summary_lines(report: RunReport) -> list[str]:
 
 def _print_problems(out: Output, report: RunReport, limit: int = 20) -> None:
     rows = [
-        f"line {i.get('line')}: {i.get('kind') or 'row'} {i.get('externalId') or ''} "
+        f"{_where(i.get('line'))}{i.get('kind') or ''} {i.get('externalId') or ''} "
         f"{('field ' + str(i['field']) + ': ') if i.get('field') else ''}{i.get('reason')}"
         for i in report.invalid
     ]
     rows += [
-        f"line {f.get('line')}: {f['kind']} {f['externalId']} ({f['op']}) "
+        f"{_where(f.get('line'))}{f['kind']} {f['externalId']} ({f['op']}) "
         f"{('field ' + str(f['field']) + ': ') if f.get('field') else ''}{f['reason']}"
         + (f" [{f['status']} {f.get('code') or ''}]" if f.get("status") else "")
         for f in report.failures
     ]
     for row in rows[:limit]:
-        out.warn(row.replace("  ", " "))
+        out.warn(" ".join(row.split()))
     if len(rows) > limit:
         out.warn(f"... and {len(rows) - limit} more (see the report)")
     for c in report.conflicts[:limit]:
@@ -204,6 +204,11 @@ def _print_problems(out: Output, report: RunReport, limit: int = 20) -> None:
         out.warn(f"... and {len(report.conflicts) - limit} more conflicts (see the report)")
     for w in report.warnings:
         out.warn(w)
+
+
+def _where(line: object) -> str:
+    """``"line 12: "`` for a source row; nothing for a record the source no longer has (a prune)."""
+    return f"line {line}: " if line is not None else ""
 
 
 def _finish(
@@ -225,9 +230,10 @@ def _finish(
     if report.status == "error":
         raise CliError(report.error or "the sync failed")
     if report.exit_code == 3:
+        rest = "the rest would sync" if report.command == "plan" or report.dry_run else "the rest is synced"
         raise PartialFailure(
             f"{len(report.invalid)} invalid row(s) and {len(report.failures)} failed record(s); "
-            f"the rest is synced (details in {path})"
+            f"{rest} (details in {path})"
         )
 
 
