@@ -14,7 +14,15 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from gcx.sync.fields import PHONE_CACHE_SIZE, _parse_phone, check_email, normalize_phone
+from gcx.sync.fields import (
+    PHONE_CACHE_SIZE,
+    FieldError,
+    _parse_phone,
+    check_email,
+    field_spec,
+    normalize_phone,
+    to_value,
+)
 
 
 def slow_phone(raw: str, default_country: str | None) -> str:
@@ -131,3 +139,34 @@ domains = st.one_of(
 def test_email_fast_path_equals_email_validator(local: str, domain: str, ats: str) -> None:
     raw = f"{local}{ats}{domain}"
     assert outcome(check_email, raw) == outcome(slow_email, raw)
+
+
+text_values = st.one_of(st.text(max_size=60), st.text(alphabet=" \t\n\xa0ab", max_size=8))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    raw=text_values,
+    path=st.sampled_from(["firstName", "address.state", "address.postalCode", "name", "industry"]),
+    kind=st.sampled_from(["organization", "contact"]),
+)
+def test_text_fast_path_equals_the_general_rules(raw: str, path: str, kind: str) -> None:
+    """A text field given a string: trimmed, empty is no value (or 'is required'), length checked."""
+    try:
+        spec = field_spec(kind, path)  # type: ignore[arg-type]
+    except FieldError:
+        return  # not a field of this kind
+    text = raw.strip()
+    expected: tuple[str, str | None]
+    if not text:
+        expected = ("error", "is required") if spec.required else ("ok", None)
+    elif spec.max_len is not None and len(text) > spec.max_len:
+        expected = ("error", f"is {len(text)} characters long (at most {spec.max_len})")
+    else:
+        expected = ("ok", text)
+    try:
+        got: tuple[str, str | None] = ("ok", to_value(spec, raw))
+    except FieldError as exc:
+        assert exc.field == path
+        got = ("error", exc.reason)
+    assert got == expected

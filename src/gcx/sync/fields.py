@@ -103,6 +103,7 @@ class FieldError(ValueError):
         self.reason = reason
 
 
+@functools.lru_cache(maxsize=4096)
 def field_spec(kind: Kind, path: str) -> FieldSpec:
     """The spec for ``path`` on ``kind``; ``customFields.<name>`` is accepted for both kinds."""
     specs = FIELDS[kind]
@@ -198,6 +199,13 @@ def to_value(spec: FieldSpec, raw: Any, *, phone_country: str | None = None) -> 
 
 def _to_value(spec: FieldSpec, raw: Any, phone_country: str | None) -> Any:
     path = spec.path
+    if spec.type == "str" and isinstance(raw, str):
+        # the common case first (same steps as the general path below, without its type tests)
+        text = raw.strip()
+        if not text:
+            return _none(spec)
+        _check_len(spec, text)
+        return text
     if spec.type == "list":
         items = raw if isinstance(raw, list) else [p for p in str(raw).split(";")]
         out = [str(i).strip() for i in items if i is not None and str(i).strip()]

@@ -42,6 +42,7 @@ Genesys record is left as it is.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -100,6 +101,16 @@ class KindMapping:
     key: ColumnRule
     fields: dict[str, ColumnRule]
     organization: ColumnRule | None = None  # contacts only
+
+    @functools.cached_property
+    def phone_countries(self) -> dict[str, str]:
+        """Per-field phone countries (computed once, not per row)."""
+        return {p: r.phone_country for p, r in self.fields.items() if r.phone_country}
+
+    @functools.cached_property
+    def column_paths(self) -> tuple[str, ...]:
+        """The fields read from a column (not constants)."""
+        return tuple(p for p, r in self.fields.items() if r.column is not None)
 
     @property
     def columns(self) -> list[str]:
@@ -170,7 +181,7 @@ class Mapping_:
             if (
                 m.kind == "organization"
                 and self.contact is not None
-                and all(values[p] is None for p, r in m.fields.items() if r.column is not None)
+                and all(values[p] is None for p in m.column_paths)
             ):
                 continue  # the row only references its organization (described on another row)
             org_key = m.organization.extract(row) if m.organization else None
@@ -182,7 +193,7 @@ class Mapping_:
                 org_key=org_key,
                 manages_org=m.organization is not None,
                 phone_country=row_country or self.phone_country,
-                phone_countries={p: r.phone_country for p, r in m.fields.items() if r.phone_country},
+                phone_countries=m.phone_countries,
             )
 
 
