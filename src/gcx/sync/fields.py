@@ -373,3 +373,11 @@ def set_path(body: dict[str, Any], kind: Kind, path: str, value: Any) -> None:
         parent[leaf] = {"display": value, **kept}
         return
     parent[leaf] = copy.deepcopy(value) if isinstance(value, list) else value
+
+
+def clear_caches() -> None:
+    """Forget the cached verdicts (phones, email domains, field specs): they are bounded, and
+    only a measurement of memory from a cold start needs this."""
+    _parse_phone.cache_clear()
+    _domain_error.cache_clear()
+    field_spec.cache_clear()

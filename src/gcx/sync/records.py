@@ -122,10 +122,11 @@ def build_record(
     except FieldError as exc:
         issues.append(Issue(line, exc.reason, field=exc.field, key=None, kind=kind))
     values: dict[str, Any] = {}
+    countries = phone_countries or {}
     for path, raw in raw_values.items():
         try:
             spec = field_spec(kind, path)
-            country = (phone_countries or {}).get(path) or phone_country
+            country = countries.get(path) or phone_country
             values[path] = to_value(spec, raw, phone_country=country)
         except FieldError as exc:
             issues.append(Issue(line, exc.reason, field=exc.field, key=key, kind=kind))
