@@ -40,6 +40,14 @@ def test_other_errors() -> None:
     assert format_error(ConfigError("no region")) == "no region"
     text = format_error(OutcomeUnknownError("no answer", method="POST", url="http://x/api/v2/c"))
     assert "POST http://x/api/v2/c" in text and "may or may not" in text
+    library = OutcomeUnknownError(
+        "POST http://x/api/v2/c: ReadError after sending a non-idempotent POST: it may have been applied; "
+        "the request was not retried, look the record up before sending it again",
+        method="POST",
+        url="http://x/api/v2/c",
+    )
+    text = format_error(library)
+    assert text.count("http://x/api/v2/c") == 1 and text.count("applied") == 1
     assert format_error(RuntimeError("boom")) == "unexpected RuntimeError: boom"
     assert PartialFailure("x").exit_code == 3
     assert ConfirmationRequired("x").exit_code == 1

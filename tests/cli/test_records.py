@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 
@@ -63,6 +64,13 @@ def test_read_documents_from_stdin_and_missing_file(tmp_path: object) -> None:
     assert read_documents("-", io.StringIO('{"a": 1}')) == [Document("stdin", {"a": 1})]
     with pytest.raises(CliError, match=re.escape("cannot read /no/such/file.json: no such file")):
         read_documents("/no/such/file.json")
+
+
+def test_a_byte_order_mark_is_not_data(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes("\ufeff".encode() + b'{"firstName": "Ada"}\n{"firstName": "Grace"}\n')
+    assert [d.data for d in read_documents(str(path))] == [{"firstName": "Ada"}, {"firstName": "Grace"}]
+    assert read_documents("-", io.StringIO('\ufeff{"a": 1}')) == [Document("stdin", {"a": 1})]
 
 
 # --------------------------------------------------------------------------- change sets

@@ -155,10 +155,13 @@ def format_error(exc: BaseException) -> str:
             text = f"{exc.status}: {text}"
         return f"authentication failed: {text}" if "auth" not in text.lower() else text
     if isinstance(exc, OutcomeUnknownError):
-        return (
-            f"{exc} ({exc.method} {exc.url}); the change may or may not have been applied: "
-            "check the record before retrying"
-        )
+        # The library's messages name the request and say it may have been applied: say each once.
+        text = str(exc)
+        if f"{exc.method} {exc.url}" not in text:
+            text += f" ({exc.method} {exc.url})"
+        if "applied" not in text:
+            text += "; the change may or may not have been applied: check the record before retrying"
+        return f"outcome unknown: {text}"
     if isinstance(exc, TransportError | ConfigError | CliError | GcxError):
         return str(exc) or type(exc).__name__
     if isinstance(exc, OSError) and exc.strerror:

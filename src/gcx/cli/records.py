@@ -79,10 +79,11 @@ class Document:
 def read_text(path: str, stdin: IO[str] | None = None) -> tuple[str, str]:
     """``(name, text)`` of ``path``, or of stdin when ``path`` is ``-``."""
     if path == "-":
-        return "stdin", (stdin or sys.stdin).read()
+        return "stdin", (stdin or sys.stdin).read().removeprefix("\ufeff")
     file = Path(path)
     try:
-        return file.name, file.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (as some editors and Excel write) is not part of the data.
+        return file.name, file.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise CliError(f"cannot read {path}: no such file") from None
     except IsADirectoryError:
