@@ -120,7 +120,7 @@ def field_spec(kind: Kind, path: str) -> FieldSpec:
 
 #: Distinct (number, country) pairs whose parse is remembered. Bounded, so memory stays flat
 #: however large the source; a source repeats numbers (switchboards, shared lines, the same
-#: account phone on every row) and reads its rows twice (one pass per kind).
+#: account phone repeated on its contacts' rows).
 PHONE_CACHE_SIZE = 16384
 
 
