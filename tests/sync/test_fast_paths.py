@@ -170,3 +170,29 @@ def test_text_fast_path_equals_the_general_rules(raw: str, path: str, kind: str)
         assert exc.field == path
         got = ("error", exc.reason)
     assert got == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    raw=st.one_of(phones, st.builds(lambda a, b: f" {a}@{b} ", local_parts, domains), text_values),
+    path=st.sampled_from(["workEmail", "cellPhone"]),
+    country=countries,
+)
+def test_email_and_phone_strings_follow_the_general_rules(raw: str, path: str, country: str | None) -> None:
+    """An email or phone given as a string: trimmed, empty is no value, length checked, then the
+    library's verdict (as if called directly) with the field named."""
+    spec = field_spec("contact", path)
+    text = raw.strip()
+    expected: tuple[str, str | None]
+    if not text:
+        expected = ("ok", None)
+    elif spec.max_len is not None and len(text) > spec.max_len:
+        expected = ("error", f"is {len(text)} characters long (at most {spec.max_len})")
+    else:
+        expected = outcome(slow_email, text) if path == "workEmail" else outcome(slow_phone, text, country)
+    try:
+        got: tuple[str, str | None] = ("ok", to_value(spec, raw, phone_country=country))
+    except FieldError as exc:
+        assert exc.field == path
+        got = ("error", exc.reason)
+    assert got == expected

@@ -199,12 +199,16 @@ def to_value(spec: FieldSpec, raw: Any, *, phone_country: str | None = None) -> 
 
 def _to_value(spec: FieldSpec, raw: Any, phone_country: str | None) -> Any:
     path = spec.path
-    if spec.type == "str" and isinstance(raw, str):
-        # the common case first (same steps as the general path below, without its type tests)
+    if isinstance(raw, str) and spec.type in ("str", "email", "phone"):
+        # the common cases first (same steps as the general path below, without its type tests)
         text = raw.strip()
         if not text:
             return _none(spec)
         _check_len(spec, text)
+        if spec.type == "email":
+            return check_email(text)
+        if spec.type == "phone":
+            return normalize_phone(text, phone_country)
         return text
     if spec.type == "list":
         items = raw if isinstance(raw, list) else [p for p in str(raw).split(";")]
