@@ -20,6 +20,10 @@ from gcx.cli.options import (
     LimitOpt,
     OutputOpt,
     PageSizeOpt,
+    PatchAppendOpt,
+    PatchRemoveOpt,
+    PatchSetIfEmptyOpt,
+    PatchSetOpt,
     PostalCodeOpt,
     ReplaceOpt,
     SetOpt,
@@ -261,35 +265,28 @@ def update_contact(
         external_system_url=external_system_url, survey_opt_out=survey_opt_out, country=country, sets=set_,
     )  # fmt: skip
     documents = read_documents(file) if file else None
-    if replace:
-        if unset:
-            raise UsageError("--unset has no meaning with --replace: leave the field out of the document")
-        crud.replace_record(
-            cli, KIND, contact_id, documents, changes, yes=yes, dry_run=dry_run, output=output
-        )
-        return
-    for path in unset or []:
-        if path in changes:
-            raise ValidationError(f"--unset {path}: the field is also given a value", field=path)
-        changes[path] = None
-    items = crud.plan_updates(KIND, contact_id, documents, changes)
-    crud.update_records(cli, KIND, items, dry_run=dry_run, output=output)
+    crud.run_update(
+        cli,
+        KIND,
+        contact_id,
+        documents,
+        changes,
+        unset=unset,
+        replace=replace,
+        yes=yes,
+        dry_run=dry_run,
+        output=output,
+    )
 
 
 @contacts_app.command("patch")
 def patch_contact(
     ctx: typer.Context,
     contact_id: ContactIdArg,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Update: PATH=TEXT or PATH:=JSON. Repeatable.")
-    ] = None,
-    set_if_empty: Annotated[
-        list[str] | None, typer.Option("--set-if-empty", help="UpdateIfEmpty: PATH=VALUE. Repeatable.")
-    ] = None,
-    append: Annotated[
-        list[str] | None, typer.Option("--append", help="AppendToCollection: PATH:=JSON. Repeatable.")
-    ] = None,
-    remove: Annotated[list[str] | None, typer.Option("--remove", help="Remove: PATH. Repeatable.")] = None,
+    set_: PatchSetOpt = None,
+    set_if_empty: PatchSetIfEmptyOpt = None,
+    append: PatchAppendOpt = None,
+    remove: PatchRemoveOpt = None,
     file: FileOpt = None,
     dry_run: DryRunOpt = False,
     output: OutputOpt = None,

@@ -360,6 +360,35 @@ def update_records(
     cli.run(go)
 
 
+def run_update(
+    cli: CliContext,
+    kind: Kind,
+    record_id: str | None,
+    documents: list[Document] | None,
+    changes: dict[str, Any],
+    *,
+    unset: Sequence[str] | None,
+    replace: bool,
+    yes: bool,
+    dry_run: bool,
+    output: OutputFormat | None,
+) -> None:
+    """The body of ``gcx orgs|contacts update``: a safe update of the given fields (``--unset``
+    paths removed), or with ``--replace`` a whole-record PUT."""
+    if replace:
+        if unset:
+            raise UsageError("--unset has no meaning with --replace: leave the field out of the document")
+        replace_record(cli, kind, record_id, documents, changes, yes=yes, dry_run=dry_run, output=output)
+        return
+    for path in unset or []:
+        if path in changes:
+            raise ValidationError(f"--unset {path}: the field is also given a value", field=path)
+        changes[path] = None
+    update_records(
+        cli, kind, plan_updates(kind, record_id, documents, changes), dry_run=dry_run, output=output
+    )
+
+
 def replace_record(
     cli: CliContext,
     kind: Kind,

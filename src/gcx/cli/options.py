@@ -42,6 +42,16 @@ SetOpt = Annotated[
         metavar="PATH=VALUE",
     ),
 ]
+PatchSetOpt = Annotated[
+    list[str] | None, typer.Option("--set", help="Update: PATH=TEXT or PATH:=JSON. Repeatable.")
+]
+PatchSetIfEmptyOpt = Annotated[
+    list[str] | None, typer.Option("--set-if-empty", help="UpdateIfEmpty: PATH=VALUE. Repeatable.")
+]
+PatchAppendOpt = Annotated[
+    list[str] | None, typer.Option("--append", help="AppendToCollection: PATH:=JSON. Repeatable.")
+]
+PatchRemoveOpt = Annotated[list[str] | None, typer.Option("--remove", help="Remove: PATH. Repeatable.")]
 UnsetOpt = Annotated[
     list[str] | None,
     typer.Option(

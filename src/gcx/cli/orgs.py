@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from gcx.cli import crud
-from gcx.cli.context import UsageError, get_cli
+from gcx.cli.context import get_cli
 from gcx.cli.options import (
     Address1Opt,
     Address2Opt,
@@ -20,6 +20,10 @@ from gcx.cli.options import (
     LimitOpt,
     OutputOpt,
     PageSizeOpt,
+    PatchAppendOpt,
+    PatchRemoveOpt,
+    PatchSetIfEmptyOpt,
+    PatchSetOpt,
     PostalCodeOpt,
     ReplaceOpt,
     SetOpt,
@@ -34,7 +38,6 @@ from gcx.cli.records import (
     phone_object,
     read_documents,
 )
-from gcx.errors import ValidationError
 
 KIND = crud.ORGANIZATIONS
 
@@ -237,33 +240,28 @@ def update_org(
         external_system_url=external_system_url, country=country, sets=set_,
     )  # fmt: skip
     documents = read_documents(file) if file else None
-    if replace:
-        if unset:
-            raise UsageError("--unset has no meaning with --replace: leave the field out of the document")
-        crud.replace_record(cli, KIND, org_id, documents, changes, yes=yes, dry_run=dry_run, output=output)
-        return
-    for path in unset or []:
-        if path in changes:
-            raise ValidationError(f"--unset {path}: the field is also given a value", field=path)
-        changes[path] = None
-    items = crud.plan_updates(KIND, org_id, documents, changes)
-    crud.update_records(cli, KIND, items, dry_run=dry_run, output=output)
+    crud.run_update(
+        cli,
+        KIND,
+        org_id,
+        documents,
+        changes,
+        unset=unset,
+        replace=replace,
+        yes=yes,
+        dry_run=dry_run,
+        output=output,
+    )
 
 
 @orgs_app.command("patch")
 def patch_org(
     ctx: typer.Context,
     org_id: OrgIdArg,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Update: PATH=TEXT or PATH:=JSON. Repeatable.")
-    ] = None,
-    set_if_empty: Annotated[
-        list[str] | None, typer.Option("--set-if-empty", help="UpdateIfEmpty: PATH=VALUE. Repeatable.")
-    ] = None,
-    append: Annotated[
-        list[str] | None, typer.Option("--append", help="AppendToCollection: PATH:=JSON. Repeatable.")
-    ] = None,
-    remove: Annotated[list[str] | None, typer.Option("--remove", help="Remove: PATH. Repeatable.")] = None,
+    set_: PatchSetOpt = None,
+    set_if_empty: PatchSetIfEmptyOpt = None,
+    append: PatchAppendOpt = None,
+    remove: PatchRemoveOpt = None,
     file: FileOpt = None,
     dry_run: DryRunOpt = False,
     output: OutputOpt = None,
