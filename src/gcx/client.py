@@ -46,7 +46,7 @@ from gcx.models import (
 )
 from gcx.pacing import RateLimiter
 from gcx.pagination import ScanPager, SearchPager
-from gcx.resources.base import Core, EnrichResult, Identifiers
+from gcx.resources.base import Core, EnrichResult, Identifiers, M, R, RecordResource
 from gcx.resources.bulk import BulkResult
 from gcx.resources.contacts import Contacts
 from gcx.resources.external_sources import ExternalSources
@@ -349,46 +349,34 @@ class SyncIdentifiers(Generic[I]):
         return self._b.call(self._a.release, record_id, type, value, external_source_id=external_source_id)
 
 
-class _SyncRecords:
-    """Blocking methods shared by organizations and contacts (see :class:`RecordResource`)."""
+class _SyncRecords(Generic[M, R]):
+    """Blocking methods shared by organizations and contacts (see :class:`RecordResource`):
+    ``M`` is the record model, ``R`` its enrich request model."""
 
-    _a: Any
+    _a: RecordResource[M, Any, R]
 
     def __init__(self, bridge: _Bridge) -> None:
         self._b = bridge
 
-
-class SyncOrganizations(_SyncRecords):
-    """Blocking :class:`~gcx.resources.organizations.Organizations`."""
-
-    def __init__(self, bridge: _Bridge, inner: Organizations) -> None:
-        super().__init__(bridge)
-        self._a: Organizations = inner
-        self.identifiers = SyncIdentifiers(bridge, inner.identifiers)
-
-    def create(self, record: ExternalOrganization | Mapping[str, Any]) -> ExternalOrganization:
+    def create(self, record: M | Mapping[str, Any]) -> M:
         return self._b.call(self._a.create, record)
 
-    def get(self, id: str, *, expand: Sequence[str] | None = None) -> ExternalOrganization:
+    def get(self, id: str, *, expand: Sequence[str] | None = None) -> M:
         return self._b.call(self._a.get, id, expand=expand)
 
     def get_raw(self, id: str) -> dict[str, Any]:
         return self._b.call(self._a.get_raw, id)
 
-    def update(
-        self, record: ExternalOrganization | Mapping[str, Any], *, id: str | None = None
-    ) -> ExternalOrganization:
+    def update(self, record: M | Mapping[str, Any], *, id: str | None = None) -> M:
         return self._b.call(self._a.update, record, id=id)
 
-    def put_raw(self, id: str, body: Mapping[str, Any]) -> ExternalOrganization:
+    def put_raw(self, id: str, body: Mapping[str, Any]) -> M:
         return self._b.call(self._a.put_raw, id, body)
 
-    def patch(self, id: str, changes: Sequence[Any]) -> ExternalOrganization:
+    def patch(self, id: str, changes: Sequence[Any]) -> M:
         return self._b.call(self._a.patch, id, changes)
 
-    def safe_update(
-        self, id: str, changes: Mapping[str, Any], *, method: str = "auto"
-    ) -> ExternalOrganization:
+    def safe_update(self, id: str, changes: Mapping[str, Any], *, method: str = "auto") -> M:
         return self._b.call(self._a.safe_update, id, changes, method=method)
 
     def delete(self, id: str) -> None:
@@ -403,7 +391,7 @@ class SyncOrganizations(_SyncRecords):
         expand: Sequence[str] | None = None,
         division_ids: Sequence[str] | None = None,
         max_records: int | None = None,
-    ) -> SyncIterator[ExternalOrganization]:
+    ) -> SyncIterator[M]:
         """Search (capped at 1,000 records by the API: check ``.truncated`` afterwards)."""
         pager = self._a.search(
             q, page_size=page_size, sort_order=sort_order, expand=expand,
@@ -418,10 +406,50 @@ class SyncOrganizations(_SyncRecords):
         division_id: str | None = None,
         max_records: int | None = None,
         where: Callable[[dict[str, Any]], bool] | None = None,
-    ) -> SyncIterator[ExternalOrganization]:
+    ) -> SyncIterator[M]:
         """Every record, along the scan cursors."""
         pager = self._a.scan(limit, division_id=division_id, max_records=max_records, where=where)
         return SyncIterator(self._b, pager)
+
+    def lookup_external_id(self, value: str, external_source_id: str | None = None) -> M | None:
+        return self._b.call(self._a.lookup_external_id, value, external_source_id)
+
+    def bulk_add(
+        self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None
+    ) -> BulkResult[M]:
+        return self._b.call(self._a.bulk_add, records, batch_size=batch_size)
+
+    def bulk_get(self, ids: Sequence[str], *, batch_size: int | None = None) -> BulkResult[M]:
+        return self._b.call(self._a.bulk_get, ids, batch_size=batch_size)
+
+    def bulk_update(
+        self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None
+    ) -> BulkResult[M]:
+        return self._b.call(self._a.bulk_update, records, batch_size=batch_size)
+
+    def bulk_remove(self, ids: Sequence[str], *, batch_size: int | None = None) -> BulkResult[M]:
+        return self._b.call(self._a.bulk_remove, ids, batch_size=batch_size)
+
+    def enrich(self, request: R | Mapping[str, Any], *, dry_run: bool = False) -> EnrichResult[M]:
+        return self._b.call(self._a.enrich, request, dry_run=dry_run)
+
+    def bulk_enrich(
+        self,
+        requests: Sequence[R | Mapping[str, Any]],
+        *,
+        dry_run: bool = False,
+        batch_size: int = 10,
+    ) -> BulkResult[M]:
+        return self._b.call(self._a.bulk_enrich, requests, dry_run=dry_run, batch_size=batch_size)
+
+
+class SyncOrganizations(_SyncRecords[ExternalOrganization, ExternalOrganizationEnrichRequest]):
+    """Blocking :class:`~gcx.resources.organizations.Organizations`."""
+
+    def __init__(self, bridge: _Bridge, inner: Organizations) -> None:
+        super().__init__(bridge)
+        self._a: Organizations = inner
+        self.identifiers = SyncIdentifiers(bridge, inner.identifiers)
 
     def contacts(
         self,
@@ -442,47 +470,8 @@ class SyncOrganizations(_SyncRecords):
         )  # fmt: skip
         return SyncIterator(self._b, pager)
 
-    def lookup_external_id(
-        self, value: str, external_source_id: str | None = None
-    ) -> ExternalOrganization | None:
-        return self._b.call(self._a.lookup_external_id, value, external_source_id)
 
-    def bulk_add(
-        self, records: Sequence[ExternalOrganization | Mapping[str, Any]], *, batch_size: int | None = None
-    ) -> BulkResult[ExternalOrganization]:
-        return self._b.call(self._a.bulk_add, records, batch_size=batch_size)
-
-    def bulk_get(
-        self, ids: Sequence[str], *, batch_size: int | None = None
-    ) -> BulkResult[ExternalOrganization]:
-        return self._b.call(self._a.bulk_get, ids, batch_size=batch_size)
-
-    def bulk_update(
-        self, records: Sequence[ExternalOrganization | Mapping[str, Any]], *, batch_size: int | None = None
-    ) -> BulkResult[ExternalOrganization]:
-        return self._b.call(self._a.bulk_update, records, batch_size=batch_size)
-
-    def bulk_remove(
-        self, ids: Sequence[str], *, batch_size: int | None = None
-    ) -> BulkResult[ExternalOrganization]:
-        return self._b.call(self._a.bulk_remove, ids, batch_size=batch_size)
-
-    def enrich(
-        self, request: ExternalOrganizationEnrichRequest | Mapping[str, Any], *, dry_run: bool = False
-    ) -> EnrichResult[ExternalOrganization]:
-        return self._b.call(self._a.enrich, request, dry_run=dry_run)
-
-    def bulk_enrich(
-        self,
-        requests: Sequence[ExternalOrganizationEnrichRequest | Mapping[str, Any]],
-        *,
-        dry_run: bool = False,
-        batch_size: int = 10,
-    ) -> BulkResult[ExternalOrganization]:
-        return self._b.call(self._a.bulk_enrich, requests, dry_run=dry_run, batch_size=batch_size)
-
-
-class SyncContacts(_SyncRecords):
+class SyncContacts(_SyncRecords[ExternalContact, ContactEnrichRequest]):
     """Blocking :class:`~gcx.resources.contacts.Contacts`."""
 
     def __init__(self, bridge: _Bridge, inner: Contacts) -> None:
@@ -490,103 +479,13 @@ class SyncContacts(_SyncRecords):
         self._a: Contacts = inner
         self.identifiers = SyncIdentifiers(bridge, inner.identifiers)
 
-    def create(self, record: ExternalContact | Mapping[str, Any]) -> ExternalContact:
-        return self._b.call(self._a.create, record)
-
-    def get(self, id: str, *, expand: Sequence[str] | None = None) -> ExternalContact:
-        return self._b.call(self._a.get, id, expand=expand)
-
-    def get_raw(self, id: str) -> dict[str, Any]:
-        return self._b.call(self._a.get_raw, id)
-
-    def update(
-        self, record: ExternalContact | Mapping[str, Any], *, id: str | None = None
-    ) -> ExternalContact:
-        return self._b.call(self._a.update, record, id=id)
-
-    def put_raw(self, id: str, body: Mapping[str, Any]) -> ExternalContact:
-        return self._b.call(self._a.put_raw, id, body)
-
-    def patch(self, id: str, changes: Sequence[Any]) -> ExternalContact:
-        return self._b.call(self._a.patch, id, changes)
-
-    def safe_update(self, id: str, changes: Mapping[str, Any], *, method: str = "auto") -> ExternalContact:
-        return self._b.call(self._a.safe_update, id, changes, method=method)
-
-    def delete(self, id: str) -> None:
-        self._b.call(self._a.delete, id)
-
-    def search(
-        self,
-        q: str | None = None,
-        *,
-        page_size: int = 100,
-        sort_order: str | None = None,
-        expand: Sequence[str] | None = None,
-        division_ids: Sequence[str] | None = None,
-        max_records: int | None = None,
-    ) -> SyncIterator[ExternalContact]:
-        """Search (capped at 1,000 records by the API: check ``.truncated`` afterwards)."""
-        pager = self._a.search(
-            q, page_size=page_size, sort_order=sort_order, expand=expand,
-            division_ids=division_ids, max_records=max_records,
-        )  # fmt: skip
-        return SyncIterator(self._b, pager)
-
-    def scan(
-        self,
-        limit: int = 100,
-        *,
-        division_id: str | None = None,
-        max_records: int | None = None,
-        where: Callable[[dict[str, Any]], bool] | None = None,
-    ) -> SyncIterator[ExternalContact]:
-        """Every record, along the scan cursors."""
-        pager = self._a.scan(limit, division_id=division_id, max_records=max_records, where=where)
-        return SyncIterator(self._b, pager)
-
     def lookup(
         self, type: str, value: str, *, external_source_id: str | None = None
     ) -> ExternalContact | None:
         return self._b.call(self._a.lookup, type, value, external_source_id=external_source_id)
 
-    def lookup_external_id(self, value: str, external_source_id: str | None = None) -> ExternalContact | None:
-        return self._b.call(self._a.lookup_external_id, value, external_source_id)
-
     def move(self, contact_id: str, org_id: str | None) -> ExternalContact:
         return self._b.call(self._a.move, contact_id, org_id)
-
-    def bulk_add(
-        self, records: Sequence[ExternalContact | Mapping[str, Any]], *, batch_size: int | None = None
-    ) -> BulkResult[ExternalContact]:
-        return self._b.call(self._a.bulk_add, records, batch_size=batch_size)
-
-    def bulk_get(self, ids: Sequence[str], *, batch_size: int | None = None) -> BulkResult[ExternalContact]:
-        return self._b.call(self._a.bulk_get, ids, batch_size=batch_size)
-
-    def bulk_update(
-        self, records: Sequence[ExternalContact | Mapping[str, Any]], *, batch_size: int | None = None
-    ) -> BulkResult[ExternalContact]:
-        return self._b.call(self._a.bulk_update, records, batch_size=batch_size)
-
-    def bulk_remove(
-        self, ids: Sequence[str], *, batch_size: int | None = None
-    ) -> BulkResult[ExternalContact]:
-        return self._b.call(self._a.bulk_remove, ids, batch_size=batch_size)
-
-    def enrich(
-        self, request: ContactEnrichRequest | Mapping[str, Any], *, dry_run: bool = False
-    ) -> EnrichResult[ExternalContact]:
-        return self._b.call(self._a.enrich, request, dry_run=dry_run)
-
-    def bulk_enrich(
-        self,
-        requests: Sequence[ContactEnrichRequest | Mapping[str, Any]],
-        *,
-        dry_run: bool = False,
-        batch_size: int = 10,
-    ) -> BulkResult[ExternalContact]:
-        return self._b.call(self._a.bulk_enrich, requests, dry_run=dry_run, batch_size=batch_size)
 
 
 class SyncExternalSources:
