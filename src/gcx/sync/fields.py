@@ -198,18 +198,9 @@ def to_value(spec: FieldSpec, raw: Any, *, phone_country: str | None = None) -> 
 
 
 def _to_value(spec: FieldSpec, raw: Any, phone_country: str | None) -> Any:
-    path = spec.path
     if isinstance(raw, str) and spec.type in ("str", "email", "phone"):
-        # the common cases first (same steps as the general path below, without its type tests)
-        text = raw.strip()
-        if not text:
-            return _none(spec)
-        _check_len(spec, text)
-        if spec.type == "email":
-            return check_email(text)
-        if spec.type == "phone":
-            return normalize_phone(text, phone_country)
-        return text
+        # the common case first: no type tests needed
+        return _text_value(spec, raw, phone_country)
     if spec.type == "list":
         items = raw if isinstance(raw, list) else [p for p in str(raw).split(";")]
         out = [str(i).strip() for i in items if i is not None and str(i).strip()]
@@ -251,7 +242,12 @@ def _to_value(spec: FieldSpec, raw: Any, phone_country: str | None) -> Any:
             return _none(spec)
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         raise ValueError(f"expected text, got {type(raw).__name__}")
-    text = str(raw).strip()
+    return _text_value(spec, str(raw), phone_country)
+
+
+def _text_value(spec: FieldSpec, raw: str, phone_country: str | None) -> Any:
+    """A text-like value: trimmed, length-checked, then checked as its type (email, phone, URL)."""
+    text = raw.strip()
     if not text:
         return _none(spec)
     _check_len(spec, text)
@@ -263,8 +259,6 @@ def _to_value(spec: FieldSpec, raw: Any, phone_country: str | None) -> Any:
         lowered = text.lower()
         if not (lowered.startswith("http://") or lowered.startswith("https://")) or len(text) < 9:
             raise ValueError(f"expected an http(s) URL, got {text!r}")
-    if path == "name" and not text:
-        raise ValueError("is required")
     return text
 
 
