@@ -74,7 +74,16 @@ TrustOpt = Annotated[
 PruneOpt = Annotated[
     bool, typer.Option("--prune", help="Delete records gcx created that the source dropped.")
 ]
-ForceOpt = Annotated[bool, typer.Option("--force", help="Allow a prune above the threshold.")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Allow a prune above the threshold (lifts the threshold only).")
+]
+UnreadableOpt = Annotated[
+    bool,
+    typer.Option(
+        "--accept-unreadable",
+        help="Prune even though some source rows could not be read (the records they hold are deleted).",
+    ),
+]
 ThresholdOpt = Annotated[
     float,
     typer.Option(
@@ -241,6 +250,7 @@ def _options(
     *,
     prune: bool,
     force: bool,
+    accept_unreadable: bool,
     threshold: float,
     on_conflict: str,
     trust_ledger: bool,
@@ -253,6 +263,7 @@ def _options(
     return SyncOptions(
         prune=prune,
         force=force,
+        accept_unreadable=accept_unreadable,
         prune_threshold=threshold,
         on_conflict="report" if policy == "report" else "source-wins",
         trust_ledger=trust_ledger,
@@ -291,6 +302,7 @@ def plan_cmd(
     trust_ledger: TrustOpt = False,
     prune: PruneOpt = False,
     force: ForceOpt = False,
+    accept_unreadable: UnreadableOpt = False,
     prune_threshold: ThresholdOpt = 0.1,
     external_source: SourceNameOpt = DEFAULT_EXTERNAL_SOURCE,
     phone_country: CountryOpt = "US",
@@ -309,6 +321,7 @@ def plan_cmd(
     opts = _options(
         prune=prune,
         force=force,
+        accept_unreadable=accept_unreadable,
         threshold=prune_threshold,
         on_conflict=on_conflict,
         trust_ledger=trust_ledger,
@@ -365,6 +378,7 @@ def apply_cmd(
     ledger: LedgerOpt = None,
     prune: PruneOpt = False,
     force: ForceOpt = False,
+    accept_unreadable: UnreadableOpt = False,
     prune_threshold: ThresholdOpt = 0.1,
     on_conflict: ConflictOpt = "source-wins",
     trust_ledger: TrustOpt = False,
@@ -393,6 +407,7 @@ def apply_cmd(
     opts = _options(
         prune=prune,
         force=force,
+        accept_unreadable=accept_unreadable,
         threshold=prune_threshold,
         on_conflict=on_conflict,
         trust_ledger=trust_ledger,

@@ -65,7 +65,8 @@ SCAN_PAGE = 200
 @dataclass(frozen=True)
 class SyncOptions:
     prune: bool = False
-    force: bool = False
+    force: bool = False  # lifts the prune threshold, nothing else
+    accept_unreadable: bool = False  # prune although some source rows could not be read
     prune_threshold: float = 0.1
     on_conflict: ConflictPolicy = "source-wins"
     trust_ledger: bool = False
@@ -86,6 +87,7 @@ class SyncOptions:
         return {
             "prune": self.prune,
             "force": self.force,
+            "acceptUnreadable": self.accept_unreadable,
             "pruneThreshold": self.prune_threshold,
             "onConflict": self.on_conflict,
             "trustLedger": self.trust_ledger,
@@ -142,6 +144,7 @@ class SyncEngine:
         self.org_hash: dict[str, str] = {}
         self.invalid_keys: dict[str, set[str]] = {"organization": set(), "contact": set()}
         self.unkeyed_issues = 0
+        self.structural: Issue | None = None  # the first place the source could not be parsed
         self.failed_orgs: set[str] = set()
         self.org_misses: set[str] = set()
         self.pending_creates: dict[str, list[Op]] = {"organization": [], "contact": []}
@@ -439,6 +442,8 @@ class SyncEngine:
             self.invalid_keys[issue.kind].add(issue.key)
         elif not issue.key:
             self.unkeyed_issues += 1
+        if issue.structural and self.structural is None:
+            self.structural = issue
 
     async def _check_org_ref(self, rec: Record) -> bool:
         if rec.kind != "contact" or not rec.manages_org or rec.org_key is None:
@@ -827,10 +832,18 @@ class SyncEngine:
     # ------------------------------------------------------------------ prune
 
     async def _prune(self) -> None:
-        if self.unkeyed_issues and not self.opts.force:
+        if self.structural is not None:
+            self.report.warnings.append(
+                f"prune skipped: the source could not be parsed at line {self.structural.line}, so it "
+                "may hide rows and gcx cannot tell which records it holds; fix the file (no option "
+                "prunes on such a source)"
+            )
+            return
+        if self.unkeyed_issues and not self.opts.accept_unreadable:
             self.report.warnings.append(
                 f"prune skipped: {self.unkeyed_issues} source row(s) could not be read at all, so gcx "
-                "cannot tell which records they hold; fix them or pass --force"
+                "cannot tell which records they hold; fix them, or pass --accept-unreadable to prune "
+                "anyway (the records those rows hold would be deleted)"
             )
             return
         seen: dict[Kind, set[str]] = {

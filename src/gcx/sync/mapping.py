@@ -155,7 +155,16 @@ class Mapping_:
         return sorted(set(cols))
 
     def check_columns(self, header: Sequence[str], where: str) -> None:
-        """Refuse a source whose header lacks a mapped column (a mapping error, not a row error)."""
+        """Refuse a source whose header lacks a mapped column (a mapping error, not a row error),
+        or names a column twice (which of the two would be read is anyone's guess)."""
+        seen: dict[str, int] = {}
+        for n, name in enumerate(header, start=1):
+            if name and name in seen:
+                raise ConfigError(
+                    f"{where}: the header names column {name!r} more than once (columns {seen[name]} "
+                    f"and {n}): rename or remove one"
+                )
+            seen[name] = n
         missing = [c for c in self.required_columns() if c not in set(header)]
         if missing:
             raise ConfigError(

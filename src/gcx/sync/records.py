@@ -75,15 +75,21 @@ class Issue:
     field: str | None = None
     key: str | None = None
     kind: Kind | None = None
+    # The source could not be parsed here (a broken quote): it may hide rows, so it never
+    # drives a prune.
+    structural: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "line": self.line,
             "kind": self.kind,
             "externalId": self.key,
             "field": self.field,
             "reason": self.reason,
         }
+        if self.structural:
+            out["structural"] = True
+        return out
 
     def __str__(self) -> str:
         where = f"line {self.line}" if self.line is not None else "record"

@@ -9,14 +9,14 @@ than once (the engine reads it twice: organizations first, then contacts).
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from gcx.errors import ConfigError
+from gcx.sync.csvfile import CsvRows, text_lines
 from gcx.sync.fields import KINDS, Kind
 from gcx.sync.mapping import Mapping_
 from gcx.sync.records import Issue, Record, record_from_json
@@ -48,10 +48,11 @@ def _items_from_built(
 
 @dataclass
 class CsvSource:
-    """A CSV file (header row first) and its mapping.
+    """A CSV file (header row first) and its mapping (reading rules: :mod:`gcx.sync.csvfile`).
 
     * a row with the wrong number of columns is reported (``malformed row``) and skipped;
     * a line that does not decode in the mapping's encoding is reported and skipped;
+    * a broken quote is reported where it opens, and the lines it swallowed are read again;
     * line numbers are physical line numbers in the file (the header is line 1).
     """
 
@@ -63,71 +64,25 @@ class CsvSource:
         return f"csv:{self.path}"
 
     def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
-        encoding = self.mapping.source.encoding
-        pending: list[Issue] = []
-        phys = 0
-
-        def lines(fh: Iterable[bytes]) -> Iterator[str]:
-            nonlocal phys
-            for raw in fh:
-                phys += 1
-                enc = (
-                    "utf-8-sig"
-                    if phys == 1 and encoding.replace("_", "-").lower() in {"utf-8", "utf8"}
-                    else encoding
-                )
-                try:
-                    text = raw.decode(enc)
-                except UnicodeDecodeError as exc:
-                    pending.append(
-                        Issue(phys, f"cannot decode the line as {encoding} (byte {exc.start}): row skipped")
-                    )
-                    continue
-                if "\x00" in text:
-                    pending.append(Issue(phys, "the line contains a NUL byte: row skipped"))
-                    continue
-                yield text
-
-        try:
-            fh = self.path.open("rb")
-        except OSError as exc:
-            raise ConfigError(f"cannot read source {self.path}: {exc.strerror or exc}") from None
-        with fh:
-            reader = csv.reader(lines(fh), delimiter=self.mapping.source.delimiter, strict=True)
-            header: list[str] | None = None
-            while True:
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    yield from pending
-                    pending.clear()
-                    yield Issue(phys, f"malformed CSV: {exc}: row skipped")
-                    continue
-                yield from pending
-                pending.clear()
-                if header is None:
-                    header = [h.strip() for h in row]
-                    self.mapping.check_columns(header, str(self.path))
-                    continue
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                if len(row) != len(header):
-                    yield Issue(
-                        phys,
-                        f"malformed row: {len(row)} columns where the header has {len(header)}: row skipped",
-                    )
-                    continue
-                yield from _items_from_built(self.mapping, dict(zip(header, row, strict=True)), phys, kinds)
-            yield from pending
-            if header is None:
-                raise ConfigError(f"source {self.path} is empty (no header row)")
+        rows = CsvRows(
+            self.path,
+            encoding=self.mapping.source.encoding,
+            delimiter=self.mapping.source.delimiter,
+            check_header=lambda header: self.mapping.check_columns(header, str(self.path)),
+        )
+        for row in rows:
+            if isinstance(row, Issue):
+                yield row
+            else:
+                yield from _items_from_built(self.mapping, row.values, row.line, kinds)
 
 
 @dataclass
 class JsonlSource:
-    """Canonical records, one JSON object per line, fields named as the API names them."""
+    """Canonical records, one JSON object per line, fields named as the API names them.
+
+    UTF-8; LF, CRLF or a lone CR end a line (the same reader as CSV: :func:`text_lines`).
+    """
 
     path: Path
     phone_country: str | None = "US"
@@ -137,32 +92,23 @@ class JsonlSource:
         return f"jsonl:{self.path}"
 
     def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
-        try:
-            fh = self.path.open("rb")
-        except OSError as exc:
-            raise ConfigError(f"cannot read source {self.path}: {exc.strerror or exc}") from None
-        with fh:
-            for line_no, raw in enumerate(fh, start=1):
-                try:
-                    text = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
-                except UnicodeDecodeError as exc:
-                    yield Issue(
-                        line_no, f"cannot decode the line as utf-8 (byte {exc.start}): record skipped"
-                    )
-                    continue
-                if not text.strip():
-                    continue
-                try:
-                    obj = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    yield Issue(line_no, f"not valid JSON: {exc.msg} (column {exc.colno}): record skipped")
-                    continue
-                if isinstance(obj, dict) and obj.get("kind") in KINDS and obj.get("kind") not in kinds:
-                    continue
-                built = record_from_json(obj, line=line_no, phone_country=self.phone_country)
-                if built.record is not None:
-                    yield built.record
-                yield from built.issues
+        for line_no, text, problem in text_lines(self.path, "utf-8"):
+            if problem is not None:
+                yield Issue(line_no, f"{problem}: record skipped")
+                continue
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield Issue(line_no, f"not valid JSON: {exc.msg} (column {exc.colno}): record skipped")
+                continue
+            if isinstance(obj, dict) and obj.get("kind") in KINDS and obj.get("kind") not in kinds:
+                continue
+            built = record_from_json(obj, line=line_no, phone_country=self.phone_country)
+            if built.record is not None:
+                yield built.record
+            yield from built.issues
 
 
 @dataclass
@@ -211,15 +157,24 @@ class SqlSource:
         except (ArgumentError, SQLAlchemyError, ImportError) as exc:
             raise ConfigError(f"cannot use SQL source {self.description}: {exc}") from None
         try:
-            with engine.connect() as conn:
+            try:
+                conn = engine.connect()
+            except SQLAlchemyError as exc:
+                raise ConfigError(
+                    f"cannot connect to the SQL source {self.description}: {_sql_reason(exc)}"
+                ) from None
+            with conn:  # never committed: whatever the query is, it changes nothing
                 try:
                     result = conn.execution_options(stream_results=True, yield_per=self.chunk_size).execute(
                         text(self.query)
                     )
                 except SQLAlchemyError as exc:
+                    raise ConfigError(f"SQL source query failed: {_sql_reason(exc)}") from None
+                if not result.returns_rows:
                     raise ConfigError(
-                        f"SQL source query failed: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}"
-                    ) from None
+                        "the SQL source query returns no rows (it is not a query): give a SELECT; "
+                        "the statement was rolled back"
+                    )
                 columns = [str(c) for c in result.keys()]  # noqa: SIM118 - Result is not a dict
                 self.mapping.check_columns(columns, self.description)
                 for n, row in enumerate(result, start=1):
@@ -228,6 +183,12 @@ class SqlSource:
                 result.close()
         finally:
             engine.dispose()
+
+
+def _sql_reason(exc: Exception) -> str:
+    """The database's own words (the driver's message), without SQLAlchemy's wrapping."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _sql_value(value: Any) -> Any:
