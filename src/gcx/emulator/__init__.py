@@ -18,22 +18,24 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gcx.emulator.app import ConnectionDropped
-    from gcx.emulator.backend import Backend, EmulatorError, Stats
+    from gcx.emulator.backend import Backend
     from gcx.emulator.core import Emulator, EmulatorTransport
+    from gcx.emulator.errors import EmulatorError
+    from gcx.emulator.gate import ConnectionDropped
     from gcx.emulator.settings import EmulatorSettings
+    from gcx.emulator.stats import Stats
     from gcx.emulator.store import MemoryStore, Store
 
 # Imported on first use, so that ``gcx`` commands that do not serve the emulator start fast.
 _LAZY = {
     "Backend": "gcx.emulator.backend",
-    "ConnectionDropped": "gcx.emulator.app",
+    "ConnectionDropped": "gcx.emulator.gate",
     "Emulator": "gcx.emulator.core",
-    "EmulatorError": "gcx.emulator.backend",
+    "EmulatorError": "gcx.emulator.errors",
     "EmulatorSettings": "gcx.emulator.settings",
     "EmulatorTransport": "gcx.emulator.core",
     "MemoryStore": "gcx.emulator.store",
-    "Stats": "gcx.emulator.backend",
+    "Stats": "gcx.emulator.stats",
     "Store": "gcx.emulator.store",
 }
 

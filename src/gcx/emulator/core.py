@@ -8,8 +8,10 @@ from typing import Any
 
 import httpx
 
-from gcx.emulator.app import ConnectionDropped, create_app
-from gcx.emulator.backend import Backend, Clock
+from gcx.emulator.app import create_app
+from gcx.emulator.backend import Backend
+from gcx.emulator.gate import ConnectionDropped
+from gcx.emulator.rules.state import Clock
 from gcx.emulator.server import serve_in_thread
 from gcx.emulator.settings import EmulatorSettings
 from gcx.emulator.store import Store

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import uvicorn
 from starlette.types import ASGIApp
 
-from gcx.emulator.app import ConnectionDropped
+from gcx.emulator.gate import ConnectionDropped
 
 
 class _DropFilter(logging.Filter):

@@ -1,0 +1,153 @@
+"""HTTP helpers every route uses: JSON answers and errors, body and query parsing, the handler wrapper."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from gcx.emulator.errors import EmulatorError, invalid
+from gcx.emulator.schema import FieldProblem
+
+log = logging.getLogger("gcx.emulator")
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(data, separators=(",", ":")),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+def error_response(err: EmulatorError, correlation_id: str) -> Response:
+    headers = dict(err.headers)
+    return json_response(err.body(correlation_id), err.status, headers)
+
+
+def correlation(request: Request) -> str:
+    value = request.scope.get("gcx.correlation_id")
+    return value if isinstance(value, str) else str(uuid.uuid4())
+
+
+def empty_response() -> Response:
+    """The answer of a DELETE and the other calls the contract gives no body."""
+    return Response(status_code=200)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+async def read_json(request: Request, *, required: bool = True) -> Any:
+    """The JSON body, or a 4xx :class:`EmulatorError` (415 wrong type, 400 malformed)."""
+    raw = await request.body()
+    if not raw.strip():
+        if required:
+            raise invalid([FieldProblem("body", "is required (a JSON document)")], "request")
+        return None
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype and ctype != "application/json" and not ctype.endswith("+json"):
+        raise EmulatorError(
+            415, "unsupported.media.type", f"Content-Type {ctype!r} is not supported; send application/json"
+        )
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        data = _TOO_DEEP
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise invalid([FieldProblem("body", f"is not valid JSON ({exc})")], "request") from None
+    if data is _TOO_DEEP or _depth_exceeds(data, MAX_JSON_DEPTH):
+        raise invalid([FieldProblem("body", f"nests deeper than {MAX_JSON_DEPTH} levels")], "request")
+    return data
+
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of objects and arrays accepted in a body (records need about 5)."""
+
+_TOO_DEEP = object()
+
+
+def _reject_constant(name: str) -> Any:
+    """``NaN``, ``Infinity`` and ``-Infinity`` are not JSON (Python's parser accepts them)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is too large")
+    return value
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    """Whether objects/arrays nest deeper than ``limit`` (iterative: no recursion on hostile input)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def query_int(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise invalid([FieldProblem(name, "must be an integer", value=raw)], "query") from None
+
+
+def query_bool(request: Request, name: str) -> bool | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    lowered = raw.lower()
+    if lowered not in ("true", "false"):
+        raise invalid([FieldProblem(name, "must be true or false", value=raw)], "query")
+    return lowered == "true"
+
+
+def handler(fn: Handler) -> Handler:
+    """Turn backend errors (and any bug) into ErrorBody responses."""
+
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await fn(request)
+        except EmulatorError as err:
+            return error_response(err, correlation(request))
+        except Exception:
+            log.exception("emulator handler failed for %s %s", request.method, request.url.path)
+            failure = EmulatorError(500, "internal.server.error", "The emulator hit an unexpected error")
+            return error_response(failure, correlation(request))
+
+    wrapped.__name__ = fn.__name__
+    return wrapped
+
+
+class RouteTable:
+    """Routes collected by family (``table.add(path, methods, fn)``), each wrapped by :func:`handler`."""
+
+    def __init__(self) -> None:
+        self.routes: list[BaseRoute] = []
+
+    def add(self, path: str, methods: list[str], fn: Handler) -> None:
+        self.routes.append(Route(path, handler(fn), methods=methods))

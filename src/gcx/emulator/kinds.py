@@ -1,0 +1,66 @@
+"""What the emulator's rules share: the kinds of records, their fields, and JSON helpers.
+
+Kinds: ``"contacts"`` and ``"organizations"`` (the two record types share most rules),
+plus external sources, notes and relationships.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
+
+CONTACTS = "contacts"
+ORGS = "organizations"
+SOURCES = "externalsources"
+NOTES = "notes"
+RELATIONSHIPS = "relationships"
+RECORD_KINDS = (CONTACTS, ORGS)
+ALL_KINDS = (SOURCES, ORGS, CONTACTS, NOTES, RELATIONSHIPS)
+
+API = "/api/v2/externalcontacts"
+SCHEMA_OF = {
+    CONTACTS: "ExternalContact",
+    ORGS: "ExternalOrganization",
+    SOURCES: "ExternalSource",
+    NOTES: "Note",
+    RELATIONSHIPS: "Relationship",
+}
+IDENTIFIER_SCHEMA = {CONTACTS: "ContactIdentifier", ORGS: "ExternalOrganizationIdentifier"}
+NOUN = {
+    CONTACTS: "contact",
+    ORGS: "external organization",
+    SOURCES: "external source",
+    NOTES: "note",
+    RELATIONSHIPS: "relationship",
+}
+NOTE_ENTITY_TYPE = {CONTACTS: "contact", ORGS: "organization"}
+
+#: Fields the server manages on stored records (never taken from a request body).
+SERVER_FIELDS = frozenset(
+    {"id", "createDate", "modifyDate", "selfUri", "type", "division", "identifiers", "trustor"}
+)
+
+
+def iso_ms(epoch: float) -> str:
+    """``2026-01-02T03:04:05.678Z``."""
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def clone(value: T) -> T:
+    """A deep copy of JSON-shaped data (dicts, lists, scalars); several times faster than deepcopy."""
+    if isinstance(value, dict):
+        return cast(T, {k: clone(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return cast(T, [clone(v) for v in value])
+    return value
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def record_ref(kind: str, record_id: str) -> dict[str, str]:
+    return {"id": record_id, "selfUri": f"{API}/{kind}/{record_id}"}

@@ -1,0 +1,125 @@
+"""Request bodies to stored fields: records, their external ids, and identifiers.
+
+Schema-level cleaning (types, lengths, formats, unknown fields dropped) is
+:class:`gcx.emulator.schema.Cleaner`; these are the rules that need the store (does the
+organization or external source exist?) or the record kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gcx.emulator.kinds import API, CONTACTS, IDENTIFIER_SCHEMA, NOUN, ORGS, SCHEMA_OF, SOURCES
+from gcx.emulator.rules.state import State
+from gcx.emulator.schema import FieldProblem
+from gcx.emulator.store import IdentifierKey
+
+
+def identifier_key(identifier: dict[str, Any]) -> IdentifierKey:
+    """What makes two identifiers the same: type, value and external source id."""
+    source = identifier.get("externalSource")
+    source_id = source.get("id") if isinstance(source, dict) else None
+    return IdentifierKey(identifier["type"], identifier["value"], source_id)
+
+
+def source_ref(source_id: str) -> dict[str, Any]:
+    return {"id": source_id, "selfUri": f"{API}/externalsources/{source_id}"}
+
+
+class Cleaning:
+    """Cleans contact and organization bodies and identifiers against the contract and the store."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def clean_body(
+        self, kind: str, body: Any, problems: list[FieldProblem], *, partial: bool = False
+    ) -> dict[str, Any]:
+        """The stored fields of a record body (``partial``: a name is not required)."""
+        st = self.state
+        if not isinstance(body, dict):
+            problems.append(FieldProblem("body", f"must be a JSON object ({NOUN[kind]})"))
+            return {}
+        raw = dict(body)
+        raw.pop("identifiers", None)  # claimed separately (see clean_identifiers)
+        org_ref = raw.pop("externalOrganization", None) if kind == CONTACTS else None
+        division = raw.get("division")
+        cleaned: dict[str, Any] = st.cleaner.clean(SCHEMA_OF[kind], raw, "", problems) or {}
+        cleaned.pop("division", None)
+        cleaned.pop("identifiers", None)
+        if division is not None:
+            div_id = division.get("id") if isinstance(division, dict) else None
+            if div_id is not None and div_id != st.settings.division_id:
+                problems.append(FieldProblem("division.id", "is not a known division", value=div_id))
+        if kind == CONTACTS and org_ref is not None:
+            org_id = org_ref.get("id") if isinstance(org_ref, dict) else None
+            if not isinstance(org_id, str) or not org_id.strip():
+                problems.append(FieldProblem("externalOrganization", "must be an object with an id"))
+            elif st.store.get(ORGS, org_id.strip()) is None:
+                problems.append(
+                    FieldProblem("externalOrganization.id", "names no external organization", value=org_id)
+                )
+            else:
+                cleaned["externalOrganization"] = {"id": org_id.strip()}
+        if kind == ORGS and not partial and not cleaned.get("name"):
+            problems.append(FieldProblem("name", "is required", code="missing.property"))
+        ext_ids = cleaned.get("externalIds")
+        if ext_ids:
+            fixed = []
+            for i, item in enumerate(ext_ids):
+                source_id = self.source_id(item.get("externalSource"), f"externalIds[{i}]", problems)
+                if not item.get("value"):
+                    problems.append(FieldProblem(f"externalIds[{i}].value", "is required"))
+                    continue
+                if source_id is not None:
+                    fixed.append({"externalSource": source_ref(source_id), "value": item["value"]})
+            cleaned["externalIds"] = fixed
+        return cleaned
+
+    def source_id(self, source: Any, path: str, problems: list[FieldProblem]) -> str | None:
+        """The id of an existing external source named by ``{id}``, or a problem at ``path``."""
+        source_id = source.get("id") if isinstance(source, dict) else None
+        if not isinstance(source_id, str) or not source_id:
+            problems.append(FieldProblem(f"{path}.externalSource.id", "is required"))
+            return None
+        if self.state.store.get(SOURCES, source_id) is None:
+            problems.append(
+                FieldProblem(f"{path}.externalSource.id", "names no external source", value=source_id)
+            )
+            return None
+        return source_id
+
+    def clean_identifiers(
+        self, kind: str, items: Any, path: str, problems: list[FieldProblem]
+    ) -> list[dict[str, Any]]:
+        """Identifiers from a request (``identifiers`` or enrich ``matchingIdentifiers``)."""
+        if items is None:
+            return []
+        if not isinstance(items, list):
+            problems.append(FieldProblem(path, "must be a JSON array"))
+            return []
+        out = []
+        for i, item in enumerate(items):
+            out.append(self.clean_identifier(kind, item, f"{path}[{i}]", problems))
+        return [x for x in out if x]
+
+    def clean_identifier(
+        self, kind: str, item: Any, path: str, problems: list[FieldProblem]
+    ) -> dict[str, Any]:
+        """One identifier ``{type, value, externalSource?}``, or ``{}`` with problems added."""
+        before = len(problems)
+        cleaned = self.state.cleaner.clean(IDENTIFIER_SCHEMA[kind], item, path, problems) or {}
+        prefix = f"{path}." if path else ""
+        if not cleaned.get("type") and len(problems) == before:
+            problems.append(FieldProblem(f"{prefix}type", "is required", code="missing.property"))
+        if not cleaned.get("value") and len(problems) == before:
+            problems.append(FieldProblem(f"{prefix}value", "is required", code="missing.property"))
+        if len(problems) != before:
+            return {}
+        out: dict[str, Any] = {"type": cleaned["type"], "value": cleaned["value"]}
+        if cleaned.get("externalSource") is not None:
+            source_id = self.source_id(cleaned["externalSource"], path, problems)
+            if source_id is None:
+                return {}
+            out["externalSource"] = source_ref(source_id)
+        return out

@@ -1,0 +1,92 @@
+"""What every rule shares: settings, the store, clocks, the lock, and how a record is shown."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gcx.emulator.errors import not_found
+from gcx.emulator.faults import FaultInjector, RateLimiter
+from gcx.emulator.kinds import CONTACTS, ORGS, RELATIONSHIPS, SERVER_FIELDS, clone, iso_ms
+from gcx.emulator.schema import Cleaner
+from gcx.emulator.settings import EmulatorSettings
+from gcx.emulator.stats import Stats
+from gcx.emulator.store import MemoryStore, Record, Store
+
+Clock = Callable[[], float]
+
+
+class State:
+    """The emulated org's state and the helpers every family of rules uses. One lock guards it."""
+
+    def __init__(
+        self,
+        settings: EmulatorSettings | None = None,
+        *,
+        store: Store | None = None,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
+    ) -> None:
+        self.settings = settings or EmulatorSettings()
+        self.store: Store = store if store is not None else MemoryStore()
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.cleaner = Cleaner()
+        self.lock = threading.RLock()
+        self.stats = Stats()
+        self.rng = random.Random(self.settings.seed)
+        self.faults = FaultInjector(self.settings, random.Random(self.rng.random()))
+        self.rate_limiter = RateLimiter(self.settings.rate_limit, clock)
+        self.token_limiter = RateLimiter(self.settings.token_rate_limit, clock)
+        #: Search text per stored record version (``search``), dropped when a record is deleted.
+        self.hay: dict[tuple[str, str], tuple[Record, str]] = {}
+        #: Trustor org id -> the external organizations linked to it (``trustors``).
+        self.trustor_links: dict[str, set[str]] = {}
+
+    def update_settings(self, **changes: Any) -> EmulatorSettings:
+        with self.lock:
+            new = self.settings.replace(**changes)
+            self.settings = new
+            self.faults.settings = new
+            if "seed" in changes:
+                self.rng.seed(new.seed)
+                self.faults.rng.seed(self.rng.random())
+            self.rate_limiter.per_minute = new.rate_limit
+            self.token_limiter.per_minute = new.token_rate_limit
+            return new
+
+    def now(self) -> str:
+        return iso_ms(self.wall_clock())
+
+    def division(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "id": s.division_id,
+            "name": s.division_name,
+            "selfUri": f"/api/v2/authorization/divisions/{s.division_id}",
+        }
+
+    def require(self, kind: str, record_id: str) -> Record:
+        record = self.store.get(kind, record_id)
+        if record is None:
+            raise not_found(kind, record_id)
+        return record
+
+    def render(self, kind: str, record: Record) -> dict[str, Any]:
+        """A stored record as the API returns it (a private copy)."""
+        out = clone(record)
+        if kind in (CONTACTS, RELATIONSHIPS):
+            ref = out.pop("externalOrganization", None)
+            if isinstance(ref, dict) and isinstance(ref.get("id"), str):
+                org = self.store.get(ORGS, ref["id"])
+                if org is not None:
+                    out["externalOrganization"] = clone(org)
+        return out
+
+    @staticmethod
+    def input_form(record: Record) -> dict[str, Any]:
+        """The writable part of a stored record (what a PUT would send)."""
+        return {k: clone(v) for k, v in record.items() if k not in SERVER_FIELDS}

@@ -1,0 +1,204 @@
+"""How a contact or organization is written: plan the stored record, claim identifiers, apply.
+
+A write is worked out first (:class:`Plan`) and applied only when every rule agrees, so a dry
+run or a conflict never leaves traces. Deleting a record also drops its notes, its identifiers
+and (for an organization) its relationships and trustor link.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gcx.emulator.errors import EmulatorError
+from gcx.emulator.kinds import API, CONTACTS, NOTES, NOUN, ORGS, RELATIONSHIPS, clone
+from gcx.emulator.rules.cleaning import identifier_key
+from gcx.emulator.rules.state import State
+from gcx.emulator.store import IdentifierKey, Record
+
+
+@dataclass
+class Plan:
+    """A write worked out but not applied (so dry runs and conflicts never leave traces)."""
+
+    kind: str
+    record: Record
+    previous: Record | None
+    claim: list[IdentifierKey]
+    created: bool
+    remove: list[str] = field(default_factory=list)
+
+
+class Writes:
+    """Planning, applying and deleting contact and organization records."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def plan(
+        self,
+        kind: str,
+        cleaned: dict[str, Any],
+        previous: Record | None,
+        identifiers: list[dict[str, Any]],
+        *,
+        contact_type: str | None = None,
+        record_id: str | None = None,
+        ignore_holders: Iterable[str] = (),
+    ) -> Plan:
+        """Work out the stored record for a create (``previous`` None) or a full replacement."""
+        st = self.state
+        now = st.now()
+        if previous is None:
+            rid = record_id or str(uuid.uuid4())
+            record: Record = {"id": rid}
+            record.update(cleaned)
+            record["division"] = st.division()
+            record["createDate"] = now
+            record["modifyDate"] = now
+            if kind == CONTACTS:
+                record["type"] = contact_type or "Curated"
+            held: list[dict[str, Any]] = []
+        else:
+            rid = previous["id"]
+            record = {"id": rid}
+            record.update(cleaned)
+            record["division"] = clone(previous.get("division") or st.division())
+            record["createDate"] = previous.get("createDate", now)
+            if "trustor" in previous:  # linked by the trustor endpoints only
+                record["trustor"] = clone(previous["trustor"])
+            record["modifyDate"] = now
+            if kind == CONTACTS:
+                record["type"] = contact_type or previous.get("type", "Curated")
+                for merge_field in ("mergedFrom", "mergeSet", "canonicalContact", "mergedTo"):
+                    if merge_field in previous:  # read-only merge history survives updates
+                        record[merge_field] = clone(previous[merge_field])
+            held = clone(previous.get("identifiers", []))
+        record["selfUri"] = f"{API}/{kind}/{rid}"
+        held_keys = {identifier_key(i) for i in held}
+        wanted = list(identifiers)
+        for ext in record.get("externalIds", []):
+            wanted.append(
+                {"type": "ExternalId", "value": ext["value"], "externalSource": ext["externalSource"]}
+            )
+        claim: list[IdentifierKey] = []
+        skip = {rid, *ignore_holders}
+        for ident in wanted:
+            key = identifier_key(ident)
+            if key in held_keys:
+                continue
+            self.check_claim(kind, key, skip)
+            entry = dict(ident)
+            entry["division"] = st.division()
+            entry["dateCreated"] = now
+            held.append(entry)
+            held_keys.add(key)
+            claim.append(key)
+        if held:
+            record["identifiers"] = held
+        return Plan(kind=kind, record=record, previous=previous, claim=claim, created=previous is None)
+
+    def check_claim(self, kind: str, key: IdentifierKey, skip: set[str]) -> None:
+        """409 when a record outside ``skip`` holds ``key`` (ExternalIds: per setting)."""
+        if key.type == "ExternalId" and not self.state.settings.unique_external_ids:
+            return
+        others = [h for h in self.state.store.holders(kind, key) if h not in skip]
+        if others:
+            source = f" (external source {key.source})" if key.source else ""
+            raise EmulatorError(
+                409,
+                "identifier.conflict",
+                f"The {key.type} identifier {key.value!r}{source} is already claimed by "
+                f"{NOUN[kind]} {others[0]}",
+                [{"errorCode": "identifier.conflict", "fieldName": "identifiers", "entityId": others[0]}],
+                entity_id=others[0],
+            )
+
+    def apply(self, plan: Plan) -> Record:
+        """Store a planned write with its index changes."""
+        store = self.state.store
+        kind, record = plan.kind, plan.record
+        for other in plan.remove:
+            self.move_notes(kind, other, record["id"])
+            self.delete_record(kind, other)
+        rid = record["id"]
+        if kind == CONTACTS:
+            old_org = (plan.previous or {}).get("externalOrganization", {}).get("id")
+            new_org = record.get("externalOrganization", {}).get("id")
+            if old_org != new_org:
+                if old_org:
+                    store.unlink_member(old_org, rid)
+                if new_org:
+                    store.link_member(new_org, rid)
+        for key in plan.claim:
+            store.add_identifier(kind, key, rid)
+        store.put(kind, record)
+        return record
+
+    def delete_record(self, kind: str, record_id: str) -> Record | None:
+        """Remove a record and everything hanging off it (notes, identifiers, links)."""
+        st = self.state
+        store = st.store
+        record = store.get(kind, record_id)
+        if record is None:
+            return None
+        st.hay.pop((kind, record_id), None)
+        for note_id in store.children(NOTES, record_id):  # a record's notes go with it
+            store.delete(NOTES, note_id)
+            store.unlink_child(NOTES, record_id, note_id)
+        if kind == ORGS:
+            trustor = (record.get("trustor") or {}).get("id")
+            if isinstance(trustor, str):
+                st.trustor_links.get(trustor, set()).discard(record_id)
+        if kind == ORGS:  # so do an organization's relationships
+            for rel_id in store.children(RELATIONSHIPS, record_id):
+                store.delete(RELATIONSHIPS, rel_id)
+                store.unlink_child(RELATIONSHIPS, record_id, rel_id)
+        for ident in record.get("identifiers", []):
+            store.remove_identifier(kind, identifier_key(ident), record_id)
+        if kind == CONTACTS:
+            org_id = record.get("externalOrganization", {}).get("id")
+            if org_id:
+                store.unlink_member(org_id, record_id)
+        return store.delete(kind, record_id)
+
+    def delete_org_members(self, org_id: str) -> None:
+        """Before an organization goes: 409, unlink or delete its contacts (per setting)."""
+        st = self.state
+        members = st.store.members(org_id)
+        if not members:
+            return
+        mode = st.settings.org_delete_with_contacts
+        if mode == "reject":
+            raise EmulatorError(
+                409,
+                "organization.has.contacts",
+                f"External organization {org_id} still has {len(members)} contact(s); "
+                "move or delete them first",
+                entity_id=org_id,
+            )
+        now = st.now()
+        for contact_id in members:
+            if mode == "cascade":
+                self.delete_record(CONTACTS, contact_id)
+                continue
+            contact = st.store.get(CONTACTS, contact_id)
+            if contact is not None:
+                updated = {k: v for k, v in contact.items() if k != "externalOrganization"}
+                updated["modifyDate"] = now
+                st.store.unlink_member(org_id, contact_id)
+                st.store.put(CONTACTS, updated)
+
+    def move_notes(self, kind: str, from_id: str, to_id: str) -> None:
+        """A merged-away record's notes move to the record it was merged into."""
+        store = self.state.store
+        for note_id in store.children(NOTES, from_id):
+            note = store.get(NOTES, note_id)
+            store.unlink_child(NOTES, from_id, note_id)
+            if note is None:
+                continue
+            moved = {**note, "entityId": to_id, "selfUri": f"{API}/{kind}/{to_id}/notes/{note_id}"}
+            store.put(NOTES, moved)
+            store.link_child(NOTES, to_id, note_id)
