@@ -32,6 +32,7 @@ from typer.core import TyperGroup
 
 from gcx import redact
 from gcx.cli.output import Output, OutputFormat
+from gcx.cli.safety import terminal_safe
 from gcx.config import ConfigFile, Settings, default_config_path
 from gcx.errors import (
     ApiError,
@@ -185,7 +186,7 @@ class GcxGroup(TyperGroup):
             message = "interrupted"
             if cli and cli.resume_hint:
                 message += f": {cli.resume_hint}"
-            print(f"error: {message}", file=sys.stderr, flush=True)
+            print(f"error: {terminal_safe(message)}", file=sys.stderr, flush=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
             cli = ctx.obj if isinstance(ctx.obj, CliContext) else None
@@ -193,13 +194,13 @@ class GcxGroup(TyperGroup):
             verbose = bool(cli and cli.verbose)
             if verbose:
                 text = "".join(traceback.format_exception(exc))
-                print(redact(text).rstrip(), file=sys.stderr)
+                print(terminal_safe(redact(text).rstrip()), file=sys.stderr)
             line = redact(format_error(exc))
             if not verbose and not isinstance(exc, GcxError | CliError | OSError):
                 line += " (run with --verbose for the traceback)"
             if cli and cli.resume_hint:
                 line += f"; {cli.resume_hint}"
-            print(f"error: {line}", file=sys.stderr, flush=True)
+            print(f"error: {terminal_safe(line)}", file=sys.stderr, flush=True)
             code = exc.exit_code if isinstance(exc, CliError) else EXIT_ERROR
             raise typer.Exit(code) from None
 
@@ -224,6 +225,8 @@ class CliContext:
     quiet: bool = False
     verbose: bool = False
     no_color: bool = False
+    #: CSV cells exactly as stored (no leading ' before a cell a spreadsheet would run as a formula).
+    raw_csv: bool = False
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     #: An httpx transport for the client (tests: ``httpx.MockTransport`` or the emulator's ASGI app).
     transport: Any = None
@@ -236,7 +239,7 @@ class CliContext:
     _undo_logging: Callable[[], None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.out = Output(self.output, quiet=self.quiet, no_color=self.no_color)
+        self.out = Output(self.output, quiet=self.quiet, no_color=self.no_color, raw_csv=self.raw_csv)
         for name in ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "GENESYSCLOUD_ACCESS_TOKEN"):
             self.redact.add(self.env.get(name))
 
@@ -324,6 +327,7 @@ def build_context(
     quiet: bool,
     verbose: bool,
     no_color: bool,
+    raw_csv: bool = False,
 ) -> CliContext:
     """Create the :class:`CliContext` for this run and store it in ``ctx.obj``.
 
@@ -338,6 +342,7 @@ def build_context(
         quiet=quiet,
         verbose=verbose,
         no_color=no_color,
+        raw_csv=raw_csv,
         env=preset.get("env", os.environ),
         transport=preset.get("transport"),
         client_options=dict(preset.get("client_options", {})),

@@ -42,6 +42,12 @@ rate limiting) and has no HTTP code of its own.
 - **Output**: tables for people; `--output json|jsonl|csv` for scripts. stdout carries data
   only; counts, notes, warnings and progress bars go to stderr (progress only on a terminal).
   Listing commands also accept `-o/--output` after the command.
+- **Hostile record text**: record fields are shown safely. Terminal control sequences (ESC,
+  BEL, CR, C1 controls) and bidi overrides print as visible escapes (`\\x1b`, `\\u202e`) in
+  tables, messages, errors and CSV written to a terminal; JSON escapes them losslessly. A CSV
+  cell starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` (OWASP's advice against
+  formula injection; a signed number or phone number such as `+1 415-555-0132` is left alone):
+  `--raw-csv` writes cells exactly as stored.
 - **Exit codes**: `0` success, `1` error, `2` usage error, `3` partial success (some items
   failed). An error prints one line — status, Genesys error code, message, correlation id —
   and a traceback only with `--verbose`:

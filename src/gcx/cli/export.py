@@ -59,6 +59,8 @@ class ExportState:
     """The ``.gcx-export.json`` file."""
 
     format: str
+    #: CSV cells as stored (--raw-csv) or neutralised: one choice for the whole export.
+    raw_csv: bool = False
     version: int = STATE_VERSION
     phases: dict[str, PhaseState] = field(default_factory=lambda: {p: PhaseState() for p in PHASES})
     started: float = field(default_factory=time.time)
@@ -78,6 +80,7 @@ class ExportState:
             phases = {p: PhaseState(**data["phases"][p]) for p in PHASES}
             state = cls(
                 format=str(data["format"]),
+                raw_csv=bool(data.get("raw_csv", False)),
                 version=int(data["version"]),
                 phases=phases,
                 started=float(data["started"]),
@@ -114,7 +117,9 @@ def load_state(directory: Path) -> ExportState | None:
     return ExportState.from_json(path.read_text(encoding="utf-8"), path)
 
 
-def prepare(directory: Path, fmt: str, *, restart: bool, now: float) -> tuple[ExportState, bool]:
+def prepare(
+    directory: Path, fmt: str, *, restart: bool, now: float, raw_csv: bool = False
+) -> tuple[ExportState, bool]:
     """Pure-ish decision: the state to run with, and whether this is a resume.
 
     Raises :class:`CliError` when the directory holds an export in another format, other
@@ -135,7 +140,7 @@ def prepare(directory: Path, fmt: str, *, restart: bool, now: float) -> tuple[Ex
                     f"{directory} already holds {', '.join(existing)} but no export state: "
                     "pass --restart to overwrite, or choose another --out"
                 )
-        state = ExportState(format=fmt)
+        state = ExportState(format=fmt, raw_csv=raw_csv and fmt == "csv")
         for phase in PHASES:
             for ext in ("jsonl", "csv"):
                 (directory / file_name(phase, ext)).unlink(missing_ok=True)
@@ -149,6 +154,12 @@ def prepare(directory: Path, fmt: str, *, restart: bool, now: float) -> tuple[Ex
         raise CliError(
             f"{directory} holds an unfinished {state.format} export: re-run with --format {state.format} "
             "to resume it, or pass --restart"
+        )
+    if fmt == "csv" and state.raw_csv != raw_csv and not state.complete:
+        raise CliError(
+            f"{directory} holds an unfinished CSV export written "
+            + ("with" if state.raw_csv else "without")
+            + " --raw-csv: resume it the same way, or pass --restart"
         )
     for phase in PHASES:
         ph = state.phases[phase]
@@ -181,11 +192,13 @@ def truncate_to_state(directory: Path, state: ExportState) -> None:
                 fh.truncate(size)
 
 
-def render_chunk(phase: str, fmt: str, rows: list[dict[str, Any]], *, header: bool) -> str:
+def render_chunk(
+    phase: str, fmt: str, rows: list[dict[str, Any]], *, header: bool, raw_csv: bool = False
+) -> str:
     """The text appended for one page of records."""
     if fmt == "csv":
         columns = ORG_CSV_COLUMNS if phase == "organizations" else CONTACT_CSV_COLUMNS
-        return (csv_header(columns) if header else "") + render_csv(rows, columns)
+        return (csv_header(columns) if header else "") + render_csv(rows, columns, raw=raw_csv)
     return "".join(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n" for row in rows)
 
 
@@ -224,7 +237,7 @@ async def export_phase(
     def flush(next_cursor: str | None, *, done: bool) -> None:
         nonlocal page
         if page:
-            text = render_chunk(phase, state.format, page, header=ph.size == 0)
+            text = render_chunk(phase, state.format, page, header=ph.size == 0, raw_csv=state.raw_csv)
             ph.size = append_chunk(path, text)
             ph.written += len(page)
             progress.advance(len(page))
@@ -280,7 +293,7 @@ def run_export(
 ) -> tuple[ExportState, bool]:
     """Run (or resume) the export; returns the final state and whether anything was done."""
     out = cli.out
-    state, resumed = prepare(directory, fmt, restart=restart, now=time.time())
+    state, resumed = prepare(directory, fmt, restart=restart, now=time.time(), raw_csv=out.raw_csv)
     if resumed and state.complete:
         out.message(
             f"the export in {directory} is already complete "

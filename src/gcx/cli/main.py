@@ -83,6 +83,14 @@ def root(
         ),
     ] = False,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (also NO_COLOR=1).")] = False,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="CSV cells exactly as stored (-o csv, export --format csv). By default a cell starting "
+            "with = + - @ tab or CR gets a leading ' so a spreadsheet shows it instead of running it.",
+        ),
+    ] = False,
     retries: Annotated[
         int | None,
         typer.Option(
@@ -111,7 +119,14 @@ def root(
 ) -> None:
     """Global options apply to every command and go before it: gcx -o json orgs list."""
     cli = build_context(
-        ctx, profile=profile, region=region, output=output, quiet=quiet, verbose=verbose, no_color=no_color
+        ctx,
+        profile=profile,
+        region=region,
+        output=output,
+        quiet=quiet,
+        verbose=verbose,
+        no_color=no_color,
+        raw_csv=raw_csv,
     )
     if retries is not None:
         cli.client_options["retry"] = RetryPolicy(max_attempts=retries + 1)

@@ -6,7 +6,9 @@ Rules (shared by all commands):
 * ``table`` is for people (rich, only here at the edge), ``json``/``jsonl``/``csv`` for scripts;
 * ``jsonl`` and ``csv`` stream (one line per record, nothing buffered), ``json`` streams a
   JSON array, ``table`` collects its rows first;
-* progress bars are drawn on stderr and only when stderr is a terminal.
+* progress bars are drawn on stderr and only when stderr is a terminal;
+* record text is made safe for its reader (:mod:`gcx.cli.safety`): no terminal escape reaches
+  a terminal, no CSV cell runs as a spreadsheet formula (unless ``--raw-csv``).
 
 CSV columns are derived from the pydantic models (:func:`csv_columns`): nested value objects
 (address, phone numbers) are flattened to ``address.city``, references (``division``,
@@ -32,6 +34,7 @@ from typing import IO, Any, Protocol
 
 from pydantic import BaseModel
 
+from gcx.cli.safety import json_safe, spreadsheet_safe, terminal_safe
 from gcx.models import ExternalContact, ExternalOrganization
 from gcx.models.base import ApiModel
 
@@ -334,12 +337,14 @@ class Output:
         *,
         quiet: bool = False,
         no_color: bool = False,
+        raw_csv: bool = False,
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
     ) -> None:
         self.format = fmt
         self.quiet = quiet
         self.no_color = no_color or bool(os.environ.get("NO_COLOR"))
+        self.raw_csv = raw_csv
         self._stdout = stdout
         self._stderr = stderr
 
@@ -355,7 +360,14 @@ class Output:
         """A copy printing in ``fmt`` (a per-command ``--output``), or ``self`` when ``None``."""
         if fmt is None or fmt == self.format:
             return self
-        return Output(fmt, quiet=self.quiet, no_color=self.no_color, stdout=self._stdout, stderr=self._stderr)
+        return Output(
+            fmt,
+            quiet=self.quiet,
+            no_color=self.no_color,
+            raw_csv=self.raw_csv,
+            stdout=self._stdout,
+            stderr=self._stderr,
+        )
 
     # ---- messages (stderr)
 
@@ -378,15 +390,15 @@ class Output:
     def message(self, text: str) -> None:
         """An informational line on stderr (silenced by ``--quiet``)."""
         if not self.quiet:
-            print(text, file=self.stderr, flush=True)
+            print(terminal_safe(text), file=self.stderr, flush=True)
 
     def warn(self, text: str) -> None:
         """A warning on stderr (always shown)."""
-        print(f"warning: {text}", file=self.stderr, flush=True)
+        print(f"warning: {terminal_safe(text)}", file=self.stderr, flush=True)
 
     def error(self, text: str) -> None:
         """An error line on stderr (always shown)."""
-        print(f"error: {text}", file=self.stderr, flush=True)
+        print(f"error: {terminal_safe(text)}", file=self.stderr, flush=True)
 
     # ---- data (stdout)
 
@@ -396,7 +408,7 @@ class Output:
         if self.format is OutputFormat.table:
             self._key_value_table(row)
         elif self.format is OutputFormat.json:
-            self._write_line(json.dumps(row, ensure_ascii=False, indent=2))
+            self._write_line(json_safe(json.dumps(row, ensure_ascii=False, indent=2)))
         else:
             self.records([row], kind)
 
@@ -423,7 +435,7 @@ class Output:
         elif self.format is OutputFormat.json:
             writer = _JsonArrayWriter(self.stdout)
         elif self.format is OutputFormat.csv:
-            writer = _CsvWriter(self.stdout, kind.csv if kind else None)
+            writer = _CsvWriter(self.stdout, kind.csv if kind else None, cell=self.csv_cell())
         else:
             writer = _TableWriter(self, kind, noun)
         try:
@@ -440,9 +452,23 @@ class Output:
         elif self.format is OutputFormat.csv and isinstance(payload, Mapping):
             self.records([payload])
         elif self.format is OutputFormat.jsonl:
-            self._write_line(json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str))
+            self._write_line(
+                json_safe(json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str))
+            )
         else:
-            self._write_line(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
+            self._write_line(json_safe(json.dumps(payload, ensure_ascii=False, indent=2, default=str)))
+
+    def csv_cell(self) -> Callable[[str], str]:
+        """How a CSV cell is made safe on this output: no formula for a spreadsheet (unless
+        ``--raw-csv``), and no terminal escape when stdout is a terminal."""
+        guard = _identity if self.raw_csv else spreadsheet_safe
+        if _isatty(self.stdout):
+            return lambda cell: terminal_safe(guard(cell))
+        return guard
+
+    def text_line(self, text: str) -> None:
+        """A free text line on stdout (plans, summaries), terminal-safe."""
+        self._write_line(terminal_safe(text))
 
     def _write_line(self, text: str) -> None:
         self.stdout.write(text + "\n")
@@ -454,9 +480,9 @@ class Output:
         columns = kind.table if kind else tuple(Column(c) for c in generic_columns(rows))
         table = Table(show_header=True, header_style=None if self.no_color else "bold", box=_box())
         for column in columns:
-            table.add_column(column.header, overflow="fold", max_width=column.max_width)
+            table.add_column(terminal_safe(column.header), overflow="fold", max_width=column.max_width)
         for row in rows:
-            table.add_row(*(column.value(row) for column in columns))
+            table.add_row(*(terminal_safe(column.value(row)) for column in columns))
         if rows:
             self._console(self.stdout).print(table)
         noun = noun or (kind.name if kind else "record")
@@ -469,7 +495,7 @@ class Output:
         table.add_column("field", style=None if self.no_color else "bold")
         table.add_column("value", overflow="fold")
         for key, value in _flatten_for_view(row):
-            table.add_row(key, cell_text(value))
+            table.add_row(terminal_safe(key), terminal_safe(cell_text(value)))
         self._console(self.stdout).print(table)
 
     # ---- progress (stderr, terminal only)
@@ -534,7 +560,7 @@ class _JsonlWriter(RecordWriter):
         self._out = out
 
     def _write(self, row: dict[str, Any]) -> None:
-        self._out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self._out.write(json_safe(json.dumps(row, ensure_ascii=False, separators=(",", ":"))) + "\n")
         self._out.flush()
 
     def _close(self) -> None:
@@ -547,7 +573,7 @@ class _JsonArrayWriter(RecordWriter):
         self._out = out
 
     def _write(self, row: dict[str, Any]) -> None:
-        text = json.dumps(row, ensure_ascii=False, indent=2)
+        text = json_safe(json.dumps(row, ensure_ascii=False, indent=2))
         self._out.write(("[" if self.count == 0 else ",") + "\n" + _indent(text, "  "))
 
     def _close(self) -> None:
@@ -558,16 +584,19 @@ class _JsonArrayWriter(RecordWriter):
 class _CsvWriter(RecordWriter):
     """Known kinds stream with their model columns; other records are buffered to learn the columns."""
 
-    def __init__(self, out: IO[str], columns: Sequence[str] | None) -> None:
+    def __init__(
+        self, out: IO[str], columns: Sequence[str] | None, *, cell: Callable[[str], str] = spreadsheet_safe
+    ) -> None:
         super().__init__()
         self._out = out
+        self._cell = cell
         self._columns = list(columns) if columns is not None else None
         self._buffer: list[dict[str, Any]] = []
         self._writer: Any = None
 
     def _start(self, columns: list[str]) -> None:
         self._writer = csv.DictWriter(self._out, fieldnames=columns, lineterminator="\n")
-        self._writer.writeheader()
+        self._writer.writerow({c: self._cell(c) for c in columns})
 
     def _write(self, row: dict[str, Any]) -> None:
         if self._columns is None:
@@ -575,7 +604,7 @@ class _CsvWriter(RecordWriter):
             return
         if self._writer is None:
             self._start(self._columns)
-        self._writer.writerow(flatten(row, self._columns))
+        self._writer.writerow(_cells(flatten(row, self._columns), self._cell))
 
     def _close(self) -> None:
         if self._columns is None:
@@ -583,7 +612,7 @@ class _CsvWriter(RecordWriter):
             if columns:
                 self._start(columns)
                 for row in self._buffer:
-                    self._writer.writerow(flatten(row, columns))
+                    self._writer.writerow(_cells(flatten(row, columns), self._cell))
         elif self._writer is None:
             self._start(self._columns)
         self._out.flush()
@@ -633,12 +662,22 @@ def _flatten_for_view(row: Mapping[str, Any], prefix: str = "") -> Iterator[tupl
             yield path, value
 
 
-def render_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """CSV text (header + rows) for ``rows`` flattened to ``columns`` (used by export)."""
+def _identity(cell: str) -> str:
+    return cell
+
+
+def _cells(row: dict[str, str], cell: Callable[[str], str]) -> dict[str, str]:
+    return {k: cell(v) for k, v in row.items()}
+
+
+def render_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, raw: bool = False) -> str:
+    """CSV rows for ``rows`` flattened to ``columns`` (used by export); cells a spreadsheet
+    would run as formulas are neutralised unless ``raw``."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    cell = _identity if raw else spreadsheet_safe
     for row in rows:
-        writer.writerow(flatten(row, columns))
+        writer.writerow(_cells(flatten(row, columns), cell))
     return buffer.getvalue()
 
 

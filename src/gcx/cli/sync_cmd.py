@@ -17,6 +17,7 @@ import typer
 
 from gcx.cli.context import CliContext, CliError, PartialFailure, get_cli
 from gcx.cli.output import Output, OutputFormat
+from gcx.cli.safety import json_safe, terminal_safe
 
 if TYPE_CHECKING:  # the engine (SQLAlchemy, the client) is imported when a sync command runs
     from gcx.sync.engine import SyncOptions
@@ -340,12 +341,12 @@ def plan_cmd(
         if writer is not None:
             writer.op(op)
         if jsonl:  # scripts: every decision as one JSON line, unchanged records included
-            cli.out.stdout.write(json.dumps(op.to_json(), ensure_ascii=False, default=str) + "\n")
+            cli.out.stdout.write(json_safe(json.dumps(op.to_json(), ensure_ascii=False, default=str)) + "\n")
             return
         if not table or (op.op == "unchanged" and not op.conflicts):
             return
         if shown["n"] < show:
-            cli.out.stdout.write(_op_line(op) + "\n")
+            cli.out.text_line(_op_line(op))
             shown["n"] += 1
         else:
             shown["hidden"] += 1
@@ -494,7 +495,10 @@ def status_cmd(
         out.data(data)
         return
     org = data["org"]
-    w = out.stdout.write
+
+    def w(text: str) -> None:
+        out.stdout.write(terminal_safe(text))
+
     w(f"ledger: {data['ledger']}\n")
     if org:
         w(
