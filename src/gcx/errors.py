@@ -4,6 +4,7 @@ Hierarchy::
 
     GcxError
     ├── ConfigError                 bad region, missing credential, bad profile
+    │   └── MissingDependencyError  an optional dependency (extra) is not installed
     ├── AuthError                   token request refused (bad client id/secret...)
     ├── TransportError              network failure after all retries
     ├── OutcomeUnknownError         a non-idempotent write may or may not have happened
@@ -33,6 +34,18 @@ class GcxError(Exception):
 
 class ConfigError(GcxError):
     """The configuration is incomplete or wrong (region, credentials, profile)."""
+
+
+class MissingDependencyError(ConfigError, ImportError):
+    """An optional dependency is not installed; the message says which extra installs it.
+
+    Also an ``ImportError``, so ``except ImportError`` around an optional import still works.
+    """
+
+    def __init__(self, message: str, *, module: str, extra: str | None) -> None:
+        super().__init__(message)
+        self.module = module
+        self.extra = extra
 
 
 class AuthError(GcxError):

@@ -48,7 +48,8 @@ def test_pretty_printed_single_object_is_one_document() -> None:
     [
         ("", "a.json is empty"),
         ("   \n", "a.json is empty"),
-        ('{"firstName": "A",}', "a.json: invalid JSON at line 1 column 19"),
+        # Python 3.13's parser points at the trailing comma (18), 3.11's at the brace after it (19).
+        ('{"firstName": "A",}', r"a.json: invalid JSON at line 1 column 1[89]\b"),
         ('{"a": 1}\n{"b": \n', "a.json line 2: invalid JSON at column 7"),
         ('[{"a": 1}, 3]', "a.json item 2: expected a JSON object, got int"),
         ('"text"', "a.json: expected a JSON object, got str"),
@@ -57,7 +58,7 @@ def test_pretty_printed_single_object_is_one_document() -> None:
 def test_malformed_documents_name_the_file_and_line(text: str, message: str) -> None:
     with pytest.raises(ValidationError) as info:
         parse_documents("a.json", text)
-    assert str(info.value).startswith(message)
+    assert re.match(message, str(info.value)), str(info.value)
 
 
 def test_read_documents_from_stdin_and_missing_file(tmp_path: object) -> None:

@@ -17,6 +17,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from gcx import extras
+from gcx.errors import MissingDependencyError
+
 if TYPE_CHECKING:
     from gcx.emulator.backend import Backend
     from gcx.emulator.core import Emulator, EmulatorTransport
@@ -54,7 +57,13 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        try:
+            module = importlib.import_module(_LAZY[name])
+        except ImportError as exc:
+            if isinstance(exc, MissingDependencyError):
+                raise
+            raise extras.missing(exc, "The gcx emulator") from exc
+        value = getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'gcx.emulator' has no attribute {name!r}")

@@ -7,11 +7,16 @@ Handlers are thin (parse, call the backend, serialise); each family's table live
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import ASGIApp
+from gcx import extras
+
+try:
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.types import ASGIApp
+except ImportError as _exc:  # a library-only install has no web framework
+    raise extras.missing(_exc, "The gcx emulator") from _exc
 
 from gcx.emulator.backend import Backend
 from gcx.emulator.errors import EmulatorError

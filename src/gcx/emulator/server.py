@@ -8,8 +8,13 @@ import socket
 import threading
 from collections.abc import Iterator
 
-import uvicorn
-from starlette.types import ASGIApp
+from gcx import extras
+
+try:
+    import uvicorn
+    from starlette.types import ASGIApp
+except ImportError as _exc:  # a library-only install has no web server
+    raise extras.missing(_exc, "Serving the gcx emulator over HTTP") from _exc
 
 from gcx.emulator.gate import ConnectionDropped
 

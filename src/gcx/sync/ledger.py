@@ -64,6 +64,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
+from gcx import extras
 from gcx.errors import ConfigError
 from gcx.sync.errors import BindingError, IllegalTransitionError, LedgerLockedError
 from gcx.sync.fields import Kind
@@ -196,7 +197,8 @@ class Ledger:
         try:
             self.engine: Engine = create_engine(url, future=True)
         except (ArgumentError, SQLAlchemyError, ImportError) as exc:
-            raise ConfigError(f"cannot open ledger {safe_url(url)}: {exc}") from None
+            hint = extras.install_hint(exc) if isinstance(exc, ImportError) else ""
+            raise ConfigError(f"cannot open ledger {safe_url(url)}: {exc}{hint}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         md = MetaData()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gcx import extras
 from gcx.errors import ConfigError
 from gcx.sync.csvfile import CsvRows, text_lines
 from gcx.sync.fields import KINDS, Kind
@@ -155,7 +156,8 @@ class SqlSource:
         try:
             engine = create_engine(self.url)
         except (ArgumentError, SQLAlchemyError, ImportError) as exc:
-            raise ConfigError(f"cannot use SQL source {self.description}: {exc}") from None
+            hint = extras.install_hint(exc) if isinstance(exc, ImportError) else ""
+            raise ConfigError(f"cannot use SQL source {self.description}: {exc}{hint}") from None
         try:
             try:
                 conn = engine.connect()

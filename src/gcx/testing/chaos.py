@@ -45,7 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from gcx import extras
+
+try:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+except ImportError as _exc:
+    raise extras.missing(_exc, "The chaos harness") from _exc
 
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.emulator.server import serve_in_thread
