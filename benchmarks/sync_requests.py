@@ -30,8 +30,9 @@ import httpx
 from gcx.client import AsyncClient
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.errors import NotFoundError
-from gcx.sync.engine import SyncEngine, SyncOptions
+from gcx.sync.engine import SyncEngine
 from gcx.sync.ledger import Ledger
+from gcx.sync.options import SyncOptions
 from gcx.sync.records import Record, build_record
 from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport

@@ -7,8 +7,9 @@ from typing import Any
 
 from gcx.client import AsyncClient
 from gcx.emulator import Emulator
-from gcx.sync.engine import SyncEngine, SyncOptions
+from gcx.sync.engine import SyncEngine
 from gcx.sync.ledger import Ledger
+from gcx.sync.options import SyncOptions
 from gcx.sync.records import Record, build_record
 from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gcx.sync.errors import BindingError, IllegalTransitionError
-from gcx.sync.ledger import Binding, Ledger, LedgerEntry, NewOp, OpState, Outcome, ledger_url, next_state
+from gcx.sync.ledger import Ledger, ledger_url
+from gcx.sync.rows import Binding, LedgerEntry, NewOp, OpState, Outcome, next_state
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from gcx.sync.errors import PruneRefusedError
-from gcx.sync.ledger import LedgerEntry
 from gcx.sync.plan import (
     RemoteIndex,
     applied_after,
@@ -19,6 +18,7 @@ from gcx.sync.plan import (
     update_body,
 )
 from gcx.sync.records import Record
+from gcx.sync.rows import LedgerEntry
 
 SRC = "src-1"
 

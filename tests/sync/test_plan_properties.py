@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gcx.sync.fields import remote_value, same
-from gcx.sync.ledger import LedgerEntry
 from gcx.sync.plan import applied_after, decide, update_body
 from gcx.sync.records import Record
+from gcx.sync.rows import LedgerEntry
 
 SRC = "src-1"
 PATHS = ["firstName", "title", "workEmail", "cellPhone", "address.city"]

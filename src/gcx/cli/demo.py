@@ -174,7 +174,8 @@ class Demo:
         return hand_made
 
     async def sync(self, gc: Any, ledger: Ledger, source: CsvSource, **kw: Any) -> RunReport:
-        from gcx.sync.engine import SyncEngine, SyncOptions
+        from gcx.sync.engine import SyncEngine
+        from gcx.sync.options import SyncOptions
         from gcx.sync.remote import Remote
         from gcx.sync.report import default_report_path
 

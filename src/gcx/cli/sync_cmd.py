@@ -20,7 +20,7 @@ from gcx.cli.output import Output, OutputFormat
 from gcx.cli.safety import json_safe, terminal_safe
 
 if TYPE_CHECKING:  # the engine (SQLAlchemy, the client) is imported when a sync command runs
-    from gcx.sync.engine import SyncOptions
+    from gcx.sync.options import SyncOptions
     from gcx.sync.plan import Op
     from gcx.sync.report import RunReport
     from gcx.sync.source import Source
@@ -258,7 +258,7 @@ def _options(
     batch_size: int,
     external_source: str,
 ) -> SyncOptions:
-    from gcx.sync.engine import SyncOptions
+    from gcx.sync.options import SyncOptions
 
     policy = _check_conflict(on_conflict)
     return SyncOptions(

@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 from gcx.sync.errors import PruneRefusedError
 from gcx.sync.fields import ORG_REF, Kind, remote_value, same, set_path
-from gcx.sync.ledger import LedgerEntry
 from gcx.sync.records import Record, values_hash
+from gcx.sync.rows import LedgerEntry
 
 OpKind = Literal["create", "update", "move", "unchanged", "delete"]
 ConflictPolicy = Literal["source-wins", "report"]

@@ -1,17 +1,79 @@
-"""The thin I/O layer between the sync engine and the client library.
+"""The thin I/O layer between the sync and the client library.
 
-Everything the engine needs from Genesys, as plain JSON dicts (unknown fields kept), over
-:class:`gcx.client.AsyncClient`. No decisions are taken here.
+Everything the sync needs from Genesys, as plain JSON dicts (unknown fields kept). The seam is
+typed: :class:`GenesysApi` is the part of :class:`gcx.client.AsyncClient` the sync uses, as a
+Protocol that strict mypy checks on both sides (here, and wherever an ``AsyncClient`` is passed
+to :class:`Remote`). No decisions are taken here.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from gcx.errors import OutcomeUnknownError
+from gcx.models import ExternalContact, ExternalOrganization, ExternalSource, Organization
+from gcx.resources.bulk import BulkError, BulkResult
 from gcx.sync.fields import Kind
+from gcx.transport import RequestStats
+
+M = TypeVar("M", ExternalOrganization, ExternalContact)
+
+
+class RecordsApi(Protocol[M]):
+    """Organizations or contacts, as the sync reads and writes them."""
+
+    def scan(self, limit: int = ...) -> AsyncIterable[M]: ...
+
+    async def lookup_external_id(self, value: str, external_source_id: str | None = None) -> M | None: ...
+
+    async def bulk_add(self, records: Sequence[Mapping[str, Any]]) -> BulkResult[M]: ...
+
+    async def bulk_update(self, records: Sequence[Mapping[str, Any]]) -> BulkResult[M]: ...
+
+    async def bulk_remove(self, ids: Sequence[str]) -> BulkResult[M]: ...
+
+    async def bulk_get(self, ids: Sequence[str]) -> BulkResult[M]: ...
+
+
+class OrganizationsApi(RecordsApi[ExternalOrganization], Protocol):
+    def contacts(
+        self, org_id: str, *, page_size: int = ..., max_records: int | None = ...
+    ) -> AsyncIterable[ExternalContact]: ...
+
+
+class ExternalSourcesApi(Protocol):
+    def list(self, *, name: str | None = ...) -> AsyncIterable[ExternalSource]: ...
+
+    async def create(self, source: Mapping[str, Any]) -> ExternalSource: ...
+
+
+class GenesysApi(Protocol):
+    """What the sync needs of a client: :class:`gcx.client.AsyncClient` satisfies it."""
+
+    @property
+    def stats(self) -> RequestStats: ...
+
+    @property
+    def organizations(self) -> OrganizationsApi: ...
+
+    @property
+    def contacts(self) -> RecordsApi[ExternalContact]: ...
+
+    @property
+    def external_sources(self) -> ExternalSourcesApi: ...
+
+    async def me(self) -> Organization: ...
+
+
+AnyBulkResult = BulkResult[ExternalOrganization] | BulkResult[ExternalContact]
+
+if TYPE_CHECKING:  # the client keeps satisfying the seam (checked by mypy, never run)
+    from gcx.client import AsyncClient
+
+    def _client_is_an_api(gc: AsyncClient) -> GenesysApi:
+        return gc
 
 
 @dataclass(frozen=True)
@@ -25,47 +87,52 @@ class ItemResult:
     unknown: bool = False  # no answer (or no identifiable answer): reconcile before retrying
 
 
-def _error_json(err: Any) -> dict[str, Any]:
+def _error_json(err: BulkError | None) -> dict[str, Any]:
     if err is None:
         return {"reason": "the item failed"}
-    return {
-        "reason": str(getattr(err, "message", err)),
-        "status": getattr(err, "status", None),
-        "code": getattr(err, "code", None),
-        "field": _first_field(getattr(err, "details", None)),
-    }
+    return {"reason": err.message, "status": err.status, "code": err.code, "field": _first_field(err.details)}
 
 
-def _first_field(details: Any) -> str | None:
-    if isinstance(details, list):
-        for d in details:
-            if isinstance(d, dict) and d.get("fieldName"):
-                return str(d["fieldName"])
+def _first_field(details: Sequence[Mapping[str, Any]]) -> str | None:
+    for d in details:
+        if isinstance(d, Mapping) and d.get("fieldName"):
+            return str(d["fieldName"])
     return None
 
 
-class Remote:
-    """Genesys (or the emulator) seen by the sync engine, over an open ``AsyncClient``."""
+def _items(result: AnyBulkResult, *, entities: bool = False) -> list[ItemResult]:
+    out: list[ItemResult] = []
+    for item in result.items:
+        if item.ok:
+            entity = item.entity.to_api() if entities and item.entity is not None else None
+            rid = item.id or (entity or {}).get("id")
+            out.append(ItemResult(True, id=str(rid) if rid else None, entity=entity))
+        else:
+            out.append(
+                ItemResult(False, id=item.id, error=_error_json(item.error), unknown=item.outcome_unknown)
+            )
+    return out
 
-    def __init__(self, gc: Any) -> None:
+
+class Remote:
+    """Genesys (or the emulator) seen by the sync, over an open client (``AsyncClient``)."""
+
+    def __init__(self, gc: GenesysApi) -> None:
         self.gc = gc
 
-    def _res(self, kind: Kind) -> Any:
+    def _res(self, kind: Kind) -> RecordsApi[ExternalOrganization] | RecordsApi[ExternalContact]:
         return self.gc.organizations if kind == "organization" else self.gc.contacts
 
     @property
     def requests(self) -> int:
-        stats = getattr(self.gc, "stats", None)
-        return int(getattr(stats, "requests", 0)) if stats is not None else 0
+        return self.gc.stats.requests
 
     def stats(self) -> dict[str, Any]:
-        stats = getattr(self.gc, "stats", None)
-        snap = getattr(stats, "snapshot", None)
-        return dict(snap()) if callable(snap) else {}
+        return dict(self.gc.stats.snapshot())
 
     async def me(self) -> tuple[str, str | None]:
         org = await self.gc.me()
-        return str(org.id), getattr(org, "name", None)
+        return str(org.id), org.name
 
     async def find_source(self, name: str) -> str | None:
         async for src in self.gc.external_sources.list(name=name):
@@ -93,7 +160,7 @@ class Remote:
 
     async def org_has_contacts(self, org_id: str) -> bool:
         """Whether any contact still belongs to the organization (one search request, page of 1)."""
-        async for _contact in self._res("organization").contacts(org_id, page_size=1, max_records=1):
+        async for _contact in self.gc.organizations.contacts(org_id, page_size=1, max_records=1):
             return True
         return False
 
@@ -101,32 +168,22 @@ class Remote:
         found = await self._res(kind).lookup_external_id(key, external_source_id=source_id)
         return found.to_api() if found is not None else None
 
-    async def _bulk(
-        self, kind: Kind, method: str, items: Sequence[Any], *, entities: bool = False
-    ) -> list[ItemResult]:
-        if not items:
-            return []
-        result = await getattr(self._res(kind), method)(list(items))
-        out: list[ItemResult] = []
-        for item in result.items:
-            if item.ok:
-                entity = item.entity.to_api() if entities and item.entity is not None else None
-                rid = item.id or (entity or {}).get("id")
-                out.append(ItemResult(True, id=str(rid) if rid else None, entity=entity))
-            else:
-                out.append(
-                    ItemResult(False, id=item.id, error=_error_json(item.error), unknown=item.outcome_unknown)
-                )
-        return out
-
     async def bulk_add(self, kind: Kind, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
-        return await self._bulk(kind, "bulk_add", bodies)
+        if not bodies:
+            return []
+        return _items(await self._res(kind).bulk_add(list(bodies)))
 
     async def bulk_update(self, kind: Kind, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
-        return await self._bulk(kind, "bulk_update", bodies)
+        if not bodies:
+            return []
+        return _items(await self._res(kind).bulk_update(list(bodies)))
 
     async def bulk_remove(self, kind: Kind, ids: Sequence[str]) -> list[ItemResult]:
-        return await self._bulk(kind, "bulk_remove", ids)
+        if not ids:
+            return []
+        return _items(await self._res(kind).bulk_remove(list(ids)))
 
     async def bulk_get(self, kind: Kind, ids: Sequence[str]) -> list[ItemResult]:
-        return await self._bulk(kind, "bulk_get", ids, entities=True)
+        if not ids:
+            return []
+        return _items(await self._res(kind).bulk_get(list(ids)), entities=True)

@@ -1,0 +1,141 @@
+"""Apply: the queued creates, updates and moves of one kind, written in bulk batches.
+
+Creates are sent as built from the source record; updates are full replacements built from the
+Genesys record re-read right before the batch (so a person's recent edit is not put back).
+Every batch goes through the one :class:`~gcx.sync.batch.BatchWriter` (record, send, settle).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gcx.sync.batch import BatchWriter, Done, Write
+from gcx.sync.fields import ORG_REF, Kind
+from gcx.sync.plan import Op, applied_after, applied_hash, create_body, update_body
+from gcx.sync.planning import Planner
+from gcx.sync.remote import ItemResult
+from gcx.sync.rows import NewOp
+from gcx.sync.state import NEW_ORG, RunState
+
+Pending = list[tuple[Op, dict[str, Any]]]
+
+
+class Applier:
+    def __init__(self, run: RunState, planner: Planner, writer: BatchWriter) -> None:
+        self.run = run
+        self.planner = planner
+        self.writer = writer
+
+    async def flush_all(self, kind: Kind) -> None:
+        """Write everything queued for ``kind`` (a create retried after a lost answer included)."""
+        run = self.run
+        while run.pending_creates[kind] or run.pending_updates[kind]:
+            if run.pending_creates[kind]:
+                await self._creates(kind)
+            if run.pending_updates[kind]:
+                await self._updates(kind)
+        run.flush_refresh()
+
+    def _payload(self, op: Op) -> dict[str, Any]:
+        """What the ledger keeps with the op: the managed values it means to leave."""
+        assert op.record is not None
+        applied = applied_after(op)
+        return {
+            "applied": applied,
+            "hash": applied_hash(op, applied),
+            "org_key": op.record.org_key if op.record.manages_org else None,
+        }
+
+    def _org_id_for(self, op: Op) -> tuple[bool, str | None]:
+        """(ok, Genesys id of the contact's organization). Not ok: the org is not written."""
+        rec = op.record
+        if op.kind != "contact" or rec is None or not rec.manages_org or rec.org_key is None:
+            return True, None
+        gid = self.run.org_ids.get(rec.org_key)
+        if gid is None or gid == NEW_ORG:
+            self.run.org_failure(key=op.key, op_name=op.op, line=op.line, org_key=rec.org_key)
+            return False, None
+        return True, gid
+
+    # ------------------------------------------------------------------ creates
+
+    async def _creates(self, kind: Kind) -> None:
+        run = self.run
+        ops = run.pending_creates[kind][: run.opts.batch_size]
+        del run.pending_creates[kind][: run.opts.batch_size]
+        writes: list[Write] = []
+        for op in ops:
+            ok, org_id = self._org_id_for(op)
+            if ok:
+                assert op.record is not None
+                body = create_body(op.record, run.sid, org_id)
+                writes.append(Write(op, NewOp(kind, op.key, "create", self._payload(op), line=op.line), body))
+        await self.writer.write(kind, writes, run.remote.bulk_add, self._created)
+
+    def _created(self, w: Write, res: ItemResult) -> Done | None:
+        if not (res.ok and res.id):
+            return None
+        entry = self.run.entry_for(w.op, res.id, created=True)
+        self.run.written(w.op, entry, "created")
+        return Done(res.id, entry=entry)
+
+    # ------------------------------------------------------------------ updates and moves
+
+    async def _reread(self, kind: Kind, items: Pending) -> Pending:
+        """Re-read records right before their bulk update (one bulk fetch per batch) and re-decide.
+
+        An update is a full replacement built from the record as read; the scan may be minutes
+        old, and a body built from it would put back what a person changed since (unmanaged
+        fields included). Re-reading shrinks that window to one round trip (the API has no
+        version or If-Match to close it). With --trust-ledger the records were fetched moments ago.
+        """
+        run = self.run
+        if run.index[kind] is None or not items:
+            return items
+        results = await run.remote.bulk_get(kind, [str(op.genesys_id) for op, _ in items])
+        out: Pending = []
+        for (op, old), res in zip(items, results, strict=True):
+            if not res.ok or res.entity is None or op.record is None:
+                if (res.error or {}).get("status") == 404:
+                    run.fail(op, res, "deleted in Genesys during the run: the next run creates it again")
+                else:  # could not re-read it: write from the snapshot, as planned
+                    out.append((op, old))
+                continue
+            fresh = res.entity
+            again = self.planner.decide(op.record, run.entries.get((kind, op.key)), fresh)
+            again.adopted = op.adopted
+            seen = {c.path for c in op.conflicts}
+            new_conflicts = [c for c in again.conflicts if c.path not in seen]
+            if new_conflicts:
+                self.planner.report_conflicts(op, new_conflicts)
+            if again.op == "unchanged":
+                run.refresh(again)
+                continue
+            out.append((again, fresh))
+        return out
+
+    async def _updates(self, kind: Kind) -> None:
+        run = self.run
+        items = run.pending_updates[kind][: run.opts.batch_size]
+        del run.pending_updates[kind][: run.opts.batch_size]
+        items = await self._reread(kind, items)
+        writes: list[Write] = []
+        for op, remote in items:
+            org_id: str | None = None
+            if any(c.path == ORG_REF for c in op.changes):
+                ok, org_id = self._org_id_for(op)
+                if not ok:
+                    continue
+            body = update_body(op, remote, run.sid, org_id)
+            new = NewOp(kind, op.key, op.op, self._payload(op), genesys_id=op.genesys_id, line=op.line)
+            writes.append(Write(op, new, body))
+        await self.writer.write(kind, writes, run.remote.bulk_update, self._updated)
+
+    def _updated(self, w: Write, res: ItemResult) -> Done | None:
+        if not res.ok:
+            return None
+        op = w.op
+        assert op.genesys_id is not None
+        entry = self.run.entry_for(op, op.genesys_id, created=False)
+        self.run.written(op, entry, "moved" if op.op == "move" else "updated")
+        return Done(op.genesys_id, entry=entry)

@@ -1,0 +1,213 @@
+"""Planning glue: source rows -> decided operations, batch by batch.
+
+One pass over the source per kind (organizations first, so that contacts can refer to them):
+rows are validated and de-duplicated (each bad row reported once, with line, field and
+reason), checked for a known organization, matched with their Genesys record and ledger entry,
+and decided by the pure :func:`gcx.sync.plan.decide`. Each decided operation is reported and,
+in an apply, queued for :mod:`gcx.sync.apply`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from gcx.sync.fields import ORG_REF, Kind
+from gcx.sync.lookup import Finder
+from gcx.sync.plan import Change, Op, decide, has_identity, remote_org_ref
+from gcx.sync.records import Issue, Record
+from gcx.sync.rows import LedgerEntry
+from gcx.sync.source import Source
+from gcx.sync.state import NEW_ORG, RunState
+
+
+class Planner:
+    def __init__(self, run: RunState, source: Source, finder: Finder) -> None:
+        self.run = run
+        self.source = source
+        self.finder = finder
+
+    # ------------------------------------------------------------------ source rows
+
+    def records(self, kind: Kind) -> Iterator[Record]:
+        """One pass over the source, yielding the valid, first-seen records of ``kind``.
+
+        Only records of ``kind`` are validated in a pass. Issues of rows that could not be read
+        at all (no kind) are reported by the first pass (organizations) only.
+        """
+        first = kind == "organization"
+        for item in self.source.items((kind,)):
+            if isinstance(item, Issue):
+                if item.kind is not None or first:
+                    self.issue(item)
+                continue
+            if item.kind != kind:
+                continue
+            if kind == "organization":
+                if self._first_org(item):
+                    yield item
+                continue
+            seen = self.run.first_line["contact"]
+            if item.key in seen:
+                self.issue(
+                    Issue(
+                        item.line,
+                        f"duplicate ExternalId {item.key!r} (first at line {seen[item.key]}): row skipped",
+                        field="externalId",
+                        key=item.key,
+                        kind="contact",
+                    )
+                )
+                continue
+            seen[item.key] = item.line
+            yield item
+
+    def _first_org(self, rec: Record) -> bool:
+        run = self.run
+        seen = run.first_line["organization"]
+        if rec.key not in seen:
+            seen[rec.key] = rec.line
+            run.org_hash[rec.key] = rec.hash
+            return True
+        if run.org_hash[rec.key] != rec.hash:
+            self.issue(
+                Issue(
+                    rec.line,
+                    f"duplicate ExternalId {rec.key!r} with different values (first at line "
+                    f"{seen[rec.key]}, which is kept)",
+                    field="externalId",
+                    key=rec.key,
+                    kind="organization",
+                )
+            )
+        return False
+
+    def issue(self, issue: Issue) -> None:
+        run = self.run
+        run.report.add_invalid(issue)
+        if issue.key and issue.kind:
+            run.invalid_keys[issue.kind].add(issue.key)
+        elif not issue.key:
+            run.unkeyed_issues += 1
+        if issue.structural and run.structural is None:
+            run.structural = issue
+
+    async def _check_org_ref(self, rec: Record) -> bool:
+        run = self.run
+        if rec.kind != "contact" or not rec.manages_org or rec.org_key is None:
+            return True
+        if rec.org_key in run.org_ids:
+            return True
+        if run.index["organization"] is None and rec.org_key not in run.org_misses:
+            # --trust-ledger: an organization the ledger does not know may still exist in Genesys.
+            # One scan page covers 200 organizations: cheaper than two lookups per unknown reference.
+            if self.finder.one_page_covers_orgs():
+                run.index["organization"] = await self.finder.scan_index("organization")
+                run.rebuild_org_maps()
+                return await self._check_org_ref(rec)
+            found = (await self.finder.find("organization", [rec.org_key]))[rec.org_key]
+            if found is not None and found.get("id"):
+                run.note_org(rec.org_key, str(found["id"]))
+                return True
+            run.org_misses.add(rec.org_key)
+        if rec.org_key in run.failed_orgs:
+            run.org_failure(key=rec.key, op_name="create", line=rec.line, org_key=rec.org_key)
+            return False
+        if rec.org_key in run.invalid_keys["organization"]:
+            reason = f"its organization {rec.org_key!r} is invalid in the source"
+        else:
+            reason = (
+                f"missing organization reference: no organization with ExternalId {rec.org_key!r} "
+                "in the source, the ledger or Genesys"
+            )
+        self.issue(Issue(rec.line, reason, field=ORG_REF, key=rec.key, kind="contact"))
+        return False
+
+    # ------------------------------------------------------------------ deciding
+
+    async def process(self, kind: Kind) -> None:
+        """Plan every record of ``kind`` in the source (and queue its write in an apply)."""
+        run = self.run
+        batch: list[Record] = []
+        for rec in self.records(kind):
+            if not await self._check_org_ref(rec):
+                continue
+            entry = run.entries.get((kind, rec.key))
+            if (
+                run.opts.trust_ledger
+                and run.index[kind] is None
+                and entry is not None
+                and entry.hash == rec.hash
+            ):
+                self.handle(
+                    Op("unchanged", kind, rec.key, record=rec, genesys_id=entry.genesys_id, line=rec.line)
+                )
+                continue
+            batch.append(rec)
+            if len(batch) >= run.opts.batch_size:
+                await self._decide_batch(kind, batch)
+                batch = []
+        if batch:
+            await self._decide_batch(kind, batch)
+
+    def decide(self, rec: Record, entry: LedgerEntry | None, remote: dict[str, Any] | None) -> Op:
+        run = self.run
+        org_key: str | None = None
+        if remote is not None and rec.kind == "contact":
+            rid = remote_org_ref(remote)
+            org_key = run.org_key_by_id.get(rid, f"(genesys id {rid})") if rid else None
+        return decide(
+            rec,
+            entry,
+            remote,
+            remote_org_key=org_key,
+            has_identity=remote is None or has_identity(remote, rec.key, run.sid),
+            policy=run.opts.on_conflict,
+        )
+
+    async def _decide_batch(self, kind: Kind, recs: Sequence[Record]) -> None:
+        run = self.run
+        remotes = await self.finder.remotes_for(kind, recs)
+        for rec in recs:
+            if (kind, rec.key) in run.skipped:
+                continue
+            remote = remotes.get(rec.key)
+            entry = run.entries.get((kind, rec.key))
+            op = self.decide(rec, entry, remote)
+            if run.source_id is None and op.needs_identity and not op.changes:
+                op.op = "unchanged"  # plan without an External Source yet: apply will add it
+            self.handle(op, remote)
+        run.processed[kind] += len(recs)
+        if run.progress is not None:
+            run.progress(kind, run.processed[kind])
+
+    def report_conflicts(self, op: Op, conflicts: Sequence[Change]) -> None:
+        self.run.report.conflicts.append(
+            {
+                "kind": op.kind,
+                "externalId": op.key,
+                "line": op.line,
+                "policy": self.run.opts.on_conflict,
+                "fields": [c.to_json() for c in conflicts],
+            }
+        )
+
+    def handle(self, op: Op, remote: dict[str, Any] | None = None) -> None:
+        """Report a decided operation and, in an apply, queue it (or refresh its ledger record)."""
+        run = self.run
+        run.report.planned.add(op)
+        if op.conflicts:
+            self.report_conflicts(op, op.conflicts)
+        if run.on_op is not None:
+            run.on_op(op)
+        if op.kind == "organization" and op.op == "create" and run.dry_run:
+            run.org_ids.setdefault(op.key, NEW_ORG)
+        if run.dry_run:
+            return
+        if op.op == "unchanged":
+            run.refresh(op)
+        elif op.op == "create":
+            run.pending_creates[op.kind].append(op)
+        elif op.op in ("update", "move"):
+            assert remote is not None
+            run.pending_updates[op.kind].append((op, remote))

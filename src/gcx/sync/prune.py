@@ -1,0 +1,103 @@
+"""Prune (``--prune``): delete the records gcx created that the source no longer has.
+
+Only records the ledger says gcx created are candidates; keys of invalid source rows count as
+present; nothing is pruned from a source that could not be parsed, nor while some source row
+could not be read at all (without ``--accept-unreadable``), nor above the threshold (:func:`gcx.sync.plan.prune_candidates`). Contacts go
+first; an organization that still holds a contact gcx does not manage is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gcx.sync.batch import BatchWriter, Done, Write
+from gcx.sync.fields import Kind
+from gcx.sync.plan import Op, prune_candidates
+from gcx.sync.planning import Planner
+from gcx.sync.remote import ItemResult
+from gcx.sync.rows import LedgerEntry, NewOp
+from gcx.sync.state import RunState
+
+
+class Pruner:
+    def __init__(self, run: RunState, planner: Planner, writer: BatchWriter) -> None:
+        self.run = run
+        self.planner = planner
+        self.writer = writer
+
+    async def prune(self) -> None:
+        run = self.run
+        if run.structural is not None:
+            run.report.warnings.append(
+                f"prune skipped: the source could not be parsed at line {run.structural.line}, so it "
+                "may hide rows and gcx cannot tell which records it holds; fix the file (no option "
+                "prunes on such a source)"
+            )
+            return
+        if run.unkeyed_issues and not run.opts.accept_unreadable:
+            run.report.warnings.append(
+                f"prune skipped: {run.unkeyed_issues} source row(s) could not be read at all, so gcx "
+                "cannot tell which records they hold; fix them, or pass --accept-unreadable to prune "
+                "anyway (the records those rows hold would be deleted)"
+            )
+            return
+        seen: dict[Kind, set[str]] = {
+            "organization": set(run.first_line["organization"]) | run.invalid_keys["organization"],
+            "contact": set(run.first_line["contact"]) | run.invalid_keys["contact"],
+        }
+        candidates = prune_candidates(
+            list(run.entries.values()),
+            seen,
+            held=len(run.entries),
+            threshold=run.opts.prune_threshold,
+            force=run.opts.force,
+        )
+        for cand in candidates:
+            self.planner.handle(Op("delete", cand.kind, cand.key, genesys_id=cand.genesys_id))
+        if run.dry_run:
+            return
+        for kind in ("contact", "organization"):
+            k: Kind = "organization" if kind == "organization" else "contact"
+            todo = [c for c in candidates if c.kind == kind]
+            if k == "organization":
+                todo = await self._orgs_free_to_delete(todo)
+            for start in range(0, len(todo), run.opts.batch_size):
+                await self._delete_batch(k, todo[start : start + run.opts.batch_size])
+
+    async def _orgs_free_to_delete(self, orgs: Sequence[LedgerEntry]) -> list[LedgerEntry]:
+        """The organizations no contact belongs to any more (gcx's own were deleted just before).
+
+        What the server does to the contacts of a deleted organization is unknown (refuse, unlink
+        or cascade): an organization that still holds a contact gcx does not own (made by a person,
+        or by another tool) is kept and reported, so that a prune never deletes or detaches it.
+        """
+        free: list[LedgerEntry] = []
+        for entry in orgs:
+            if await self.run.remote.org_has_contacts(entry.genesys_id):
+                self.run.report.warnings.append(
+                    f"organization {entry.key} not pruned: contacts that gcx does not manage still "
+                    "belong to it (move or delete them first)"
+                )
+                continue
+            free.append(entry)
+        return free
+
+    async def _delete_batch(self, kind: Kind, batch: Sequence[LedgerEntry]) -> None:
+        writes = [
+            Write(
+                Op("delete", kind, e.key, genesys_id=e.genesys_id),
+                NewOp(kind, e.key, "delete", {"applied": {}, "hash": ""}, genesys_id=e.genesys_id),
+                e.genesys_id,
+            )
+            for e in batch
+        ]
+        await self.writer.write(kind, writes, self.run.remote.bulk_remove, self._deleted)
+
+    def _deleted(self, w: Write, res: ItemResult) -> Done | None:
+        if not (res.ok or (res.error or {}).get("status") == 404):
+            return None
+        run = self.run
+        run.entries.pop((w.op.kind, w.op.key), None)
+        run.report.applied[w.op.kind]["deleted"] += 1
+        assert w.op.genesys_id is not None
+        return Done(w.op.genesys_id, forget=True)

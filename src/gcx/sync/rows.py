@@ -1,0 +1,131 @@
+"""The ledger's rows and operation states, as plain values (no database here).
+
+The pure planner and the apply steps use these; :mod:`gcx.sync.ledger` stores them with
+SQLAlchemy.
+
+Operation states form a closed set changed only through named transitions
+(:data:`TRANSITIONS`): ``planned -start-> started -succeed-> done``,
+``started -fail-> failed``, ``started -lose-> unknown`` (no answer), and reconciliation
+``started|unknown -reconcile_found-> done`` / ``-reconcile_absent-> failed``. Anything
+else raises :class:`~gcx.sync.errors.IllegalTransitionError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from gcx.sync.errors import BindingError, IllegalTransitionError
+from gcx.sync.fields import Kind
+
+
+class OpState(StrEnum):
+    PLANNED = "planned"
+    STARTED = "started"
+    DONE = "done"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+#: event -> (allowed source states, target state)
+TRANSITIONS: dict[str, tuple[frozenset[OpState], OpState]] = {
+    "start": (frozenset({OpState.PLANNED}), OpState.STARTED),
+    "succeed": (frozenset({OpState.STARTED}), OpState.DONE),
+    "fail": (frozenset({OpState.STARTED, OpState.PLANNED}), OpState.FAILED),
+    "lose": (frozenset({OpState.STARTED}), OpState.UNKNOWN),
+    "reconcile_found": (frozenset({OpState.STARTED, OpState.UNKNOWN}), OpState.DONE),
+    "reconcile_absent": (frozenset({OpState.STARTED, OpState.UNKNOWN}), OpState.FAILED),
+}
+
+#: States an interrupted run may leave behind, reconciled before the next plan.
+OPEN_STATES = frozenset({OpState.STARTED, OpState.UNKNOWN})
+
+
+def next_state(current: OpState | str, event_name: str) -> OpState:
+    """Pure: the state after ``event_name``; raises :class:`IllegalTransitionError` if not allowed."""
+    if event_name not in TRANSITIONS:
+        raise IllegalTransitionError(f"unknown transition {event_name!r} (known: {', '.join(TRANSITIONS)})")
+    allowed, target = TRANSITIONS[event_name]
+    state = OpState(current)
+    if state not in allowed:
+        raise IllegalTransitionError(
+            f"transition {event_name!r} is not allowed from {state.value!r} "
+            f"(only from {', '.join(sorted(s.value for s in allowed))})"
+        )
+    return target
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    kind: Kind
+    key: str
+    genesys_id: str
+    hash: str
+    applied: dict[str, Any]
+    org_key: str | None
+    created_by_gcx: bool
+
+
+@dataclass(frozen=True)
+class Binding:
+    org_id: str
+    org_name: str | None
+    region: str
+    external_source_id: str
+    external_source_name: str
+
+
+@dataclass(frozen=True)
+class OpRow:
+    id: int
+    run_id: int
+    kind: Kind
+    key: str
+    op: str
+    state: OpState
+    attempt: int
+    batch_id: str | None
+    genesys_id: str | None
+    payload: dict[str, Any]
+    error: dict[str, Any] | None
+    line: int | None
+
+
+@dataclass(frozen=True)
+class NewOp:
+    """An operation about to be started: the intended managed values travel with it."""
+
+    kind: Kind
+    key: str
+    op: str
+    payload: dict[str, Any]
+    genesys_id: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one started op, written with its ledger record in one transaction."""
+
+    op_id: int
+    ok: bool
+    genesys_id: str | None = None
+    error: dict[str, Any] | None = None
+
+
+def check_binding(current: Binding, *, org_id: str | None, region: str) -> None:
+    """Pure: refuse a ledger bound to another org or region."""
+    if org_id is not None and current.org_id != org_id:
+        raise BindingError(
+            f"this ledger belongs to Genesys org {current.org_name or ''} ({current.org_id}) "
+            f"in {current.region}, but the credentials are for org {org_id}: use another --ledger"
+        )
+    if _norm_region(current.region) != _norm_region(region):
+        raise BindingError(
+            f"this ledger belongs to region {current.region}, not {region}: use another --ledger"
+        )
+
+
+def _norm_region(region: str) -> str:
+    return region.strip().lower().replace("_", "-").rstrip("/")
