@@ -46,11 +46,13 @@ from gcx.models import (
 )
 from gcx.pacing import RateLimiter
 from gcx.pagination import ScanPager, SearchPager
-from gcx.resources.base import Core, EnrichResult, Identifiers, M, R, RecordResource
 from gcx.resources.bulk import BulkResult
 from gcx.resources.contacts import Contacts
+from gcx.resources.core import Core
 from gcx.resources.external_sources import ExternalSources
+from gcx.resources.identifiers import Identifiers
 from gcx.resources.organizations import Organizations
+from gcx.resources.records import EnrichResult, M, R, RecordResource
 from gcx.retry import RetryPolicy
 from gcx.transport import QueryValue, Requester, RequestStats
 
@@ -333,7 +335,7 @@ I = TypeVar("I", ExternalOrganizationIdentifier, ContactIdentifier)  # noqa: E74
 
 
 class SyncIdentifiers(Generic[I]):
-    """Blocking :class:`~gcx.resources.base.Identifiers`."""
+    """Blocking :class:`~gcx.resources.identifiers.Identifiers`."""
 
     def __init__(self, bridge: _Bridge, inner: Identifiers[I]) -> None:
         self._b = bridge

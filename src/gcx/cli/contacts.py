@@ -33,7 +33,6 @@ from gcx.cli.options import (
 )
 from gcx.cli.output import to_dict
 from gcx.cli.records import (
-    CONTACT_IDENTIFIER_TYPES,
     check_identifier_type,
     normalize_email,
     normalize_identifier_value,
@@ -42,6 +41,7 @@ from gcx.cli.records import (
     read_documents,
 )
 from gcx.errors import ValidationError
+from gcx.models.values import CONTACT_IDENTIFIER_TYPES
 
 KIND = crud.CONTACTS
 

@@ -25,6 +25,7 @@ from gcx.cli.records import (
     validate_new_record,
 )
 from gcx.errors import ApiError, NotFoundError, OutcomeUnknownError, ValidationError
+from gcx.models.values import PATCH_ACTIONS
 
 #: How many invalid records are listed one by one before "... and N more".
 MAX_LISTED_ERRORS = 20
@@ -445,15 +446,6 @@ def replace_record(
 
 
 # --------------------------------------------------------------------------- patching
-
-PATCH_ACTIONS = (
-    "Update",
-    "UpdateIfEmpty",
-    "UpdateIfExists",
-    "Remove",
-    "AppendToCollection",
-    "RemoveFromCollection",
-)
 
 
 def patch_changes(

@@ -32,12 +32,12 @@ from gcx.cli.options import (
     YesOpt,
 )
 from gcx.cli.records import (
-    ORG_IDENTIFIER_TYPES,
     check_identifier_type,
     normalize_identifier_value,
     phone_object,
     read_documents,
 )
+from gcx.models.values import ORG_IDENTIFIER_TYPES
 
 KIND = crud.ORGANIZATIONS
 

@@ -23,23 +23,6 @@ from gcx.errors import ValidationError
 from gcx.models import ExternalContact, ExternalOrganization
 from gcx.models.base import ApiModel
 
-#: Identifier types a contact may hold (spec README); organizations accept ExternalId only.
-CONTACT_IDENTIFIER_TYPES: tuple[str, ...] = (
-    "SocialLine",
-    "SocialFacebook",
-    "SocialTwitter",
-    "SocialWhatsapp",
-    "SocialInstagram",
-    "SocialWhatsappBsuid",
-    "AppleOpaqueId",
-    "Email",
-    "Phone",
-    "Cookie",
-    "ExternalId",
-    "SocialInstagramHandle",
-)
-ORG_IDENTIFIER_TYPES: tuple[str, ...] = ("ExternalId",)
-
 EMAIL_FIELDS = ("workEmail", "personalEmail", "otherEmail")
 PHONE_FIELDS = ("workPhone", "cellPhone", "homePhone", "otherPhone", "phoneNumber", "faxNumber")
 

@@ -1,12 +1,13 @@
-"""The API's resources, each a thin layer over :class:`gcx.resources.base.Core`."""
+"""The API's resources, each a thin layer over :class:`gcx.resources.core.Core`."""
 
 from __future__ import annotations
 
-from gcx.resources.base import EnrichResult, Identifiers, RecordResource
 from gcx.resources.bulk import BulkError, BulkItem, BulkResult
 from gcx.resources.contacts import Contacts
 from gcx.resources.external_sources import ExternalSources
+from gcx.resources.identifiers import Identifiers
 from gcx.resources.organizations import Organizations
+from gcx.resources.records import EnrichResult, RecordResource
 
 __all__ = [
     "BulkError",

@@ -8,7 +8,10 @@ from gcx.models import (
     ExternalContact,
     IdentifierClaimRequest,
 )
-from gcx.resources.base import API, RecordResource, seg
+from gcx.models.values import CONTACT_IDENTIFIER_TYPES
+from gcx.resources.bodies import seg
+from gcx.resources.core import API
+from gcx.resources.records import RecordResource
 
 
 class Contacts(RecordResource[ExternalContact, ContactIdentifier, ContactEnrichRequest]):
@@ -24,6 +27,7 @@ class Contacts(RecordResource[ExternalContact, ContactIdentifier, ContactEnrichR
     identifier_model = ContactIdentifier
     enrich_model = ContactEnrichRequest
     claim_model = IdentifierClaimRequest
+    identifier_types = CONTACT_IDENTIFIER_TYPES
 
     async def lookup(
         self, type: str, value: str, *, external_source_id: str | None = None

@@ -8,7 +8,8 @@ from typing import Any
 from gcx.errors import ValidationError
 from gcx.models import ExternalSource
 from gcx.pagination import ScanPager, scan_limit
-from gcx.resources.base import API, Core, coerce, seg
+from gcx.resources.bodies import coerce, seg
+from gcx.resources.core import API, Core
 from gcx.transport import QueryValue
 
 

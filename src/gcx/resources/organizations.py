@@ -13,8 +13,11 @@ from gcx.models import (
     ExternalOrganizationIdentifier,
     ExternalOrganizationIdentifierClaimRequest,
 )
+from gcx.models.values import ORG_IDENTIFIER_TYPES
 from gcx.pagination import ScanPager, SearchPager, scan_limit
-from gcx.resources.base import API, RecordResource, seg
+from gcx.resources.bodies import seg
+from gcx.resources.core import API
+from gcx.resources.records import RecordResource
 
 
 class Organizations(
@@ -32,6 +35,7 @@ class Organizations(
     identifier_model = ExternalOrganizationIdentifier
     enrich_model = ExternalOrganizationEnrichRequest
     claim_model = ExternalOrganizationIdentifierClaimRequest
+    identifier_types = ORG_IDENTIFIER_TYPES
 
     def _check_new(self, body: dict[str, Any], record: str) -> None:
         name = body.get("name")

@@ -1,23 +1,21 @@
-"""Shared machinery of the resources: request helpers, input coercion, the record resource."""
+"""Operations shared by contacts and organizations: CRUD, safe updates, search and scan,
+identifier lookup, bulk and enrich. :mod:`gcx.resources.contacts` and
+:mod:`gcx.resources.organizations` only name their paths and models and add their own extras."""
 
 from __future__ import annotations
 
 import builtins
 import logging
-import math
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
-from urllib.parse import quote, unquote
-
-import httpx
-import pydantic
-from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from gcx.errors import ApiError, NotFoundError, ValidationError
 from gcx.merge import apply_changes, to_patch_changes
 from gcx.models import ApiModel
+from gcx.models.values import IDEMPOTENT_PATCH_ACTIONS
 from gcx.pagination import ScanPager, SearchPager, scan_limit
+from gcx.resources.bodies import api_body, as_list, body_of, coerce, jsonable, seg
 from gcx.resources.bulk import (
     INVALID,
     BulkError,
@@ -29,231 +27,18 @@ from gcx.resources.bulk import (
     run_bulk,
     without_tracker,
 )
-from gcx.retry import RetryPolicy
-from gcx.transport import REPLAYED, QueryValue, Requester
+from gcx.resources.core import Core
+from gcx.resources.identifiers import Identifiers, identifier_body
+from gcx.transport import QueryValue
 
 log = logging.getLogger("gcx.http")
-
-API = "/api/v2/externalcontacts"
 
 M = TypeVar("M", bound=ApiModel)
 I = TypeVar("I", bound=ApiModel)  # noqa: E741 - identifier model
 R = TypeVar("R", bound=ApiModel)  # enrich request model
 
-#: PATCH actions that give the same result however often they are applied.
-IDEMPOTENT_PATCH_ACTIONS = frozenset(
-    {"Update", "UpdateIfEmpty", "UpdateIfExists", "Remove", "RemoveFromCollection"}
-)
 #: Statuses meaning "PATCH cannot express this change": safe_update falls back to read-merge-PUT.
 PATCH_FALLBACK_STATUSES = frozenset({400, 405, 409, 415, 422, 501})
-
-Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass
-class Core:
-    """What every resource needs from its client."""
-
-    requester: Requester
-    bulk_batch_size: int
-    retry: RetryPolicy
-    sleep: Sleep
-    #: Largest chunk each bulk endpoint is known to take, learned from its 413 answers, so that
-    #: later calls of the same client start there instead of being refused again.
-    bulk_limits: dict[str, int] = field(default_factory=dict)
-
-    def learn_bulk_limit(self, path: str, size: int) -> None:
-        self.bulk_limits[path] = min(size, self.bulk_limits.get(path, size))
-
-    async def json(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, QueryValue] | None = None,
-        body: Any = None,
-        idempotent: bool | None = None,
-    ) -> Any:
-        response = await self.requester.request(method, path, params=params, json=body, idempotent=idempotent)
-        return _decoded(response, method, path)
-
-    async def json_with_status(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, QueryValue] | None = None,
-        body: Any = None,
-        idempotent: bool | None = None,
-    ) -> tuple[int, Any]:
-        response = await self.requester.request(method, path, params=params, json=body, idempotent=idempotent)
-        return response.status_code, _decoded(response, method, path)
-
-    async def json_replayed(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Mapping[str, QueryValue] | None = None,
-        body: Any = None,
-        idempotent: bool | None = None,
-    ) -> tuple[Any, bool]:
-        """The parsed body, and whether an earlier attempt of the call may have been applied."""
-        response = await self.requester.request(method, path, params=params, json=body, idempotent=idempotent)
-        return _decoded(response, method, path), bool(response.extensions.get(REPLAYED))
-
-    def backoff(self, attempt: int) -> float:
-        return self.retry.delay(attempt)
-
-
-def _decoded(response: httpx.Response, method: str, path: str) -> Any:
-    """The answer's JSON (``None`` when empty), or an :class:`ApiError` saying it is not JSON."""
-    if not response.content:
-        return None
-    try:
-        return response.json()
-    except (ValueError, RecursionError):
-        raise ApiError(
-            f"{method} {path}: the server answered {response.status_code} with a body that is not JSON",
-            status=response.status_code,
-            method=method,
-            url=path,
-        ) from None
-
-
-def _deleted_if_missing(result: dict[str, Any]) -> dict[str, Any]:
-    error = result.get("error")
-    status = (error or {}).get("status", result.get("status")) if isinstance(error, dict | None) else None
-    if not result.get("success") and status == 404:
-        rid = result.get("id") or ((error or {}).get("entity") or {}).get("id")
-        return {"id": rid, "success": True, "status": 200}
-    return result
-
-
-def seg(value: str, *, field: str = "id", record: str | None = None) -> str:
-    """A path segment from an id, checked and escaped.
-
-    ``.`` and ``..`` (also percent-encoded) are refused: URL normalisation (httpx's, a proxy's)
-    would remove them and send the request to another endpoint.
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(
-            f"{field} must be a non-empty string, got {value!r}", field=field, record=record
-        )
-    text = value.strip()
-    if unquote(text) in {".", ".."}:
-        raise ValidationError(f"{field} {text!r} is not a valid id", field=field, record=record)
-    return quote(text, safe="")
-
-
-def coerce(model: type[M], value: M | Mapping[str, Any], *, record: str) -> M:
-    """Accept a model or a dict; a dict is validated, errors name the record and the field."""
-    if isinstance(value, model):
-        return value
-    if isinstance(value, ApiModel):
-        return model.model_validate(value.to_api())
-    if not isinstance(value, Mapping):
-        raise ValidationError(
-            f"{record}: expected a {model.__name__} or a dict, got {type(value).__name__}", record=record
-        )
-    try:
-        return model.model_validate(dict(value))
-    except pydantic.ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ())) or None
-        raise ValidationError(
-            f"{record}: field {field or '?'}: {first.get('msg', 'invalid value')}", field=field, record=record
-        ) from None
-
-
-def body_of(model: type[M], value: M | Mapping[str, Any], *, record: str) -> dict[str, Any]:
-    return api_body(coerce(model, value, record=record), record=record)
-
-
-def api_body(model: ApiModel, *, record: str) -> dict[str, Any]:
-    """``model.to_api()``, refusing what JSON cannot carry instead of altering it.
-
-    pydantic writes NaN and infinities as ``null`` (the server would then erase the field) and
-    raises its own error for objects it cannot serialise: both become a :class:`ValidationError`
-    naming the record and the field.
-    """
-    _check_finite(model.model_dump(by_alias=True, exclude_unset=True), record)
-    try:
-        return model.to_api()
-    except PydanticSerializationError as exc:
-        field = _unserialisable_path(model.model_dump(by_alias=True, exclude_unset=True))
-        raise ValidationError(
-            f"{record}: field {field or '?'}: this value cannot be sent as JSON ({exc})",
-            field=field,
-            record=record,
-        ) from None
-
-
-_JSON_SCALARS = (str, int, float, bool, type(None))
-
-
-def jsonable(value: Any, *, field: str, record: str) -> Any:
-    """``value`` as plain JSON data (dates become strings...), or a :class:`ValidationError`
-    naming the record and the field when JSON cannot carry it (NaN, infinities, objects)."""
-    try:
-        plain = to_jsonable_python(value, by_alias=True)
-    except PydanticSerializationError as exc:
-        raise ValidationError(
-            f"{record}: field {field}: this value cannot be sent as JSON ({exc})", field=field, record=record
-        ) from None
-    for where, leaf in _walk(plain, field):
-        if isinstance(leaf, float) and not math.isfinite(leaf):
-            raise ValidationError(
-                f"{record}: field {where}: {leaf} is not a JSON number", field=where, record=record
-            )
-    return plain
-
-
-def _walk(data: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    """Every leaf value of a dumped body with its dot path (list items by index)."""
-    stack: builtins.list[tuple[str, Any]] = [(path, data)]
-    while stack:
-        where, value = stack.pop()
-        if isinstance(value, Mapping):
-            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in value.items())
-        elif isinstance(value, builtins.list | tuple):
-            stack.extend((f"{where}.{i}" if where else str(i), v) for i, v in enumerate(value))
-        else:
-            yield where, value
-
-
-def _check_finite(data: Any, record: str) -> None:
-    for where, value in _walk(data):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValidationError(
-                f"{record}: field {where}: {value} is not a JSON number", field=where, record=record
-            )
-
-
-def _unserialisable_path(data: Any) -> str | None:
-    """The first leaf pydantic cannot write as JSON (scalars and what it converts are fine)."""
-    adapter: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(Any)
-    for where, value in _walk(data):
-        if isinstance(value, _JSON_SCALARS):
-            continue
-        try:
-            adapter.dump_python(value, mode="json")
-        except PydanticSerializationError:
-            return where
-    return None
-
-
-def as_list(value: Any, what: str) -> builtins.list[Any]:
-    """A list from any iterable of items; a single string or mapping is refused (it would be
-    taken apart character by character or key by key)."""
-    if isinstance(value, str | bytes | Mapping):
-        raise ValidationError(
-            f"{what} must be a list (got a single {type(value).__name__}); wrap it in [...]", field=what
-        )
-    try:
-        return builtins.list(value)
-    except TypeError:
-        raise ValidationError(f"{what} must be a list, got {type(value).__name__}", field=what) from None
 
 
 @dataclass(frozen=True)
@@ -262,93 +47,6 @@ class EnrichResult(Generic[M]):
 
     entity: M
     created: bool
-
-
-class Identifiers(Generic[I]):
-    """``/{record}/{id}/identifiers``: list, claim and release identifiers of one record."""
-
-    def __init__(self, core: Core, base: str, model: type[I], claim_model: type[ApiModel], kind: str) -> None:
-        self._core = core
-        self._base = base
-        self._model = model
-        self._claim_model = claim_model
-        self._kind = kind
-
-    async def list(self, record_id: str) -> builtins.list[I]:
-        """Every identifier the record holds."""
-        data = await self._core.json("GET", f"{self._base}/{seg(record_id, record=self._kind)}/identifiers")
-        entities = (data or {}).get("entities") or []
-        return [self._model.from_api(e) for e in entities if isinstance(e, dict)]
-
-    async def claim(
-        self, record_id: str, type: str, value: str, *, external_source_id: str | None = None
-    ) -> I:
-        """Make the record hold the identifier (idempotent)."""
-        return await self._operate("Claim", record_id, type, value, external_source_id)
-
-    async def release(
-        self, record_id: str, type: str, value: str, *, external_source_id: str | None = None
-    ) -> I:
-        """Stop the record holding the identifier (idempotent)."""
-        return await self._operate("Release", record_id, type, value, external_source_id)
-
-    async def _operate(self, operation: str, record_id: str, type_: str, value: str, source: str | None) -> I:
-        record = f"{self._kind} {record_id}"
-        ident = identifier_body(self._model, type_, value, source, record=record)
-        body = body_of(self._claim_model, {"operation": operation, "identifier": ident}, record=record)
-        data = await self._core.json(
-            "PATCH", f"{self._base}/{seg(record_id, record=record)}/identifiers", body=body, idempotent=True
-        )
-        return self._model.from_api(data or ident)
-
-
-def identifier_body(
-    model: type[ApiModel], type_: str, value: str, source: str | None, *, record: str
-) -> dict[str, Any]:
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationError(
-            f"{record}: identifier value must be a non-empty string", field="value", record=record
-        )
-    if len(value.strip()) > 255:
-        raise ValidationError(
-            f"{record}: identifier value is longer than 255 characters", field="value", record=record
-        )
-    allowed = _enum_values(model, "type")
-    if allowed and type_ not in allowed:
-        raise ValidationError(
-            f"{record}: identifier type {type_!r} is not one of {', '.join(sorted(allowed))}",
-            field="type",
-            record=record,
-        )
-    body: dict[str, Any] = {"type": type_, "value": value.strip()}
-    if source:
-        body["externalSource"] = {"id": source}
-    return body
-
-
-_ENUMS: dict[str, frozenset[str]] = {
-    "ContactIdentifier": frozenset(
-        {
-            "SocialLine",
-            "SocialFacebook",
-            "SocialTwitter",
-            "SocialWhatsapp",
-            "SocialInstagram",
-            "SocialWhatsappBsuid",
-            "AppleOpaqueId",
-            "Email",
-            "Phone",
-            "Cookie",
-            "ExternalId",
-            "SocialInstagramHandle",
-        }
-    ),
-    "ExternalOrganizationIdentifier": frozenset({"ExternalId"}),
-}
-
-
-def _enum_values(model: type[ApiModel], field: str) -> frozenset[str]:
-    return _ENUMS.get(model.__name__, frozenset()) if field == "type" else frozenset()
 
 
 class RecordResource(Generic[M, I, R]):
@@ -364,11 +62,13 @@ class RecordResource(Generic[M, I, R]):
     identifier_model: type[I]
     enrich_model: type[R]
     claim_model: type[ApiModel]
+    #: The identifier types a record of this kind may hold (:mod:`gcx.models.values`).
+    identifier_types: ClassVar[tuple[str, ...]]
 
     def __init__(self, core: Core) -> None:
         self._core = core
         self.identifiers: Identifiers[I] = Identifiers(
-            core, self.path, self.identifier_model, self.claim_model, self.kind
+            core, self.path, self.identifier_model, self.claim_model, self.kind, self.identifier_types
         )
 
     # -- helpers -----------------------------------------------------------------------
@@ -599,7 +299,7 @@ class RecordResource(Generic[M, I, R]):
 
     async def _lookup(self, type_: str, value: str, external_source_id: str | None) -> M | None:
         label = f"{self.kind} lookup"
-        body = identifier_body(self.identifier_model, type_, value, external_source_id, record=label)
+        body = identifier_body(self.identifier_types, type_, value, external_source_id, record=label)
         try:
             data = await self._core.json("POST", self.lookup_path, body=body, idempotent=True)
         except NotFoundError:
@@ -656,14 +356,14 @@ class RecordResource(Generic[M, I, R]):
         presets = {n: BulkError("empty id", code=INVALID) for n, i in enumerate(id_list) if not i.strip()}
 
         async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
-            data, replayed = await self._core.json_replayed(
+            reply = await self._core.call(
                 "POST",
                 f"{self.bulk_path}/remove",
                 body={"entities": [{"id": i} for i in chunk]},
                 idempotent=True,
             )
-            body = data if isinstance(data, dict) else {}
-            if replayed:
+            body = reply.data if isinstance(reply.data, dict) else {}
+            if reply.replayed:
                 # An earlier attempt of this chunk may have deleted some records before its
                 # answer was lost: for those, "not found" now means "deleted".
                 body["results"] = [
@@ -766,14 +466,14 @@ class RecordResource(Generic[M, I, R]):
         """Server-side upsert matched by identifiers. ``created`` tells insert from update."""
         label = f"{self.kind} enrich"
         body = body_of(self.enrich_model, request, record=label)
-        status, data = await self._core.json_with_status(
+        reply = await self._core.call(
             "POST",
             f"{self.path}/enrich",
             params={"dryRun": dry_run or None},
             body=body,
             idempotent=self._enrich_idempotent(body),
         )
-        return EnrichResult(entity=self._parse(data), created=status == 201)
+        return EnrichResult(entity=self._parse(reply.data), created=reply.status == 201)
 
     async def bulk_enrich(
         self, requests: Sequence[R | Mapping[str, Any]], *, dry_run: bool = False, batch_size: int = 10
@@ -830,3 +530,12 @@ class RecordResource(Generic[M, I, R]):
             presets=presets,
         )  # fmt: skip
         return build_result(requests, states, unmatched, sent_count, self.model.from_api)
+
+
+def _deleted_if_missing(result: dict[str, Any]) -> dict[str, Any]:
+    error = result.get("error")
+    status = (error or {}).get("status", result.get("status")) if isinstance(error, dict | None) else None
+    if not result.get("success") and status == 404:
+        rid = result.get("id") or ((error or {}).get("entity") or {}).get("id")
+        return {"id": rid, "success": True, "status": 200}
+    return result
