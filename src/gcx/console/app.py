@@ -1,0 +1,136 @@
+"""The console's ASGI app: ``create_console_app(ConsoleState(...))``, mounted by ``gcx serve``
+under ``/console`` (or run alone: ``gcx console serve``)."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from gcx.console import views_approvals, views_auth, views_jobs, views_records
+from gcx.console.approvals import ApprovalStore
+from gcx.console.audit import AuditLog
+from gcx.console.backend import InProcessExecutor, JobDirectory, PlanExecutor
+from gcx.console.db import ConsoleDb
+from gcx.console.security import LoginThrottle, SecureHeaders, csrf_token, current_user
+from gcx.console.users import UserStore
+from gcx.sync.ledger import Ledger
+
+HERE = Path(__file__).parent
+SESSION_HOURS = 12
+
+
+@dataclass
+class ConsoleState:
+    """What the console needs. ``secret_key`` signs the session cookies (keep it stable across
+    restarts and processes, and secret); ``https`` marks the cookie Secure."""
+
+    db: ConsoleDb
+    jobs: JobDirectory
+    executor: PlanExecutor = field(default_factory=InProcessExecutor)
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    https: bool = False
+    users: UserStore = field(init=False)
+    audit: AuditLog = field(init=False)
+    approvals: ApprovalStore = field(init=False)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    _ledgers: dict[str, Ledger] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.users = UserStore(self.db)
+        self.audit = AuditLog(self.db)
+        self.approvals = ApprovalStore(self.db)
+
+    def ledger(self, url: str) -> Ledger:
+        """One open ledger per URL for the life of the app."""
+        with self._lock:
+            led = self._ledgers.get(url)
+            if led is None:
+                led = self._ledgers[url] = Ledger(url)
+            return led
+
+    def close(self) -> None:
+        with self._lock:
+            for led in self._ledgers.values():
+                led.close()
+            self._ledgers.clear()
+
+
+def _templates() -> Jinja2Templates:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    templates = Jinja2Templates(env=env)
+
+    def context(request: Request) -> dict[str, Any]:
+        user = current_user(request) if "session" in request.scope else None
+        return {"user": user, "csrf": csrf_token(request) if "session" in request.scope else ""}
+
+    templates.context_processors.append(context)
+    return templates
+
+
+def create_console_app(state: ConsoleState) -> Starlette:
+    templates = _templates()
+
+    async def error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404 and not exc.detail:
+            exc.detail = "not found"
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": exc.detail},
+            status_code=exc.status_code,
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    routes = [
+        *views_auth.routes(),
+        *views_jobs.routes(),
+        *views_approvals.routes(),
+        *views_records.routes(),
+        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(SecureHeaders),
+            Middleware(
+                SessionMiddleware,
+                secret_key=state.secret_key,
+                session_cookie="gcx_console",
+                max_age=SESSION_HOURS * 3600,
+                same_site="strict",
+                https_only=state.https,
+            ),
+        ],
+        exception_handlers={HTTPException: error},
+        lifespan=lifespan,
+    )
+    app.state.console = state
+    app.state.templates = templates
+    return app

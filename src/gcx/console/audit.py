@@ -1,0 +1,62 @@
+"""The audit trail: every change made through the console, who made it, when, and how it went."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from gcx.console.db import ConsoleDb, now_iso
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: str
+    user: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+    outcome: str
+
+
+class AuditLog:
+    def __init__(self, db: ConsoleDb) -> None:
+        self.db = db
+
+    def record(
+        self, user: str, action: str, target: str, detail: dict[str, Any], outcome: str = "ok"
+    ) -> None:
+        with self.db.engine.begin() as conn:
+            conn.execute(
+                insert(self.db.audit).values(
+                    at=now_iso(),
+                    user=user,
+                    action=action,
+                    target=target,
+                    detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
+                    outcome=outcome,
+                )
+            )
+
+    def latest(self, limit: int = 100, *, target: str | None = None) -> list[AuditEntry]:
+        t = self.db.audit
+        stmt = select(t).order_by(t.c.id.desc()).limit(limit)
+        if target is not None:
+            stmt = stmt.where(t.c.target == target)
+        with self.db.engine.connect() as conn:
+            rows = conn.execute(stmt).mappings().all()
+        return [
+            AuditEntry(
+                id=int(r["id"]),
+                at=r["at"],
+                user=r["user"],
+                action=r["action"],
+                target=r["target"],
+                detail=json.loads(r["detail"]),
+                outcome=r["outcome"],
+            )
+            for r in rows
+        ]

@@ -1,0 +1,89 @@
+"""The console's own tables: users, the audit trail and plan approvals.
+
+They live in one SQLAlchemy database (the service's PostgreSQL, or a SQLite file for a
+standalone console), prefixed ``gcx_console_``. Created on first use.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, create_engine, event
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from gcx.errors import ConfigError
+from gcx.sync.ledger import safe_url
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class ConsoleDb:
+    """The engine and the three tables. Use as a context manager (disposes the engine)."""
+
+    def __init__(self, url: str, *, prefix: str = "gcx_console_") -> None:
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url, future=True)
+        except (ArgumentError, SQLAlchemyError, ImportError) as exc:
+            raise ConfigError(f"cannot open console database {safe_url(url)}: {exc}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        md = MetaData()
+        self.users = Table(
+            f"{prefix}users",
+            md,
+            Column("name", String(64), primary_key=True),
+            Column("role", String(16), nullable=False),
+            Column("password_hash", Text, nullable=False),
+            Column("created_at", String(40), nullable=False),
+        )
+        self.audit = Table(
+            f"{prefix}audit",
+            md,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("at", String(40), nullable=False, index=True),
+            Column("user", String(64), nullable=False),
+            Column("action", String(32), nullable=False),
+            Column("target", Text, nullable=False),
+            Column("detail", Text, nullable=False),
+            Column("outcome", String(16), nullable=False),
+        )
+        self.approvals = Table(
+            f"{prefix}approvals",
+            md,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("job", String(128), nullable=False, index=True),
+            Column("plan_path", Text, nullable=False),
+            Column("created_at", String(40), nullable=False),
+            Column("reason", Text, nullable=False),
+            Column("summary", Text, nullable=False),
+            Column("state", String(16), nullable=False, index=True),
+            Column("decided_by", String(64)),
+            Column("decided_at", String(40)),
+            Column("note", Text),
+            Column("run_id", Integer),
+            Column("replaced_by", Integer),
+        )
+        self.metadata = md
+        try:
+            md.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise ConfigError(f"cannot open console database {safe_url(url)}: {exc}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> ConsoleDb:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
+    cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.close()

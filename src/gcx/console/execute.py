@@ -1,0 +1,208 @@
+"""Running a job's sync for the console: plan, wait for approval when the policy says so, and
+apply *exactly* the approved plan.
+
+Every run leaves two files in the job's reports directory, which the run page reads:
+``run-<id>.json`` (the :class:`~gcx.sync.report.RunReport`) and ``run-<id>.ops.json`` (every
+op as decided, with its per-field changes, in the plan file format). Plans waiting for an
+operator are saved under ``plans/``.
+
+Applying an approved plan first re-plans it against Genesys and the ledger as they are now
+(a dry run). When that gives the same operations and values as the approved plan, it is
+applied; when anything differs (someone edited a record, another run applied part of it), the
+plan is *stale*: the fresh plan is returned so it can be approved anew, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gcx.sync.engine import SyncEngine, SyncOptions
+from gcx.sync.ledger import Ledger
+from gcx.sync.planfile import PlanSource, PlanWriter
+from gcx.sync.remote import Remote
+from gcx.sync.report import RunReport
+from gcx.sync.source import Source
+
+ClientFactory = Callable[[], AbstractAsyncContextManager[Any]]
+RemoteFactory = Callable[[Any], Remote]
+
+Signature = tuple[tuple[str, str, str, str, str], ...]
+
+
+@dataclass(frozen=True)
+class JobTarget:
+    """What running one job's sync needs: where its ledger is, how to reach its Genesys org."""
+
+    name: str
+    ledger_url: str
+    region: str
+    reports_dir: Path
+    client: ClientFactory
+    options: SyncOptions = field(default_factory=SyncOptions)
+    remote: RemoteFactory = Remote
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan_path: Path | None
+    report: RunReport
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    """``applied`` (run_id set), ``stale`` (fresh_plan set, nothing written) or ``failed``."""
+
+    state: str
+    run_id: int | None = None
+    fresh_plan: Path | None = None
+    report: RunReport | None = None
+    reason: str = ""
+    differences: list[str] = field(default_factory=list)
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def op_signature(op: dict[str, Any]) -> tuple[str, str, str, str, str]:
+    """Pure: what makes an op the same op (its kind, key, target id and the values written)."""
+    changes = sorted(
+        (str(c.get("field")), json.dumps(c.get("to"), sort_keys=True)) for c in op.get("changes") or []
+    )
+    values = json.dumps(op.get("values"), sort_keys=True) if op.get("op") == "create" else ""
+    return (
+        str(op.get("op")),
+        str(op.get("kind")),
+        str(op.get("externalId")),
+        str(op.get("genesysId") or ""),
+        json.dumps(changes) + values,
+    )
+
+
+def plan_signature(ops: Iterable[dict[str, Any]]) -> Signature:
+    """Pure: the writes of a plan (unchanged records left out), order-independent."""
+    return tuple(sorted(op_signature(o) for o in ops if o.get("op") != "unchanged"))
+
+
+def read_plan_ops(path: Path) -> list[dict[str, Any]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    ops = data.get("ops") if isinstance(data, dict) else None
+    return [o for o in ops if isinstance(o, dict)] if isinstance(ops, list) else []
+
+
+def differences(approved: Signature, fresh: Signature, limit: int = 20) -> list[str]:
+    """Pure: human lines saying how a fresh plan differs from the approved one."""
+    a, f = set(approved), set(fresh)
+    out = [f"no longer planned: {s[0]} {s[1]} {s[2]}" for s in sorted(a - f)]
+    out += [f"now planned: {s[0]} {s[1]} {s[2]}" for s in sorted(f - a)]
+    return out[:limit]
+
+
+async def _run(
+    target: JobTarget,
+    source: Source,
+    *,
+    dry_run: bool,
+    writer: PlanWriter | None,
+    options: SyncOptions | None = None,
+) -> RunReport:
+    with Ledger(target.ledger_url) as ledger:
+        async with target.client() as gc:
+            engine = SyncEngine(
+                ledger=ledger,
+                source=source,
+                remote=target.remote(gc),
+                region=target.region,
+                options=options or target.options,
+                dry_run=dry_run,
+                on_op=writer.op if writer is not None else None,
+            )
+            report = await engine.run()
+    if writer is not None:
+        writer.close(report)
+    return report
+
+
+def _writer(path: Path, source: Source, options: SyncOptions) -> PlanWriter:
+    return PlanWriter(path, source=source.description, options=options.to_json())
+
+
+async def plan_job(target: JobTarget, source: Source) -> PlanResult:
+    """A dry run saved as a plan file under ``plans/`` (None when the plan did not complete)."""
+    path = target.reports_dir / "plans" / f"plan-{_stamp()}.json"
+    report = await _run(target, source, dry_run=True, writer=_writer(path, source, target.options))
+    return PlanResult(path if path.exists() else None, report)
+
+
+async def apply_source(target: JobTarget, source: Source, options: SyncOptions | None = None) -> RunReport:
+    """Apply (no approval step), keeping the run's report and ops for the run page."""
+    opts = options or target.options
+    tmp = target.reports_dir / f"ops-{_stamp()}.json"
+    report = await _run(target, source, dry_run=False, writer=_writer(tmp, source, opts), options=opts)
+    keep_run_files(target.reports_dir, report, tmp)
+    return report
+
+
+def keep_run_files(reports_dir: Path, report: RunReport, ops_file: Path | None) -> None:
+    """Write ``run-<id>.json`` and move the ops file to ``run-<id>.ops.json``."""
+    if report.run_id is None:
+        if ops_file is not None:
+            ops_file.unlink(missing_ok=True)
+        return
+    report.write(reports_dir / f"run-{report.run_id}.json")
+    if ops_file is not None and ops_file.exists():
+        ops_file.replace(reports_dir / f"run-{report.run_id}.ops.json")
+
+
+async def apply_exact(target: JobTarget, plan_path: Path) -> ApplyOutcome:
+    """Apply the approved plan at ``plan_path`` if, and only if, it is still what would be done."""
+    source = PlanSource(plan_path)
+    approved = plan_signature(read_plan_ops(plan_path))
+    options = _plan_options(source.options(), target.options)
+    fresh = await plan_job(replace(target, options=options), source)
+    if fresh.plan_path is None:
+        return ApplyOutcome("failed", report=fresh.report, reason=fresh.report.error or "re-planning failed")
+    fresh_sig = plan_signature(read_plan_ops(fresh.plan_path))
+    if fresh_sig != approved:
+        return ApplyOutcome(
+            "stale",
+            fresh_plan=fresh.plan_path,
+            report=fresh.report,
+            reason="Genesys or the ledger changed since this plan was made: it was re-planned",
+            differences=differences(approved, fresh_sig),
+        )
+    fresh.plan_path.unlink(missing_ok=True)
+    report = await apply_source(target, source, options)
+    if report.status == "error" or report.run_id is None:
+        return ApplyOutcome(
+            "failed", run_id=report.run_id, report=report, reason=report.error or "apply failed"
+        )
+    done = plan_signature(read_plan_ops(target.reports_dir / f"run-{report.run_id}.ops.json"))
+    diff = differences(approved, done) if done != approved else []
+    return ApplyOutcome(
+        "applied",
+        run_id=report.run_id,
+        report=report,
+        reason="applied" if not diff else "applied; records changed while it ran (see the differences)",
+        differences=diff,
+    )
+
+
+def _plan_options(saved: dict[str, Any], default: SyncOptions) -> SyncOptions:
+    """The options the plan was made with (prune, threshold...) over the job's defaults."""
+    on_conflict = saved.get("onConflict", default.on_conflict)
+    return SyncOptions(
+        prune=bool(saved.get("prune", default.prune)),
+        force=bool(saved.get("force", default.force)),
+        prune_threshold=float(saved.get("pruneThreshold", default.prune_threshold)),
+        on_conflict="report" if on_conflict == "report" else "source-wins",
+        trust_ledger=bool(saved.get("trustLedger", default.trust_ledger)),
+        batch_size=int(saved.get("batchSize", default.batch_size)),
+        external_source=str(saved.get("externalSource", default.external_source)),
+    )

@@ -1,0 +1,167 @@
+"""Sessions, CSRF, roles and the security headers of every console response.
+
+- Sessions: Starlette's signed cookie (itsdangerous), ``SameSite=Strict``, ``HttpOnly``, secure
+  when served over HTTPS; the session holds only the user name and its CSRF token. The user is
+  re-read on every request, so a removed user or a changed role counts at once.
+- CSRF: every POST carries the session's token in a ``csrf`` field (compared in constant time);
+  a cross-site ``Origin`` is refused as well.
+- Headers: a CSP without inline scripts or styles, no framing, no sniffing, no referrer, no cache.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gcx.console.users import User, UserStore
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+]
+
+
+class SecureHeaders:
+    """ASGI middleware adding :data:`HEADERS` (and ``no-store`` on pages) to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = "/static/" in str(scope.get("path", ""))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() not in dict(HEADERS)]
+                headers += HEADERS
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not isinstance(token, str) or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def current_user(request: Request) -> User | None:
+    name = request.session.get("user")
+    if not isinstance(name, str):
+        return None
+    users: UserStore = request.app.state.console.users
+    return users.get(name)
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    host = request.headers.get("host", "")
+    return urlsplit(origin).netloc == host
+
+
+async def check_csrf(request: Request) -> None:
+    """Refuse (403) a POST without the session's token, or from another site."""
+    if not _same_origin(request):
+        raise HTTPException(403, "cross-site request refused")
+    form = await request.form()
+    sent = form.get("csrf")
+    token = request.session.get("csrf")
+    if not isinstance(sent, str) or not isinstance(token, str) or not hmac.compare_digest(sent, token):
+        raise HTTPException(
+            403, "the form's security token is missing or wrong: reload the page and try again"
+        )
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def guarded(
+    *, operator: bool = False
+) -> Callable[[Callable[[Request, User], Awaitable[Response]]], Endpoint]:
+    """Wrap an endpoint: a session is required (pages redirect to the login form), POSTs need
+    the CSRF token, and ``operator=True`` refuses viewers (403)."""
+
+    def wrap(fn: Callable[[Request, User], Awaitable[Response]]) -> Endpoint:
+        @wraps(fn)
+        async def endpoint(request: Request) -> Response:
+            user = current_user(request)
+            if user is None:
+                if request.method == "GET":
+                    login = request.url_for("login").include_query_params(next=request.url.path)
+                    return RedirectResponse(str(login), status_code=303)
+                raise HTTPException(401, "log in first")
+            if request.method != "GET":
+                await check_csrf(request)
+            if operator and not user.can_change:
+                raise HTTPException(403, f"{user.name} is a viewer: only an operator may do this")
+            return await fn(request, user)
+
+        return endpoint
+
+    return wrap
+
+
+class LoginThrottle:
+    """Failed logins per name: after ``limit`` failures in ``window`` seconds, wait it out."""
+
+    def __init__(
+        self, limit: int = 5, window: float = 300.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._fails: dict[str, list[float]] = {}
+
+    def blocked(self, name: str) -> bool:
+        now = self.clock()
+        recent = [t for t in self._fails.get(name, []) if now - t < self.window]
+        self._fails[name] = recent
+        return len(recent) >= self.limit
+
+    def failed(self, name: str) -> None:
+        self._fails.setdefault(name, []).append(self.clock())
+        if len(self._fails) > 10_000:  # bounded: forget the oldest names
+            for key in list(self._fails)[:5_000]:
+                del self._fails[key]
+
+    def succeeded(self, name: str) -> None:
+        self._fails.pop(name, None)
+
+
+def safe_next(target: Any, default: str) -> str:
+    """Only a local path may be a post-login destination (no open redirect)."""
+    if (
+        isinstance(target, str)
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+    ):
+        return target
+    return default

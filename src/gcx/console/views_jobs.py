@@ -1,0 +1,138 @@
+"""Dashboard, a job's runs, one run's rows (filter, search, CSV/JSON download)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from markupsafe import Markup
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from gcx.console.backend import JobInfo
+from gcx.console.charts import Series, bar_chart
+from gcx.console.rundata import FILTERS, Row, RunSummary, list_runs, rows_csv, rows_json, run_detail
+from gcx.console.security import guarded
+from gcx.console.users import User
+from gcx.console.web import int_param, job_or_404, render, state
+
+PAGE = 200
+
+
+def _runs(request: Request, job: JobInfo, limit: int = 30) -> list[RunSummary]:
+    led = state(request).ledger(job.target.ledger_url)
+    return list_runs(led, job.target.reports_dir, limit)
+
+
+def charts(runs: list[RunSummary]) -> list[Markup]:
+    done = [r for r in reversed(runs) if r.command == "apply"][-20:]
+    labels = [f"#{r.id}" for r in done]
+    changed = [float(sum(r.counts[k] for k in ("created", "updated", "moved", "deleted"))) for r in done]
+    return [
+        bar_chart(
+            "Records changed and failed",
+            labels,
+            [
+                Series("changed", changed, "s1"),
+                Series("failed", [float(r.counts["failed"] + r.counts["invalid"]) for r in done], "s3"),
+            ],
+        ),
+        bar_chart(
+            "Requests and 429s",
+            labels,
+            [
+                Series("requests", [float(r.requests or 0) for r in done], "s2"),
+                Series("429", [float(r.rate_limited or 0) for r in done], "s3"),
+            ],
+        ),
+        bar_chart("Duration (s)", labels, [Series("seconds", [float(r.seconds or 0) for r in done], "s4")]),
+    ]
+
+
+@guarded()
+async def dashboard(request: Request, user: User) -> Response:
+    st = state(request)
+    jobs = []
+    for job in st.jobs.jobs():
+        runs = _runs(request, job)
+        jobs.append({"job": job, "last": runs[0] if runs else None, "charts": charts(runs)})
+    pending = st.approvals.list(state="pending")
+    return render(request, "dashboard.html", {"jobs": jobs, "pending": pending})
+
+
+@guarded()
+async def job_page(request: Request, user: User) -> Response:
+    job = job_or_404(request)
+    runs = _runs(request, job, 100)
+    approvals = state(request).approvals.list(job=job.name, limit=20)
+    return render(
+        request, "job.html", {"job": job, "runs": runs, "charts": charts(runs), "approvals": approvals}
+    )
+
+
+def _detail(request: Request) -> tuple[JobInfo, Any, list[Row], str, str]:
+    job = job_or_404(request)
+    run_id = int_param(request.path_params["run"], "run")
+    detail = run_detail(state(request).ledger(job.target.ledger_url), job.target.reports_dir, run_id)
+    if detail is None:
+        raise HTTPException(404, f"job {job.name} has no run {run_id}")
+    what = request.query_params.get("what", "all")
+    what = what if what in FILTERS else "all"
+    q = request.query_params.get("q", "").strip()[:200]
+    rows = [r for r in detail.rows if r.matches(what, q)]
+    return job, detail, rows, what, q
+
+
+@guarded()
+async def run_page(request: Request, user: User) -> Response:
+    job, detail, rows, what, q = _detail(request)
+    start = max(0, int_param(request.query_params.get("from", "0"), "from"))
+    counts = {f: sum(1 for r in detail.rows if r.matches(f, "")) for f in FILTERS}
+    ctx = {
+        "job": job,
+        "detail": detail,
+        "rows": rows[start : start + PAGE],
+        "total": len(rows),
+        "start": start,
+        "page": PAGE,
+        "what": what,
+        "q": q,
+        "filters": FILTERS,
+        "counts": counts,
+    }
+    partial = request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "rows"
+    return render(request, "run_rows.html" if partial else "run.html", ctx)
+
+
+@guarded()
+async def run_download(request: Request, user: User) -> Response:
+    job, detail, rows, _what, _q = _detail(request)
+    fmt = request.path_params["fmt"]
+    if fmt not in ("csv", "json"):
+        raise HTTPException(404, "download as rows.csv or rows.json")
+    name = f"{job.name}-run{detail.summary.id}"
+    if fmt == "csv":
+        body, media = rows_csv(rows), "text/csv; charset=utf-8"
+    else:
+        data = {
+            "job": job.name,
+            "run": detail.summary.__dict__,
+            "rows": rows_json(rows),
+            "report": detail.report,
+        }
+        body, media = json.dumps(data, indent=2, ensure_ascii=False, default=str), "application/json"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return Response(
+        body, media_type=media, headers={"content-disposition": f'attachment; filename="{safe}.{fmt}"'}
+    )
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/", dashboard, methods=["GET"], name="dashboard"),
+        Route("/jobs/{job}", job_page, methods=["GET"], name="job"),
+        Route("/jobs/{job}/runs/{run}", run_page, methods=["GET"], name="run"),
+        Route("/jobs/{job}/runs/{run}/rows.{fmt:str}", run_download, methods=["GET"], name="run_download"),
+    ]
