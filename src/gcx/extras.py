@@ -4,7 +4,9 @@ A library-only ``pip install gcx`` pulls no web server and no PostgreSQL driver:
 
 - ``gcx[emulator]``: starlette and uvicorn (``gcx.emulator``, ``gcx emulator``, ``gcx demo``);
 - ``gcx[postgres]``: psycopg (PostgreSQL ledgers and SQL sources);
-- ``gcx[dev]``: both, plus the test and lint tools.
+- ``gcx[console]``: the web console of ``gcx serve`` (jinja2, argon2-cffi, itsdangerous,
+  python-multipart, starlette);
+- ``gcx[dev]``: all of them, plus the test and lint tools.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "uvicorn": "emulator",
     "psycopg": "postgres",
     "psycopg_binary": "postgres",
+    "jinja2": "console",
+    "argon2": "console",
+    "itsdangerous": "console",
+    "multipart": "console",
+    "python_multipart": "console",
 }
 
 

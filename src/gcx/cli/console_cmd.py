@@ -1,0 +1,205 @@
+"""``gcx console``: the web console's users, and the console served on its own.
+
+``gcx console user add NAME --role operator`` (password prompted, or one line on stdin with
+``--password-stdin``), ``user list``, ``user remove``. ``gcx console serve`` serves the console
+for one ledger on 127.0.0.1 (the Genesys org from the global --profile/--region or the
+environment); inside the service the console is part of ``gcx serve``'s web process.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from gcx.cli.context import CliError, get_cli
+
+if TYPE_CHECKING:
+    from gcx.console.db import ConsoleDb
+
+ENV_DB = "GCX_CONSOLE_DB"
+ENV_SECRET = "GCX_CONSOLE_SECRET"  # noqa: S105 - the name of an environment variable
+DEFAULT_DB_FILE = "gcx-console.sqlite"
+
+app = typer.Typer(
+    help="The web console: its users, and serving it alone (gcx serve includes it).",
+    no_args_is_help=True,
+)
+user_app = typer.Typer(
+    help="Console users (roles: viewer reads, operator also edits and approves).", no_args_is_help=True
+)
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help=f"The console's database (URL or SQLite file; default ${ENV_DB} or ./{DEFAULT_DB_FILE}).",
+        envvar=ENV_DB,
+        show_envvar=False,
+    ),
+]
+
+
+def db_url(value: str | None) -> str:
+    if not value:
+        return f"sqlite:///{Path.cwd() / DEFAULT_DB_FILE}"
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+def _open(db: str | None) -> ConsoleDb:
+    from gcx.console.db import ConsoleDb
+
+    return ConsoleDb(db_url(db))
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option("--role", help="viewer (read only) or operator.")] = "viewer",
+    db: DbOpt = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Reset the password and role of an existing user.")
+    ] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+    ] = False,
+) -> None:
+    """Create a console user; the password is prompted (never an argument).
+
+    Example: gcx console user add ada --role operator
+    """
+    from gcx.console.users import UserStore, check_name, check_password, check_role
+    from gcx.errors import ConfigError
+
+    try:
+        check_name(name)
+        check_role(role)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password(password)
+        with _open(db) as cdb:
+            user = UserStore(cdb).add(name, role, password, replace=replace)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+    typer.echo(f"user {user.name} ({user.role}) saved")
+
+
+@user_app.command("list")
+def user_list(ctx: typer.Context, db: DbOpt = None) -> None:
+    """The console's users and their roles.
+
+    Example: gcx console user list
+    """
+    from gcx.console.users import UserStore
+
+    cli = get_cli(ctx)
+    with _open(db) as cdb:
+        users = UserStore(cdb).list()
+    cli.out.records([{"name": u.name, "role": u.role} for u in users], noun="user")
+
+
+@user_app.command("remove")
+def user_remove(name: Annotated[str, typer.Argument(help="Login name.")], db: DbOpt = None) -> None:
+    """Remove a console user (their open sessions end at their next request).
+
+    Example: gcx console user remove ada
+    """
+    from gcx.console.users import UserStore
+
+    with _open(db) as cdb:
+        if not UserStore(cdb).remove(name):
+            raise CliError(f"no console user named {name!r}")
+    typer.echo(f"user {name} removed")
+
+
+def session_secret(db: str) -> str:
+    """``$GCX_CONSOLE_SECRET``, else a random key kept (0600) beside a SQLite console database."""
+    env = os.environ.get(ENV_SECRET)
+    if env:
+        return env
+    if not db.startswith("sqlite:///"):
+        raise CliError(
+            f"set {ENV_SECRET} (a long random string shared by every web process) to sign sessions"
+        )
+    path = Path(db[len("sqlite:///") :]).with_suffix(".secret")
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    ledger: Annotated[
+        str | None, typer.Option("--ledger", help="The sync's ledger (URL or SQLite file).")
+    ] = None,
+    job: Annotated[str, typer.Option("--job", help="A name for this sync in the console.")] = "sync",
+    reports: Annotated[
+        Path | None,
+        typer.Option("--reports", help="Where run reports and plans live (default .gcx/reports)."),
+    ] = None,
+    db: DbOpt = None,
+    host: Annotated[
+        str, typer.Option("--host", help="Interface (loopback unless you say otherwise).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8790,
+) -> None:
+    """Serve the console for one ledger (its runs, plans waiting for approval, the records).
+
+    Example: gcx -p prod console serve --ledger gcx-ledger.sqlite
+    """
+    import uvicorn
+
+    from gcx.console import ConsoleDb, ConsoleState, JobInfo, JobTarget, StaticJobs, create_console_app
+    from gcx.sync.ledger import ledger_url
+
+    cli = get_cli(ctx)
+    url = ledger_url(ledger)
+    reports_dir = reports or (
+        Path(url[len("sqlite:///") :]).parent / ".gcx" / "reports"
+        if url.startswith("sqlite:///")
+        else Path(".gcx/reports")
+    )
+    settings = cli.settings()
+
+    def client() -> Any:
+        return cli.async_client()
+
+    target = JobTarget(
+        name=job, ledger_url=url, region=settings.region.name, reports_dir=reports_dir, client=client
+    )
+    cdb = ConsoleDb(db_url(db))
+    state = ConsoleState(
+        db=cdb,
+        jobs=StaticJobs([JobInfo(target=target, source=f"ledger {url}")]),
+        secret_key=session_secret(db_url(db)),
+    )
+    if not state.users.list():
+        typer.echo(
+            "warning: no console user yet: add one with gcx console user add NAME --role operator", err=True
+        )
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        typer.echo(f"warning: serving on {host}: put it behind HTTPS before anyone else uses it", err=True)
+    typer.echo(f"console on http://{host}:{port}/", err=True)
+    uvicorn.run(create_console_app(state), host=host, port=port, log_level="warning", server_header=False)
+
+
+app.add_typer(user_app, name="user")
+
+
+def register(root: typer.Typer) -> None:
+    """Add ``gcx console`` to the root app."""
+    root.add_typer(app, name="console")
