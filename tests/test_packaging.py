@@ -43,7 +43,10 @@ def test_library_install_pulls_no_web_server_nor_postgres_driver() -> None:
     extras_ = PROJECT["optional-dependencies"]
     assert {_name(r) for r in extras_["emulator"]} == {"starlette", "uvicorn"}
     assert {_name(r) for r in extras_["postgres"]} == {"psycopg"}
-    assert "gcx[emulator,postgres]" in extras_["dev"]
+    assert {_name(r) for r in extras_["console"]} == {
+        "starlette", "jinja2", "argon2-cffi", "itsdangerous", "python-multipart"
+    }  # fmt: skip
+    assert "gcx[emulator,postgres,console]" in extras_["dev"]
 
 
 def test_every_declared_dependency_is_pinned_in_constraints() -> None:
@@ -106,10 +109,24 @@ def test_emulator_without_its_extra_is_one_clear_error(blocked: str, code: str, 
 def test_library_and_cli_import_without_the_extras() -> None:
     script = (
         "import sys\n"
-        "for m in ('starlette', 'uvicorn', 'psycopg'): sys.modules[m] = None\n"
+        "for m in ('starlette', 'uvicorn', 'psycopg', 'jinja2', 'argon2'): sys.modules[m] = None\n"
         "import gcx, gcx.sync, gcx.cli.main\n"
         "from gcx import AsyncClient, Client\n"
         "print('ok')\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_console_without_its_extra_is_one_clear_error() -> None:
+    script = (
+        "import sys\n"
+        "sys.modules['jinja2'] = None\n"
+        "from gcx.errors import MissingDependencyError\n"
+        "try:\n"
+        "    import gcx.console\n"
+        "except MissingDependencyError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert "pip install 'gcx[console]'" in result.stdout, result.stderr

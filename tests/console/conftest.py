@@ -63,7 +63,13 @@ class Env:
         return self.state.approvals.submit("crm", str(result.plan_path), reasons, {"planned": planned})
 
     def gc(self) -> AsyncClient:
-        return AsyncClient(BASE, client_id="id", client_secret="secret", transport=self.emu.transport(), rate_limit=0)
+        return AsyncClient(
+            BASE,
+            client_id="id",
+            client_secret="s3cr3t-canary-41",
+            transport=self.emu.transport(),
+            rate_limit=0,
+        )
 
 
 def make_env(tmp: Path, emu: Emulator | None = None, transport: Any = None) -> Env:
@@ -72,7 +78,11 @@ def make_env(tmp: Path, emu: Emulator | None = None, transport: Any = None) -> E
 
     def client() -> AsyncClient:
         return AsyncClient(
-            region, client_id="id", client_secret="secret", transport=transport or emu.transport(), rate_limit=0
+            region,
+            client_id="id",
+            client_secret="s3cr3t-canary-41",
+            transport=transport or emu.transport(),
+            rate_limit=0,
         )
 
     target = JobTarget(

@@ -45,6 +45,7 @@ class ConsoleState:
     executor: PlanExecutor = field(default_factory=InProcessExecutor)
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     https: bool = False
+    edit_wait: float = 15.0  # seconds an edit waits for a running sync to finish
     users: UserStore = field(init=False)
     audit: AuditLog = field(init=False)
     approvals: ApprovalStore = field(init=False)

@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gcx.console.backend import JobInfo
+from gcx.console.locking import RunInProgress, sync_paused
 from gcx.console.recordedit import EditError, conflicts, flatten, form_changes
 from gcx.console.security import guarded
 from gcx.console.users import User
@@ -195,13 +196,19 @@ async def edit(request: Request, user: User) -> Response:
         flash(request, "nothing changed: nothing was written")
         return RedirectResponse(back, status_code=303)
     try:
-        async with job.target.client() as gc:
+        async with sync_paused(job.target.ledger_url, st.edit_wait), job.target.client() as gc:
             res = _res(gc, kind)
             current = await res.get_raw(record_id)
             clash = conflicts(current, originals)
             todo = {p: v for p, v in changes.items() if p not in clash}
             if todo:
                 await res.safe_update(record_id, todo)
+    except RunInProgress as exc:
+        st.audit.record(
+            user.name, "edit", target, {"job": job.name, "fields": sorted(changes)}, outcome="refused"
+        )
+        flash(request, str(exc), "error")
+        return RedirectResponse(back, status_code=303)
     except GcxError as exc:
         st.audit.record(
             user.name, "edit", target, {"job": job.name, "fields": sorted(changes)}, outcome="failed"
@@ -257,11 +264,11 @@ async def move(request: Request, user: User) -> Response:
     if not org_id:
         raise HTTPException(400, "org_id: choose the organization to move the contact to")
     try:
-        async with job.target.client() as gc:
+        async with sync_paused(job.target.ledger_url, st.edit_wait), job.target.client() as gc:
             before = ((await gc.contacts.get_raw(record_id)).get("externalOrganization") or {}).get("id")
             await gc.organizations.get_raw(org_id)  # a clear error for an unknown organization
             await gc.contacts.move(record_id, org_id)
-    except GcxError as exc:
+    except (GcxError, RunInProgress) as exc:
         st.audit.record(user.name, "move", target, {"job": job.name, "to": org_id}, outcome="failed")
         flash(request, f"not moved: {exc}", "error")
         return RedirectResponse(back, status_code=303)

@@ -1,0 +1,246 @@
+"""What operators do in the console, end to end over the emulator: approve, edit, move, race a sync."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from gcx.console.approvals import ApprovalPolicy, approval_reasons, change_counts
+from gcx.console.execute import plan_signature
+from gcx.sync.engine import SyncEngine
+from gcx.sync.ledger import Ledger
+from gcx.sync.remote import ItemResult, Remote
+from gcx.sync.source import RecordsSource
+from tests.console.conftest import Env, login, records
+
+
+async def _contact(env: Env, key: str) -> dict[str, Any]:
+    async with env.gc() as gc:
+        found = await gc.contacts.lookup_external_id(key)
+        assert found is not None
+        return await gc.contacts.get_raw(str(found.id))
+
+
+def test_approval_policy_is_pure() -> None:
+    planned = {"organization": {"create": 1}, "contact": {"update": 3, "delete": 1}, "invalid": 2}
+    assert change_counts(planned) == {"create": 1, "update": 3, "move": 0, "delete": 1}
+    assert approval_reasons(ApprovalPolicy(), planned) == []
+    assert approval_reasons(ApprovalPolicy(above=5), planned) == []
+    assert approval_reasons(ApprovalPolicy(above=4), planned) == [
+        "5 changes, more than the 4 allowed without approval"
+    ]
+    assert approval_reasons(ApprovalPolicy(on_delete=True), planned) == ["1 delete(s)"]
+    assert approval_reasons(ApprovalPolicy(always=True), {"contact": {"unchanged": 9}}) == []
+
+
+async def test_approve_applies_exactly_that_plan(env: Env, http: httpx.AsyncClient) -> None:
+    await env.apply(records())
+    approval = await env.submit_plan(records("-v2"))
+    assert (await _contact(env, "c-1"))["firstName"] == "Ada1"  # waiting: nothing written
+    token = await login(http, "olga")
+    page = await http.get(f"/approvals/{approval.id}")
+    assert "Ada1-v2" in page.text and "Approve and apply this plan" in page.text
+    r = await http.post(f"/approvals/{approval.id}/approve", data={"csrf": token})
+    assert r.status_code == 303
+    done = env.state.approvals.get(approval.id)
+    assert done.state == "applied" and done.decided_by == "olga" and done.run_id is not None
+    for i in range(6):
+        assert (await _contact(env, f"c-{i}"))["firstName"] == f"Ada{i}-v2"
+    # the run applied exactly the approved ops
+    from pathlib import Path
+
+    from gcx.console.execute import read_plan_ops
+
+    applied = read_plan_ops(env.target.reports_dir / f"run-{done.run_id}.ops.json")
+    assert plan_signature(applied) == plan_signature(read_plan_ops(Path(approval.plan_path)))
+    run = await http.get(f"/jobs/crm/runs/{done.run_id}")
+    assert "Ada3-v2" in run.text and "Ada3" in run.text
+    # a second click changes nothing
+    r = await http.post(f"/approvals/{approval.id}/approve", data={"csrf": token})
+    assert r.status_code == 409
+    assert [e.action for e in env.state.audit.latest(3)][:2] == ["apply", "approve"]
+
+
+async def test_a_stale_plan_is_replanned_not_applied(env: Env, http: httpx.AsyncClient) -> None:
+    await env.apply(records())
+    approval = await env.submit_plan(records("-v2"))
+    # someone applies part of the change (another run) after the plan was made
+    recs = records()
+    recs[2] = records("-v2")[2]
+    await env.apply(recs)
+    other = await _contact(env, "c-0")
+    token = await login(http, "olga")
+    r = await http.post(f"/approvals/{approval.id}/approve", data={"csrf": token})
+    assert r.status_code == 303
+    old = env.state.approvals.get(approval.id)
+    assert old.state == "stale" and old.replaced_by is not None
+    assert "no longer planned: update contact c-0" in (old.note or "")
+    assert (await _contact(env, "c-1"))["firstName"] == "Ada1"  # nothing written
+    assert (await _contact(env, "c-0")) == other
+    fresh = env.state.approvals.get(old.replaced_by)
+    assert fresh.state == "pending"
+    r = await http.post(f"/approvals/{fresh.id}/approve", data={"csrf": token})
+    assert env.state.approvals.get(fresh.id).state == "applied"
+    assert (await _contact(env, "c-5"))["firstName"] == "Ada5-v2"
+
+
+async def test_reject_writes_nothing(env: Env, http: httpx.AsyncClient) -> None:
+    await env.apply(records())
+    approval = await env.submit_plan(records("-v2"))
+    token = await login(http, "olga")
+    r = await http.post(f"/approvals/{approval.id}/reject", data={"csrf": token, "note": "wrong extract"})
+    assert r.status_code == 303
+    a = env.state.approvals.get(approval.id)
+    assert a.state == "rejected" and a.note == "wrong extract"
+    assert (await _contact(env, "c-1"))["firstName"] == "Ada1"
+    assert (await http.post(f"/approvals/{approval.id}/approve", data={"csrf": token})).status_code == 409
+
+
+async def test_edit_writes_only_the_changed_field_and_never_over_a_newer_value(
+    env: Env, http: httpx.AsyncClient
+) -> None:
+    await env.apply(records())
+    rec = await _contact(env, "c-1")
+    cid = rec["id"]
+    async with env.gc() as gc:  # an unknown field and a nested one, set outside gcx
+        await gc.contacts.safe_update(cid, {"title": "Eng", "address.city": "Paris"}, method="put")
+    token = await login(http, "olga")
+    page = (await http.get(f"/records/crm/contacts/{cid}")).text
+    assert "address.city" in page and "Paris" in page
+    assert "What gcx knows" in page and "c-1" in page
+    form = {k: v for k, v in _form_fields(page).items()}
+    form["f.title"] = "Chief Engineer"
+    # meanwhile someone changes the city in Genesys
+    async with env.gc() as gc:
+        await gc.contacts.safe_update(cid, {"address.city": "Lyon"})
+    form["f.address.city"] = "Berlin"  # the operator also edits the city, from the old value
+    form["csrf"] = token
+    r = await http.post(f"/records/crm/contacts/{cid}/edit", data=form)
+    assert r.status_code == 303
+    after = await _contact(env, "c-1")
+    assert after["title"] == "Chief Engineer"
+    assert after["address"]["city"] == "Lyon"  # the newer value was not overwritten
+    changed = {k for k in set(after) | set(rec) if after.get(k) != rec.get(k)}
+    assert changed <= {"title", "address", "modifyDate"}
+    page = (await http.get(f"/records/crm/contacts/{cid}")).text
+    assert "saved title" in page and "not saved" in page and "address.city" in page
+    entry = env.state.audit.latest(1)[0]
+    assert entry.action == "edit" and entry.user == "olga" and entry.outcome == "partial"
+    assert entry.detail["changes"] == {"title": {"from": "Eng", "to": "Chief Engineer"}}
+
+
+def _form_fields(html: str) -> dict[str, str]:
+    import re
+    from html import unescape
+
+    out = {}
+    for m in re.finditer(
+        r'<input(?: id="[^"]*")?(?: type="hidden")? name="([fo]\.[^"]+)" value="([^"]*)"', html
+    ):
+        out[unescape(m.group(1))] = unescape(m.group(2))
+    return out
+
+
+async def test_move_a_contact(env: Env, http: httpx.AsyncClient) -> None:
+    await env.apply(records())
+    rec = await _contact(env, "c-0")  # in Acme
+    async with env.gc() as gc:
+        globex = await gc.organizations.lookup_external_id("globex")
+    token = await login(http, "olga")
+    page = await http.get(f"/records/crm/contacts/{rec['id']}/move?q=Globex")
+    assert "Move here" in page.text
+    r = await http.post(
+        f"/records/crm/contacts/{rec['id']}/move", data={"csrf": token, "org_id": str(globex.id)}
+    )
+    assert r.status_code == 303
+    after = await _contact(env, "c-0")
+    assert after["externalOrganization"]["id"] == globex.id
+    assert {k: v for k, v in after.items() if k not in ("externalOrganization", "modifyDate")} == {
+        k: v for k, v in rec.items() if k not in ("externalOrganization", "modifyDate")
+    }
+    assert "moved to organization" in (await http.get(f"/records/crm/contacts/{rec['id']}")).text
+    r = await http.post(
+        f"/records/crm/contacts/{rec['id']}/move", data={"csrf": token, "org_id": "no-such-org"}
+    )
+    assert "not moved" in (await http.get(f"/records/crm/contacts/{rec['id']}")).text
+
+
+async def test_records_browser_pages_past_one_page(env: Env, http: httpx.AsyncClient) -> None:
+    await env.apply(records(n=120))
+    await login(http, "victor")
+    seen: set[str] = set()
+    url = "/records?kind=contacts"
+    for _ in range(5):
+        page = (await http.get(url)).text
+        import re
+
+        seen |= set(re.findall(r"/records/crm/contacts/([0-9a-f-]{36})\"", page))
+        nxt = re.search(r'rel="next" href="http://console.test(/records[^"]+)"', page)
+        if not nxt:
+            break
+        from html import unescape
+
+        url = unescape(nxt.group(1))
+    assert len(seen) == 120
+
+
+class _RacingRemote(Remote):
+    """Before the sync's first bulk update, an operator saves an edit in the console."""
+
+    def __init__(self, gc: Any, edit: Any) -> None:
+        super().__init__(gc)
+        self.edit = edit
+        self.done = False
+
+    async def bulk_update(self, kind: Any, bodies: Any) -> list[ItemResult]:
+        if kind == "contact" and not self.done:
+            self.done = True
+            await self.edit()
+        return await super().bulk_update(kind, bodies)
+
+
+async def test_a_console_edit_racing_a_sync_run_loses_nothing(env: Env, http: httpx.AsyncClient) -> None:
+    """The edit lands in the sync's riskiest moment (after its re-read, before its bulk PUT): the
+    console waits for the run's lock, then refuses clearly; nothing is lost, and the same edit
+    made after the run is saved and survives the next run."""
+    env.state.edit_wait = 0.5
+    await env.apply(records())
+    rec = await _contact(env, "c-1")
+    token = await login(http, "olga")
+    page = (await http.get(f"/records/crm/contacts/{rec['id']}")).text
+    form = {**_form_fields(page), "new_path": "title", "new_value": "Dr", "csrf": token}
+    url = f"/records/crm/contacts/{rec['id']}"
+
+    async def edit() -> None:
+        r = await http.post(url + "/edit", data=form)
+        assert r.status_code == 303
+
+    async def run(suffix: str, remote_edit: Any = None) -> Any:
+        with Ledger(env.target.ledger_url) as ledger:
+            async with env.gc() as gc:
+                remote = _RacingRemote(gc, remote_edit) if remote_edit else Remote(gc)
+                engine = SyncEngine(
+                    ledger=ledger,
+                    source=RecordsSource(records(suffix)),
+                    remote=remote,
+                    region=env.target.region,
+                )
+                return await engine.run()
+
+    report = await run("-v2", edit)
+    assert report.status == "ok", report.error
+    after = await _contact(env, "c-1")
+    assert after["firstName"] == "Ada1-v2"  # the sync's change landed
+    assert "title" not in after  # the edit was refused, not half-made
+    page = (await http.get(url)).text
+    assert "a sync run of this job is writing to Genesys right now: nothing was saved" in page
+    assert env.state.audit.latest(1)[0].outcome == "refused"
+    # after the run the operator saves again: kept, and the next run keeps it
+    form = {**_form_fields(page), "new_path": "title", "new_value": "Dr", "csrf": token}
+    await edit()
+    assert (await _contact(env, "c-1"))["title"] == "Dr"
+    report = await run("-v3")
+    assert report.status == "ok"
+    after = await _contact(env, "c-1")
+    assert after["title"] == "Dr" and after["firstName"] == "Ada1-v3"
