@@ -22,8 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gcx.sync.engine import SyncEngine, SyncOptions
+from gcx.sync.engine import SyncEngine
 from gcx.sync.ledger import Ledger
+from gcx.sync.options import SyncOptions
 from gcx.sync.planfile import PlanSource, PlanWriter
 from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport
