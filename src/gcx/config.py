@@ -24,6 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from gcx.errors import ConfigError
+from gcx.private import write_private
+from gcx.redact import redact_url
 
 #: The 18 regions of Genesys Cloud and their domains (spec README).
 REGIONS: dict[str, str] = {
@@ -60,9 +62,9 @@ ENV_CONFIG = "GCX_CONFIG"
 class Region:
     """Where the API and the login service live."""
 
-    name: str
-    api_base: str
-    login_base: str
+    name: str  # what is shown and stored (a URL's password masked)
+    api_base: str = field(repr=False)  # what is connected to (may hold a URL's user info)
+    login_base: str = field(repr=False)
 
     @property
     def is_local(self) -> bool:
@@ -84,7 +86,7 @@ def resolve_region(value: str) -> Region:
         if parts.scheme not in {"http", "https"} or not parts.netloc:
             raise ConfigError(f"region {raw!r} is not a valid http(s) base URL")
         base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-        return Region(name=base, api_base=base, login_base=base)
+        return Region(name=redact_url(base), api_base=base, login_base=base)
     key = raw.lower().replace("_", "-")
     if key in REGIONS:
         domain = REGIONS[key]
@@ -124,7 +126,7 @@ class Profile:
     def masked(self) -> dict[str, str | None]:
         return {
             "name": self.name,
-            "region": self.region,
+            "region": redact_url(self.region) if self.region else self.region,
             "client_id": self.client_id,
             "client_secret": mask_secret(self.client_secret),
         }
@@ -219,13 +221,7 @@ class ConfigFile:
             lines.append(f"[profiles.{_toml_str(name)}]")
             for key, value in table.items():
                 lines.append(f"{key} = {_toml_str(str(value))}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        # The file may hold a client secret: readable by its owner only.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
-        os.replace(tmp, self.path)
+        write_private(self.path, "\n".join(lines) + "\n")  # may hold a client secret
 
 
 def _opt_str(value: object) -> str | None:

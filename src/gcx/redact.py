@@ -6,7 +6,8 @@ Two layers:
   :class:`~gcx.auth.ClientCredentialsAuth` registers its secret and each token it
   obtains, and :func:`scrub` replaces them wherever they appear;
 * patterns for credentials gcx does not know about (``Authorization: Bearer ...``,
-  ``Basic ...``, ``access_token=...``, ``"client_secret": "..."``).
+  ``Basic ...``, ``access_token=...``, ``"client_secret": "..."``, the password of a URL:
+  ``http://user:***@host``, see :func:`redact_url`).
 
 :class:`RedactingFilter` applies :func:`scrub` to log records (message, arguments and
 formatted tracebacks). It is attached to the ``gcx`` loggers (``gcx.http``,
@@ -32,7 +33,11 @@ _secrets: set[str] = set()
 #: client secrets and tokens are dozens of characters).
 _MIN_SECRET_LEN = 8
 
+#: ``scheme://user:password@``: the password runs to the last ``@`` of the authority.
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^/?#\s:@]*):[^/?#\s]*@")
+
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (_URL_PASSWORD, rf"\1:{MASK}@"),
     # Authorization headers in any rendering.
     (re.compile(r"(?i)\b(bearer|basic)(\s+|%20)[A-Za-z0-9._~+/=\-]{4,}"), rf"\1\2{MASK}"),
     # key=value, key: value and "key": "value" forms of credential fields.
@@ -44,6 +49,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         rf"\1{MASK}",
     ),
 )
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of every URL in it masked (``http://user:***@host``): region
+    URLs, ledger and SQL source URLs, wherever they are shown or stored for display."""
+    return _URL_PASSWORD.sub(rf"\1:{MASK}@", text) if "@" in text else text
 
 
 def register_secret(secret: str | None) -> None:

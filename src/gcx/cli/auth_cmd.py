@@ -8,6 +8,7 @@ import typer
 
 from gcx.cli.context import get_cli
 from gcx.config import mask_secret
+from gcx.redact import redact_url
 
 auth_app = typer.Typer(
     name="auth", help="Check credentials.\n\nExample: gcx auth check", no_args_is_help=True
@@ -35,7 +36,7 @@ def check(ctx: typer.Context) -> None:
         "organization": data.get("name"),
         "organization_id": data.get("id"),
         "region": settings.region.name,
-        "api": settings.region.api_base,
+        "api": redact_url(settings.region.api_base),
         "profile": settings.profile,
         "client_id": settings.client_id,
         "client_secret": mask_secret(settings.client_secret),

@@ -15,6 +15,7 @@ import typer
 from gcx.cli.context import CliError, UsageError, get_cli
 from gcx.config import ENV_CLIENT_SECRET, Profile, mask_secret, resolve_region
 from gcx.errors import ConfigError
+from gcx.redact import redact_url
 
 config_app = typer.Typer(
     name="config",
@@ -80,7 +81,7 @@ def add(
     cfg = cli.config_file()
     if dry_run:
         cli.out.message(f"dry run: would save profile {name!r} to {cfg.path}")
-        cli.out.data({**profile.masked(), "api": resolved.api_base, "default": default})
+        cli.out.data({**profile.masked(), "api": redact_url(resolved.api_base), "default": default})
         return
     cfg.save_profile(profile, make_default=default)
     is_default = cfg.default_profile() == name
@@ -152,8 +153,8 @@ def show(
         {
             "profile": settings.profile,
             "region": settings.region.name,
-            "api": settings.region.api_base,
-            "login": settings.region.login_base,
+            "api": redact_url(settings.region.api_base),
+            "login": redact_url(settings.region.login_base),
             "client_id": settings.client_id,
             "client_secret": mask_secret(settings.client_secret),
             "access_token": mask_secret(settings.access_token),

@@ -43,6 +43,7 @@ from gcx.errors import (
     TransportError,
     ValidationError,
 )
+from gcx.private import exposed
 
 T = TypeVar("T")
 
@@ -236,6 +237,7 @@ class CliContext:
     #: Added to the error line when a resumable command stops (e.g. how to resume an export).
     resume_hint: str | None = None
     _settings: Settings | None = field(default=None, repr=False)
+    _config_checked: bool = field(default=False, repr=False)
     _undo_logging: Callable[[], None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -263,7 +265,13 @@ class CliContext:
     # ---- settings and client
 
     def config_file(self) -> ConfigFile:
-        return ConfigFile(default_config_path(self.env))
+        cfg = ConfigFile(default_config_path(self.env))
+        if not self._config_checked:
+            self._config_checked = True
+            problem = exposed(cfg.path)
+            if problem:
+                self.out.warn(f"{cfg.path} is {problem} and may hold client secrets: chmod 600 {cfg.path}")
+        return cfg
 
     def settings(self, *, require_credentials: bool = True) -> Settings:
         """Resolve region, credentials and profile (flags > environment > profile)."""

@@ -30,6 +30,7 @@ import typer
 from gcx.cli.context import CliContext, CliError, get_cli
 from gcx.cli.output import CONTACT_CSV_COLUMNS, ORG_CSV_COLUMNS, Progress, csv_header, render_csv, to_dict
 from gcx.errors import GcxError
+from gcx.private import open_private, write_private
 
 STATE_FILE = ".gcx-export.json"
 STATE_VERSION = 1
@@ -101,13 +102,7 @@ def file_name(phase: str, fmt: str) -> str:
 
 def save_state(directory: Path, state: ExportState) -> None:
     """Replace the state file atomically (write a temporary file, fsync, rename)."""
-    target = directory / STATE_FILE
-    tmp = target.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(state.to_json())
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    write_private(directory / STATE_FILE, state.to_json())
 
 
 def load_state(directory: Path) -> ExportState | None:
@@ -203,9 +198,10 @@ def render_chunk(
 
 
 def append_chunk(path: Path, text: str) -> int:
-    """Append ``text`` in one write, flushed to disk; returns the file's new size."""
+    """Append ``text`` in one write, flushed to disk; returns the file's new size. The file
+    holds contact data: created 0600."""
     data = text.encode("utf-8")
-    with open(path, "ab") as fh:
+    with open_private(path, "ab") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())

@@ -18,6 +18,7 @@ import typer
 from gcx.cli.context import CliContext, CliError, PartialFailure, get_cli
 from gcx.cli.output import Output, OutputFormat
 from gcx.cli.safety import json_safe, terminal_safe
+from gcx.redact import redact_url
 
 if TYPE_CHECKING:  # the engine (SQLAlchemy, the client) is imported when a sync command runs
     from gcx.sync.options import SyncOptions
@@ -449,7 +450,7 @@ def status_cmd(
                 {
                     "id": binding.org_id,
                     "name": binding.org_name,
-                    "region": binding.region,
+                    "region": redact_url(binding.region),
                     "externalSource": binding.external_source_name,
                     "externalSourceId": binding.external_source_id,
                 }

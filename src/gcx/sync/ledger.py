@@ -28,6 +28,7 @@ before planning anything new.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -59,11 +60,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
-from gcx import extras
+from gcx import extras, redact
 from gcx.errors import ConfigError
+from gcx.private import create_private
 from gcx.sync.errors import IllegalTransitionError, LedgerLockedError
 from gcx.sync.fields import Kind
 from gcx.sync.rows import (
@@ -98,10 +99,8 @@ def ledger_url(value: str | None, workdir: Path | None = None) -> str:
 
 
 def safe_url(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<ledger url>"
+    """The ledger URL as shown and reported: its password masked (:mod:`gcx.redact`)."""
+    return redact.scrub(url)
 
 
 class Ledger:
@@ -117,6 +116,12 @@ class Ledger:
             raise ConfigError(f"cannot open ledger {safe_url(url)}: {exc}{hint}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            db = self.engine.url.database
+            if db and db != ":memory:" and not db.startswith("file:"):
+                # contact data: 0600 (SQLite gives its -wal and -shm files the same mode); if the
+                # file cannot be made, SQLite says why in its words when the tables are created
+                with contextlib.suppress(OSError):
+                    create_private(Path(db))
         md = MetaData()
         self.t_binding = Table(
             f"{prefix}binding",
@@ -244,6 +249,11 @@ class Ledger:
                 )
             return binding
         check_binding(current, org_id=binding.org_id, region=binding.region)
+        if current.region != binding.region:  # the same region, spelt as shown now (no URL password)
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(self.t_binding).where(self.t_binding.c.id == 1).values(region=binding.region)
+                )
         if (current.external_source_id, current.external_source_name) != (
             binding.external_source_id,
             binding.external_source_name,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gcx.errors import ConfigError
+from gcx.private import open_private
 from gcx.sync.fields import KINDS, Kind
 from gcx.sync.plan import Op
 from gcx.sync.records import Issue, record_from_json
@@ -39,7 +40,7 @@ class PlanWriter:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = path.with_name(path.name + ".tmp")
-        self._fh: IO[str] = self._tmp.open("w", encoding="utf-8")
+        self._fh: IO[str] = open_private(self._tmp)  # every record of the source: contact data
         head = {
             "gcxPlan": PLAN_VERSION,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),

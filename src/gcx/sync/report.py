@@ -9,12 +9,12 @@ passwords.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gcx.private import write_private
 from gcx.sync.plan import PlanCounts
 from gcx.sync.records import Issue
 
@@ -134,13 +134,8 @@ class RunReport:
         }
 
     def write(self, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.report_path = str(path)
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
-            json.dump(self.to_json(), fh, indent=2, ensure_ascii=False, default=str)
-            fh.write("\n")
-        os.replace(tmp, path)
+        write_private(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False, default=str) + "\n")
         return path
 
 

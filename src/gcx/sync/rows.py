@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from gcx.redact import redact_url
 from gcx.sync.errors import BindingError, IllegalTransitionError
 from gcx.sync.fields import Kind
 
@@ -119,13 +120,15 @@ def check_binding(current: Binding, *, org_id: str | None, region: str) -> None:
     if org_id is not None and current.org_id != org_id:
         raise BindingError(
             f"this ledger belongs to Genesys org {current.org_name or ''} ({current.org_id}) "
-            f"in {current.region}, but the credentials are for org {org_id}: use another --ledger"
+            f"in {redact_url(current.region)}, but the credentials are for org {org_id}: "
+            "use another --ledger"
         )
     if _norm_region(current.region) != _norm_region(region):
         raise BindingError(
-            f"this ledger belongs to region {current.region}, not {region}: use another --ledger"
+            f"this ledger belongs to region {redact_url(current.region)}, not "
+            f"{redact_url(region)}: use another --ledger"
         )
 
 
 def _norm_region(region: str) -> str:
-    return region.strip().lower().replace("_", "-").rstrip("/")
+    return redact_url(region.strip()).lower().replace("_", "-").rstrip("/")

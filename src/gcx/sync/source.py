@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from gcx import extras
+from gcx import extras, redact
 from gcx.errors import ConfigError
 from gcx.sync.csvfile import CsvRows, text_lines
 from gcx.sync.fields import KINDS, Kind
@@ -141,13 +141,7 @@ class SqlSource:
 
     @property
     def description(self) -> str:
-        from sqlalchemy.engine import make_url
-
-        try:
-            safe = make_url(self.url).render_as_string(hide_password=True)
-        except Exception:  # never echo a URL that may hold a password
-            safe = "<sql url>"
-        return f"sql:{safe}"
+        return f"sql:{redact.scrub(self.url)}"
 
     def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
         from sqlalchemy import create_engine, text
