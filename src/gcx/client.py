@@ -94,6 +94,7 @@ class AsyncClient:
         timeout: float | httpx.Timeout = 30.0,
         bulk_batch_size: int = 200,
         token_cache: TokenCache | None = None,
+        limiter: RateLimiter | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         rand: Callable[[], float] | None = None,
@@ -125,7 +126,9 @@ class AsyncClient:
         clock = clock or time.monotonic
         do_sleep = sleep or asyncio.sleep
         self.retry_policy = retry or RetryPolicy()
-        self.limiter = RateLimiter(rate_limit, clock=clock)
+        # ``limiter``: a shared pacer (e.g. one budget for a fleet of workers) instead of this
+        # client's own; ``rate_limit`` is then ignored.
+        self.limiter = limiter if limiter is not None else RateLimiter(rate_limit, clock=clock)
         auth: httpx.Auth
         if settings.access_token:
             auth = StaticTokenAuth(settings.access_token)

@@ -1,0 +1,176 @@
+"""The one seam between the service and :mod:`gcx.sync`: run a job once, or apply webhook records.
+
+Everything the service knows about the sync engine is here: how a job's config becomes a
+source, a ledger (in the service database, tables prefixed ``gcx_<job>_``), sync options and
+an :class:`~gcx.client.AsyncClient` whose token and rate budget are the fleet's
+(:mod:`gcx.service.limits`). A stop request (SIGTERM) is honoured between batches: the batch
+in flight is written and recorded, then the run ends as ``interrupted`` and the next worker
+resumes it from the ledger.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from gcx.client import AsyncClient
+from gcx.config import Settings
+from gcx.errors import ConfigError, GcxError
+from gcx.service.config import JobConfig, ProfileConfig
+from gcx.service.database import ledger_url
+from gcx.service.limits import SharedPacer, SharedTokenCache, client_key
+from gcx.sync.engine import SyncEngine, SyncOptions
+from gcx.sync.fields import KINDS, Kind
+from gcx.sync.ledger import Ledger
+from gcx.sync.records import record_from_json
+from gcx.sync.remote import Remote
+from gcx.sync.report import RunReport
+from gcx.sync.source import Item, Source, open_source
+
+
+class StopRequested(GcxError):
+    """The worker is shutting down: the run stops after the batch in flight."""
+
+
+def ledger_prefix(job: str) -> str:
+    return f"gcx_{job}_"
+
+
+def settings_for(profile: ProfileConfig, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    if profile.gcx_profile is not None and profile.client_id_env is None:
+        return Settings.resolve(profile=profile.gcx_profile, region=profile.region, env=env)
+    assert profile.client_id_env and profile.client_secret_env
+    cid, secret = env.get(profile.client_id_env), env.get(profile.client_secret_env)
+    if not cid or not secret:
+        missing = [n for n, v in ((profile.client_id_env, cid), (profile.client_secret_env, secret)) if not v]
+        raise ConfigError(f"profile {profile.name}: environment variable(s) {', '.join(missing)} not set")
+    return Settings.resolve(region=profile.region, client_id=cid, client_secret=secret, env={})
+
+
+@dataclass
+class Fleet:
+    """Per-process: the database URL and one shared token cache and pacer per OAuth client."""
+
+    url: str
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    transport: Callable[[ProfileConfig], httpx.AsyncBaseTransport | None] | None = None
+    _caches: dict[str, SharedTokenCache] = field(default_factory=dict)
+    _pacers: dict[str, SharedPacer] = field(default_factory=dict)
+
+    def client(self, profile: ProfileConfig) -> AsyncClient:
+        settings = settings_for(profile, self.env)
+        key = client_key(settings.region.name, settings.client_id or "")
+        if key not in self._caches:
+            self._caches[key] = SharedTokenCache(self.url, key)
+            self._pacers[key] = SharedPacer(self.url, key, profile.rate_limit)
+        return AsyncClient(
+            settings=settings,
+            token_cache=self._caches[key],
+            limiter=self._pacers[key],
+            transport=self.transport(profile) if self.transport else None,
+        )
+
+    def close(self) -> None:
+        for cache in self._caches.values():
+            cache.close()
+        for pacer in self._pacers.values():
+            pacer.close()
+
+
+@dataclass
+class EventSource:
+    """Coalesced webhook records, validated again (they were checked at intake)."""
+
+    records: Sequence[dict[str, Any]]
+    phone_country: str = "US"
+    name: str = "webhook"
+
+    @property
+    def description(self) -> str:
+        return f"{self.name} ({len(self.records)} records)"
+
+    def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
+        for i, raw in enumerate(self.records):
+            if raw.get("kind") not in kinds:
+                continue
+            built = record_from_json(raw, line=i + 1, phone_country=self.phone_country)
+            yield from built.issues
+            if built.record is not None:
+                yield built.record
+
+
+def source_for(job: JobConfig, env: Mapping[str, str]) -> Source:
+    from gcx.sync.mapping import load_mapping
+
+    src = job.source
+    if src.type == "sql":
+        assert src.url_env and src.mapping
+        url = env.get(src.url_env)
+        if not url:
+            raise ConfigError(f"job {job.name}: environment variable {src.url_env} (SQL source URL) not set")
+        return open_source(None, load_mapping(src.mapping), sql_url=url, query=src.query)
+    if src.type == "webhook":
+        raise ConfigError(f"job {job.name} is fed by webhooks: it has no scheduled source")
+    mapping = load_mapping(src.mapping) if src.mapping else None
+    return open_source(src.path, mapping, phone_country=src.phone_country)
+
+
+def sync_options(job: JobConfig) -> SyncOptions:
+    o = job.options
+    return SyncOptions(
+        prune=o.prune and not job.is_webhook,  # a webhook batch is not the whole source
+        force=False,
+        prune_threshold=o.prune_threshold,
+        on_conflict=o.on_conflict,
+        trust_ledger=o.trust_ledger,
+        batch_size=o.batch_size,
+        external_source=o.external_source,
+    )
+
+
+async def run_sync(
+    job: JobConfig,
+    fleet: Fleet,
+    *,
+    records: Sequence[dict[str, Any]] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> RunReport:
+    """One run of ``job`` (its own source, or ``records`` from webhooks). Never raises for a
+    failed run: the report's status says it (``error``, ``interrupted`` on a stop request)."""
+    source: Source = (
+        EventSource(records, job.source.phone_country) if records is not None else source_for(job, fleet.env)
+    )
+
+    def progress(kind: str, n: int) -> None:
+        if should_stop():
+            raise StopRequested("stopped by a shutdown request after the batch in flight")
+
+    with Ledger(ledger_url(fleet.url), prefix=ledger_prefix(job.name)) as ledger:
+        async with fleet.client(job.profile) as gc:
+            engine = SyncEngine(
+                ledger=ledger,
+                source=source,
+                remote=Remote(gc),
+                region=gc.settings.region.name,
+                options=sync_options(job),
+                progress=progress,
+            )
+            report = await engine.run()
+    if isinstance(engine.exception, StopRequested):
+        report.status = "interrupted"
+    return report
+
+
+def report_summary(report: RunReport) -> dict[str, Any]:
+    """The report as stored for the service (everything but the per-row lists past 1,000)."""
+    data = report.to_json()
+    for key in ("invalid", "failures", "conflicts"):
+        if len(data[key]) > 1000:
+            data[key + "Truncated"] = len(data[key])
+            data[key] = data[key][:1000]
+    return data

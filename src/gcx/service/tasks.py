@@ -1,0 +1,283 @@
+"""The jobs as procrastinate tasks: schedules, one run per job at a time, retries, stalled workers.
+
+* ``gcx.run_job(job)``: a scheduled run (a periodic task per job with a ``schedule``).
+* ``gcx.apply_events(job)``: applies the job's pending webhook events in one coalesced run,
+  deferred by the web process ``coalesce_seconds`` after the first event of a burst.
+
+Every task of a job carries the procrastinate ``lock`` ``gcx-job:<job>``: whatever the number
+of workers, one run of a job at a time (the ledger's run lock is the second fence). The
+``queueing_lock`` keeps at most one waiting run per job and trigger. A run interrupted by a
+shutdown or failing as a whole is retried (``RETRY``). A worker that dies (``kill -9``) stops
+sending heartbeats: after ``stalled_after`` seconds any live worker puts its jobs back in the
+queue (:func:`recover_stalled`), where another worker resumes them from the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.types import TimeDeltaParams
+from psycopg_pool import AsyncConnectionPool
+
+from gcx.service import database as db
+from gcx.service.config import JobConfig, ServiceConfig
+from gcx.service.intake import coalesce
+from gcx.service.runner import Fleet, report_summary, run_sync
+
+log = logging.getLogger("gcx.service")
+
+RUN_TASK = "gcx.run_job"
+SCHEDULED_TASK = "gcx.scheduled_run"
+APPLY_TASK = "gcx.apply_events"
+
+
+class RunNotFinished(Exception):
+    """A run ended in error or was interrupted: procrastinate retries the job."""
+
+
+RETRY = RetryStrategy(max_attempts=20, wait=1, exponential_wait=2, retry_exceptions={RunNotFinished})
+
+
+def job_lock(job: str) -> str:
+    return f"gcx-job:{job}"
+
+
+def worker_name() -> str:
+    import os
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Service:
+    """Everything one process (worker or web) shares: config, app, pool, fleet, stop flag."""
+
+    def __init__(
+        self,
+        cfg: ServiceConfig,
+        url: str,
+        *,
+        transport: Callable[[Any], Any] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.url = url
+        self.fleet = Fleet(url, transport=transport)
+        self.pool: AsyncConnectionPool = db.open_pool(url)
+        self.stopping = asyncio.Event()
+        self.app = App(connector=PsycopgConnector(conninfo=url, kwargs={"autocommit": True}))
+        self._register()
+
+    # ------------------------------------------------------------------ tasks
+
+    def _register(self) -> None:
+        app = self.app
+
+        @app.task(name=RUN_TASK, pass_context=True, retry=RETRY)
+        async def run_job(context: JobContext, job: str) -> None:
+            await self.run_scheduled(self.cfg.job(job))
+
+        @app.task(name=SCHEDULED_TASK, pass_context=True, retry=RETRY)
+        async def scheduled(context: JobContext, timestamp: int, job: str) -> None:
+            await self.run_scheduled(self.cfg.job(job))
+
+        @app.task(name=APPLY_TASK, pass_context=True, retry=RETRY)
+        async def apply_events(context: JobContext, job: str) -> None:
+            await self.apply_pending(self.cfg.job(job))
+
+        for job in self.cfg.jobs.values():
+            if job.schedule:
+                app.periodic(
+                    cron=job.schedule,
+                    periodic_id=job.name,
+                    task_kwargs={"job": job.name},
+                    lock=job_lock(job.name),
+                    queueing_lock=f"gcx-run:{job.name}",
+                )(scheduled)
+        self.run_job = run_job
+        self.apply_events = apply_events
+
+    async def open(self) -> None:
+        await self.pool.open(wait=True)
+        await self.app.open_async()
+
+    async def close(self) -> None:
+        await self.app.close_async()
+        await self.pool.close()
+        self.fleet.close()
+
+    # ------------------------------------------------------------------ running
+
+    async def _run(self, job: JobConfig, trigger: str, records: list[dict[str, Any]] | None) -> str:
+        run_id = await db.start_run(self.pool, job.name, trigger, worker_name())
+        log.info("run started", extra={"job": job.name, "trigger": trigger, "run": run_id})
+        try:
+            report = await run_sync(job, self.fleet, records=records, should_stop=self.stopping.is_set)
+        except Exception as exc:  # config errors, a source that cannot be read...
+            await db.finish_run(self.pool, run_id, status="error", error=str(exc) or type(exc).__name__)
+            log.error("run failed", extra={"job": job.name, "run": run_id, "error": str(exc)})
+            raise
+        await db.finish_run(
+            self.pool,
+            run_id,
+            status=report.status,
+            events=len(records or []),
+            error=report.error,
+            report=report_summary(report),
+        )
+        log.info(
+            "run finished",
+            extra={
+                "job": job.name,
+                "run": run_id,
+                "status": report.status,
+                "requests": report.requests,
+                "seconds": round(report.seconds, 3),
+            },
+        )
+        if report.status not in ("ok", "partial"):
+            raise RunNotFinished(f"job {job.name}: run {run_id} ended {report.status}: {report.error}")
+        return report.status
+
+    async def run_scheduled(self, job: JobConfig) -> None:
+        if job.is_webhook:
+            await self.apply_pending(job)
+            return
+        await self._run(job, "schedule", None)
+
+    async def apply_pending(self, job: JobConfig) -> None:
+        limit = self.cfg.service.max_batch_events
+        while True:
+            pending = await db.pending_events(self.pool, job.name, limit)
+            if not pending:
+                return
+            records = coalesce(p.record for p in pending)
+            run_id_before = await self._run_events(job, records, [p.id for p in pending])
+            if len(pending) < limit or self.stopping.is_set() or run_id_before is None:
+                return
+
+    async def _run_events(self, job: JobConfig, records: list[dict[str, Any]], ids: list[int]) -> int | None:
+        run_id = await db.start_run(self.pool, job.name, "webhook", worker_name())
+        try:
+            report = await run_sync(job, self.fleet, records=records, should_stop=self.stopping.is_set)
+        except Exception as exc:
+            await db.finish_run(self.pool, run_id, status="error", error=str(exc) or type(exc).__name__)
+            raise
+        ok = report.status in ("ok", "partial")
+        if ok:
+            await db.mark_applied(self.pool, ids, run_id)
+        await db.finish_run(
+            self.pool,
+            run_id,
+            status=report.status,
+            events=len(ids),
+            error=report.error,
+            report=report_summary(report),
+        )
+        log.info(
+            "webhook batch applied" if ok else "webhook batch not finished",
+            extra={
+                "job": job.name,
+                "run": run_id,
+                "events": len(ids),
+                "records": len(records),
+                "status": report.status,
+                "requests": report.requests,
+            },
+        )
+        if not ok:
+            raise RunNotFinished(
+                f"job {job.name}: webhook run {run_id} ended {report.status}: {report.error}"
+            )
+        return run_id
+
+    # ------------------------------------------------------------------ deferring
+
+    async def defer_apply(self, job: str, *, delay: float | None = None) -> bool:
+        """Queue an apply of ``job``'s pending events (False: one is already waiting)."""
+        wait = self.cfg.service.coalesce_seconds if delay is None else delay
+        try:
+            await self.apply_events.configure(
+                lock=job_lock(job),
+                queueing_lock=f"gcx-hooks:{job}",
+                schedule_in=TimeDeltaParams(milliseconds=int(wait * 1000)) if wait > 0 else None,
+            ).defer_async(job=job)
+        except AlreadyEnqueued:
+            return False
+        return True
+
+    async def defer_run(self, job: str) -> bool:
+        try:
+            await self.run_job.configure(lock=job_lock(job), queueing_lock=f"gcx-run:{job}").defer_async(
+                job=job
+            )
+        except AlreadyEnqueued:
+            return False
+        return True
+
+    # ------------------------------------------------------------------ maintenance
+
+    async def recover_stalled(self) -> list[int]:
+        """Put back in the queue the jobs of workers that stopped sending heartbeats."""
+        manager = self.app.job_manager
+        retried: list[int] = []
+        for job in await manager.get_stalled_jobs(seconds_since_heartbeat=self.cfg.service.stalled_after):
+            try:
+                await manager.retry_job(job)
+            except Exception as exc:  # another worker retried it first
+                log.debug("stalled job %s not retried: %s", job.id, exc)
+                continue
+            assert job.id is not None
+            retried.append(job.id)
+            log.warning(
+                "stalled job put back in the queue",
+                extra={"procrastinate_job": job.id, "task": job.task_name},
+            )
+        if retried:
+            await manager.prune_stalled_workers(self.cfg.service.stalled_after)
+        return retried
+
+    async def sweep_events(self) -> None:
+        """Make sure every job with pending events has an apply queued (e.g. a lost defer)."""
+        for job in await db.jobs_with_pending_events(self.pool):
+            if job in self.cfg.jobs:
+                await self.defer_apply(job)
+
+    async def maintenance(self) -> None:
+        interval = self.cfg.service.heartbeat_interval
+        while not self.stopping.is_set():
+            try:
+                await self.recover_stalled()
+                await self.sweep_events()
+            except Exception as exc:
+                log.warning("maintenance round failed: %s", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=interval)
+
+    async def run_worker(self) -> None:
+        """Run jobs until :attr:`stopping` is set (SIGTERM), then finish the batches in flight."""
+        s = self.cfg.service
+        worker = asyncio.create_task(
+            self.app.run_worker_async(
+                name=worker_name(),
+                concurrency=s.concurrency,
+                install_signal_handlers=False,
+                update_heartbeat_interval=s.heartbeat_interval,
+                stalled_worker_timeout=s.stalled_after,
+                fetch_job_polling_interval=min(5.0, s.heartbeat_interval),
+                delete_jobs="successful",
+            )
+        )
+        upkeep = asyncio.create_task(self.maintenance())
+        stop = asyncio.create_task(self.stopping.wait())
+        await asyncio.wait({worker, stop}, return_when=asyncio.FIRST_COMPLETED)
+        self.stopping.set()
+        worker.cancel()
+        for task in (worker, upkeep, stop):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
