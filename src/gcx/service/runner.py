@@ -23,9 +23,10 @@ from gcx.errors import ConfigError, GcxError
 from gcx.service.config import JobConfig, ProfileConfig
 from gcx.service.database import ledger_url
 from gcx.service.limits import SharedPacer, SharedTokenCache, client_key
-from gcx.sync.engine import SyncEngine, SyncOptions
+from gcx.sync.engine import SyncEngine
 from gcx.sync.fields import KINDS, Kind
 from gcx.sync.ledger import Ledger
+from gcx.sync.options import SyncOptions
 from gcx.sync.records import record_from_json
 from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport
