@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from gcx.cli import auth_cmd, config_cmd, console_cmd, contacts, demo, emulator_cmd, export, orgs, serve_cmd, sync_cmd
+from gcx.cli import (
+    auth_cmd,
+    config_cmd,
+    console_cmd,
+    contacts,
+    demo,
+    emulator_cmd,
+    export,
+    orgs,
+    serve_cmd,
+    sync_cmd,
+)
 from gcx.cli.context import GcxGroup, build_context
 from gcx.cli.output import OutputFormat
 from gcx.retry import RetryPolicy
@@ -134,7 +145,18 @@ def root(
         cli.client_options["rate_limit"] = rate_limit
 
 
-for _module in (orgs, contacts, export, config_cmd, auth_cmd, emulator_cmd, sync_cmd, serve_cmd, demo, console_cmd):
+for _module in (
+    orgs,
+    contacts,
+    export,
+    config_cmd,
+    auth_cmd,
+    emulator_cmd,
+    sync_cmd,
+    serve_cmd,
+    demo,
+    console_cmd,
+):
     _module.register(app)
 
 
