@@ -181,6 +181,12 @@ class RetryPolicy:
         sent = request_was_sent(outcome)
         name = type(outcome).__name__
         if sent is None:
+            if not idempotent and isinstance(outcome, httpx.HTTPError):
+                # httpx raises its other errors (an undecodable body...) once the server has answered.
+                return Decision(
+                    Action.OUTCOME_UNKNOWN,
+                    f"{name} after the server answered a non-idempotent {verb}: it may have been applied",
+                )
             return Decision(Action.RAISE, f"{name} is not a network failure")
         if sent and not idempotent:
             return Decision(

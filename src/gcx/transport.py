@@ -15,6 +15,7 @@ Every API call of a client goes through :meth:`Requester.request`:
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import random
 import re
@@ -38,6 +39,7 @@ from gcx.pacing import RateLimiter
 from gcx.retry import (
     MAYBE_APPLIED_RETRYABLE,
     Action,
+    Decision,
     RetryPolicy,
     is_idempotent_method,
     request_was_sent,
@@ -222,125 +224,111 @@ class Requester:
 
         ``idempotent`` overrides the method's default (GET/PUT/DELETE yes, POST/PATCH no).
         """
-        method = method.upper()
-        if idempotent is None:
-            idempotent = is_idempotent_method(method)
+        call = _Call(
+            method=method.upper(),
+            path=path,
+            idempotent=is_idempotent_method(method) if idempotent is None else idempotent,
+            started=self._clock(),
+        )
         clean_params = _clean_params(params)
-        started = self._clock()
-        attempt = 0
-        maybe_applied = False  # an earlier attempt may have reached the server and been applied
         while True:
-            attempt += 1
-            if self.limiter.enabled:
-                waited = self.limiter.reserve()
-                if waited > 0:
-                    self.stats.add("waited_pacing", waited)
-                    await self._sleep(waited)
-            sent_at = self._clock()
+            call.attempt += 1
+            await self._pace()
+            call.sent_at = self._clock()
             self.stats.add("requests")
             try:
-                response = await self.http.request(method, path, params=clean_params, json=json)
+                response = await self.http.request(call.method, path, params=clean_params, json=json)
             except httpx.HTTPError as exc:
-                if not isinstance(exc, httpx.TransportError):
-                    # Not a network failure (e.g. an undecodable answer): the server did answer,
-                    # so a write went through; nothing to retry.
-                    url = _safe_url(self.http.base_url.join(path))
-                    text = f"{method} {url} failed: {type(exc).__name__}: {redact.scrub(str(exc))}"
-                    if not idempotent:
-                        self.stats.add("outcome_unknown")
-                        raise OutcomeUnknownError(
-                            text + "; the write may have been applied",
-                            method=method,
-                            url=url,
-                            cause=_detached(exc),
-                        ) from None
-                    raise TransportError(text) from None
-                self.stats.add("network_errors")
-                elapsed = self._clock() - sent_at
-                url = _safe_url(self.http.base_url.join(path))
-                log.info(
-                    "%s %s -> %s after %.3fs (attempt %d)",
-                    method,
-                    url,
-                    type(exc).__name__,
-                    elapsed,
-                    attempt,
-                )
-                decision = self.retry.decide(
-                    attempt,
-                    method,
-                    exc,
-                    idempotent=idempotent,
-                    elapsed=self._clock() - started,
-                    rand=self._rand,
-                )
-                if decision.action is Action.OUTCOME_UNKNOWN:
-                    self.stats.add("outcome_unknown")
-                    raise OutcomeUnknownError(
-                        f"{method} {url}: {decision.reason}; the request was not retried, look the "
-                        "record up before sending it again",
-                        method=method,
-                        url=url,
-                        cause=_detached(exc),
-                    ) from None
-                if decision.action is Action.RAISE:
-                    sent = request_was_sent(exc)
-                    raise TransportError(
-                        f"{method} {url} failed: {type(exc).__name__}"
-                        + (" (request may have been sent)" if sent else "")
-                        + f"; {decision.reason}"
-                    ) from None
-                maybe_applied = maybe_applied or bool(request_was_sent(exc))
-                await self._wait_retry(decision.delay, method, url, decision.reason)
-                continue
-            status = response.status_code
-            self.stats.count_status(status)
-            url = _safe_url(response.request.url)
-            correlation = response.headers.get(CORRELATION_HEADER)
-            log.debug(
-                "%s %s -> %d in %.3fs (attempt %d, correlation id %s)",
-                method,
-                url,
-                status,
-                self._clock() - sent_at,
-                attempt,
-                correlation or "-",
-            )
-            response.extensions[REPLAYED] = maybe_applied
-            if 200 <= status < 300 or status in ok_statuses:
-                self.limiter.on_success()
-                return response
-            if status == 404 and method == "DELETE" and maybe_applied:
-                # The earlier attempt deleted it; only its answer was lost.
-                log.info("%s %s -> 404 after a lost answer: the earlier attempt deleted it", method, url)
-                self.limiter.on_success()
-                return response
-            headers = retry_headers(response)
-            if status == 429:
-                self.limiter.on_rate_limited(retry_after_from(headers))
-            decision = self.retry.decide(
-                attempt,
-                method,
-                status,
-                idempotent=idempotent,
-                headers=headers,
-                elapsed=self._clock() - started,
-                rand=self._rand,
-            )
+                failed = self._raised(call, exc)
+            else:
+                judged = self._judge(call, response, ok_statuses)
+                if isinstance(judged, httpx.Response):
+                    return judged
+                failed = judged
+            call.maybe_applied = call.maybe_applied or failed.maybe_applied
+            decision = failed.decision
             if decision.action is Action.OUTCOME_UNKNOWN:
                 self.stats.add("outcome_unknown")
-                cause = error_from_response(response, method=method)
                 raise OutcomeUnknownError(
-                    f"{method} {url}: {decision.reason}; the request was not retried, look the record "
-                    "up before sending it again",
-                    method=method,
-                    url=url,
-                    cause=cause,
+                    f"{call.method} {failed.url}: {decision.reason}; the request was not retried, look the "
+                    "record up before sending it again",
+                    method=call.method,
+                    url=failed.url,
+                    cause=failed.cause(),
                 ) from None
             if decision.action is Action.RAISE:
-                raise error_from_response(response, method=method)
-            maybe_applied = maybe_applied or status in MAYBE_APPLIED_RETRYABLE
-            await self._wait_retry(decision.delay, method, url, f"status {status}")
+                raise failed.error() from None
+            await self._wait_retry(decision.delay, call.method, failed.url, failed.retry_reason)
+
+    def _raised(self, call: _Call, exc: httpx.HTTPError) -> _Failed:
+        """An attempt that raised instead of answering: count, log and judge it."""
+        url = _safe_url(self.http.base_url.join(call.path))
+        sent = request_was_sent(exc)
+        if sent is not None:  # a network failure (otherwise the answer came but could not be read)
+            self.stats.add("network_errors")
+            log.info(
+                "%s %s -> %s after %.3fs (attempt %d)",
+                call.method, url, type(exc).__name__, self._clock() - call.sent_at, call.attempt,
+            )  # fmt: skip
+        decision = self.retry.decide(
+            call.attempt, call.method, exc, idempotent=call.idempotent,
+            elapsed=self._clock() - call.started, rand=self._rand,
+        )  # fmt: skip
+        return _Failed(
+            decision,
+            url,
+            retry_reason=decision.reason,
+            maybe_applied=bool(sent),
+            cause=lambda: _detached(exc),
+            error=lambda: TransportError(_failure_text(call.method, url, exc, sent, decision.reason)),
+        )
+
+    def _judge(
+        self, call: _Call, response: httpx.Response, ok_statuses: tuple[int, ...]
+    ) -> httpx.Response | _Failed:
+        """An answer: the response when it ends the call, else the failure judged."""
+        status = response.status_code
+        self.stats.count_status(status)
+        url = _safe_url(response.request.url)
+        log.debug(
+            "%s %s -> %d in %.3fs (attempt %d, correlation id %s)",
+            call.method, url, status, self._clock() - call.sent_at, call.attempt,
+            response.headers.get(CORRELATION_HEADER) or "-",
+        )  # fmt: skip
+        response.extensions[REPLAYED] = call.maybe_applied
+        ending = call_ends(status, call.method, maybe_applied=call.maybe_applied, ok_statuses=ok_statuses)
+        if ending is not None:
+            if ending is Ending.DELETED_EARLIER:
+                log.info("%s %s -> 404 after a lost answer: the earlier attempt deleted it", call.method, url)
+            self.limiter.on_success()
+            return response
+        headers = retry_headers(response)
+        if status == 429:
+            self.limiter.on_rate_limited(retry_after_from(headers))
+        decision = self.retry.decide(
+            call.attempt, call.method, status, idempotent=call.idempotent, headers=headers,
+            elapsed=self._clock() - call.started, rand=self._rand,
+        )  # fmt: skip
+
+        def error() -> ApiError:
+            return error_from_response(response, method=call.method)
+
+        return _Failed(
+            decision,
+            url,
+            retry_reason=f"status {status}",
+            maybe_applied=status in MAYBE_APPLIED_RETRYABLE,
+            cause=error,
+            error=error,
+        )
+
+    async def _pace(self) -> None:
+        """Wait for a slot from the shared rate limiter (when it is on)."""
+        if self.limiter.enabled:
+            waited = self.limiter.reserve()
+            if waited > 0:
+                self.stats.add("waited_pacing", waited)
+                await self._sleep(waited)
 
     async def _wait_retry(self, delay: float, method: str, url: str, reason: str) -> None:
         self.stats.add("retries")
@@ -348,6 +336,63 @@ class Requester:
         log.info("retrying %s %s in %.2fs (%s)", method, url, delay, reason)
         if delay > 0:
             await self._sleep(delay)
+
+
+@dataclass
+class _Call:
+    """One API call across its attempts."""
+
+    method: str
+    path: str
+    idempotent: bool
+    started: float
+    attempt: int = 0
+    sent_at: float = 0.0
+    #: An earlier attempt may have reached the server and been applied.
+    maybe_applied: bool = False
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """A failed attempt, judged: what to do, and the errors to raise when giving up."""
+
+    decision: Decision
+    url: str
+    retry_reason: str
+    #: This attempt may have reached the server and been applied.
+    maybe_applied: bool
+    #: The underlying failure, for :class:`OutcomeUnknownError` (built only when needed).
+    cause: Callable[[], BaseException]
+    #: The error raised when the policy says give up.
+    error: Callable[[], Exception]
+
+
+class Ending(enum.Enum):
+    """Why an answer ends a call successfully."""
+
+    OK = "ok"
+    #: A 404 to a DELETE whose earlier attempt may have deleted the record (its answer was lost).
+    DELETED_EARLIER = "deleted earlier"
+
+
+def call_ends(
+    status: int, method: str, *, maybe_applied: bool, ok_statuses: tuple[int, ...] = ()
+) -> Ending | None:
+    """Pure: whether an answer ends the call successfully, or ``None`` (a failure for the retry
+    policy to judge)."""
+    if 200 <= status < 300 or status in ok_statuses:
+        return Ending.OK
+    if status == 404 and method == "DELETE" and maybe_applied:
+        return Ending.DELETED_EARLIER
+    return None
+
+
+def _failure_text(method: str, url: str, exc: BaseException, sent: bool | None, reason: str) -> str:
+    """The message of the :class:`TransportError` raised when a failed request is given up."""
+    if sent is None:  # the server answered, but its answer could not be read
+        return f"{method} {url} failed: {type(exc).__name__}: {redact.scrub(str(exc))}"
+    maybe_sent = " (request may have been sent)" if sent else ""
+    return f"{method} {url} failed: {type(exc).__name__}{maybe_sent}; {reason}"
 
 
 def _detached(exc: BaseException) -> BaseException:

@@ -69,6 +69,16 @@ def test_non_network_exception_is_raised() -> None:
     assert POLICY.should_retry(1, "GET", ValueError("x"), True).action is Action.RAISE
 
 
+def test_unreadable_answer_to_a_write_is_outcome_unknown() -> None:
+    # httpx raises a DecodingError once the server has answered: a POST went through.
+    garbled = httpx.DecodingError("bad gzip")
+    assert request_was_sent(garbled) is None
+    decision = POLICY.should_retry(1, "POST", garbled, False)
+    assert decision.action is Action.OUTCOME_UNKNOWN and "may have been applied" in decision.reason
+    assert POLICY.should_retry(1, "GET", garbled, True).action is Action.RAISE
+    assert POLICY.should_retry(1, "POST", ValueError("x"), False).action is Action.RAISE
+
+
 def test_attempt_budget() -> None:
     assert POLICY.should_retry(4, "GET", 503, True).action is Action.RETRY
     last = POLICY.should_retry(5, "GET", 503, True)

@@ -19,7 +19,7 @@ from gcx.errors import (
     TransportError,
     ValidationError,
 )
-from gcx.transport import error_from_response
+from gcx.transport import Ending, call_ends, error_from_response
 from tests.client.conftest import BASE, CREDS, FakeApi, json_of
 
 CONTACTS = "/api/v2/externalcontacts/contacts"
@@ -427,3 +427,22 @@ async def test_answers_nested_too_deep_are_gcx_errors(api: FakeApi) -> None:
         with pytest.raises(BadRequestError) as caught:
             await gc.contacts.get("c2")
         assert caught.value.status == 400 and len(str(caught.value)) < 1000
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "maybe_applied", "ok", "expected"),
+    [
+        (200, "GET", False, (), Ending.OK),
+        (204, "DELETE", True, (), Ending.OK),
+        (404, "GET", False, (404,), Ending.OK),
+        (404, "DELETE", True, (), Ending.DELETED_EARLIER),
+        (404, "DELETE", False, (), None),
+        (404, "GET", True, (), None),
+        (500, "PUT", True, (), None),
+        (429, "POST", False, (), None),
+    ],
+)
+def test_which_answers_end_a_call(
+    status: int, method: str, maybe_applied: bool, ok: tuple[int, ...], expected: Ending | None
+) -> None:
+    assert call_ends(status, method, maybe_applied=maybe_applied, ok_statuses=ok) is expected
