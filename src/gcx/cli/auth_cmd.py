@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from gcx.cli.context import get_cli
 from gcx.config import mask_secret
 from gcx.redact import redact_url
+
+if TYPE_CHECKING:
+    from gcx.client import AsyncClient
+    from gcx.models import Organization
 
 auth_app = typer.Typer(
     name="auth", help="Check credentials.\n\nExample: gcx auth check", no_args_is_help=True
@@ -26,11 +30,10 @@ def check(ctx: typer.Context) -> None:
     cli = get_cli(ctx)
     settings = cli.settings()
 
-    async def probe(gc: Any) -> Any:
+    async def probe(gc: AsyncClient) -> Organization:
         return await gc.me()
 
-    me = cli.run(probe)
-    data = me.to_api() if hasattr(me, "to_api") else dict(me)
+    data = cli.run(probe).to_api()
     result = {
         "status": "ok",
         "organization": data.get("name"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -42,6 +42,9 @@ from gcx.cli.records import (
 )
 from gcx.errors import ValidationError
 from gcx.models.values import CONTACT_IDENTIFIER_TYPES
+
+if TYPE_CHECKING:
+    from gcx.client import AsyncClient
 
 KIND = crud.CONTACTS
 
@@ -341,7 +344,7 @@ def move_contact(
     if not target:
         raise ValidationError("--to: the organization id is empty", field="externalOrganization.id")
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         contact = to_dict(await gc.contacts.get(contact_id))
         org = to_dict(await gc.organizations.get(target))
         current = contact.get("externalOrganization") or {}

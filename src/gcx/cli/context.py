@@ -17,14 +17,13 @@ traceback unless ``--verbose``, and never a secret (every line is scrubbed by :c
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from typer import _click
@@ -44,6 +43,9 @@ from gcx.errors import (
     ValidationError,
 )
 from gcx.private import exposed
+
+if TYPE_CHECKING:  # imported when a command runs, so that ``gcx --help`` stays quick
+    from gcx.client import AsyncClient
 
 T = TypeVar("T")
 
@@ -288,16 +290,16 @@ class CliContext:
             self._settings = settings
         return self._settings
 
-    def async_client(self) -> Any:
+    def async_client(self) -> AsyncClient:
         """A new, unopened :class:`gcx.client.AsyncClient` for the resolved settings."""
-        client_module = importlib.import_module("gcx.client")
-        async_client: Any = client_module.AsyncClient
+        from gcx.client import AsyncClient
+
         kwargs: dict[str, Any] = dict(self.client_options)
         if self.transport is not None:
             kwargs["transport"] = self.transport
-        return async_client(settings=self.settings(), **kwargs)
+        return AsyncClient(settings=self.settings(), **kwargs)
 
-    def run(self, fn: Callable[[Any], Awaitable[T]]) -> T:
+    def run(self, fn: Callable[[AsyncClient], Awaitable[T]]) -> T:
         """Open a client, await ``fn(client)``, close the client; errors propagate."""
 
         async def main() -> T:

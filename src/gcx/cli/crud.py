@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gcx.cli.context import CliContext, CliError, PartialFailure, UsageError
 from gcx.cli.output import CONTACT, IDENTIFIER, ORGANIZATION, Output, OutputFormat, RecordKind, to_dict
@@ -27,6 +27,10 @@ from gcx.cli.records import (
 from gcx.errors import ApiError, NotFoundError, OutcomeUnknownError, ValidationError
 from gcx.models.values import PATCH_ACTIONS
 
+if TYPE_CHECKING:
+    from gcx.client import AsyncClient
+    from gcx.resources.records import RecordResource
+
 #: How many invalid records are listed one by one before "... and N more".
 MAX_LISTED_ERRORS = 20
 
@@ -37,18 +41,18 @@ class Kind:
 
     name: str  # "contact" | "organization"
     plural: str
-    resource: str  # attribute of the client: "contacts" | "organizations"
     output: RecordKind
 
-    def of(self, gc: Any) -> Any:
-        return getattr(gc, self.resource)
+    def of(self, gc: AsyncClient) -> RecordResource[Any, Any, Any]:
+        """The client's resource for this kind."""
+        return gc.contacts if self is CONTACTS else gc.organizations
 
     def count(self, n: int) -> str:
         return f"{n} {self.name if n == 1 else self.plural}"
 
 
-CONTACTS = Kind("contact", "contacts", "contacts", CONTACT)
-ORGANIZATIONS = Kind("organization", "organizations", "organizations", ORGANIZATION)
+CONTACTS = Kind("contact", "contacts", CONTACT)
+ORGANIZATIONS = Kind("organization", "organizations", ORGANIZATION)
 
 
 def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,7 +102,7 @@ def list_records(
     """Every record through scan (no 1,000 ceiling); ``org_id``: the contacts of one organization."""
     out = cli.output_for(output)
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         if org_id is not None:
             await gc.organizations.get(org_id)  # a clear 404 for an unknown organization
             pager = gc.organizations.contacts(org_id, all=True, limit=page_size, max_records=limit)
@@ -117,7 +121,7 @@ def search_records(
     """Records matching ``query`` through search (the API serves at most 1,000)."""
     out = cli.output_for(output)
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         pager = kind.of(gc).search(q=query, page_size=100, max_records=limit)
         with out.stream(kind.output) as writer:
             async for record in pager:
@@ -135,7 +139,7 @@ def get_records(cli: CliContext, kind: Kind, ids: Sequence[str], *, output: Outp
     """One record (a detailed view) or several (a listing; unknown ids are reported, exit 3)."""
     out = cli.output_for(output)
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         resource = kind.of(gc)
         if len(ids) == 1:
             out.record(await resource.get(ids[0]), kind.output)
@@ -211,7 +215,7 @@ def create_records(
             out.records(bodies, kind.output)
         return
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         resource = kind.of(gc)
         if len(bodies) == 1:
             created = await resource.create(bodies[0])
@@ -320,7 +324,7 @@ def update_records(
     """Safe updates: only the named fields change, every other field is kept."""
     out = cli.output_for(output)
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         resource = kind.of(gc)
         if dry_run:
             previews = []
@@ -420,7 +424,7 @@ def replace_record(
     validate_new_record(kind.name, body, record=doc.label)
     body["id"] = target
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         resource = kind.of(gc)
         current = to_dict(await resource.get(target))
         lost = sorted(
@@ -520,7 +524,7 @@ def patch_record(
         out.data({"id": record_id, "changes": changes})
         return
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         updated = await kind.of(gc).patch(record_id, changes)
         out.message(
             f"patched {kind.name} {record_id} ({len(changes)} change{'s' if len(changes) != 1 else ''})"
@@ -537,7 +541,7 @@ def delete_records(cli: CliContext, kind: Kind, ids: Sequence[str], *, yes: bool
     """Delete records by id; every id is read first, so an unknown id deletes nothing."""
     out = cli.out
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         resource = kind.of(gc)
         targets = [to_dict(await resource.get(record_id)) for record_id in dict.fromkeys(ids)]
         names = ", ".join(_describe(kind, t) for t in targets[:5]) + (" ..." if len(targets) > 5 else "")
@@ -562,7 +566,7 @@ def delete_records(cli: CliContext, kind: Kind, ids: Sequence[str], *, yes: bool
     cli.run(go)
 
 
-async def count_org_contacts(gc: Any, org_id: str) -> tuple[int, bool]:
+async def count_org_contacts(gc: AsyncClient, org_id: str) -> tuple[int, bool]:
     """How many contacts an organization has, and whether that is exact (search total)."""
     pager = gc.organizations.contacts(org_id, page_size=1, max_records=1)
     seen = 0
@@ -581,7 +585,7 @@ def delete_organization(
     out = cli.out
     kind = ORGANIZATIONS
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         org = to_dict(await gc.organizations.get(org_id))
         label = _describe(kind, org)
         count, exact = await count_org_contacts(gc, org_id)
@@ -595,7 +599,8 @@ def delete_organization(
         contact_ids: list[str] = []
         if count and with_contacts:
             async for contact in gc.organizations.contacts(org_id, all=True):
-                contact_ids.append(contact.id)
+                if contact.id:  # the server always sends one; a record without it cannot be deleted
+                    contact_ids.append(contact.id)
         if dry_run:
             extra = f" and its {len(contact_ids)} {noun}" if contact_ids else ""
             out.message(f"dry run: would delete {label}{extra}; nothing was sent")
@@ -635,12 +640,11 @@ def lookup_record(
     """The record holding an identifier (exit 1 when none does)."""
     out = cli.output_for(output)
 
-    async def go(gc: Any) -> None:
-        resource = kind.of(gc)
+    async def go(gc: AsyncClient) -> None:
         if kind is CONTACTS:
-            found = await resource.lookup(identifier_type, value, external_source_id=external_source)
+            found = await gc.contacts.lookup(identifier_type, value, external_source_id=external_source)
         else:
-            found = await resource.lookup_external_id(value, external_source_id=external_source)
+            found = await kind.of(gc).lookup_external_id(value, external_source_id=external_source)
         if found is None:
             source = f" of external source {external_source}" if external_source else ""
             raise CliError(f"no {kind.name} holds the {identifier_type} identifier {value!r}{source}")
@@ -652,7 +656,7 @@ def lookup_record(
 def list_identifiers(cli: CliContext, kind: Kind, record_id: str, *, output: OutputFormat | None) -> None:
     out = cli.output_for(output)
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         items = await kind.of(gc).identifiers.list(record_id)
         out.records(items, IDENTIFIER)
 
@@ -684,7 +688,7 @@ def change_identifier(
         out.data({"id": record_id, "operation": operation, "identifier": identifier})
         return
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         identifiers = kind.of(gc).identifiers
         method = identifiers.claim if operation == "Claim" else identifiers.release
         result = await method(record_id, identifier_type, value, external_source_id=external_source)

@@ -26,8 +26,9 @@ import typer
 
 from gcx.cli.context import CliError, get_cli
 
-if TYPE_CHECKING:  # the emulator and the engine are imported when the demo runs, not on every gcx call
+if TYPE_CHECKING:  # the client, the emulator and the engine are imported when the demo runs
     from gcx.cli.output import Output
+    from gcx.client import AsyncClient
     from gcx.sync.ledger import Ledger
     from gcx.sync.report import RunReport
     from gcx.sync.source import CsvSource
@@ -133,7 +134,7 @@ class Demo:
         else:
             self.say("(the work directory is removed now; keep it with --workdir DIR)")
 
-    async def seed(self, gc: Any) -> dict[str, Any]:
+    async def seed(self, gc: AsyncClient) -> dict[str, Any]:
         """Records an agent made by hand before gcx: gcx must adopt them, not duplicate them."""
         from gcx.demo import crm
 
@@ -164,7 +165,7 @@ class Demo:
         )
         return {"org_id": org.id, "contact_id": contact.id, "contact_key": row["contact_id"]}
 
-    async def agent_edit(self, gc: Any, hand_made: dict[str, Any]) -> dict[str, Any]:
+    async def agent_edit(self, gc: AsyncClient, hand_made: dict[str, Any]) -> dict[str, Any]:
         cid = hand_made["contact_id"]
         await gc.contacts.safe_update(cid, {"salutation": "Prof.", "title": "Changed in Genesys"})
         self.say(
@@ -173,7 +174,7 @@ class Demo:
         )
         return hand_made
 
-    async def sync(self, gc: Any, ledger: Ledger, source: CsvSource, **kw: Any) -> RunReport:
+    async def sync(self, gc: AsyncClient, ledger: Ledger, source: CsvSource, **kw: Any) -> RunReport:
         from gcx.sync.engine import SyncEngine
         from gcx.sync.options import SyncOptions
         from gcx.sync.remote import Remote

@@ -19,11 +19,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -31,6 +31,9 @@ from gcx.cli.context import CliContext, CliError, get_cli
 from gcx.cli.output import CONTACT_CSV_COLUMNS, ORG_CSV_COLUMNS, Progress, csv_header, render_csv, to_dict
 from gcx.errors import GcxError
 from gcx.private import open_private, write_private
+
+if TYPE_CHECKING:
+    from gcx.client import AsyncClient
 
 STATE_FILE = ".gcx-export.json"
 STATE_VERSION = 1
@@ -209,7 +212,7 @@ def append_chunk(path: Path, text: str) -> int:
 
 
 async def export_phase(
-    gc: Any,
+    gc: AsyncClient,
     directory: Path,
     state: ExportState,
     phase: str,
@@ -267,7 +270,7 @@ async def export_phase(
     flush(None, done=True)
 
 
-def _total(gc: Any, phase: str) -> Any:
+def _total(gc: AsyncClient, phase: str) -> Coroutine[Any, Any, int | None]:
     """The number of records (from a one-record search), for the progress bar; None if unknown."""
 
     async def count() -> int | None:
@@ -278,8 +281,7 @@ def _total(gc: Any, phase: str) -> Any:
                 break
         except GcxError:
             return None  # only the bar's total is lost; the scan decides what is exported
-        total = getattr(pager, "total", None)
-        return total if isinstance(total, int) else None
+        return pager.total
 
     return count()
 
@@ -305,7 +307,7 @@ def run_export(
         save_state(directory, state)
     cli.resume_hint = f"the export stopped cleanly; run the same command again to resume it ({directory})"
 
-    async def go(gc: Any) -> None:
+    async def go(gc: AsyncClient) -> None:
         for phase in PHASES:
             ph = state.phases[phase]
             if ph.done:
