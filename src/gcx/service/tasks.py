@@ -70,7 +70,7 @@ class Service:
         self.fleet = Fleet(url, transport=transport)
         self.pool: AsyncConnectionPool = db.open_pool(url)
         self.stopping = asyncio.Event()
-        self.app = App(connector=PsycopgConnector(conninfo=url, kwargs={"autocommit": True}))
+        self.app = App(connector=PsycopgConnector(conninfo=url))
         self._register()
 
     # ------------------------------------------------------------------ tasks
@@ -169,8 +169,6 @@ class Service:
             await db.finish_run(self.pool, run_id, status="error", error=str(exc) or type(exc).__name__)
             raise
         ok = report.status in ("ok", "partial")
-        if ok:
-            await db.mark_applied(self.pool, ids, run_id)
         await db.finish_run(
             self.pool,
             run_id,
@@ -179,6 +177,8 @@ class Service:
             error=report.error,
             report=report_summary(report),
         )
+        if ok:  # after the run's row: a death in between re-applies them (idempotent), never loses them
+            await db.mark_applied(self.pool, ids, run_id)
         log.info(
             "webhook batch applied" if ok else "webhook batch not finished",
             extra={
