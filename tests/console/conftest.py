@@ -63,26 +63,18 @@ class Env:
         return self.state.approvals.submit("crm", str(result.plan_path), reasons, {"planned": planned})
 
     def gc(self) -> AsyncClient:
-        return AsyncClient(
-            BASE,
-            client_id="id",
-            client_secret="s3cr3t-canary-41",
-            transport=self.emu.transport(),
-            rate_limit=0,
-        )
+        client: AsyncClient = self.target.client()
+        return client
 
 
-def make_env(tmp: Path, emu: Emulator | None = None, transport: Any = None) -> Env:
+def make_env(tmp: Path, emu: Emulator | None = None, region: str = BASE) -> Env:
+    """A console over one job; ``region`` a loopback URL of ``emu`` (else the in-process transport)."""
     emu = emu or Emulator(EmulatorSettings(rate_limit=0, seed=7))
-    region = BASE
+    transport = emu.transport() if region == BASE else None
 
     def client() -> AsyncClient:
         return AsyncClient(
-            region,
-            client_id="id",
-            client_secret="s3cr3t-canary-41",
-            transport=transport or emu.transport(),
-            rate_limit=0,
+            region, client_id="id", client_secret="s3cr3t-canary-41", transport=transport, rate_limit=0
         )
 
     target = JobTarget(

@@ -151,7 +151,7 @@ async def test_security_headers_and_cookie(env: Env, http: httpx.AsyncClient) ->
     assert "'unsafe-inline'" not in CSP and "script-src 'self'" in CSP
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["x-content-type-options"] == "nosniff"
-    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["referrer-policy"] == "same-origin"
     assert r.headers["cache-control"] == "no-store"
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
