@@ -46,7 +46,7 @@ def test_library_install_pulls_no_web_server_nor_postgres_driver() -> None:
     assert {_name(r) for r in extras_["console"]} == {
         "starlette", "jinja2", "argon2-cffi", "itsdangerous", "python-multipart"
     }  # fmt: skip
-    assert "gcx[emulator,postgres,console]" in extras_["dev"]
+    assert "gcx[emulator,postgres,console,service]" in extras_["dev"]
 
 
 def test_every_declared_dependency_is_pinned_in_constraints() -> None:
