@@ -20,9 +20,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import phonenumbers
-
 from gcx.errors import ValidationError
+from gcx.phones import read_phone
 
 Path = tuple[str, ...]
 
@@ -128,6 +127,17 @@ def to_patch_changes(changes: Mapping[str, Any], *, record: str | None = None) -
     return out
 
 
+def get_path(data: Mapping[str, Any], path: str) -> Any:
+    """The value at a dot path: ``get_path({"a": {"b": 1}}, "a.b") == 1``; ``None`` when any
+    step is missing or is not an object."""
+    current: Any = data
+    for part in path.split("."):
+        if not isinstance(current, Mapping):
+            return None
+        current = current.get(part)
+    return current
+
+
 def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
     """``base`` with ``overlay`` merged in: objects merge recursively, everything else
     (scalars, lists) is replaced. Neither input is modified."""
@@ -172,14 +182,10 @@ def _phone_key(
     for raw in (display, user_input):
         if not raw or not raw.strip():
             continue
-        try:
-            parsed = phonenumbers.parse(raw, region or None)
-        except phonenumbers.NumberParseException:
-            digits = re.sub(r"[^\d+]", "", raw)
-            return (digits or raw.strip()) + suffix
-        if phonenumbers.is_possible_number(parsed):
-            return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)) + suffix
-        return re.sub(r"[^\d+]", "", raw) + suffix
+        e164, _ = read_phone(raw, region or None)
+        if e164 is not None:
+            return e164 + suffix
+        return (re.sub(r"[^\d+]", "", raw) or raw.strip()) + suffix
     return None
 
 

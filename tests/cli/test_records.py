@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gcx.cli.context import CliError
-from gcx.cli.crud import CONTACTS, ORGANIZATIONS, deep_merge, option_changes, patch_changes, plan_updates
+from gcx.cli.crud import CONTACTS, ORGANIZATIONS, option_changes, patch_changes, plan_updates
 from gcx.cli.records import (
     Document,
     build_record,
@@ -26,6 +26,7 @@ from gcx.cli.records import (
     validate_new_record,
 )
 from gcx.errors import ValidationError
+from gcx.merge import deep_merge
 
 # --------------------------------------------------------------------------- documents
 

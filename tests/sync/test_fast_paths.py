@@ -14,10 +14,9 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from gcx.phones import PHONE_CACHE_SIZE, read_phone
 from gcx.sync.fields import (
-    PHONE_CACHE_SIZE,
     FieldError,
-    _parse_phone,
     check_email,
     field_spec,
     normalize_phone,
@@ -88,7 +87,7 @@ def test_cached_phone_equals_uncached(raw: str, country: str | None) -> None:
 
 
 def test_phone_cache_is_bounded_and_keyed_by_country() -> None:
-    _parse_phone.cache_clear()
+    read_phone.cache_clear()
     assert normalize_phone("020 7946 0958", "GB") == "+442079460958"
     with pytest.raises(ValueError, match="cannot read phone number"):
         normalize_phone("020 7946 0958", "US")
@@ -96,7 +95,7 @@ def test_phone_cache_is_bounded_and_keyed_by_country() -> None:
     assert normalize_phone("+44 20 7946 0958", "US") == normalize_phone("+44 20 7946 0958", "FR")
     for i in range(PHONE_CACHE_SIZE + 10):
         normalize_phone(f"+1 212 {i:07d}", None)
-    assert _parse_phone.cache_info().currsize == PHONE_CACHE_SIZE
+    assert read_phone.cache_info().currsize == PHONE_CACHE_SIZE
 
 
 ATEXT = "abcXYZ0189!#$%&'*+/=?^_`{|}~-"

@@ -8,7 +8,6 @@ to stderr; partial success raises :class:`~gcx.cli.context.PartialFailure` (exit
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from gcx.cli.records import (
     validate_new_record,
 )
 from gcx.errors import ApiError, NotFoundError, OutcomeUnknownError, ValidationError
+from gcx.merge import deep_merge, get_path
 from gcx.models.values import PATCH_ACTIONS
 
 if TYPE_CHECKING:
@@ -53,17 +53,6 @@ class Kind:
 
 CONTACTS = Kind("contact", "contacts", CONTACT)
 ORGANIZATIONS = Kind("organization", "organizations", ORGANIZATION)
-
-
-def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``overlay`` merged in (nested objects merged, other values replaced)."""
-    out = copy.deepcopy(dict(base))
-    for key, value in overlay.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
 
 
 def _raise_invalid(out: Output, problems: list[str], total: int, what: str) -> None:
@@ -304,15 +293,6 @@ def plan_updates(
     return items
 
 
-def _get_path(data: Mapping[str, Any], path: str) -> Any:
-    current: Any = data
-    for part in path.split("."):
-        if not isinstance(current, Mapping):
-            return None
-        current = current.get(part)
-    return current
-
-
 def update_records(
     cli: CliContext,
     kind: Kind,
@@ -334,7 +314,7 @@ def update_records(
                     {
                         "id": item.record_id,
                         "changes": {
-                            path: {"from": _get_path(current, path), "to": value}
+                            path: {"from": get_path(current, path), "to": value}
                             for path, value in item.changes.items()
                         },
                     }

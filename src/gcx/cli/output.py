@@ -35,6 +35,7 @@ from typing import IO, Any, Protocol
 from pydantic import BaseModel
 
 from gcx.cli.safety import json_safe, spreadsheet_safe, terminal_safe
+from gcx.merge import get_path
 from gcx.models import ExternalContact, ExternalOrganization
 from gcx.models.base import ApiModel
 
@@ -63,16 +64,6 @@ def to_dict(record: Any) -> dict[str, Any]:
     if isinstance(record, Mapping):
         return dict(record)
     raise TypeError(f"cannot print a {type(record).__name__} as a record")
-
-
-def get_path(data: Mapping[str, Any], path: str) -> Any:
-    """``get_path({"a": {"b": 1}}, "a.b") == 1``; ``None`` when any step is missing."""
-    current: Any = data
-    for part in path.split("."):
-        if not isinstance(current, Mapping):
-            return None
-        current = current.get(part)
-    return current
 
 
 # --------------------------------------------------------------------------- columns

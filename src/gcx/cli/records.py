@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-import phonenumbers
 from pydantic import ValidationError as PydanticValidationError
 
 from gcx.cli.context import CliError
 from gcx.errors import ValidationError
 from gcx.models import ExternalContact, ExternalOrganization
 from gcx.models.base import ApiModel
+from gcx.phones import NOT_POSSIBLE, phone_region, read_phone
 
 EMAIL_FIELDS = ("workEmail", "personalEmail", "otherEmail")
 PHONE_FIELDS = ("workPhone", "cellPhone", "homePhone", "otherPhone", "phoneNumber", "faxNumber")
@@ -298,19 +298,15 @@ def validate_changes(kind: str, changes: Mapping[str, Any], *, record: str) -> N
 def normalize_phone(value: str, country: str | None, *, field: str = "phone") -> str:
     """A phone number in E.164 (``+33123456789``); needs ``+`` and the country code, or ``country``."""
     text = value.strip()
-    region = country.upper() if country else None
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        hint = (
-            ""
-            if text.startswith("+") or region
-            else " (start with + and the country code, or pass --country)"
-        )
-        raise ValidationError(f"{field}: {value!r} is not a phone number: {exc}{hint}", field=field) from None
-    if not phonenumbers.is_possible_number(parsed):
+    e164, why = read_phone(text, phone_region(text, country))
+    if e164 is not None:
+        return e164
+    if why == NOT_POSSIBLE:
         raise ValidationError(f"{field}: {value!r} is not a possible phone number", field=field)
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+    hint = (
+        "" if text.startswith("+") or country else " (start with + and the country code, or pass --country)"
+    )
+    raise ValidationError(f"{field}: {value!r} is not a phone number: {why}{hint}", field=field)
 
 
 def normalize_email(value: str, *, field: str = "email") -> str:

@@ -22,8 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+
+from gcx.merge import get_path
+from gcx.phones import phone_region, read_phone
 
 Kind = Literal["organization", "contact"]
 KINDS: tuple[Kind, Kind] = ("organization", "contact")
@@ -118,36 +120,17 @@ def field_spec(kind: Kind, path: str) -> FieldSpec:
 # --------------------------------------------------------------------------- normalising input
 
 
-#: Distinct (number, country) pairs whose parse is remembered. Bounded, so memory stays flat
-#: however large the source; a source repeats numbers (switchboards, shared lines, the same
-#: account phone repeated on its contacts' rows).
-PHONE_CACHE_SIZE = 16384
-
-
 def normalize_phone(raw: str, default_country: str | None) -> str:
     """``'(555) 010-0100'`` + ``'US'`` -> ``'+15550100100'``; raises ``ValueError`` if unreadable.
 
-    The verdict of phonenumbers (the expensive part of validating a record) is cached per
-    (number as written, country it is read with): the same input always gives the same answer.
+    The reading (:func:`gcx.phones.read_phone`, the expensive part of validating a record) is
+    cached per (number as written, country it is read with).
     """
     text = raw.strip()
-    region = None if text.startswith("+") else ((default_country or "").upper() or None)
-    e164, error = _parse_phone(text, region)
+    e164, error = read_phone(text, phone_region(text, default_country))
     if e164 is None:
         raise ValueError(f"cannot read phone number {text!r}: {error}")
     return e164
-
-
-@functools.lru_cache(maxsize=PHONE_CACHE_SIZE)
-def _parse_phone(text: str, region: str | None) -> tuple[str | None, str | None]:
-    """(E.164, None) or (None, why): phonenumbers' reading of ``text`` in ``region``."""
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        return None, str(exc)
-    if not phonenumbers.is_possible_number(number):
-        return None, "not a possible number"
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)), None
 
 
 #: A plain dot-atom local part (RFC 5322), which email-validator accepts as it is.
@@ -288,15 +271,6 @@ def check_key(raw: Any) -> str:
 # --------------------------------------------------------------------------- reading remote values
 
 
-def get_path(body: Mapping[str, Any], path: str) -> Any:
-    cur: Any = body
-    for part in path.split("."):
-        if not isinstance(cur, Mapping):
-            return None
-        cur = cur.get(part)
-    return cur
-
-
 def remote_value(kind: Kind, path: str, body: Mapping[str, Any]) -> Any:
     """The normalised value of ``path`` in a record read from Genesys."""
     spec = field_spec(kind, path)
@@ -376,6 +350,6 @@ def set_path(body: dict[str, Any], kind: Kind, path: str, value: Any) -> None:
 def clear_caches() -> None:
     """Forget the cached verdicts (phones, email domains, field specs): they are bounded, and
     only a measurement of memory from a cold start needs this."""
-    _parse_phone.cache_clear()
+    read_phone.cache_clear()
     _domain_error.cache_clear()
     field_spec.cache_clear()

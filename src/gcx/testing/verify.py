@@ -32,6 +32,8 @@ from typing import Any
 
 import phonenumbers
 
+from gcx.merge import get_path
+
 KINDS = ("organization", "contact")
 STATE_KEYS = {"organization": "organizations", "contact": "contacts"}
 ORG_REF = "organization"
@@ -172,15 +174,6 @@ def flatten(record: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[name] = value
     return out
-
-
-def get_path(body: Mapping[str, Any], path: str) -> Any:
-    cur: Any = body
-    for part in path.split("."):
-        if not isinstance(cur, Mapping):
-            return None
-        cur = cur.get(part)
-    return cur
 
 
 def _phone(value: Any, country: str | None) -> str | None:
