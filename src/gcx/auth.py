@@ -5,7 +5,7 @@
 * the token is cached and renewed *before* it expires: the margin is
   ``max(60 s, 10 % of its lifetime)`` (at most half of it), measured on a monotonic clock
   from the moment the token was requested, which also absorbs clock skew with the server;
-* **single flight**: however many asyncio tasks (or threads, for the sync flow) need a token
+* **single flight**: however many asyncio tasks need a token
   at once, exactly one token request goes out and the others wait for it;
 * a 401 on an API call renews the token once (only if nobody renewed it meanwhile) and
   replays the request once;
@@ -38,7 +38,6 @@ from gcx.retry import Action, RetryPolicy
 log = logging.getLogger("gcx.auth")
 
 AsyncSend = Callable[[httpx.Request], Awaitable[httpx.Response]]
-SyncSend = Callable[[httpx.Request], httpx.Response]
 
 #: Retries of the token request itself (it is safe to repeat: a token is not a write).
 TOKEN_RETRY = RetryPolicy(max_attempts=5, base=0.5, cap=10.0, deadline=120.0, max_retry_after=120.0)
@@ -80,9 +79,8 @@ class TokenCache:
         self._token: Token | None = None
         self._lock = threading.Lock()
         self.generation = 0
-        # Single flight: whoever shares this cache (tasks, threads, several clients) waits on
-        # these while one of them fetches a token.
-        self.thread_lock = threading.Lock()
+        # Single flight: whoever shares this cache (tasks, several clients) on one event loop
+        # waits on that loop's lock while one of them fetches a token.
         self._async_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
@@ -180,10 +178,11 @@ def parse_token_response(response: httpx.Response, *, obtained_at: float) -> Tok
 
 
 class ClientCredentialsAuth(httpx.Auth):
-    """:class:`httpx.Auth` for the client credentials grant (sync and async flows).
+    """:class:`httpx.Auth` for the client credentials grant (the async flow of
+    :class:`httpx.AsyncClient`).
 
-    ``async_send``/``sync_send`` send the token request (gcx's clients pass their own, so the
-    token request uses the same transport, e.g. the in-process emulator); without them a
+    ``async_send`` sends the token request (gcx's clients pass their own, so the
+    token request uses the same transport, e.g. the in-process emulator); without it a
     short-lived :mod:`httpx` client is used. ``on_token_request`` is called once per HTTP
     token request (for statistics).
     """
@@ -199,11 +198,9 @@ class ClientCredentialsAuth(httpx.Auth):
         *,
         cache: TokenCache | None = None,
         async_send: AsyncSend | None = None,
-        sync_send: SyncSend | None = None,
         on_token_request: Callable[[], None] | None = None,
         retry: RetryPolicy = TOKEN_RETRY,
         sleep: Callable[[float], Awaitable[None]] | None = None,
-        sync_sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] | None = None,
     ) -> None:
         if not client_id:
@@ -216,11 +213,9 @@ class ClientCredentialsAuth(httpx.Auth):
         self.token_url = token_url
         self.cache = cache or TokenCache()
         self._async_send = async_send
-        self._sync_send = sync_send
         self._on_token_request = on_token_request
         self._retry = retry
         self._sleep = sleep or asyncio.sleep
-        self._sync_sleep = sync_sleep
         self._rand = rand
 
     def __repr__(self) -> str:
@@ -384,67 +379,13 @@ class ClientCredentialsAuth(httpx.Auth):
         request.headers["Authorization"] = f"Bearer {token.value}"
         yield request
 
-    # -- sync ----------------------------------------------------------------------
-
-    def _send_sync(self, request: httpx.Request) -> httpx.Response:
-        if self._sync_send is not None:
-            return self._sync_send(request)
-        with httpx.Client() as client:
-            response = client.send(request)
-            response.read()
-            return response
-
-    def _fetch_sync(self) -> Token:
-        steps = self._token_steps()
-        to_send: httpx.Response | BaseException | None = None
-        while True:
-            try:
-                step = steps.send(to_send)
-            except StopIteration as stop:
-                token: Token = stop.value
-                return token
-            if isinstance(step, float):
-                self._sync_sleep(step)
-                to_send = None
-                continue
-            try:
-                to_send = self._send_sync(step)
-            except httpx.TransportError as exc:
-                to_send = exc
-
-    def sync_token(self, *, stale: str | None = None) -> Token:
-        """Blocking :meth:`async_token`: one token request for all threads."""
-        if stale is not None:
-            self.cache.invalidate(stale)
-        token = self.cache.get()
-        if token is not None:
-            return token
-        seen = self.cache.fetches
-        with self.cache.thread_lock:
-            token = self.cache.get()
-            if token is None:
-                self._raise_shared_failure(seen)
-                try:
-                    token = self._fetch_sync()
-                except GcxError as exc:
-                    self._record_failure(exc)
-                    raise
-                self._record_success()
-                self.cache.set(token)
-            return token
-
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.read()
-        token = self.sync_token()
-        request.headers["Authorization"] = f"Bearer {token.value}"
-        response = yield request
-        if response.status_code != 401:
-            return
-        response.read()
-        log.info("401 on %s %s: renewing the token and replaying once", request.method, request.url.path)
-        token = self.sync_token(stale=token.value)
-        request.headers["Authorization"] = f"Bearer {token.value}"
-        yield request
+        """Refused: a blocking httpx client would otherwise send the request without a token.
+        gcx's blocking :class:`~gcx.client.Client` runs the async flow on its own loop."""
+        raise AuthError(
+            "ClientCredentialsAuth works with httpx.AsyncClient only; use gcx.Client for blocking calls"
+        )
+        yield request  # pragma: no cover - makes this a generator, as httpx expects
 
 
 class StaticTokenAuth(httpx.Auth):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -305,6 +305,3 @@ class Settings:
                 + " and ".join(missing)
                 + f"; set them in the environment, a profile, or give {ENV_ACCESS_TOKEN}"
             )
-
-    def with_region(self, region: str) -> Settings:
-        return replace(self, region=resolve_region(region))

@@ -12,12 +12,11 @@ long job should run *near* that rate and rarely be rejected, so the limiter:
   configured maximum.
 
 Decisions are pure arithmetic on an injected clock (:meth:`RateLimiter.reserve`); callers do
-the waiting (``await limiter.acquire()`` or ``limiter.acquire_sync()``).
+the waiting (:class:`gcx.transport.Requester` sleeps for what :meth:`~RateLimiter.reserve` says).
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Callable
@@ -128,20 +127,6 @@ class RateLimiter:
                 self.decreases += 1
             # Requests reserved before the cut keep their slots; new ones start after the pause.
             self._tat = max(self._tat, self._paused_until if retry_after else now)
-
-    async def acquire(self) -> float:
-        """Wait (asynchronously) for a slot; returns the seconds waited."""
-        wait = self.reserve()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        return wait
-
-    def acquire_sync(self) -> float:
-        """Wait (blocking) for a slot; returns the seconds waited."""
-        wait = self.reserve()
-        if wait > 0:
-            time.sleep(wait)
-        return wait
 
     def __repr__(self) -> str:
         return f"RateLimiter(max_rate={self.max_rate:g}/min, current={self.current_rate:.1f}/min)"

@@ -71,11 +71,6 @@ def forget_secret(secret: str | None) -> None:
             _secrets.discard(secret)
 
 
-def registered_secrets() -> frozenset[str]:
-    with _lock:
-        return frozenset(_secrets)
-
-
 def scrub(text: str, extra: Iterable[str] = ()) -> str:
     """``text`` with every registered secret, every ``extra`` string and every credential-looking
     pattern replaced by ``***``."""

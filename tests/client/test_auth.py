@@ -98,37 +98,22 @@ def test_storm_through_threads_of_the_sync_facade(api: FakeApi, clock: FakeClock
         assert gc.stats.requests == 201
 
 
-def test_plain_httpx_sync_flow_single_flight_across_threads(api: FakeApi) -> None:
-    """ClientCredentialsAuth works with a plain httpx.Client too (the sync auth flow)."""
-    lock = threading.Lock()
-    issued = [0]
+def test_plain_blocking_httpx_client_is_refused_not_sent_without_a_token() -> None:
+    """The auth has no blocking flow (gcx.Client runs the async one): a plain httpx.Client
+    gets a clear error instead of a request sent without credentials."""
+    sent: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/oauth/token":
-            with lock:
-                issued[0] += 1
-            threading.Event().wait(0.02)
-            return httpx.Response(200, json={"access_token": "sync-token-abc", "expires_in": 3600})
-        assert request.headers["authorization"] == "Bearer sync-token-abc"
+        sent.append(request)
         return httpx.Response(200, json={"ok": True})
 
-    transport = httpx.MockTransport(handler)
-    with httpx.Client(transport=transport, base_url=BASE) as http:
-        auth = ClientCredentialsAuth(
-            CANARY_CLIENT_ID, CANARY_SECRET, f"{BASE}/oauth/token", sync_send=http.send
-        )
-        barrier = threading.Barrier(16)
-
-        def worker() -> None:
-            barrier.wait()
-            assert http.get("/x", auth=auth).status_code == 200
-
-        threads = [threading.Thread(target=worker) for _ in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    assert issued[0] == 1
+    auth = ClientCredentialsAuth(CANARY_CLIENT_ID, CANARY_SECRET, f"{BASE}/oauth/token")
+    with (
+        httpx.Client(transport=httpx.MockTransport(handler), base_url=BASE) as http,
+        pytest.raises(AuthError, match=r"httpx\.AsyncClient only"),
+    ):
+        http.get("/x", auth=auth)
+    assert sent == []
 
 
 async def test_401_renews_once_and_replays_once(api: FakeApi) -> None:
@@ -270,38 +255,6 @@ async def test_storm_with_refused_credentials_sends_one_token_request(api: FakeA
         # a later call tries again (the failure is not cached forever)
         assert (await gc.me()).id == "org-me"
         assert gc.stats.token_requests == 2
-
-
-def test_sync_flow_shares_a_failure_across_threads() -> None:
-    issued = [0]
-    lock = threading.Lock()
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        with lock:
-            issued[0] += 1
-        threading.Event().wait(0.02)
-        return httpx.Response(400, json={"error": "invalid_client"})
-
-    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
-        auth = ClientCredentialsAuth(
-            CANARY_CLIENT_ID, CANARY_SECRET, f"{BASE}/oauth/token", sync_send=http.send
-        )
-        barrier = threading.Barrier(8)
-        errors: list[BaseException] = []
-
-        def worker() -> None:
-            barrier.wait()
-            try:
-                auth.sync_token()
-            except AuthError as exc:
-                errors.append(exc)
-
-        threads = [threading.Thread(target=worker) for _ in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    assert len(errors) == 8 and issued[0] == 1
 
 
 async def test_clients_sharing_a_cache_share_the_token_and_the_flight(api: FakeApi) -> None:

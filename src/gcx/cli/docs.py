@@ -96,11 +96,6 @@ def _walk(command: Any, path: str) -> Iterator[CommandDoc]:
         yield from _walk(sub, f"{path} {name}")
 
 
-def command_paths(app: typer.Typer, prog: str = "gcx") -> list[str]:
-    """The paths of every visible command, e.g. ``["gcx", "gcx orgs", "gcx orgs list", ...]``."""
-    return [doc.path for doc in command_tree(app, prog)]
-
-
 def _anchor(path: str) -> str:
     return re.sub(r"[^a-z0-9 -]", "", path.lower()).replace(" ", "-")
 

@@ -176,17 +176,6 @@ def flatten_changes(doc: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def merge_change_sets(*sets: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge change sets from several options; naming a field twice is an error."""
-    out: dict[str, Any] = {}
-    for changes in sets:
-        for key, value in changes.items():
-            if key in out:
-                raise ValidationError(f"field {key!r} is given twice", field=key)
-            out[key] = value
-    return out
-
-
 def build_record(changes: Mapping[str, Any]) -> dict[str, Any]:
     """A nested record from a change set of dot paths (``None`` values are left out)."""
     record: dict[str, Any] = {}
