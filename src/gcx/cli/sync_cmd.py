@@ -1,4 +1,4 @@
-"""``gcx sync plan|apply|status``: make Genesys match a source of truth, run after run.
+"""``gcx sync plan|apply|status|unlock``: make Genesys match a source of truth, run after run.
 
 See ``docs/sync.md``. Exit codes: 0 everything synced, 3 some rows or records failed (the
 others are synced; see the report), 1 the run could not proceed (bad mapping, ledger bound to
@@ -422,6 +422,13 @@ def apply_cmd(
     _finish(cli, report, exc, url, report_file)
 
 
+def _require_ledger(url: str) -> None:
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
+        raise CliError(
+            f"no ledger at {url[len('sqlite:///') :]} (run gcx sync apply first, or pass --ledger)"
+        )
+
+
 @app.command("status")
 def status_cmd(
     ctx: typer.Context,
@@ -437,10 +444,7 @@ def status_cmd(
 
     cli = get_cli(ctx)
     url = ledger_url(ledger)
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
-        raise CliError(
-            f"no ledger at {url[len('sqlite:///') :]} (run gcx sync apply first, or pass --ledger)"
-        )
+    _require_ledger(url)
     with Ledger(url) as led:
         binding = led.binding()
         entries = led.entries()
@@ -466,6 +470,7 @@ def status_cmd(
             },
             "ops": led.op_counts(),
             "pending": len(led.open_ops()),
+            "lock": led.lock_info(),
             "runs": [
                 {
                     "id": r["id"],
@@ -510,6 +515,16 @@ def status_cmd(
     for kind, c in data["records"].items():
         w(f"{kind}s: {c['total']} ({c['createdByGcx']} created by gcx)\n")
     w("operations: " + (", ".join(f"{k} {v}" for k, v in sorted(data["ops"].items())) or "none") + "\n")
+    lock = data["lock"]
+    if lock:
+        w(
+            f"lock: held by run {lock['run'][:12]} (pid {lock['pid']} on {lock['host']}), renewed "
+            f"{lock['renewedSecondsAgo']:.0f} s ago"
+            + (" - stale: the next run takes it over" if lock["stale"] else "")
+            + "\n"
+        )
+    else:
+        w("lock: free\n")
     if data["pending"]:
         w(f"pending: {data['pending']} operation(s) of an interrupted run (the next apply reconciles them)\n")
     if data["runs"]:
@@ -517,6 +532,35 @@ def status_cmd(
     if data["failed"]:
         w("failed (not synced since):\n")
         out.records(data["failed"], noun="failed record")
+
+
+@app.command("unlock")
+def unlock_cmd(
+    ctx: typer.Context,
+    ledger: LedgerOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Release the ledger's run lock, whoever holds it (a run that was killed on another machine).
+
+    A lock not renewed for two minutes is taken over by the next run anyway; this is for not
+    waiting. A run still alive loses its lock and stops before its next write batch.
+
+    Example: gcx sync unlock --ledger postgresql+psycopg://sync@db/gcx --yes
+    """
+    from gcx.sync.ledger import Ledger, ledger_url
+
+    cli = get_cli(ctx)
+    url = ledger_url(ledger)
+    _require_ledger(url)
+    with Ledger(url) as led:
+        lock = led.lock_info()
+        if lock is None:
+            cli.out.message("the ledger is not locked: nothing to release")
+            return
+        who = f"run {lock['run'][:12]} (pid {lock['pid']} on {lock['host']})"
+        cli.confirm(f"Release the lock of {who}, renewed {lock['renewedSecondsAgo']:.0f} s ago?", yes=yes)
+        led.unlock()
+    cli.out.message(f"released the lock of {who}")
 
 
 def _applied_total(counts: Any) -> str:

@@ -29,3 +29,7 @@ class IllegalTransitionError(SyncError):
 
 class LedgerLockedError(SyncError):
     """Another run is using the ledger."""
+
+
+class LeaseLostError(SyncError):
+    """This run's lease on the ledger was taken over (or released by hand): it must not write."""

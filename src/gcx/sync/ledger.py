@@ -30,10 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import socket
 import time
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,8 +62,9 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from gcx import extras, redact
 from gcx.errors import ConfigError
 from gcx.private import create_private
-from gcx.sync.errors import IllegalTransitionError, LedgerLockedError
+from gcx.sync.errors import IllegalTransitionError, LeaseLostError, LedgerLockedError
 from gcx.sync.fields import Kind
+from gcx.sync.lease import DEFAULT_LEASE_SECONDS, Holder, LeaseKeeper, held_by_other, pid_alive
 from gcx.sync.rows import (
     OPEN_STATES,
     TRANSITIONS,
@@ -106,7 +104,9 @@ def safe_url(url: str) -> str:
 class Ledger:
     """The ledger database. Use as a context manager (closes its connections)."""
 
-    def __init__(self, url: str, *, prefix: str = "gcx_") -> None:
+    def __init__(
+        self, url: str, *, prefix: str = "gcx_", lease_seconds: float = DEFAULT_LEASE_SECONDS
+    ) -> None:
         self.url = url
         self.prefix = prefix
         try:
@@ -175,6 +175,8 @@ class Ledger:
             Column("heartbeat", Float, nullable=False),
         )
         self._lock_token: str | None = None
+        self._keeper: LeaseKeeper | None = None
+        self.lease_seconds = lease_seconds
         self.t_runs = Table(
             f"{prefix}runs",
             md,
@@ -199,6 +201,9 @@ class Ledger:
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
+        if self._keeper is not None:  # closed without release: stop renewing (the lease goes stale)
+            self._keeper.stop()
+            self._keeper = None
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -349,6 +354,13 @@ class Ledger:
         now = _now()
         ids: list[int] = []
         with self.engine.begin() as conn:
+            # Fencing: the lease is renewed in this very transaction, only if it is still ours
+            # (the row stays locked until commit), so a run that lost it writes nothing more.
+            if self._lock_token is not None and not self._renew_in(conn):
+                raise LeaseLostError(
+                    "this run lost the ledger's lease to another run (or gcx sync unlock): it stopped "
+                    "before writing its next batch; run again to finish"
+                )
             prev: dict[tuple[str, str, str], int] = {}
             for kind in {o.kind for o in ops}:
                 keys = sorted({o.key for o in ops if o.kind == kind})
@@ -379,12 +391,6 @@ class Ledger:
                 res = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), params)
                 ids = [int(r[0]) for r in res]
             self._transition(conn, ids, "start")
-            if self._lock_token is not None:  # the run is alive: keep its lock fresh
-                conn.execute(
-                    update(self.t_lock)
-                    .where(and_(self.t_lock.c.id == 1, self.t_lock.c.token == self._lock_token))
-                    .values(heartbeat=time.time())
-                )
         return ids
 
     def _transition(
@@ -504,55 +510,69 @@ class Ledger:
 
     # ------------------------------------------------------------------ run lock
 
-    def acquire(self, *, stale_after: float = 120.0, now: float | None = None) -> None:
-        """Take the ledger's run lock: two applies on one ledger at once could both create a record.
+    def acquire(self, *, stale_after: float | None = None, now: float | None = None) -> None:
+        """Take the ledger's run lease (:mod:`gcx.sync.lease`) and keep it renewed until :meth:`release`.
 
-        Refused (:class:`LedgerLockedError`) while another run holds it: a live process on this
-        host, or a run elsewhere whose heartbeat is younger than ``stale_after`` seconds. A lock
-        left by a killed process on this host, or a stale one, is taken over.
+        Refused (:class:`LedgerLockedError`) while another run holds a fresh lease; a stale
+        lease, or one whose holder is dead in this very PID namespace, is taken over.
         """
+        lease = self.lease_seconds if stale_after is None else stale_after
         t = self.t_lock
-        token = uuid.uuid4().hex
-        me = {"host": socket.gethostname(), "pid": os.getpid(), "token": token}
+        me = Holder.me()
+        values = {"host": me.host_column(), "pid": me.pid, "token": me.run}
         stamp = time.time() if now is None else now
         for _ in range(3):
             with self.engine.begin() as conn:
                 row = conn.execute(select(t).where(t.c.id == 1)).mappings().first()
                 if row is None:
                     try:
-                        conn.execute(insert(t).values(id=1, heartbeat=stamp, **me))
+                        conn.execute(insert(t).values(id=1, heartbeat=stamp, **values))
                     except IntegrityError:
                         continue  # someone else inserted it first: look again
-                    self._lock_token = token
-                    return
-                alive_here = row["host"] == me["host"] and _pid_alive(int(row["pid"]))
-                fresh = stamp - float(row["heartbeat"]) < stale_after
-                if alive_here or (row["host"] != me["host"] and fresh):
-                    raise LedgerLockedError(
-                        f"another gcx sync (pid {row['pid']} on {row['host']}) is using this ledger; "
-                        f"wait for it to finish (a lock older than {stale_after:.0f} s is taken over)"
-                    )
+                    break
+                current = Holder.from_row(row["host"], int(row["pid"]), row["token"])
+                reason = held_by_other(
+                    current, float(row["heartbeat"]), me, now=stamp, lease=lease, pid_alive=pid_alive
+                )
+                if reason is not None:
+                    raise LedgerLockedError(reason)
                 res = conn.execute(
                     update(t)
                     .where(and_(t.c.id == 1, t.c.token == row["token"]))
-                    .values(heartbeat=stamp, **me)
+                    .values(heartbeat=stamp, **values)
                 )
                 if res.rowcount == 1:
-                    self._lock_token = token
-                    return
-        raise LedgerLockedError("could not take the ledger's run lock (another run is starting): try again")
+                    break
+        else:
+            raise LedgerLockedError(
+                "could not take the ledger's run lock (another run is starting): try again"
+            )
+        self._lock_token = me.run
+        self._keeper = LeaseKeeper(self.renew, interval=lease / 4)
+        self._keeper.start()
+
+    def renew(self) -> bool:
+        """Renew this run's lease; ``False`` when it is no longer ours."""
+        if self._lock_token is None:
+            return False
+        with self.engine.begin() as conn:
+            return self._renew_in(conn)
+
+    def _renew_in(self, conn: Any) -> bool:
+        res = conn.execute(
+            update(self.t_lock)
+            .where(and_(self.t_lock.c.id == 1, self.t_lock.c.token == self._lock_token))
+            .values(heartbeat=time.time())
+        )
+        return bool(res.rowcount == 1)
 
     def heartbeat(self) -> None:
-        if self._lock_token is None:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(self.t_lock)
-                .where(and_(self.t_lock.c.id == 1, self.t_lock.c.token == self._lock_token))
-                .values(heartbeat=time.time())
-            )
+        self.renew()
 
     def release(self) -> None:
+        if self._keeper is not None:
+            self._keeper.stop()
+            self._keeper = None
         if self._lock_token is None:
             return
         with self.engine.begin() as conn:
@@ -562,6 +582,32 @@ class Ledger:
                 )
             )
         self._lock_token = None
+
+    def lock_info(self, now: float | None = None) -> dict[str, Any] | None:
+        """Who holds the lease, and since when it was last renewed (``None``: free)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(self.t_lock).where(self.t_lock.c.id == 1)).mappings().first()
+        if row is None:
+            return None
+        holder = Holder.from_row(row["host"], int(row["pid"]), row["token"])
+        age = (time.time() if now is None else now) - float(row["heartbeat"])
+        return {
+            "run": holder.run,
+            "host": holder.host,
+            "pid": holder.pid,
+            "renewedSecondsAgo": round(max(age, 0.0), 1),
+            "stale": age >= self.lease_seconds,
+        }
+
+    def unlock(self) -> dict[str, Any] | None:
+        """Release the lease whoever holds it (``gcx sync unlock``); returns who held it.
+
+        A run still alive loses its lease: it stops before its next write batch."""
+        info = self.lock_info()
+        if info is not None:
+            with self.engine.begin() as conn:
+                conn.execute(delete(self.t_lock).where(self.t_lock.c.id == 1))
+        return info
 
     # ------------------------------------------------------------------ runs
 
@@ -636,18 +682,6 @@ class Ledger:
                 if len(out) >= limit:
                     break
         return out
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
