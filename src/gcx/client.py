@@ -416,21 +416,25 @@ class _SyncRecords(Generic[M, R]):
         pager = self._a.scan(limit, division_id=division_id, max_records=max_records, where=where)
         return SyncIterator(self._b, pager)
 
+    def scan_json(self, limit: int = 100, *, division_id: str | None = None) -> SyncIterator[dict[str, Any]]:
+        """Every record as the server sent it (JSON dicts, no model validation)."""
+        return SyncIterator(self._b, self._a.scan_json(limit, division_id=division_id))
+
     def lookup_external_id(self, value: str, external_source_id: str | None = None) -> M | None:
         return self._b.call(self._a.lookup_external_id, value, external_source_id)
 
     def bulk_add(
-        self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None
+        self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None, checked: bool = False
     ) -> BulkResult[M]:
-        return self._b.call(self._a.bulk_add, records, batch_size=batch_size)
+        return self._b.call(self._a.bulk_add, records, batch_size=batch_size, checked=checked)
 
     def bulk_get(self, ids: Sequence[str], *, batch_size: int | None = None) -> BulkResult[M]:
         return self._b.call(self._a.bulk_get, ids, batch_size=batch_size)
 
     def bulk_update(
-        self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None
+        self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None, checked: bool = False
     ) -> BulkResult[M]:
-        return self._b.call(self._a.bulk_update, records, batch_size=batch_size)
+        return self._b.call(self._a.bulk_update, records, batch_size=batch_size, checked=checked)
 
     def bulk_remove(self, ids: Sequence[str], *, batch_size: int | None = None) -> BulkResult[M]:
         return self._b.call(self._a.bulk_remove, ids, batch_size=batch_size)

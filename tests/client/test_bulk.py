@@ -310,6 +310,21 @@ async def test_bulk_add_validates_locally(api: FakeApi) -> None:
     assert server.sizes == [1]
 
 
+async def test_checked_bodies_are_sent_as_given_and_entities_parse_on_access(api: FakeApi) -> None:
+    server = BulkServer(api)
+    bodies = [{"name": "A", "customFields": {"tier": "gold"}}, {"industry": "no name"}]
+    async with client(api) as gc:
+        result = await gc.organizations.bulk_add(bodies, checked=True)
+    # a checked body skips the model round trip, but the required fields are still checked
+    assert [i.ok for i in result] == [True, False]
+    assert result[1].error is not None and result[1].error.code == INVALID
+    assert server.sizes == [1]
+    item = result[0]
+    assert item.raw is not None and item.raw["name"] == "A" and item.raw["id"] == item.id
+    assert item._entity is None  # not parsed until asked for
+    assert item.entity is not None and item.entity.name == "A" and item.entity.id == item.id
+
+
 async def test_bulk_get_update_remove_with_missing_and_transient(api: FakeApi) -> None:
     server = BulkServer(api)
     async with client(api, bulk_batch_size=4) as gc:

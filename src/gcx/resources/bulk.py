@@ -94,15 +94,27 @@ class BulkError:
 
 @dataclass
 class BulkItem(Generic[T]):
-    """The outcome of one request item. ``index`` is its position in the request."""
+    """The outcome of one request item. ``index`` is its position in the request.
+
+    ``raw`` is the record as the server answered it (JSON); ``entity`` is that record parsed into
+    the model, on first access (a caller that needs only ids or the JSON pays no validation).
+    """
 
     index: int
     ok: bool
     request: Any
     id: str | None = None
-    entity: T | None = None
+    raw: dict[str, Any] | None = None
     error: BulkError | None = None
     attempts: int = 0
+    parse: Callable[[dict[str, Any]], T] | None = field(default=None, repr=False, compare=False)
+    _entity: T | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def entity(self) -> T | None:
+        if self._entity is None and self.ok and self.raw is not None and self.parse is not None:
+            self._entity = self.parse(self.raw)
+        return self._entity
 
     @property
     def mapped(self) -> bool:
@@ -138,7 +150,7 @@ class BulkResult(Generic[T]):
 
     @property
     def entities(self) -> list[T]:
-        return [i.entity for i in self.items if i.ok and i.entity is not None]
+        return [e for i in self.items if i.ok and (e := i.entity) is not None]
 
     def __iter__(self) -> Iterator[BulkItem[T]]:
         return iter(self.items)
@@ -259,38 +271,47 @@ class _ContentIndex:
 
     Each request is filed under one of its scalar top-level fields (its *anchor*): a record
     containing the request must hold the same value there. Requests without a scalar field are
-    always candidates. ExternalId keys are indexed too.
+    always candidates. ExternalId keys are indexed too. The anchors are built on first use:
+    results matched by ExternalId (the usual case) never need them.
     """
 
     def __init__(self, records: Sequence[dict[str, Any]]) -> None:
         self.records = records
-        self.by_anchor: dict[tuple[str, tuple[str, Any]], list[int]] = {}
-        self.fields: set[str] = set()
-        self.unanchored: list[int] = []
+        self._anchors: tuple[dict[tuple[str, tuple[str, Any]], list[int]], set[str], list[int]] | None = None
         self.keys = [external_keys(r) for r in records]
         self.by_key: dict[tuple[str, str], list[int]] = {}
-        for i, record in enumerate(records):
-            anchor = None
-            for name in sorted(record):
-                norm = _norm_scalar(record[name])
-                if norm is not None:
-                    anchor = (name, norm)
-                    break
-            if anchor is None:
-                self.unanchored.append(i)
-            else:
-                self.by_anchor.setdefault(anchor, []).append(i)
-                self.fields.add(anchor[0])
+        for i in range(len(records)):
             for key in self.keys[i]:
                 self.by_key.setdefault(key, []).append(i)
 
+    def _anchored(self) -> tuple[dict[tuple[str, tuple[str, Any]], list[int]], set[str], list[int]]:
+        if self._anchors is None:
+            by_anchor: dict[tuple[str, tuple[str, Any]], list[int]] = {}
+            fields: set[str] = set()
+            unanchored: list[int] = []
+            for i, record in enumerate(self.records):
+                anchor = None
+                for name in sorted(record):
+                    norm = _norm_scalar(record[name])
+                    if norm is not None:
+                        anchor = (name, norm)
+                        break
+                if anchor is None:
+                    unanchored.append(i)
+                else:
+                    by_anchor.setdefault(anchor, []).append(i)
+                    fields.add(anchor[0])
+            self._anchors = (by_anchor, fields, unanchored)
+        return self._anchors
+
     def containing(self, whole: dict[str, Any]) -> list[int]:
         """Requests every field of which ``whole`` holds (phones by E.164)."""
-        found = set(self.unanchored)
-        for name in self.fields:
+        by_anchor, fields, unanchored = self._anchored()
+        found = set(unanchored)
+        for name in fields:
             norm = _norm_scalar(whole.get(name))
             if norm is not None:
-                found.update(self.by_anchor.get((name, norm), ()))
+                found.update(by_anchor.get((name, norm), ()))
         return [i for i in sorted(found) if contains(whole, self.records[i])]
 
     def keyed(self, whole: dict[str, Any]) -> list[int]:
@@ -317,10 +338,15 @@ def map_by_content(
     echoes = records if echoes is None else echoes
     n = len(records)
     assigned: list[dict[str, Any] | None] = [None] * n
-    fingerprints = [_canonical(r) for r in echoes]
-    exact: dict[str, list[int]] = {}
-    for i, fp in enumerate(fingerprints):
-        exact.setdefault(fp, []).append(i)
+    fingerprints: list[str | None] = [None] * n  # canonical JSON of each echo, made when needed
+    exact: dict[str, list[int]] | None = None
+
+    def fingerprint(i: int) -> str:
+        fp = fingerprints[i]
+        if fp is None:
+            fp = fingerprints[i] = _canonical(echoes[i])
+        return fp
+
     index = _ContentIndex(records)
     echo_index = index if echoes is records else _ContentIndex(echoes)
     candidates: list[tuple[dict[str, Any], list[int]]] = []
@@ -331,14 +357,20 @@ def map_by_content(
         if not success:
             echoed = (result.get("error") or {}).get("entity")
             if isinstance(echoed, dict):
+                if exact is None:
+                    exact = {}
+                    for i in range(n):
+                        exact.setdefault(fingerprint(i), []).append(i)
                 cands = exact.get(_canonical(echoed)) or echo_index.containing(echoed)
         else:
             entity = result.get("entity")
             if isinstance(entity, dict):
                 keyed = index.keyed(entity)
-                if keyed:
+                if len(keyed) > 1:
                     # Among the requests with its key, prefer those whose fields it also holds.
                     cands = [i for i in keyed if contains(entity, records[i])] or keyed
+                elif keyed:
+                    cands = keyed  # the only request with its key: comparing fields cannot change that
                 else:
                     cands = [i for i in index.containing(entity) if not index.keys[i]]
         candidates.append((result, cands))
@@ -354,7 +386,7 @@ def map_by_content(
                 unmatched.append(result)
                 progress = True
                 continue
-            if len({fingerprints[i] for i in free}) == 1:
+            if len(free) == 1 or len({fingerprint(i) for i in free}) == 1:
                 assigned[free[0]] = result
                 progress = True
             else:
@@ -489,18 +521,24 @@ def build_result(
     for i, request in enumerate(requests):
         st = states[i]
         ok = st.error is None and st.result is not None
-        entity: T | None = None
+        raw: dict[str, Any] | None = None
         rid: str | None = None
         if st.result is not None:
             rid = _result_id(st.result)
-            raw = st.result.get("entity")
-            if ok and parse is not None and isinstance(raw, dict):
-                entity = parse(raw)
+            entity = st.result.get("entity")
+            raw = entity if isinstance(entity, dict) else None
         if rid is None and ids is not None and ids[i]:
             rid = ids[i]
         items.append(
             BulkItem(
-                index=i, ok=ok, request=request, id=rid, entity=entity, error=st.error, attempts=st.attempts
+                index=i,
+                ok=ok,
+                request=request,
+                id=rid,
+                raw=raw,
+                error=st.error,
+                attempts=st.attempts,
+                parse=parse,
             )
         )
     return BulkResult(items=items, unmatched=unmatched, requests=sent)

@@ -24,13 +24,15 @@ M = TypeVar("M", ExternalOrganization, ExternalContact)
 class RecordsApi(Protocol[M]):
     """Organizations or contacts, as the sync reads and writes them."""
 
-    def scan(self, limit: int = ...) -> AsyncIterable[M]: ...
+    def scan_json(self, limit: int = ...) -> AsyncIterable[dict[str, Any]]: ...
 
     async def lookup_external_id(self, value: str, external_source_id: str | None = None) -> M | None: ...
 
-    async def bulk_add(self, records: Sequence[Mapping[str, Any]]) -> BulkResult[M]: ...
+    async def bulk_add(self, records: Sequence[Mapping[str, Any]], *, checked: bool = ...) -> BulkResult[M]: ...
 
-    async def bulk_update(self, records: Sequence[Mapping[str, Any]]) -> BulkResult[M]: ...
+    async def bulk_update(
+        self, records: Sequence[Mapping[str, Any]], *, checked: bool = ...
+    ) -> BulkResult[M]: ...
 
     async def bulk_remove(self, ids: Sequence[str]) -> BulkResult[M]: ...
 
@@ -104,7 +106,7 @@ def _items(result: AnyBulkResult, *, entities: bool = False) -> list[ItemResult]
     out: list[ItemResult] = []
     for item in result.items:
         if item.ok:
-            entity = item.entity.to_api() if entities and item.entity is not None else None
+            entity = item.raw if entities else None
             rid = item.id or (entity or {}).get("id")
             out.append(ItemResult(True, id=str(rid) if rid else None, entity=entity))
         else:
@@ -155,8 +157,8 @@ class Remote:
         return str(created.id)
 
     async def scan(self, kind: Kind) -> AsyncIterator[dict[str, Any]]:
-        async for model in self._res(kind).scan(limit=200):
-            yield model.to_api()
+        async for body in self._res(kind).scan_json(limit=200):
+            yield body
 
     async def org_has_contacts(self, org_id: str) -> bool:
         """Whether any contact still belongs to the organization (one search request, page of 1)."""
@@ -171,12 +173,13 @@ class Remote:
     async def bulk_add(self, kind: Kind, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
         if not bodies:
             return []
-        return _items(await self._res(kind).bulk_add(list(bodies)))
+        # the bodies are built from validated source values (gcx.sync.fields): no model round trip
+        return _items(await self._res(kind).bulk_add(list(bodies), checked=True))
 
     async def bulk_update(self, kind: Kind, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
         if not bodies:
             return []
-        return _items(await self._res(kind).bulk_update(list(bodies)))
+        return _items(await self._res(kind).bulk_update(list(bodies), checked=True))
 
     async def bulk_remove(self, kind: Kind, ids: Sequence[str]) -> list[ItemResult]:
         if not ids:

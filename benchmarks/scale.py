@@ -1,0 +1,376 @@
+"""gcx at scale: a first sync, no-op runs and a plan of N contacts, each process measured apart.
+
+The emulator runs in its own process (``gcx emulator`` on a loopback port) and every gcx run in
+another (``python -m gcx.cli.main sync ...``), so that gcx's CPU and peak RSS (``wait4``) are not
+mixed with the emulator's (``/proc/<pid>``). The source is canonical JSONL: ~200 contacts per
+organization, each with first and last name, title, work email, cell phone and city.
+
+Rows of the table:
+
+* ``plan, empty org``: ``gcx sync plan`` against an empty emulator (reads only);
+* ``first sync``: ``gcx sync apply`` into the empty org, paced at ``--rate`` requests/minute on
+  both sides (emulator limit and client pacing; ``--unpaced``: no limit anywhere);
+* ``no-op, scan``: the same source again, unpaced (the scan reads every record);
+* ``no-op, --trust-ledger``: again, comparing with the ledger only.
+
+Beside each paced run, the floor: the requests it made at the allowed rate (a first sync cannot
+make fewer than one bulk request per 200 records). The emulator's CPU and RSS are per stored record
+after the first sync. ``--tree before=/path/to/checkout`` (repeatable) runs the same table with
+another checkout's code (its ``src/`` first on ``PYTHONPATH``, for gcx and its emulator), side by
+side with the current tree in one run.
+
+    python benchmarks/scale.py --quick                       # 2,000 contacts, seconds
+    python benchmarks/scale.py --contacts 100000             # paced first sync: ~2 minutes
+    python benchmarks/scale.py --contacts 100000 --unpaced --profile /tmp/first.prof
+    python benchmarks/scale.py --contacts 100000 --tree before=/tmp/gcx-before
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent.parent
+PER_ORG = 200
+BULK = 200
+
+FIRST = ["Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "John", "Radia", "Ken", "Margaret"]
+LAST = [
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Allen",
+    "Backus",
+    "Perlman",
+    "Thompson",
+]
+TITLES = ["Buyer", "CTO", "Engineer", "Account Manager", "Director", "Analyst", None]
+CITIES = ["Boston", "Paris", "Lyon", "Berlin", "Dublin", "Austin", "Osaka", "Madrid"]
+
+
+def generate(path: Path, contacts: int, *, seed: int = 1) -> int:
+    """Write the JSONL source (organizations first); return the number of organizations."""
+    orgs = max(1, round(contacts / PER_ORG))
+    rnd = random.Random(seed)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        for o in range(orgs):
+            rec = {
+                "kind": "organization",
+                "externalId": f"org-{o}",
+                "name": f"Org {o} Ltd",
+                "industry": "Retail",
+            }
+            out.write(json.dumps(rec) + "\n")
+        for c in range(contacts):
+            first, last = rnd.choice(FIRST), rnd.choice(LAST)
+            rec: dict[str, Any] = {
+                "kind": "contact",
+                "externalId": f"c-{c}",
+                "organization": f"org-{c % orgs}",
+                "firstName": first,
+                "lastName": f"{last}{c}",
+                "workEmail": f"{first.lower()}.{last.lower()}{c}@example.com",
+                "cellPhone": {
+                    "display": f"+1 {200 + c // 10_000_000 % 800} {c // 10_000 % 1000:03d} {c % 10_000:04d}"
+                },
+                "address": {"city": rnd.choice(CITIES)},
+            }
+            title = rnd.choice(TITLES)
+            if title is not None:
+                rec["title"] = title
+            out.write(json.dumps(rec) + "\n")
+    tmp.replace(path)
+    return orgs
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _http(method: str, url: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=600) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw else None
+
+
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+@dataclass
+class Emulator:
+    env: dict[str, str]
+    rate: int
+    tokens: int = 1
+    org_rate: int = 0
+    url: str = ""
+    base_rss: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Emulator:
+        port = _free_port()
+        cmd = [
+            sys.executable,
+            "-m",
+            "gcx.cli.main",
+            "emulator",
+            "--port",
+            str(port),
+            "--rate-limit",
+            str(self.rate),
+        ]
+        if self.org_rate:
+            cmd += ["--org-rate-limit", str(self.org_rate)]
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.stats()
+                self.base_rss = _proc_rss(self.pid)
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the emulator did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+
+    def stats(self) -> dict[str, Any]:
+        return dict(_http("GET", f"{self.url}/_emulator/stats"))
+
+    def set_rate(self, rate: int) -> None:
+        _http("PATCH", f"{self.url}/_emulator/settings", {"rate_limit": rate})
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+
+@dataclass
+class Row:
+    run: str
+    requests: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+    rss: int = 0
+    emu_cpu: float = 0.0
+    emu_rss: int = 0
+    rate: int = 0
+    limited: int = 0
+    exit: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run_gcx(
+    emu: Emulator, args: list[str], *, env: dict[str, str], rate: int, profile: str | None = None
+) -> Row:
+    before = emu.stats()
+    cpu0 = _proc_cpu(emu.pid)
+    head = [sys.executable]
+    if profile:
+        head += ["-m", "cProfile", "-o", profile]
+    cmd = [*head, "-m", "gcx.cli.main", "--quiet", "--region", emu.url, "--rate-limit", str(rate), *args]
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - t0
+    after = emu.stats()
+    if proc.returncode not in (0, 3):
+        sys.stderr.write(err.decode(errors="replace")[-3000:])
+        raise SystemExit(f"gcx {' '.join(args[:2])} failed with exit {proc.returncode}")
+    return Row(
+        run="",
+        requests=int(after["apiCalls"]) - int(before["apiCalls"]),
+        wall=wall,
+        cpu=usage.ru_utime + usage.ru_stime,
+        rss=usage.ru_maxrss * 1024,
+        emu_cpu=_proc_cpu(emu.pid) - cpu0,
+        emu_rss=_proc_rss(emu.pid),
+        rate=rate,
+        limited=int(after.get("rateLimited", 0)) - int(before.get("rateLimited", 0)),
+        exit=proc.returncode,
+    )
+
+
+def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Namespace) -> list[Row]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tree / "src"),
+        "GENESYSCLOUD_OAUTHCLIENT_ID": "bench",
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET": "bench-secret",
+        "COLUMNS": "200",
+        "NO_COLOR": "1",
+    }
+    env.pop("GCX_PROFILE", None)
+    ledger = work / f"ledger-{label}.sqlite"
+    reports = work / f"reports-{label}"
+    reports.mkdir(exist_ok=True)
+    for p in (ledger, ledger.with_name(ledger.name + "-wal"), ledger.with_name(ledger.name + "-shm")):
+        p.unlink(missing_ok=True)
+    common = ["--ledger", f"sqlite:///{ledger}"]
+    extra = ["--tokens", str(args.tokens)] if args.tokens > 1 else []
+    rate = 0 if args.unpaced else args.rate
+    rows: list[Row] = []
+    profile = args.profile if label == "current" else None
+    with Emulator(env, 0, tokens=args.tokens, org_rate=args.org_rate) as emu:
+        row = run_gcx(
+            emu,
+            ["sync", "plan", str(source), *common, "--report", str(reports / "plan.json")],
+            env=env,
+            rate=0,
+        )
+        row.run = "plan, empty org"
+        rows.append(row)
+        emu.set_rate(rate)
+        row = run_gcx(
+            emu,
+            ["sync", "apply", str(source), *common, *extra, "--report", str(reports / "first.json")],
+            env=env,
+            rate=rate,
+            profile=profile,
+        )
+        row.run = "first sync" + (f", paced {rate}/min" if rate else ", unpaced")
+        if args.tokens > 1:
+            row.run += f", {args.tokens} tokens"
+        row.extra["emu_base"] = emu.base_rss
+        row.extra["ledger"] = sum(
+            p.stat().st_size for p in ledger.parent.glob(ledger.name + "*") if p.is_file()
+        )
+        rows.append(row)
+        emu.set_rate(0)
+        if not args.first_only:
+            row = run_gcx(
+                emu,
+                ["sync", "apply", str(source), *common, "--report", str(reports / "noop.json")],
+                env=env,
+                rate=0,
+            )
+            row.run = "no-op, scan"
+            rows.append(row)
+            row = run_gcx(
+                emu,
+                [
+                    "sync",
+                    "apply",
+                    str(source),
+                    *common,
+                    "--trust-ledger",
+                    "--report",
+                    str(reports / "trust.json"),
+                ],
+                env=env,
+                rate=0,
+            )
+            row.run = "no-op, --trust-ledger"
+            rows.append(row)
+        written = json.loads((reports / "first.json").read_text()).get("applied", {})
+        rows[1].extra["written"] = written
+    return rows
+
+
+def _mib(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def table(results: dict[str, list[Row]], contacts: int, orgs: int) -> str:
+    stored = contacts + orgs
+    lines = [
+        "| code | run | requests | wall | floor | rate used | 429s | gcx CPU | gcx CPU/record | gcx peak RSS "
+        "| emulator CPU | emulator RSS |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, rows in results.items():
+        for r in rows:
+            floor = r.requests * 60 / r.rate if r.rate else 0.0
+            used = f"{floor / r.wall:.0%}" if r.rate and r.wall else "-"
+            lines.append(
+                f"| {label} | {r.run} | {r.requests:,} | {r.wall:.1f} s | "
+                f"{f'{floor:.1f} s' if r.rate else '-'} | {used} | {r.limited} | {r.cpu:.1f} s | "
+                f"{r.cpu / stored * 1000:.3f} ms | {_mib(r.rss)} | {r.emu_cpu:.1f} s | {_mib(r.emu_rss)} |"
+            )
+    lines.append("")
+    for label, rows in results.items():
+        first = rows[1]
+        emu_rss = first.emu_rss - first.extra.get("emu_base", 0)
+        per = first.extra.get("ledger", 0) / stored
+        lines.append(
+            f"{label}: ledger {per:.0f} bytes/record; emulator after the first sync "
+            f"{emu_rss / stored:.0f} bytes (RSS above the empty emulator's) and {first.emu_cpu / stored * 1000:.3f} ms CPU per stored record; written {json.dumps(first.extra.get('written'))}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--contacts", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="2,000 contacts (iteration)")
+    ap.add_argument("--rate", type=int, default=300, help="requests/minute of the paced first sync")
+    ap.add_argument("--unpaced", action="store_true", help="first sync with no rate limit anywhere")
+    ap.add_argument("--tokens", type=int, default=1, help="client-credential tokens (gcx --tokens)")
+    ap.add_argument("--org-rate", type=int, default=0, help="emulator org-wide limit (requests/minute)")
+    ap.add_argument("--first-only", action="store_true", help="skip the no-op runs")
+    ap.add_argument("--profile", help="cProfile output file of the first sync (current tree only)")
+    ap.add_argument("--tree", action="append", default=[], help="LABEL=PATH of another checkout (repeatable)")
+    ap.add_argument("--workdir", help="keep the source, ledgers and reports here")
+    args = ap.parse_args()
+    contacts = 2000 if args.quick else args.contacts
+    trees = [(t.split("=", 1)[0], Path(t.split("=", 1)[1]).resolve()) for t in args.tree]
+    trees.append(("current", HERE))
+    with tempfile.TemporaryDirectory(prefix="gcx-scale-") as tmp:
+        work = Path(args.workdir) if args.workdir else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        source = work / f"contacts-{contacts}.jsonl"
+        orgs = max(1, round(contacts / PER_ORG))
+        if not source.exists():
+            generate(source, contacts)
+        floor_requests = -(-contacts // BULK) + -(-orgs // BULK)
+        print(
+            f"{contacts:,} contacts in {orgs:,} organizations; floor of a first sync: {floor_requests:,} bulk "
+            f"requests = {floor_requests * 60 / args.rate / max(args.tokens, 1):.1f} s at {args.rate}/min"
+            + (f" x {args.tokens} tokens" if args.tokens > 1 else ""),
+            flush=True,
+        )
+        results: dict[str, list[Row]] = {}
+        for label, tree in trees:
+            t0 = time.monotonic()
+            results[label] = measure(label, tree, source, work, args)
+            print(f"{label}: measured in {time.monotonic() - t0:.0f} s", flush=True)
+        print(table(results, contacts, orgs))
+
+
+if __name__ == "__main__":
+    main()
