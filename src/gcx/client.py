@@ -424,7 +424,11 @@ class _SyncRecords(Generic[M, R]):
         return self._b.call(self._a.lookup_external_id, value, external_source_id)
 
     def bulk_add(
-        self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None, checked: bool = False
+        self,
+        records: Sequence[M | Mapping[str, Any]],
+        *,
+        batch_size: int | None = None,
+        checked: bool = False,
     ) -> BulkResult[M]:
         return self._b.call(self._a.bulk_add, records, batch_size=batch_size, checked=checked)
 
@@ -432,7 +436,11 @@ class _SyncRecords(Generic[M, R]):
         return self._b.call(self._a.bulk_get, ids, batch_size=batch_size)
 
     def bulk_update(
-        self, records: Sequence[M | Mapping[str, Any]], *, batch_size: int | None = None, checked: bool = False
+        self,
+        records: Sequence[M | Mapping[str, Any]],
+        *,
+        batch_size: int | None = None,
+        checked: bool = False,
     ) -> BulkResult[M]:
         return self._b.call(self._a.bulk_update, records, batch_size=batch_size, checked=checked)
 
