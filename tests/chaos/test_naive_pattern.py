@@ -13,6 +13,7 @@ import time
 
 from benchmarks.compare_naive import CLIENT_ID, SECRET, NaiveHttp
 from gcx.emulator import Emulator, EmulatorSettings
+from gcx.emulator.settings import KIND_IDENTITY
 from gcx.testing.chaos import ChaosConfig, Harness, make_records
 from gcx.testing.verify import verify
 
@@ -21,7 +22,13 @@ def _harness(tmp_path: object, unique: bool) -> Harness:
     cfg = ChaosConfig(contacts=20, orgs=2, seed=3, preseed_fraction=0.2)
     h = Harness(cfg, tmp_path)  # type: ignore[arg-type]
     h.emu = Emulator(
-        EmulatorSettings(rate_limit=0, seed=3, unique_external_ids=unique, credentials=((CLIENT_ID, SECRET),))
+        EmulatorSettings(
+            rate_limit=0,
+            seed=3,
+            unique_external_ids=unique,
+            credentials=((CLIENT_ID, SECRET),),
+            **KIND_IDENTITY,
+        )
     )
     return h
 

@@ -10,6 +10,7 @@ import pytest
 
 from gcx import AsyncClient, RetryPolicy
 from gcx.emulator import Emulator, EmulatorSettings
+from gcx.emulator.settings import KIND_IDENTITY
 from gcx.errors import OutcomeUnknownError
 from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
 
@@ -30,6 +31,7 @@ async def test_chaos_invariants(seed: int) -> None:
             drop_after_commit=0.15,
             drop_mode="mixed",
             token_fault_rate=0.2,
+            **KIND_IDENTITY,  # lost creates are found again by their ExternalId identifier
         )
     )
     async with AsyncClient(

@@ -13,6 +13,7 @@ import pytest
 
 from gcx import AsyncClient, Client, RetryPolicy
 from gcx.emulator import Emulator, EmulatorSettings
+from gcx.emulator.settings import KIND_IDENTITY
 from gcx.errors import (
     AuthError,
     BadRequestError,
@@ -68,7 +69,11 @@ def clock() -> FakeClock:
 def emu(clock: FakeClock) -> Emulator:
     return Emulator(
         EmulatorSettings(
-            seed=7, rate_limit=0, token_ttl=3600, credentials=((CANARY_CLIENT_ID, CANARY_SECRET),)
+            seed=7,
+            rate_limit=0,
+            token_ttl=3600,
+            credentials=((CANARY_CLIENT_ID, CANARY_SECRET),),
+            **KIND_IDENTITY,  # the client's reconciliation finds lost creates by ExternalId
         ),
         clock=clock,
     )

@@ -14,6 +14,7 @@ import pytest
 
 from gcx import AsyncClient, RetryPolicy
 from gcx.emulator import Emulator, EmulatorSettings
+from gcx.emulator.settings import KIND_IDENTITY
 from gcx.errors import ConflictError, NotFoundError
 from gcx.models import ExternalContact
 from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
@@ -25,7 +26,12 @@ async def _no_sleep(seconds: float) -> None:
 
 def _emulator(**settings: Any) -> Emulator:
     return Emulator(
-        EmulatorSettings(seed=11, rate_limit=0, credentials=((CANARY_CLIENT_ID, CANARY_SECRET),), **settings)
+        EmulatorSettings(
+            seed=11,
+            rate_limit=0,
+            credentials=((CANARY_CLIENT_ID, CANARY_SECRET),),
+            **{**KIND_IDENTITY, **settings},
+        )
     )
 
 

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from gcx.emulator import Emulator, EmulatorSettings
+from gcx.emulator.settings import KIND_IDENTITY
 from tests.emulator.conftest import API, client_for
 from tests.emulator.openapi_check import error_body
 
@@ -97,12 +98,23 @@ async def test_bulk_remove_org_with_contacts_rejected_per_item(api: httpx.AsyncC
     assert r.json()["results"][0]["status"] == 409
 
 
-async def test_bulk_duplicate_external_id_in_one_request(api: httpx.AsyncClient, emu: Emulator) -> None:
+async def test_bulk_duplicate_external_id_in_one_request() -> None:
+    emu = Emulator(EmulatorSettings(rate_limit=0, **KIND_IDENTITY))  # externalIds claim, conflicts 409
     src = emu.backend.create_source({"name": "crm"})
     ext = {"externalIds": [{"externalSource": {"id": src["id"]}, "value": "k-1"}]}
-    r = await api.post(f"{API}/bulk/contacts/add", json={"entities": [dict(ext), dict(ext)]})
+    async with client_for(emu, emu.issue_token()) as api:
+        r = await api.post(f"{API}/bulk/contacts/add", json={"entities": [dict(ext), dict(ext)]})
     statuses = sorted(x["status"] for x in r.json()["results"])
     assert statuses == [200, 409]
+
+
+async def test_bulk_answers_never_show_identifiers(api: httpx.AsyncClient) -> None:
+    """Documented: the bulk endpoints take no ``expand``, so their answers carry no identifiers."""
+    r = await api.post(f"{API}/bulk/contacts/add", json={"entities": [{"workEmail": "b@example.com"}]})
+    entity = r.json()["results"][0]["entity"]
+    assert "identifiers" not in entity
+    fetched = await api.post(f"{API}/bulk/contacts", json={"entities": [{"id": entity["id"]}]})
+    assert "identifiers" not in fetched.json()["results"][0]["entity"]
 
 
 async def test_bulk_size_limit_is_413() -> None:

@@ -23,7 +23,9 @@ async def test_upsert_creates_then_updates(api: httpx.AsyncClient, emu: Emulator
     assert r.status_code == 201
     created = r.json()
     assert created["type"] == "Identified"
-    assert [(i["type"], i["value"]) for i in created["identifiers"]] == [("Email", "ann@example.com")]
+    assert "identifiers" not in created  # documented: only GET, listings and lookups expand them
+    idents = (await api.get(f"{API}/contacts/{created['id']}/identifiers")).json()["entities"]
+    assert [(i["type"], i["value"]) for i in idents] == [("Email", "ann@example.com")]
     r = await api.post(f"{API}/contacts/enrich", json=enrich_body(contact={"lastName": "Lee", "title": None}))
     assert r.status_code == 200
     updated = r.json()
@@ -92,7 +94,7 @@ async def test_nested_rules_and_array_actions(api: httpx.AsyncClient, emu: Emula
 
 async def test_extend_over_limit_is_400_fill_truncates(api: httpx.AsyncClient, emu: Emulator) -> None:
     existing = [{"value": f"e{i}"} for i in range(8)]
-    emu.backend.create("contacts", {"appleOpaqueIds": existing, "identifiers": [EMAIL]})
+    emu.backend.create("contacts", {"appleOpaqueIds": existing, "workEmail": EMAIL["value"]})
     more = [{"value": f"n{i}"} for i in range(4)]
     extend = enrich_body(contact={"appleOpaqueIds": more}, fieldRules={"defaultArrayAction": "Extend"})
     r = await api.post(f"{API}/contacts/enrich", json=extend)
@@ -112,16 +114,17 @@ async def test_dry_run_changes_nothing(api: httpx.AsyncClient, emu: Emulator) ->
 
 async def test_merge_folds_matches_into_the_first(api: httpx.AsyncClient, emu: Emulator) -> None:
     phone = {"type": "Phone", "value": "+13175550100"}
-    a = emu.backend.create("contacts", {"firstName": "A", "identifiers": [EMAIL]})
-    b = emu.backend.create("contacts", {"lastName": "B", "identifiers": [phone]})
+    a = emu.backend.create("contacts", {"firstName": "A", "workEmail": EMAIL["value"]})
+    b = emu.backend.create("contacts", {"lastName": "B", "cellPhone": {"display": phone["value"]}})
     body = {"matchingIdentifiers": [EMAIL, phone], "action": "Merge", "contact": {"title": "T"}}
     r = await api.post(f"{API}/contacts/enrich", json=body)
     assert r.status_code == 200
     merged = r.json()
     assert merged["id"] == a["id"]
     assert (merged["firstName"], merged["lastName"], merged["title"]) == ("A", "B", "T")
-    assert {i["type"] for i in merged["identifiers"]} == {"Email", "Phone"}
     assert merged["mergedFrom"][0]["id"] == b["id"]
+    idents = (await api.get(f"{API}/contacts/{a['id']}", params={"expand": "identifiers"})).json()
+    assert {i["type"] for i in idents["identifiers"]} == {"Email", "Phone"}
     assert (await api.get(f"{API}/contacts/{b['id']}")).status_code == 404
     assert (await api.post(f"{API}/identifierlookup/contacts", json=phone)).json()["id"] == a["id"]
     kept = await api.put(f"{API}/contacts/{a['id']}", json={"firstName": "A2", "mergedFrom": []})
@@ -219,8 +222,10 @@ async def test_bulk_enrich(api: httpx.AsyncClient, emu: Emulator) -> None:
 
 async def test_contacts_merge_makes_a_new_contact(api: httpx.AsyncClient, emu: Emulator) -> None:
     phone = {"type": "Phone", "value": "+13175550111"}
-    a = emu.backend.create("contacts", {"firstName": "A", "title": "T", "identifiers": [EMAIL]})
-    b = emu.backend.create("contacts", {"firstName": "B", "lastName": "L", "identifiers": [phone]})
+    a = emu.backend.create("contacts", {"firstName": "A", "title": "T", "workEmail": EMAIL["value"]})
+    b = emu.backend.create(
+        "contacts", {"firstName": "B", "lastName": "L", "cellPhone": {"display": phone["value"]}}
+    )
     emu.backend.create_note("contacts", b["id"], {"noteText": "about B"})
     body = {"contactIds": [a["id"], b["id"]], "valueOverride": {"title": "Boss", "lastName": None}}
     r = await api.post(f"{API}/contacts/merge", json=body)
@@ -229,25 +234,48 @@ async def test_contacts_merge_makes_a_new_contact(api: httpx.AsyncClient, emu: E
     assert merged["id"] not in (a["id"], b["id"])
     assert (merged["firstName"], merged["lastName"], merged["title"]) == ("A", "L", "Boss")
     assert {x["id"] for x in merged["mergedFrom"]} == {a["id"], b["id"]}
-    assert {i["type"] for i in merged["identifiers"]} == {"Email", "Phone"}
-    for old in (a, b):
-        assert (await api.get(f"{API}/contacts/{old['id']}")).status_code == 404
+    assert merged["canonicalContact"]["id"] == merged["id"]
+    assert {x["id"] for x in merged["mergeSet"]} == {a["id"], b["id"], merged["id"]}
+    shown = (await api.get(f"{API}/contacts/{merged['id']}", params={"expand": "identifiers"})).json()
+    assert {i["type"] for i in shown["identifiers"]} == {"Email", "Phone"}
+    for old in (a, b):  # documented: an ancestor's id acts on the canonical contact
+        assert (await api.get(f"{API}/contacts/{old['id']}")).json()["id"] == merged["id"]
     assert (await api.post(f"{API}/identifierlookup/contacts", json=phone)).json()["id"] == merged["id"]
     notes = (await api.get(f"{API}/contacts/{merged['id']}/notes")).json()
     assert [n["noteText"] for n in notes["entities"]] == ["about B"]
 
 
 async def test_merge_source_into_target(api: httpx.AsyncClient, emu: Emulator) -> None:
-    target = emu.backend.create("contacts", {"firstName": "T", "identifiers": [EMAIL]})
-    source = emu.backend.create("contacts", {"firstName": "S", "title": "Dr"})
+    """``POST /merge/contacts`` (deprecated): two contacts into a new contact; not two curated ones."""
+    target = emu.backend.create("contacts", {"firstName": "T", "workEmail": EMAIL["value"]})
+    curated = emu.backend.create("contacts", {"firstName": "C"})
+    both = {"sourceContactId": curated["id"], "targetContactId": target["id"]}
+    r = await api.post(f"{API}/merge/contacts", json=both)
+    assert r.status_code == 400
+    enriched = await api.post(
+        f"{API}/contacts/enrich",
+        json=enrich_body(
+            matchingIdentifiers=[{"type": "Email", "value": "s@example.com"}],
+            contact={"firstName": "S", "title": "Dr"},
+        ),
+    )
+    source = enriched.json()
+    assert source["type"] == "Identified"
     r = await api.post(
         f"{API}/merge/contacts", json={"sourceContactId": source["id"], "targetContactId": target["id"]}
     )
     assert r.status_code == 200
     merged = r.json()
-    assert merged["id"] == target["id"] and merged["firstName"] == "T" and merged["title"] == "Dr"
-    assert merged["mergedFrom"][0]["id"] == source["id"]
-    assert (await api.get(f"{API}/contacts/{source['id']}")).status_code == 404
+    assert merged["id"] not in (target["id"], source["id"])
+    assert merged["firstName"] == "T" and merged["title"] == "Dr"
+    assert {x["id"] for x in merged["mergedFrom"]} == {source["id"], target["id"]}
+    for ancestor in (source, target):
+        put = await api.put(f"{API}/contacts/{ancestor['id']}", json={"firstName": "Again"})
+        assert put.json()["id"] == merged["id"]
+    fetched = await api.post(f"{API}/bulk/contacts", json={"entities": [{"id": source["id"]}]})
+    assert fetched.json()["results"][0]["entity"]["id"] == merged["id"]
+    assert (await api.delete(f"{API}/contacts/{target['id']}")).status_code == 200
+    assert (await api.get(f"{API}/contacts/{merged['id']}")).status_code == 404
 
 
 @pytest.mark.parametrize(

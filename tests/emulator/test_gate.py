@@ -356,7 +356,13 @@ async def test_reset_dump_load(emu: Emulator, anon: httpx.AsyncClient) -> None:
     org = emu.backend.create("organizations", {"name": "O"})
     ext = [{"externalSource": {"id": source["id"]}, "value": "k"}]
     contact = emu.backend.create(
-        "contacts", {"firstName": "A", "externalOrganization": {"id": org["id"]}, "externalIds": ext}
+        "contacts",
+        {
+            "firstName": "A",
+            "workEmail": "a@example.com",
+            "externalOrganization": {"id": org["id"]},
+            "externalIds": ext,
+        },
     )
     state = (await anon.get("/_emulator/state")).json()
     assert [len(state[k]) for k in ("externalsources", "organizations", "contacts")] == [1, 1, 1]
@@ -365,7 +371,7 @@ async def test_reset_dump_load(emu: Emulator, anon: httpx.AsyncClient) -> None:
     loaded = await anon.put("/_emulator/state", json=state)
     assert loaded.json()["loaded"]["contacts"] == 1
     assert emu.backend.get("contacts", contact["id"]) == contact
-    found = emu.backend.lookup("contacts", {"type": "ExternalId", "value": "k"})
+    found = emu.backend.lookup("contacts", {"type": "Email", "value": "A@Example.com"})
     assert found["id"] == contact["id"]
     assert emu.backend.search("contacts", org_id=org["id"])["total"] == 1
     bad = await anon.put("/_emulator/state", json={"version": 1, "contacts": [{"id": 5}]})

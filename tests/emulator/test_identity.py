@@ -1,4 +1,9 @@
-"""Identifiers (list, claim, release), identifier lookup, externalIds and external sources."""
+"""Identifiers (list, claim, release), identifier lookup, externalIds and external sources.
+
+These run the emulator's earlier, kind identity settings (``KIND_IDENTITY``: identifiers from
+``externalIds`` and from a body, shown in every answer, a conflicting write refused): they must
+stay reachable. The documented default rules are in ``test_identity_documented.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,14 @@ import httpx
 import pytest
 
 from gcx.emulator import Emulator, EmulatorSettings
-from tests.emulator.conftest import API, client_for
+from gcx.emulator.settings import KIND_IDENTITY
+from tests.emulator.conftest import API, FakeClock, client_for
 from tests.emulator.openapi_check import detail_fields, error_body
+
+
+@pytest.fixture
+def emu(clock: FakeClock) -> Emulator:
+    return Emulator(EmulatorSettings(seed=7, rate_limit=0, **KIND_IDENTITY), clock=clock)
 
 
 @pytest.fixture
@@ -120,7 +131,7 @@ async def test_unique_external_ids_conflict(api: httpx.AsyncClient, source: dict
 
 
 async def test_duplicate_external_ids_allowed_when_configured() -> None:
-    emu = Emulator(EmulatorSettings(rate_limit=0, unique_external_ids=False))
+    emu = Emulator(EmulatorSettings(rate_limit=0, unique_external_ids=False, **KIND_IDENTITY))
     source = emu.backend.create_source({"name": "crm"})
     async with client_for(emu, emu.issue_token()) as api:
         a = await api.post(f"{API}/contacts", json=ext(source, "dup"))

@@ -266,7 +266,7 @@ def test_sdk_organizations_identifiers_sources_and_enrich_variants(sdk: Any) -> 
     assert api.get_externalcontacts_externalsources(limit=10).entities == []
 
 
-def test_sdk_notes_merges_and_relationships(sdk: Any) -> None:
+def test_sdk_notes_merges_and_relationships(sdk: Any, emu: Emulator) -> None:
     api = pc.ExternalContactsApi(sdk)
     a = api.post_externalcontacts_contacts(build(pc.ExternalContact, first_name="A"))
     b = api.post_externalcontacts_contacts(build(pc.ExternalContact, first_name="B", last_name="L"))
@@ -283,12 +283,22 @@ def test_sdk_notes_merges_and_relationships(sdk: Any) -> None:
     assert {ref.id for ref in merged.merged_from} == {a.id, b.id}
     assert [n.note_text for n in api.get_externalcontacts_contact_notes(merged.id).entities] == ["hello"]
 
-    c = api.post_externalcontacts_contacts(build(pc.ExternalContact, first_name="C"))
-    request = build(pc.MergeRequest, source_contact_id=c.id, target_contact_id=merged.id)
+    # Two curated contacts cannot be merged by the deprecated endpoint: C comes from enrich (Identified).
+    c = emu.backend.enrich(
+        "contacts",
+        {
+            "matchingIdentifiers": [{"type": "Email", "value": "c@example.com"}],
+            "action": "Upsert",
+            "contact": {},
+        },
+    )[0]
+    request = build(pc.MergeRequest, source_contact_id=c["id"], target_contact_id=merged.id)
     # The SDK marks this endpoint deprecated and says so with a DeprecationWarning of its own.
     with pytest.warns(DeprecationWarning, match="post_externalcontacts_merge_contacts is deprecated"):
-        target = api.post_externalcontacts_merge_contacts(request)
-    assert target.id == merged.id and len(target.merged_from) == 3
+        result = api.post_externalcontacts_merge_contacts(request)
+    assert result.id != merged.id and {ref.id for ref in result.merged_from} == {c["id"], merged.id}
+    assert len(result.merge_set) == 5  # a, b, the first merge, c and the new canonical contact
+    assert api.get_externalcontacts_contact(a.id).id == result.id  # ancestors act on the canonical one
 
     org = api.post_externalcontacts_organizations(build(pc.ExternalOrganization, name="O"))
     rel = api.post_externalcontacts_relationships(

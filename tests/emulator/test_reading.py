@@ -36,7 +36,7 @@ async def test_search_pages_and_listing_fields(api: httpx.AsyncClient, emu: Emul
     assert "pageNumber=1" in page["firstUri"] and "pageNumber=3" in page["lastUri"]
     assert "pageNumber=3" in page["nextUri"] and "pageNumber=1" in page["previousUri"]
     default = (await api.get(f"{API}/contacts")).json()
-    assert default["pageSize"] == 25 and len(default["entities"]) == 25
+    assert default["pageSize"] == 20 and len(default["entities"]) == 20  # SDK docs: "default to 20"
 
 
 async def test_search_q_matches_names_emails_phones_and_org(api: httpx.AsyncClient, emu: Emulator) -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.emulator.server import bind
+from gcx.emulator.settings import KIND_IDENTITY
 from tests.emulator.conftest import API
 
 
@@ -69,7 +70,8 @@ def test_listening_socket_is_tcp_nodelay() -> None:
 
 
 async def test_concurrent_claims_of_one_external_id_have_one_winner() -> None:
-    emu = Emulator(EmulatorSettings(rate_limit=0))
+    # The kind identity settings: externalIds claim an ExternalId and a conflicting claim is a 409.
+    emu = Emulator(EmulatorSettings(rate_limit=0, **KIND_IDENTITY))
     source = emu.backend.create_source({"name": "crm"})
     body = {
         "firstName": "Race",

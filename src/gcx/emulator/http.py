@@ -116,6 +116,13 @@ def query_int(request: Request, name: str) -> int | None:
         raise invalid([FieldProblem(name, "must be an integer", value=raw)], "query") from None
 
 
+def query_list(request: Request, name: str) -> tuple[str, ...]:
+    """A repeatable query parameter (``expand=a&expand=b`` or ``expand=a,b``)."""
+    return tuple(
+        part.strip() for raw in request.query_params.getlist(name) for part in raw.split(",") if part.strip()
+    )
+
+
 def query_bool(request: Request, name: str) -> bool | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":

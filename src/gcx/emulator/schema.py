@@ -94,14 +94,14 @@ def normalize_phone(phone: dict[str, Any]) -> dict[str, Any]:
         return out
     out["userInput"] = display
     region = str(out.get("normalizationCountryCode") or "US").upper()
-    parsed = _parse_phone(display, region if len(region) == 2 else "US")
+    parsed = parse_phone(display, region if len(region) == 2 else "US")
     if parsed is not None:
         out["display"], out["e164"], out["countryCode"] = parsed
     return out
 
 
 @lru_cache(maxsize=65536)
-def _parse_phone(display: str, region: str) -> tuple[str, str, str] | None:
+def parse_phone(display: str, region: str) -> tuple[str, str, str] | None:
     """(international display, E.164, country) for a number that parses, else None."""
     try:
         parsed = phonenumbers.parse(display, region)

@@ -10,6 +10,31 @@ from typing import Any
 ORG_DELETE_MODES = ("reject", "unlink", "cascade")
 DROP_MODES = ("disconnect", "504", "mixed")
 FAULT_STATUSES = (500, 503, 504)
+CONFLICT_MODES = ("keep", "reject")
+CLAIM_CONFLICT_MODES = ("reject", "move")
+
+#: The emulator's identity rules before issue 10 ("kind": identifiers in every answer, claimed from
+#: ``externalIds`` and from a body's ``identifiers``, a conflicting write refused with 409, nothing
+#: derived from named fields, PUT never releasing). Tests that still rely on them select these.
+KIND_IDENTITY: dict[str, Any] = {
+    "derive_identifiers": False,
+    "claim_external_ids": True,
+    "claim_body_identifiers": True,
+    "write_claim_conflict": "reject",
+    "release_on_change": False,
+    "identifiers_in_all_reads": True,
+}
+#: The strictest combination of the identity settings (the defaults): identifiers only from named
+#: fields, shown only with ``expand=identifiers``, a PATCH claim of a held identifier refused.
+STRICT_IDENTITY: dict[str, Any] = {
+    "derive_identifiers": True,
+    "claim_external_ids": False,
+    "claim_body_identifiers": False,
+    "write_claim_conflict": "keep",
+    "identifier_claim_conflict": "reject",
+    "release_on_change": True,
+    "identifiers_in_all_reads": False,
+}
 
 
 @dataclass(frozen=True)
@@ -26,6 +51,19 @@ class EmulatorSettings:
         org_delete_with_contacts: ``reject`` (409) | ``unlink`` | ``cascade``.
         unique_external_ids: a second record may not claim the same ExternalId identifier.
         shuffle_bulk_results: bulk results never come back in request order.
+    Identity (docs/emulator.md "Identity"; defaults are the documented rules, the strictest for a
+    client; :data:`KIND_IDENTITY` restores the emulator's earlier, kinder ones):
+        derive_identifiers: a write claims the identifiers its named fields make (emails, phones,
+            social ids) — documented.
+        claim_external_ids: each ``externalIds`` entry also claims an ExternalId identifier.
+        claim_body_identifiers: a POST/PUT/bulk body's ``identifiers`` array is claimed.
+        write_claim_conflict: ``keep`` (a held identifier silently stays with its holder,
+            documented) | ``reject`` (409).
+        identifier_claim_conflict: ``PATCH .../identifiers`` Claim of an identifier another record
+            holds: ``reject`` (409) | ``move`` (it moves to the claimer).
+        release_on_change: a PUT/PATCH releases the identifiers of fields that changed — documented.
+        identifiers_in_all_reads: identifiers in every answer (scans, bulk, writes) instead of
+            only with ``expand=identifiers``.
     Faults (all seeded by ``seed``; probabilities in 0..1):
         fault_rate: a 500/503/504 (picked from ``fault_statuses``) instead of handling an API call.
         token_fault_rate: the same on ``POST /oauth/token``.
@@ -48,6 +86,13 @@ class EmulatorSettings:
     org_delete_with_contacts: str = "reject"
     unique_external_ids: bool = True
     shuffle_bulk_results: bool = True
+    derive_identifiers: bool = True
+    claim_external_ids: bool = False
+    claim_body_identifiers: bool = False
+    write_claim_conflict: str = "keep"
+    identifier_claim_conflict: str = "reject"
+    release_on_change: bool = True
+    identifiers_in_all_reads: bool = False
     search_max_page_size: int = 200
     cursor_ttl: int = 86400
     seed: int | None = None
@@ -127,7 +172,19 @@ def validate_settings(s: EmulatorSettings) -> list[str]:
         problems.append("fault_statuses must be a non-empty list of 5xx statuses")
     if s.seed is not None and (isinstance(s.seed, bool) or not isinstance(s.seed, int)):
         problems.append("seed must be an integer or null")
-    for name in ("unique_external_ids", "shuffle_bulk_results"):
+    if s.write_claim_conflict not in CONFLICT_MODES:
+        problems.append(f"write_claim_conflict must be one of {', '.join(CONFLICT_MODES)}")
+    if s.identifier_claim_conflict not in CLAIM_CONFLICT_MODES:
+        problems.append(f"identifier_claim_conflict must be one of {', '.join(CLAIM_CONFLICT_MODES)}")
+    for name in (
+        "unique_external_ids",
+        "shuffle_bulk_results",
+        "derive_identifiers",
+        "claim_external_ids",
+        "claim_body_identifiers",
+        "release_on_change",
+        "identifiers_in_all_reads",
+    ):
         if not isinstance(getattr(s, name), bool):
             problems.append(f"{name} must be true or false")
     for name in ("org_id", "org_name", "division_id", "division_name"):

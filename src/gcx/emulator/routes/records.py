@@ -6,7 +6,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gcx.emulator.backend import Backend
-from gcx.emulator.http import RouteTable, empty_response, json_response, query_bool, query_int, read_json
+from gcx.emulator.http import (
+    RouteTable,
+    empty_response,
+    json_response,
+    query_bool,
+    query_int,
+    query_list,
+    read_json,
+)
 from gcx.emulator.kinds import API
 
 
@@ -24,6 +32,7 @@ def record_routes(table: RouteTable, backend: Backend, kind: str, param: str) ->
                 page_size=query_int(request, "pageSize"),
                 page_number=query_int(request, "pageNumber"),
                 sort_order=request.query_params.get("sortOrder"),
+                expand=query_list(request, "expand"),
             )
         )
 
@@ -31,7 +40,9 @@ def record_routes(table: RouteTable, backend: Backend, kind: str, param: str) ->
         return json_response(backend.create(kind, await read_json(request)))
 
     async def get(request: Request) -> Response:
-        return json_response(backend.get(kind, request.path_params[param]))
+        return json_response(
+            backend.get(kind, request.path_params[param], expand=query_list(request, "expand"))
+        )
 
     async def put(request: Request) -> Response:
         return json_response(backend.replace(kind, request.path_params[param], await read_json(request)))

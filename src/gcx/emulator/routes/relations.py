@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gcx.emulator.backend import Backend
-from gcx.emulator.http import RouteTable, empty_response, json_response, query_int, read_json
+from gcx.emulator.http import RouteTable, empty_response, json_response, query_int, query_list, read_json
 from gcx.emulator.kinds import API, CONTACTS, ORGS
 from gcx.emulator.rules.search import search_request
 
@@ -25,6 +25,7 @@ def relation_routes(table: RouteTable, backend: Backend) -> None:
                 page_number=query_int(request, "pageNumber"),
                 sort_order=request.query_params.get("sortOrder"),
                 org_id=org_id,
+                expand=query_list(request, "expand"),
             )
         )
 
@@ -57,10 +58,12 @@ def relation_routes(table: RouteTable, backend: Backend) -> None:
     add(f"{API}/merge/contacts", ["POST"], merge_into)
 
     async def lookup_contacts(request: Request) -> Response:
-        return json_response(backend.lookup(CONTACTS, await read_json(request)))
+        body = await read_json(request)
+        return json_response(backend.lookup(CONTACTS, body, expand=query_list(request, "expand")))
 
     async def lookup_orgs(request: Request) -> Response:
-        return json_response(backend.lookup(ORGS, await read_json(request)))
+        body = await read_json(request)
+        return json_response(backend.lookup(ORGS, body, expand=query_list(request, "expand")))
 
     add(f"{API}/identifierlookup", ["POST"], lookup_contacts)
     add(f"{API}/identifierlookup/contacts", ["POST"], lookup_contacts)

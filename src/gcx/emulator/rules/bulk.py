@@ -86,7 +86,7 @@ class Bulk:
 
             def op(item: Any) -> tuple[str, dict[str, Any]]:
                 rid = self._item_id(item)
-                return rid, st.render(kind, st.require(kind, rid))
+                return rid, st.render(kind, st.require_current(kind, rid))
 
             return self._each(entities, op)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gcx.emulator.kinds import API, CONTACTS, IDENTIFIER_SCHEMA, NOUN, ORGS, SCHEMA_OF, SOURCES
+from gcx.emulator.rules.identity import normalize_value
 from gcx.emulator.rules.state import State
 from gcx.emulator.schema import FieldProblem
 from gcx.emulator.store import IdentifierKey
@@ -116,7 +117,8 @@ class Cleaning:
             problems.append(FieldProblem(f"{prefix}value", "is required", code="missing.property"))
         if len(problems) != before:
             return {}
-        out: dict[str, Any] = {"type": cleaned["type"], "value": cleaned["value"]}
+        value = normalize_value(cleaned["type"], cleaned["value"])
+        out: dict[str, Any] = {"type": cleaned["type"], "value": value}
         if cleaned.get("externalSource") is not None:
             source_id = self.source_id(cleaned["externalSource"], path, problems)
             if source_id is None:

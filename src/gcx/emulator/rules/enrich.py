@@ -117,7 +117,7 @@ class Enrich:
             for rid in self.identifiers.find_holders(kind, ident):
                 if rid not in matches:
                     matches.append(rid)
-        identifiers = matching + extra_ids
+        claims = list(matching)
         if action == "Insert" and matches:
             raise EmulatorError(
                 409,
@@ -134,7 +134,12 @@ class Enrich:
                     "enrich request",
                 )
             return self.writes.plan(
-                kind, provided, None, identifiers, contact_type="Curated" if promote else "Identified"
+                kind,
+                provided,
+                None,
+                extra_ids,
+                claims=claims,
+                contact_type="Curated" if promote else "Identified",
             )
         target = st.require(kind, matches[0])
         existing = st.input_form(target)
@@ -146,7 +151,7 @@ class Enrich:
                     kind, existing, st.input_form(other), EnrichRules("PreferExisting", "Fill", {})
                 )
                 merged_away.append(other_id)
-                identifiers.extend(
+                claims.extend(
                     {k: v for k, v in i.items() if k in ("type", "value", "externalSource")}
                     for i in other.get("identifiers", [])
                 )
@@ -157,7 +162,13 @@ class Enrich:
             raise invalid(check, "enriched record")
         contact_type = "Curated" if promote else None
         plan = self.writes.plan(
-            kind, cleaned, target, identifiers, contact_type=contact_type, ignore_holders=merged_away
+            kind,
+            cleaned,
+            target,
+            extra_ids,
+            claims=claims,
+            contact_type=contact_type,
+            ignore_holders=merged_away,
         )
         if merged_away:
             plan.remove = merged_away

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from gcx.emulator.errors import EmulatorError, invalid
@@ -10,6 +11,7 @@ from gcx.emulator.rules.cleaning import Cleaning, identifier_key
 from gcx.emulator.rules.state import State
 from gcx.emulator.rules.writes import Writes
 from gcx.emulator.schema import FieldProblem
+from gcx.emulator.store import IdentifierKey, Record
 
 
 class Identifiers:
@@ -22,14 +24,19 @@ class Identifiers:
 
     def list_identifiers(self, kind: str, record_id: str) -> dict[str, Any]:
         with self.state.lock:
-            record = self.state.require(kind, record_id)
+            record = self.state.require_current(kind, record_id)
             return {"entities": clone(record.get("identifiers", []))}
 
     def patch_identifiers(self, kind: str, record_id: str, body: Any) -> dict[str, Any]:
-        """Claim or release one identifier; returns the identifier."""
+        """Claim or release one identifier; returns the identifier.
+
+        A Claim of an identifier another record holds is a 409, or moves it to this record
+        (``identifier_claim_conflict`` setting: the documents leave it open).
+        """
         st = self.state
         with st.lock:
-            record = st.require(kind, record_id)
+            record = st.require_current(kind, record_id)
+            record_id = record["id"]
             problems: list[FieldProblem] = []
             operation = body.get("operation") if isinstance(body, dict) else None
             if operation not in ("Claim", "Release"):
@@ -54,17 +61,19 @@ class Identifiers:
                         f"identifier {key.value!r}",
                         entity_id=record_id,
                     )
-                updated = dict(record)
-                updated["identifiers"] = [i for i in held if identifier_key(i) != key]
-                if not updated["identifiers"]:
-                    del updated["identifiers"]
-                updated["modifyDate"] = st.now()
-                st.store.remove_identifier(kind, key, record_id)
-                st.store.put(kind, updated)
+                self._release(kind, record, key)
                 return clone(existing)
             if existing is not None:
                 return clone(existing)
-            self.writes.check_claim(kind, key, {record_id})
+            skip = {record_id}
+            if st.settings.identifier_claim_conflict == "move" and self.writes.held_elsewhere(
+                kind, key, skip
+            ):
+                for other_id in st.store.holders(kind, key):
+                    other = st.store.get(kind, other_id)
+                    if other_id != record_id and other is not None:
+                        self._release(kind, other, key)
+            self.writes.check_claim(kind, key, skip)
             entry = dict(ident)
             entry["division"] = st.division()
             entry["dateCreated"] = st.now()
@@ -75,8 +84,18 @@ class Identifiers:
             st.store.put(kind, updated)
             return clone(entry)
 
-    def lookup(self, kind: str, body: Any) -> dict[str, Any]:
-        """The record holding an identifier (404 when none)."""
+    def _release(self, kind: str, record: Record, key: IdentifierKey) -> None:
+        st = self.state
+        updated = dict(record)
+        updated["identifiers"] = [i for i in record.get("identifiers", []) if identifier_key(i) != key]
+        if not updated["identifiers"]:
+            del updated["identifiers"]
+        updated["modifyDate"] = st.now()
+        st.store.remove_identifier(kind, key, record["id"])
+        st.store.put(kind, updated)
+
+    def lookup(self, kind: str, body: Any, *, expand: Collection[str] = ()) -> dict[str, Any]:
+        """The record holding an identifier (404 when none); the first holder when several do."""
         st = self.state
         with st.lock:
             problems: list[FieldProblem] = []
@@ -90,7 +109,7 @@ class Identifiers:
                     "not.found",
                     f"No {NOUN[kind]} holds the {ident['type']} identifier {ident['value']!r}",
                 )
-            return st.render(kind, st.require(kind, found[0]))
+            return st.render(kind, st.require(kind, found[0]), expand)
 
     def find_holders(self, kind: str, ident: dict[str, Any]) -> list[str]:
         """Ids of the records holding ``ident`` (any source when it names none), oldest first."""

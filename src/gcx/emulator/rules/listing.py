@@ -7,7 +7,7 @@ import binascii
 import json
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, overload
 from urllib.parse import urlencode
 
@@ -15,6 +15,9 @@ from gcx.emulator.errors import invalid
 from gcx.emulator.rules.state import State
 from gcx.emulator.schema import FieldProblem
 from gcx.emulator.store import Record
+
+#: ``pageSize`` of a listing when the request names none (SDK docs: "default to 20").
+DEFAULT_PAGE_SIZE = 20
 
 
 class Window(Sequence[Record]):
@@ -52,9 +55,10 @@ class Listing:
         max_size: int,
         base: str,
         extra: dict[str, str],
+        expand: Collection[str] = (),
     ) -> dict[str, Any]:
         """One page of ``records`` as a ``*Listing`` (same 1,000-record cap as search)."""
-        size = 25 if page_size is None else page_size
+        size = DEFAULT_PAGE_SIZE if page_size is None else page_size
         number = 1 if page_number is None else page_number
         problems = []
         if not 1 <= size <= max_size:
@@ -73,7 +77,7 @@ class Listing:
             return f"{base}?{urlencode({'pageSize': size, 'pageNumber': n, **extra})}"
 
         listing: dict[str, Any] = {
-            "entities": [self.state.render(kind, r) for r in records[start : start + size]],
+            "entities": [self.state.render(kind, r, expand) for r in records[start : start + size]],
             "pageSize": size,
             "pageNumber": number,
             "total": total,

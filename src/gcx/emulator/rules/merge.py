@@ -13,6 +13,9 @@ from gcx.emulator.rules.writes import Plan, Writes
 from gcx.emulator.schema import FieldProblem
 from gcx.emulator.store import Record
 
+#: Most contacts in one merge tree ("default limit of 52", POST /contacts/merge in the contract).
+MAX_MERGE_SET = 52
+
 
 class Merge:
     """Contact merges (see docs/emulator.md)."""
@@ -44,11 +47,11 @@ class Merge:
             problems.extend(FieldProblem(f"valueOverride.{p.field}", p.message, p.code, p.value) for p in sub)
             if problems:
                 raise invalid(problems, "merge request")
-            inputs = [st.require(CONTACTS, i) for i in ids]
-            return st.render(CONTACTS, self.writes.apply(self._plan_merge(inputs, None, override)))
+            inputs = self._inputs(ids)
+            return self._merge(inputs, override)
 
     def merge_into(self, body: Any) -> dict[str, Any]:
-        """``POST /merge/contacts``: the source contact is folded into the target, which keeps its id."""
+        """``POST /merge/contacts`` (deprecated): two contacts into a new one; two curated ones refused."""
         st = self.state
         with st.lock:
             problems: list[FieldProblem] = []
@@ -61,14 +64,51 @@ class Merge:
                 problems.append(FieldProblem("sourceContactId", "must differ from targetContactId"))
             if problems:
                 raise invalid(problems, "merge request")
-            source, target = (st.require(CONTACTS, str(v)) for v in values)
-            return st.render(CONTACTS, self.writes.apply(self._plan_merge([target, source], target, {})))
+            source, target = self._inputs([str(values[1]), str(values[0])])[::-1]
+            if source.get("type") == "Curated" and target.get("type") == "Curated":
+                raise invalid(
+                    [FieldProblem("sourceContactId", "and targetContactId are both curated contacts")],
+                    "merge request (two curated contacts cannot be merged)",
+                )
+            return self._merge([target, source], {})
 
-    def _plan_merge(self, inputs: list[Record], survivor: Record | None, override: dict[str, Any]) -> Plan:
+    def _inputs(self, ids: list[str]) -> list[Record]:
+        """The current contacts the ids name (a merged id stands for its canonical contact)."""
+        st = self.state
+        records = [st.require_current(CONTACTS, i) for i in ids]
+        if len({r["id"] for r in records}) != len(records):
+            raise invalid(
+                [FieldProblem("contactIds", "name the same contact twice (directly or through a merge)")],
+                "merge request",
+            )
+        return records
+
+    def _merge(self, inputs: list[Record], override: dict[str, Any]) -> dict[str, Any]:
+        """A new canonical contact from ``inputs``; they become its read-only ancestors."""
+        st = self.state
+        plan = self._plan_merge(inputs, override)
+        ancestors: list[str] = []
+        for record in inputs:
+            ancestors.extend(ref["id"] for ref in record.get("mergeSet", []) if ref["id"] != record["id"])
+            ancestors.append(record["id"])
+        if len(ancestors) + 1 > MAX_MERGE_SET:
+            raise invalid(
+                [FieldProblem("contactIds", f"would make a merge set of more than {MAX_MERGE_SET} contacts")],
+                "merge request",
+            )
+        canonical = plan.record["id"]
+        plan.record["canonicalContact"] = record_ref(CONTACTS, canonical)
+        plan.record["mergeSet"] = [record_ref(CONTACTS, i) for i in [*ancestors, canonical]]
+        merged = self.writes.apply(plan)
+        for record in inputs:
+            st.merged[record["id"]] = canonical
+        return st.render(CONTACTS, merged)
+
+    def _plan_merge(self, inputs: list[Record], override: dict[str, Any]) -> Plan:
         """Combine ``inputs`` (earlier ones win, later ones fill gaps), then apply ``override``.
 
-        ``survivor`` None makes a new contact; otherwise the survivor keeps its id. Every other
-        input is deleted, its identifiers and notes moving to the result.
+        The result is a new contact; every input leaves the store (its id then stands for the
+        result), its identifiers and notes moving to the result.
         """
         st = self.state
         keep = EnrichRules("PreferExisting", "Fill", {})
@@ -82,14 +122,20 @@ class Merge:
         cleaned = self.cleaning.clean_body(CONTACTS, combined, problems)
         if problems:
             raise invalid(problems, "merged contact")
-        merged_away = [r["id"] for r in inputs if survivor is None or r["id"] != survivor["id"]]
+        merged_away = [r["id"] for r in inputs]
         identifiers = [
             {k: v for k, v in ident.items() if k in ("type", "value", "externalSource")}
             for record in inputs
             for ident in record.get("identifiers", [])
         ]
         plan = self.writes.plan(
-            CONTACTS, cleaned, survivor, identifiers, contact_type="Curated", ignore_holders=merged_away
+            CONTACTS,
+            cleaned,
+            None,
+            [],
+            claims=identifiers,
+            contact_type="Curated",
+            ignore_holders=merged_away,
         )
         plan.remove = merged_away
         history = plan.record.get("mergedFrom", [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from gcx.emulator.errors import invalid
@@ -38,9 +39,10 @@ class Records:
             raise invalid(problems, f"{NOUN[kind]}")
         return self.writes.plan(kind, cleaned, None, identifiers)
 
-    def get(self, kind: str, record_id: str) -> dict[str, Any]:
+    def get(self, kind: str, record_id: str, *, expand: Collection[str] = ()) -> dict[str, Any]:
+        """GET one record (a merged contact's id answers its canonical contact)."""
         with self.state.lock:
-            return self.state.render(kind, self.state.require(kind, record_id))
+            return self.state.render(kind, self.state.require_current(kind, record_id), expand)
 
     def replace(self, kind: str, record_id: str, body: Any) -> dict[str, Any]:
         """PUT: full replacement, a field left out is erased. Identifiers are never released."""
@@ -49,9 +51,9 @@ class Records:
             return self.state.render(kind, self.writes.apply(plan))
 
     def plan_replace(self, kind: str, record_id: str, body: Any) -> Plan:
-        previous = self.state.require(kind, record_id)
+        previous = self.state.require_current(kind, record_id)
         problems: list[FieldProblem] = []
-        if isinstance(body, dict) and body.get("id") not in (None, record_id):
+        if isinstance(body, dict) and body.get("id") not in (None, record_id, previous["id"]):
             problems.append(FieldProblem("id", f"does not match the id in the path ({record_id})"))
         cleaned = self.cleaning.clean_body(kind, body, problems)
         identifiers = self.cleaning.clean_identifiers(
@@ -67,16 +69,16 @@ class Records:
 
     def remove(self, kind: str, record_id: str) -> None:
         """Delete one record (404 when unknown; an organization's contacts per setting)."""
-        self.state.require(kind, record_id)
+        record = self.state.require_current(kind, record_id)
         if kind == ORGS:
-            self.writes.delete_org_members(record_id)
-        self.writes.delete_record(kind, record_id)
+            self.writes.delete_org_members(record["id"])
+        self.writes.delete_record(kind, record["id"])
 
     def patch(self, kind: str, record_id: str, body: Any) -> dict[str, Any]:
         """PATCH with ``changes`` (six actions on ``$.a`` / ``$.a.b`` paths)."""
         st = self.state
         with st.lock:
-            previous = st.require(kind, record_id)
+            previous = st.require_current(kind, record_id)
             doc = st.input_form(previous)
             self.patching.apply_changes(kind, doc, body)
             problems: list[FieldProblem] = []

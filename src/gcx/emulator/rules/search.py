@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from itertools import islice
 from typing import Any
 from urllib.parse import urlencode
 
 from gcx.emulator.errors import invalid
 from gcx.emulator.kinds import API, CONTACTS, ORGS
-from gcx.emulator.rules.listing import Listing, Window
+from gcx.emulator.rules.listing import DEFAULT_PAGE_SIZE, Listing, Window
 from gcx.emulator.rules.state import State
 from gcx.emulator.schema import FieldProblem
 from gcx.emulator.store import Record
@@ -41,12 +41,16 @@ def search_request(body: Any) -> dict[str, Any]:
     query = simple.get("query")
     if query is not None and not isinstance(query, str):
         raise invalid([FieldProblem("operation.simpleSearch.query", "must be a string")], "search request")
+    expand = body.get("expand")
+    if expand is not None and (not isinstance(expand, list) or not all(isinstance(e, str) for e in expand)):
+        raise invalid([FieldProblem("expand", "must be an array of field names")], "search request")
     return {
         "q": query,
         "page_size": body.get("pageSize"),
         "page_number": body.get("pageNumber"),
         "sort_order": sort_order,
         "ids": ids,
+        "expand": tuple(expand or ()),
     }
 
 
@@ -68,11 +72,12 @@ class Search:
         org_id: str | None = None,
         ids: list[str] | None = None,
         path: str | None = None,
+        expand: Collection[str] = (),
     ) -> dict[str, Any]:
         """A search page (``ContactListing``/``ExternalOrganizationListing``); at most 1,000 records."""
         st = self.state
         with st.lock:
-            size = 25 if page_size is None else page_size
+            size = DEFAULT_PAGE_SIZE if page_size is None else page_size
             number = 1 if page_number is None else page_number
             problems = []
             if not 1 <= size <= st.settings.search_max_page_size:
@@ -104,14 +109,28 @@ class Search:
                 head: list[Record] = list(islice(pool, start + size))
                 window = Window(head, st.store.count(kind))
                 return self.listing.paged(
-                    kind, window, page_size=size, page_number=number, max_size=size, base=base, extra=extra
+                    kind,
+                    window,
+                    page_size=size,
+                    page_number=number,
+                    max_size=size,
+                    base=base,
+                    extra=extra,
+                    expand=expand,
                 )
             matched = [r for r in pool if not needle or needle in self._haystack(kind, r)]
             if sort_key is not None:
                 field_name, reverse = sort_key
                 matched.sort(key=lambda r: (str(r.get(field_name) or "").lower(), r["id"]), reverse=reverse)
             return self.listing.paged(
-                kind, matched, page_size=size, page_number=number, max_size=size, base=base, extra=extra
+                kind,
+                matched,
+                page_size=size,
+                page_number=number,
+                max_size=size,
+                base=base,
+                extra=extra,
+                expand=expand,
             )
 
     def _members_in_order(self, org_id: str) -> list[Record]:

@@ -27,6 +27,7 @@ class Snapshot:
             st.store.clear()
             st.hay.clear()
             st.trustor_links.clear()
+            st.merged.clear()
             st.stats.reset()
             st.rate_limiter.reset()
             st.token_limiter.reset()
@@ -43,6 +44,7 @@ class Snapshot:
                 "contacts": [clone(r) for r in store.all(CONTACTS)],
                 "notes": [clone(r) for r in store.all(NOTES)],
                 "relationships": [clone(r) for r in store.all(RELATIONSHIPS)],
+                "mergedContacts": dict(self.state.merged),
             }
 
     def load(self, state: Any) -> dict[str, int]:
@@ -56,6 +58,8 @@ class Snapshot:
             store.clear()
             st.hay.clear()
             st.trustor_links.clear()
+            st.merged.clear()
+            st.merged.update(state.get("mergedContacts") or {})
             for kind in ALL_KINDS:
                 for record in state.get(kind, []):
                     stored = clone(record)
@@ -88,6 +92,11 @@ def check_state(state: Any) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     if state.get("version") != 1:
         problems.append(FieldProblem("version", "must be 1"))
+    merged = state.get("mergedContacts", {})
+    if not isinstance(merged, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in merged.items()
+    ):
+        problems.append(FieldProblem("mergedContacts", "must map merged contact ids to contact ids"))
     for kind in ALL_KINDS:
         records = state.get(kind, [])
         if not isinstance(records, list):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from gcx.emulator.errors import not_found
@@ -45,6 +45,8 @@ class State:
         self.hay: dict[tuple[str, str], tuple[Record, str]] = {}
         #: Trustor org id -> the external organizations linked to it (``trustors``).
         self.trustor_links: dict[str, set[str]] = {}
+        #: A merged (ancestor) contact's id -> the contact it was merged into (``merge``).
+        self.merged: dict[str, str] = {}
 
     def update_settings(self, **changes: Any) -> EmulatorSettings:
         with self.lock:
@@ -75,9 +77,31 @@ class State:
             raise not_found(kind, record_id)
         return record
 
-    def render(self, kind: str, record: Record) -> dict[str, Any]:
-        """A stored record as the API returns it (a private copy)."""
+    def resolve(self, kind: str, record_id: str) -> str:
+        """The id a request for ``record_id`` acts on: a merged contact's canonical contact."""
+        if kind != CONTACTS:
+            return record_id
+        seen = {record_id}
+        while record_id in self.merged:
+            record_id = self.merged[record_id]
+            if record_id in seen:  # pragma: no cover - merges never make a cycle
+                break
+            seen.add(record_id)
+        return record_id
+
+    def require_current(self, kind: str, record_id: str) -> Record:
+        """:meth:`require`, following a merged contact to its canonical contact."""
+        return self.require(kind, self.resolve(kind, record_id))
+
+    def render(self, kind: str, record: Record, expand: Collection[str] = ()) -> dict[str, Any]:
+        """A stored record as the API returns it (a private copy).
+
+        Identifiers are shown only when ``expand`` names them (or the ``identifiers_in_all_reads``
+        setting says every answer shows them).
+        """
         out = clone(record)
+        if "identifiers" in out and not ("identifiers" in expand or self.settings.identifiers_in_all_reads):
+            del out["identifiers"]
         if kind in (CONTACTS, RELATIONSHIPS):
             ref = out.pop("externalOrganization", None)
             if isinstance(ref, dict) and isinstance(ref.get("id"), str):

@@ -15,6 +15,7 @@ from typing import Any
 from gcx.emulator.errors import EmulatorError
 from gcx.emulator.kinds import API, CONTACTS, NOTES, NOUN, ORGS, RELATIONSHIPS, clone
 from gcx.emulator.rules.cleaning import identifier_key
+from gcx.emulator.rules.identity import field_identifiers
 from gcx.emulator.rules.state import State
 from gcx.emulator.store import IdentifierKey, Record
 
@@ -29,6 +30,7 @@ class Plan:
     claim: list[IdentifierKey]
     created: bool
     remove: list[str] = field(default_factory=list)
+    release: list[IdentifierKey] = field(default_factory=list)
 
 
 class Writes:
@@ -42,13 +44,19 @@ class Writes:
         kind: str,
         cleaned: dict[str, Any],
         previous: Record | None,
-        identifiers: list[dict[str, Any]],
+        body_identifiers: list[dict[str, Any]],
         *,
+        claims: Iterable[dict[str, Any]] = (),
         contact_type: str | None = None,
         record_id: str | None = None,
         ignore_holders: Iterable[str] = (),
     ) -> Plan:
-        """Work out the stored record for a create (``previous`` None) or a full replacement."""
+        """Work out the stored record for a create (``previous`` None) or a full replacement.
+
+        Identifiers: those the fields make (and a body's ``identifiers``, per setting) are claimed
+        when free and, by default, silently left with another holder; ``claims`` (enrich's
+        matching identifiers, a merge's inherited ones) must be claimed or the write is a 409.
+        """
         st = self.state
         now = st.now()
         if previous is None:
@@ -77,20 +85,31 @@ class Writes:
                         record[merge_field] = clone(previous[merge_field])
             held = clone(previous.get("identifiers", []))
         record["selfUri"] = f"{API}/{kind}/{rid}"
+        settings = st.settings
+        derived = field_identifiers(kind, record, settings)
+        release: list[IdentifierKey] = []
+        if previous is not None and settings.release_on_change:
+            kept = {identifier_key(i) for i in derived}
+            gone = {identifier_key(i) for i in field_identifiers(kind, previous, settings)} - kept
+            release = [identifier_key(i) for i in held if identifier_key(i) in gone]
+            held = [i for i in held if identifier_key(i) not in gone]
+        soft = derived + (body_identifiers if settings.claim_body_identifiers else [])
         held_keys = {identifier_key(i) for i in held}
-        wanted = list(identifiers)
-        for ext in record.get("externalIds", []):
-            wanted.append(
-                {"type": "ExternalId", "value": ext["value"], "externalSource": ext["externalSource"]}
-            )
         claim: list[IdentifierKey] = []
         skip = {rid, *ignore_holders}
-        for ident in wanted:
+        wanted = [(ident, False) for ident in soft] + [(ident, True) for ident in claims]
+        for ident, required in wanted:
             key = identifier_key(ident)
             if key in held_keys:
                 continue
+            if (
+                not required
+                and settings.write_claim_conflict == "keep"
+                and self.held_elsewhere(kind, key, skip)
+            ):
+                continue  # documented: an identifier another record holds stays with it, silently
             self.check_claim(kind, key, skip)
-            entry = dict(ident)
+            entry = {k: v for k, v in ident.items() if k in ("type", "value", "externalSource")}
             entry["division"] = st.division()
             entry["dateCreated"] = now
             held.append(entry)
@@ -98,23 +117,29 @@ class Writes:
             claim.append(key)
         if held:
             record["identifiers"] = held
-        return Plan(kind=kind, record=record, previous=previous, claim=claim, created=previous is None)
+        plan = Plan(kind=kind, record=record, previous=previous, claim=claim, created=previous is None)
+        plan.release = [k for k in release if k not in held_keys]
+        return plan
+
+    def held_elsewhere(self, kind: str, key: IdentifierKey, skip: set[str]) -> bool:
+        """Whether a record outside ``skip`` holds ``key`` in a way that blocks a claim."""
+        if key.type == "ExternalId" and not self.state.settings.unique_external_ids:
+            return False
+        return any(h not in skip for h in self.state.store.holders(kind, key))
 
     def check_claim(self, kind: str, key: IdentifierKey, skip: set[str]) -> None:
         """409 when a record outside ``skip`` holds ``key`` (ExternalIds: per setting)."""
-        if key.type == "ExternalId" and not self.state.settings.unique_external_ids:
+        if not self.held_elsewhere(kind, key, skip):
             return
         others = [h for h in self.state.store.holders(kind, key) if h not in skip]
-        if others:
-            source = f" (external source {key.source})" if key.source else ""
-            raise EmulatorError(
-                409,
-                "identifier.conflict",
-                f"The {key.type} identifier {key.value!r}{source} is already claimed by "
-                f"{NOUN[kind]} {others[0]}",
-                [{"errorCode": "identifier.conflict", "fieldName": "identifiers", "entityId": others[0]}],
-                entity_id=others[0],
-            )
+        source = f" (external source {key.source})" if key.source else ""
+        raise EmulatorError(
+            409,
+            "identifier.conflict",
+            f"The {key.type} identifier {key.value!r}{source} is already claimed by {NOUN[kind]} {others[0]}",
+            [{"errorCode": "identifier.conflict", "fieldName": "identifiers", "entityId": others[0]}],
+            entity_id=others[0],
+        )
 
     def apply(self, plan: Plan) -> Record:
         """Store a planned write with its index changes."""
@@ -132,6 +157,8 @@ class Writes:
                     store.unlink_member(old_org, rid)
                 if new_org:
                     store.link_member(new_org, rid)
+        for key in plan.release:
+            store.remove_identifier(kind, key, rid)
         for key in plan.claim:
             store.add_identifier(kind, key, rid)
         store.put(kind, record)
