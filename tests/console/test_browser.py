@@ -18,6 +18,7 @@ import pytest
 
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.emulator.server import serve_in_thread
+from gcx.emulator.settings import KIND_IDENTITY
 from gcx.sync.records import Issue
 from tests.console.conftest import PASSWORD, Env, make_env, records
 
@@ -82,7 +83,9 @@ def test_the_console_in_a_browser(tmp_path: Path) -> None:
     def shot(page: Page, name: str) -> None:
         page.screenshot(path=str(shots / f"console-{name}.png"), full_page=True)
 
-    emu = Emulator(EmulatorSettings(rate_limit=0, seed=7))
+    emu = Emulator(
+        EmulatorSettings(rate_limit=0, seed=7, **KIND_IDENTITY)
+    )  # pinned until the sync adopts under the strict identity rules (issue 10 item 3)
     with emu.serve() as emu_url:
         env = make_env(tmp_path, emu, region=emu_url)
         seeded = asyncio.run(_seed(env))
