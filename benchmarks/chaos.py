@@ -7,7 +7,7 @@ no secret in any output).
     .venv/bin/python benchmarks/chaos.py --contacts 2000 --dirty 0.05
     .venv/bin/python benchmarks/chaos.py --unique-external-ids --seed 3 --json result.json
 
-The harness is :mod:`gcx.testing.chaos` (shared with ``tests/chaos``). Exit code 0 when the
+The harness is :mod:`gcx_testkit.chaos` (shared with ``tests/chaos``). Exit code 0 when the
 result is exact, 1 otherwise. Every run is bounded (``--deadline`` seconds in all).
 """
 
@@ -20,7 +20,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gcx.testing.chaos import ChaosConfig, run_chaos
+from gcx_testkit.chaos import ChaosConfig, run_chaos
 
 
 def parse(argv: list[str] | None = None) -> tuple[ChaosConfig, argparse.Namespace]:

@@ -43,8 +43,8 @@ from typing import Any
 import httpx
 
 from gcx.emulator import Emulator, EmulatorSettings
-from gcx.testing.chaos import ChaosConfig, Harness, Source, make_records, run_chaos, write_jsonl
-from gcx.testing.verify import flatten, matches, verify
+from gcx_testkit.chaos import ChaosConfig, Harness, Source, make_records, run_chaos, write_jsonl
+from gcx_testkit.verify import flatten, matches, verify
 
 CLIENT_ID = "bench-client"
 SECRET = "bench-secret-not-a-real-one"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gcx.testing.chaos import ChaosConfig, run_chaos
+from gcx_testkit.chaos import ChaosConfig, run_chaos
 from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

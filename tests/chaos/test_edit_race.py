@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from gcx.testing.chaos import Action, ChaosConfig, Edit, Harness, Source, make_records, served, write_jsonl
-from gcx.testing.verify import verify
+from gcx_testkit.chaos import Action, ChaosConfig, Edit, Harness, Source, make_records, served, write_jsonl
+from gcx_testkit.verify import verify
 from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
 
 pytestmark = pytest.mark.timeout(300)

@@ -9,7 +9,7 @@ from pathlib import Path
 from gcx.sync.mapping import load_mapping
 from gcx.sync.records import Issue
 from gcx.sync.source import open_source
-from gcx.testing.chaos import (
+from gcx_testkit.chaos import (
     BAD_KINDS,
     ChaosConfig,
     Edit,

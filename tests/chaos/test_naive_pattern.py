@@ -14,8 +14,8 @@ import time
 from benchmarks.compare_naive import CLIENT_ID, SECRET, NaiveHttp
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.emulator.settings import KIND_IDENTITY
-from gcx.testing.chaos import ChaosConfig, Harness, make_records
-from gcx.testing.verify import verify
+from gcx_testkit.chaos import ChaosConfig, Harness, make_records
+from gcx_testkit.verify import verify
 
 
 def _harness(tmp_path: object, unique: bool) -> Harness:

@@ -1,10 +1,10 @@
-"""gcx.testing.verify: the checks the chaos suite relies on, on hand-made states."""
+"""gcx_testkit.verify: the checks the chaos suite relies on, on hand-made states."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gcx.testing.verify import Expectation, find_secrets, keys_of, matches, verify
+from gcx_testkit.verify import Expectation, find_secrets, keys_of, matches, verify
 
 ORG_ID = "00000000-0000-4000-8000-000000000001"
 

@@ -13,7 +13,7 @@ from gcx.emulator import Emulator, EmulatorSettings
 from gcx.service.config import load_config
 from gcx.service.tasks import Service
 from gcx.service.web import create_app
-from gcx.testing.verify import verify
+from gcx_testkit.verify import verify
 
 from .helpers import ENV, config_text, contact, events_body, org, query, signed, write_jsonl
 
