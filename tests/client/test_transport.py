@@ -422,11 +422,35 @@ async def test_answers_nested_too_deep_are_gcx_errors(api: FakeApi) -> None:
     api.routes[("GET", f"{CONTACTS}/c1")] = lambda request: httpx.Response(200, content=deep)
     api.routes[("GET", f"{CONTACTS}/c2")] = lambda request: httpx.Response(400, content=deep)
     async with client(api, Sleeps()) as gc:
-        with pytest.raises(ApiError, match="not JSON"):
+        with pytest.raises(ApiError, match="nested deeper than it can be read"):
             await gc.contacts.get("c1")
         with pytest.raises(BadRequestError) as caught:
             await gc.contacts.get("c2")
         assert caught.value.status == 400 and len(str(caught.value)) < 1000
+
+
+def _nested(levels: int) -> str:
+    return '{"a": ' * (levels - 1) + "{}" + "}" * (levels - 1)
+
+
+@pytest.mark.parametrize("levels", [400, 3000])
+async def test_parseable_answers_nested_past_what_a_record_can_be_are_api_errors(
+    api: FakeApi, levels: int
+) -> None:
+    """Issue 11 item 6: a stored 400-level field made list, export and sync abort with pydantic's
+    "Circular reference detected"; the client must say what is wrong instead."""
+    record = '{"id": "c1", "firstName": "A", "customFields": ' + _nested(levels) + "}"
+    body = record.encode()
+    listing = ('{"entities": [' + record + '], "pageSize": 1, "pageNumber": 1, "total": 1}').encode()
+    api.routes[("GET", f"{CONTACTS}/c1")] = lambda request: httpx.Response(200, content=body)
+    api.routes[("GET", CONTACTS)] = lambda request: httpx.Response(200, content=listing)
+    async with client(api, Sleeps()) as gc:
+        with pytest.raises(ApiError, match="nested deeper than") as caught:
+            await gc.contacts.get("c1")
+        assert "Circular" not in str(caught.value)
+        with pytest.raises(ApiError, match="nested deeper than"):
+            async for _ in gc.contacts.search():
+                pass
 
 
 @pytest.mark.parametrize(

@@ -76,8 +76,12 @@ def test_cli_credentials_from_env_and_state_file(tmp_path: Path) -> None:
     emu.backend.create("organizations", {"name": "Loaded Org"})
     state = tmp_path / "state.json"
     state.write_text(json.dumps(emu.dump()), encoding="utf-8")
-    env = {"GCX_EMULATOR_CREDENTIALS": f"{CANARY_CLIENT_ID}:{CANARY_SECRET}"}
+    env = {
+        "GCX_EMULATOR_CREDENTIALS": f"{CANARY_CLIENT_ID}:{CANARY_SECRET}",
+        "GCX_EMULATOR_ADMIN_SECRET": "admin-canary-7",
+    }
     args = ("--state", str(state), "--duplicate-external-ids", "--credentials", "other:pair-secret")
+    admin = {"X-Gcx-Admin-Secret": "admin-canary-7"}
     with running(*args, env=env) as (url, proc), httpx.Client(base_url=url, timeout=30) as client:
         assert token(client).status_code == 401
         assert token(client, "other", "pair-secret").status_code == 200
@@ -85,11 +89,23 @@ def test_cli_credentials_from_env_and_state_file(tmp_path: Path) -> None:
         headers = {"Authorization": f"Bearer {t.json()['access_token']}"}
         orgs = client.get(f"{API}/organizations", headers=headers).json()
         assert [o["name"] for o in orgs["entities"]] == ["Loaded Org"]
-        assert client.get("/_emulator/settings").json()["unique_external_ids"] is False
+        assert client.get("/_emulator/settings").status_code == 401  # credentials: admin needs the secret
+        assert client.get("/_emulator/settings", headers=admin).json()["unique_external_ids"] is False
     _, err = proc.communicate()
     assert "loaded 1 organizations" in err
     assert "visible to other users" in err  # the warning about secrets on the command line
-    assert CANARY_SECRET not in err and "pair-secret" not in err
+    assert CANARY_SECRET not in err and "pair-secret" not in err and "admin-canary-7" not in err
+
+
+def test_cli_with_credentials_and_no_admin_secret_locks_admin() -> None:
+    """Issue 11 item 7: with --credentials the admin endpoints could switch the checks off."""
+    env = {"GCX_EMULATOR_CREDENTIALS": f"{CANARY_CLIENT_ID}:{CANARY_SECRET}", "GCX_EMULATOR_ADMIN_SECRET": ""}
+    with running(env=env) as (url, proc), httpx.Client(base_url=url, timeout=30) as client:
+        r = client.patch("/_emulator/settings", json={"credentials": []})
+        assert r.status_code == 401 and r.json()["code"] == "admin.secret.required"
+        assert token(client).status_code == 401  # the credential check is still on
+    _, err = proc.communicate()
+    assert "admin endpoints (/_emulator/*) are locked" in err
 
 
 @pytest.mark.parametrize(

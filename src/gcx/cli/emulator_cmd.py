@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from gcx.emulator import Emulator
 
 ENV_CREDENTIALS = "GCX_EMULATOR_CREDENTIALS"
+ENV_ADMIN_SECRET = "GCX_EMULATOR_ADMIN_SECRET"  # noqa: S105 - the name of the variable
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def parse_credentials(values: list[str], source: str) -> list[tuple[str, str]]:
@@ -114,6 +117,19 @@ def emulator(
             help=f"Accepted CLIENT_ID:SECRET (repeatable; default: accept any). Prefer {ENV_CREDENTIALS}.",
         ),
     ] = None,
+    admin_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--admin-secret",
+            help=f"Secret the /_emulator admin endpoints require (header X-Gcx-Admin-Secret). Prefer "
+            f"{ENV_ADMIN_SECRET}. Without one, admin is locked when listening beyond loopback or "
+            "with credentials.",
+        ),
+    ] = None,
+    max_body_bytes: Annotated[
+        int,
+        typer.Option("--max-body-bytes", min=1, help="Largest request body in bytes (413 above it)."),
+    ] = 10 * 1024 * 1024,
     state: Annotated[
         Path | None, typer.Option("--state", help="Load a state dumped from GET /_emulator/state.")
     ] = None,
@@ -137,6 +153,20 @@ def emulator(
     env_value = os.environ.get(ENV_CREDENTIALS, "")
     if env_value.strip():
         pairs.extend(parse_credentials([v for v in env_value.split(",") if v.strip()], ENV_CREDENTIALS))
+    if admin_secret:
+        _warn(
+            "--admin-secret puts a secret on the command line, visible to other users of this machine; "
+            f"prefer the {ENV_ADMIN_SECRET} environment variable"
+        )
+    secret = os.environ.get(ENV_ADMIN_SECRET, "").strip() or (admin_secret or "").strip()
+    exposed = host not in LOOPBACK_HOSTS
+    if not secret and (exposed or pairs):
+        secret = secrets.token_urlsafe(32)  # known to nobody: the admin endpoints stay locked
+        _warn(
+            "the admin endpoints (/_emulator/*) are locked because the emulator "
+            + ("listens beyond loopback" if exposed else "checks credentials")
+            + f"; set {ENV_ADMIN_SECRET} and send it in the X-Gcx-Admin-Secret header to use them"
+        )
     # Imported here: the emulator (starlette, phonenumbers) is heavy for every other command.
     from gcx.emulator import Emulator, EmulatorSettings
     from gcx.emulator.server import base_url, bind, install_log_filter, make_server
@@ -147,6 +177,8 @@ def emulator(
         token_rate_limit=token_rate_limit,
         token_ttl=token_ttl,
         credentials=tuple(pairs),
+        admin_secret=secret,
+        max_body_bytes=max_body_bytes,
         max_bulk_size=max_bulk_size,
         org_delete_with_contacts=org_delete,
         unique_external_ids=unique_external_ids,
@@ -163,7 +195,7 @@ def emulator(
     emu = Emulator(settings)
     if state is not None:
         _load_state(emu, state)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if exposed:
         _warn(f"listening on {host}: the emulator accepts any credentials unless --credentials is set")
     try:
         sock = bind(host, port)

@@ -7,6 +7,7 @@ faults and latency, and commit-then-drop. It also stamps every response with
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from urllib.parse import parse_qs
 
@@ -18,10 +19,13 @@ from starlette.types import Message, Receive, Scope, Send
 from gcx.emulator.backend import Backend
 from gcx.emulator.errors import EmulatorError, fault_error
 from gcx.emulator.faults import rate_limited_message
-from gcx.emulator.http import error_response
+from gcx.emulator.http import BODY_LIMIT_KEY, error_response
 from gcx.emulator.kinds import API
 
 CORRELATION_HEADER = "ININ-Correlation-Id"
+ADMIN_PREFIX = "/_emulator"
+#: The header that carries the admin secret (``admin_secret`` setting).
+ADMIN_SECRET_HEADER = "X-Gcx-Admin-Secret"  # noqa: S105 - a header name, not a secret
 UNMATCHED = "<unmatched>"
 
 #: POST routes that only read (never commit-then-drop).
@@ -67,6 +71,8 @@ class EmulatorGate:
             return
         correlation = str(uuid.uuid4())
         scope["gcx.correlation_id"] = correlation
+        settings = self.backend.settings
+        scope[BODY_LIMIT_KEY] = settings.max_body_bytes
         method: str = scope["method"]
         path: str = scope["path"]
         template, allowed = self.route_template(scope)
@@ -81,7 +87,14 @@ class EmulatorGate:
             await send(message)
 
         try:
-            if path.startswith("/api/v2") and allowed:
+            if path.startswith(ADMIN_PREFIX) and not _admin_allowed(scope, settings.admin_secret):
+                err = EmulatorError(
+                    401,
+                    "admin.secret.required",
+                    f"The admin endpoints need the admin secret in the {ADMIN_SECRET_HEADER} header",
+                )
+                await error_response(err, correlation)(scope, receive, stamped)
+            elif path.startswith("/api/v2") and allowed:
                 await self._api_call(scope, receive, stamped, method, template)
             else:
                 await self.inner(scope, receive, stamped)
@@ -152,6 +165,17 @@ class EmulatorGate:
         elif drop[0] == "disconnect":
             await send(held[0])
             raise ConnectionDropped("the emulator cut the connection after applying the write")
+
+
+def _admin_allowed(scope: Scope, secret: str) -> bool:
+    """Whether an admin call may pass: no secret is set, or the request carries it."""
+    if not secret:
+        return True
+    wanted = ADMIN_SECRET_HEADER.lower().encode()
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return secrets.compare_digest(value, secret.encode("utf-8", "surrogateescape"))
+    return False
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from gcx.emulator.errors import EmulatorError, invalid
+from gcx.emulator.kinds import MAX_JSON_DEPTH, nests_deeper
 from gcx.emulator.schema import FieldProblem
 
 log = logging.getLogger("gcx.emulator")
@@ -48,9 +49,40 @@ def empty_response() -> Response:
 # --------------------------------------------------------------------------- parsing
 
 
+#: Where the gate puts the body size limit for the handlers (``max_body_bytes`` setting).
+BODY_LIMIT_KEY = "gcx.max_body_bytes"
+
+
+def too_large(limit: int) -> EmulatorError:
+    return EmulatorError(
+        413,
+        "request.too.large",
+        f"The request body is larger than {limit} bytes (the emulator's max_body_bytes)",
+    )
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw body, read chunk by chunk and refused with 413 as soon as it passes the limit
+    (so a huge body is never held in memory)."""
+    limit = request.scope.get(BODY_LIMIT_KEY)
+    if not isinstance(limit, int):
+        return await request.body()
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_json(request: Request, *, required: bool = True) -> Any:
-    """The JSON body, or a 4xx :class:`EmulatorError` (415 wrong type, 400 malformed)."""
-    raw = await request.body()
+    """The JSON body, or a 4xx :class:`EmulatorError` (413 too large, 415 wrong type, 400 malformed)."""
+    raw = await read_body(request)
     if not raw.strip():
         if required:
             raise invalid([FieldProblem("body", "is required (a JSON document)")], "request")
@@ -66,13 +98,10 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
         data = _TOO_DEEP
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid([FieldProblem("body", f"is not valid JSON ({exc})")], "request") from None
-    if data is _TOO_DEEP or _depth_exceeds(data, MAX_JSON_DEPTH):
+    if data is _TOO_DEEP or nests_deeper(data, MAX_JSON_DEPTH):
         raise invalid([FieldProblem("body", f"nests deeper than {MAX_JSON_DEPTH} levels")], "request")
     return data
 
-
-MAX_JSON_DEPTH = 64
-"""Deepest nesting of objects and arrays accepted in a body (records need about 5)."""
 
 _TOO_DEEP = object()
 
@@ -87,23 +116,6 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"number {text[:40]} is too large")
     return value
-
-
-def _depth_exceeds(data: Any, limit: int) -> bool:
-    """Whether objects/arrays nest deeper than ``limit`` (iterative: no recursion on hostile input)."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 def query_int(request: Request, name: str) -> int | None:

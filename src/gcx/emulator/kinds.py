@@ -43,6 +43,27 @@ SERVER_FIELDS = frozenset(
 )
 
 
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of objects and arrays accepted in a body or made by a PATCH (records need about 5)."""
+
+
+def nests_deeper(data: Any, limit: int) -> bool:
+    """Whether objects/arrays nest deeper than ``limit`` (iterative: no recursion on hostile input)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 def iso_ms(epoch: float) -> str:
     """``2026-01-02T03:04:05.678Z``."""
     moment = datetime.fromtimestamp(epoch, tz=UTC)

@@ -46,6 +46,9 @@ class EmulatorSettings:
         token_rate_limit: tokens issued per minute per client id (0 = off).
         token_ttl: lifetime of a token in seconds (``expires_in``).
         credentials: accepted ``(client_id, client_secret)`` pairs; empty = accept any.
+        admin_secret: when set, ``/_emulator/*`` needs it in the ``X-Gcx-Admin-Secret`` header
+            (401 otherwise); empty = admin open (loopback test use).
+        max_body_bytes: largest request body (413 above it; read as a stream, never whole).
     The spec's unknowns:
         max_bulk_size: most entities in one bulk request (413 above it).
         org_delete_with_contacts: ``reject`` (409) | ``unlink`` | ``cascade``.
@@ -81,6 +84,8 @@ class EmulatorSettings:
     token_rate_limit: int = 0
     token_ttl: int = 86400
     credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    admin_secret: str = field(default="", repr=False)
+    max_body_bytes: int = 10 * 1024 * 1024
     max_bulk_size: int = 200
     max_enrich_bulk_size: int = 10
     org_delete_with_contacts: str = "reject"
@@ -127,6 +132,7 @@ class EmulatorSettings:
         """The settings as JSON, credentials reduced to their client ids (never the secrets)."""
         data = dataclasses.asdict(self)
         data["credentials"] = [client_id for client_id, _ in self.credentials]
+        data["admin_secret"] = "set" if self.admin_secret else ""
         data["fault_statuses"] = list(self.fault_statuses)
         return data
 
@@ -150,7 +156,16 @@ def validate_settings(s: EmulatorSettings) -> list[str]:
     for name in ("rate_limit", "token_rate_limit"):
         if not _is_count(getattr(s, name)):
             problems.append(f"{name} must be an integer >= 0 (0 = off)")
-    for name in ("token_ttl", "max_bulk_size", "max_enrich_bulk_size", "search_max_page_size", "cursor_ttl"):
+    if not isinstance(s.admin_secret, str):
+        problems.append("admin_secret must be a string (empty = admin endpoints open)")
+    for name in (
+        "max_body_bytes",
+        "token_ttl",
+        "max_bulk_size",
+        "max_enrich_bulk_size",
+        "search_max_page_size",
+        "cursor_ttl",
+    ):
         if not _is_count(getattr(s, name), 1):
             problems.append(f"{name} must be an integer >= 1")
     if not _is_count(s.burst_429_length, 1):

@@ -78,16 +78,43 @@ class Core:
         return self.retry.delay(attempt)
 
 
+#: Deepest nesting accepted in an answer. Records nest about 5 levels; past about 255 pydantic
+#: cannot serialise a model ("Circular reference detected"), so deeper answers are refused here.
+MAX_ANSWER_DEPTH = 100
+
+
 def _decoded(response: httpx.Response, method: str, path: str) -> Any:
-    """The answer's JSON (``None`` when empty), or an :class:`ApiError` saying it is not JSON."""
+    """The answer's JSON (``None`` when empty), or an :class:`ApiError` saying it is not JSON or
+    nests deeper than any record can."""
     if not response.content:
         return None
-    try:
-        return response.json()
-    except (ValueError, RecursionError):
-        raise ApiError(
-            f"{method} {path}: the server answered {response.status_code} with a body that is not JSON",
+
+    def refuse(what: str) -> ApiError:
+        return ApiError(
+            f"{method} {path}: the server answered {response.status_code} with {what}",
             status=response.status_code,
             method=method,
             url=path,
-        ) from None
+        )
+
+    try:
+        data = response.json()
+    except RecursionError:
+        raise refuse("JSON nested deeper than it can be read") from None
+    except ValueError:
+        raise refuse("a body that is not JSON") from None
+    if _nests_deeper(data, MAX_ANSWER_DEPTH):
+        raise refuse(f"JSON nested deeper than {MAX_ANSWER_DEPTH} levels, which no record is")
+    return data
+
+
+def _nests_deeper(data: Any, limit: int) -> bool:
+    """Whether objects/arrays nest deeper than ``limit`` (iterative: no recursion on hostile input)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        if children and depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False

@@ -7,10 +7,9 @@ from starlette.responses import Response
 
 from gcx.emulator.backend import Backend
 from gcx.emulator.errors import invalid
+from gcx.emulator.gate import ADMIN_PREFIX
 from gcx.emulator.http import RouteTable, json_response, read_json
 from gcx.emulator.schema import FieldProblem
-
-ADMIN_PREFIX = "/_emulator"
 
 
 def admin_routes(table: RouteTable, backend: Backend) -> None:

@@ -12,12 +12,12 @@ from starlette.responses import Response
 from gcx.emulator.backend import Backend
 from gcx.emulator.errors import EmulatorError, fault_error
 from gcx.emulator.faults import rate_limited_message
-from gcx.emulator.http import RouteTable, correlation, error_response, json_response
+from gcx.emulator.http import RouteTable, correlation, error_response, json_response, read_body
 
 
 def token_routes(table: RouteTable, backend: Backend) -> None:
     async def token(request: Request) -> Response:
-        return _token(backend, request, await request.body())
+        return _token(backend, request, await read_body(request))
 
     table.add("/oauth/token", ["POST"], token)
 

@@ -10,7 +10,15 @@ import re
 from typing import Any
 
 from gcx.emulator.errors import EmulatorError, bad_request, invalid
-from gcx.emulator.kinds import CONTACTS, NOTES, RELATIONSHIPS, SCHEMA_OF, is_empty
+from gcx.emulator.kinds import (
+    CONTACTS,
+    MAX_JSON_DEPTH,
+    NOTES,
+    RELATIONSHIPS,
+    SCHEMA_OF,
+    is_empty,
+    nests_deeper,
+)
 from gcx.emulator.rules.state import State
 from gcx.emulator.schema import FieldProblem
 
@@ -45,6 +53,8 @@ PATCH_ACTIONS = (
     "AppendToCollection",
     "RemoveFromCollection",
 )
+#: Most dot-separated parts in a field path (a body nests at most MAX_JSON_DEPTH levels).
+MAX_PATH_DEPTH = MAX_JSON_DEPTH - 1
 #: A field path: ``$.name`` or ``$.address.city``.
 FIELD_PATH = re.compile(r"^\$\.([A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*)$")
 
@@ -101,9 +111,19 @@ class Patching:
                     )
         for path, action, value, i in parsed:
             self.apply_change(kind, doc, path, action, value, f"changes[{i}]")
+        if nests_deeper(doc, MAX_JSON_DEPTH):
+            problem = FieldProblem(
+                "changes", f"would make the record nest deeper than {MAX_JSON_DEPTH} levels"
+            )
+            raise invalid([problem], "patch request")
 
     def patch_path(self, kind: str, raw: Any, where: str, problems: list[FieldProblem]) -> list[str] | None:
         """The path a change names, split at dots, or None with a problem at ``where``."""
+        if isinstance(raw, str) and raw.count(".") > MAX_PATH_DEPTH:
+            problems.append(
+                FieldProblem(where, f"nests deeper than {MAX_PATH_DEPTH} levels", value=raw[:80] + "...")
+            )
+            return None
         match = FIELD_PATH.match(raw) if isinstance(raw, str) else None
         if match is None:
             problems.append(
