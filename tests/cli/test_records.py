@@ -126,12 +126,12 @@ def test_flatten_and_build_are_inverse() -> None:
 
 
 def test_option_changes_refuse_a_field_given_twice() -> None:
-    assert option_changes({"title": "CTO", "lastName": None}, ["address.city=Paris"]) == {
+    assert option_changes({"title": "CTO", "lastName": None}, ["address.city=Paris"], kind="contact") == {
         "title": "CTO",
         "address.city": "Paris",
     }
     with pytest.raises(ValidationError, match="also given by its own option"):
-        option_changes({"title": "CTO"}, ["title=Boss"])
+        option_changes({"title": "CTO"}, ["title=Boss"], kind="contact")
 
 
 def test_deep_merge_overlays_nested_objects() -> None:

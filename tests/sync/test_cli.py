@@ -120,7 +120,7 @@ def test_apply_saved_plan_and_jsonl(gcx: Any, emu: Emulator, tmp_path: Path) -> 
 
 def test_usage_errors(gcx: Any, tmp_path: Path) -> None:
     r = gcx("sync", "apply", str(EXAMPLES / "crm_contacts.csv"))
-    assert r.exit_code == 1 and "needs a mapping file" in r.stderr
+    assert r.exit_code == 2 and "needs a mapping file" in r.stderr
     r = gcx("sync", "apply", str(EXAMPLES / "records.jsonl"), "--on-conflict", "maybe")
     assert r.exit_code == 2
     r = gcx("sync", "status", "--ledger", str(tmp_path / "none.sqlite"))

@@ -118,6 +118,7 @@ def _fields(**values: Any) -> dict[str, Any]:
             "surveyOptOut": values["survey_opt_out"],
         },
         sets,
+        kind="contact",
     )
 
 

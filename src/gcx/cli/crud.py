@@ -20,6 +20,7 @@ from gcx.cli.records import (
     flatten_changes,
     parse_assignments,
     strip_server_fields,
+    unknown_field,
     validate_changes,
     validate_new_record,
 )
@@ -152,10 +153,18 @@ def get_records(cli: CliContext, kind: Kind, ids: Sequence[str], *, output: Outp
 # --------------------------------------------------------------------------- creating
 
 
-def option_changes(fields: Mapping[str, Any], sets: Sequence[str] | None) -> dict[str, Any]:
-    """The change set given by field options (``None`` = not given) and ``--set`` assignments."""
+def option_changes(fields: Mapping[str, Any], sets: Sequence[str] | None, *, kind: str) -> dict[str, Any]:
+    """The change set given by field options (``None`` = not given) and ``--set`` assignments.
+
+    A ``--set`` path naming no field of a ``kind`` record is refused: the API would drop it
+    silently on a create (and refuse it on an update)."""
     changes = {path: value for path, value in fields.items() if value is not None}
     for path, value in parse_assignments(sets or [], option="--set").items():
+        unknown = unknown_field(kind, path)
+        if unknown is not None:
+            raise ValidationError(
+                f"--set {path}: {unknown!r} is not a field of a {kind} (the API would drop it)", field=path
+            )
         if path in changes:
             raise ValidationError(f"--set {path}: the field is also given by its own option", field=path)
         changes[path] = value

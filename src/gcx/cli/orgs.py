@@ -108,6 +108,7 @@ def _fields(
             "externalSystemUrl": external_system_url,
         },
         sets,
+        kind="organization",
     )
 
 

@@ -253,6 +253,26 @@ def validate_fields(kind: str, data: Mapping[str, Any], *, record: str) -> None:
             )
 
 
+def unknown_field(kind: str, path: str) -> str | None:
+    """The leading part of a dot ``path`` that is no field of a ``kind`` record (``None``: known).
+
+    Below a map or a list (``customFields.tier``) any name goes: the API defines those keys."""
+    from pydantic import BaseModel
+
+    from gcx.cli.output import _field_types
+
+    parts = path.split(".")
+    current: Any = ExternalContact if kind == "contact" else ExternalOrganization
+    for i, part in enumerate(parts):
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        names = {(info.alias or name): name for name, info in current.model_fields.items()}
+        if part not in names:
+            return ".".join(parts[: i + 1])
+        current = _field_types(current)[names[part]]
+    return None
+
+
 def validate_new_record(kind: str, data: Mapping[str, Any], *, record: str) -> None:
     """A record about to be created (or to replace one): field checks plus required fields."""
     if kind == "organization" and not str(data.get("name") or "").strip():

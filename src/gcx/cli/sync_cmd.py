@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gcx.cli.context import CliContext, CliError, PartialFailure, get_cli
+from gcx.cli.context import CliContext, CliError, PartialFailure, UsageError, get_cli
 from gcx.cli.output import Output, OutputFormat
 from gcx.cli.safety import json_safe, terminal_safe
 from gcx.redact import redact_url
@@ -108,11 +108,17 @@ BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, max=200, help="Rec
 def _source(
     source: Path | None, mapping: Path | None, sql_url: str | None, query: str | None, phone_country: str
 ) -> Source:
+    from gcx.sync.errors import SourceArgumentError
     from gcx.sync.mapping import load_mapping
     from gcx.sync.source import open_source
 
     m = load_mapping(mapping) if mapping is not None else None
-    return open_source(source, m, sql_url=sql_url, query=query, phone_country=phone_country.upper() or None)
+    try:
+        return open_source(
+            source, m, sql_url=sql_url, query=query, phone_country=phone_country.upper() or None
+        )
+    except SourceArgumentError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _check_conflict(value: str) -> str:
@@ -139,7 +145,7 @@ def _run(
     region = cli.settings().region.name
 
     async def main() -> tuple[RunReport, BaseException | None]:
-        with Ledger(url) as ledger, out.progress("syncing") as bar:
+        with Ledger(url, create=not dry_run) as ledger, out.progress("syncing") as bar:
             counts = {"organization": 0, "contact": 0}
 
             def progress(kind: str, n: int) -> None:
@@ -229,13 +235,23 @@ def _finish(
 
     out = cli.out
     path = report_path or default_report_path(url, report.run_id, command=report.command)
-    report.write(path)
+    written: str | None = None
+    try:
+        report.write(path)
+    except OSError as write_error:  # after the writes: say so, but the run's own outcome decides the exit
+        written = write_error.strerror or str(write_error)
     if out.format is OutputFormat.json or (out.format is OutputFormat.jsonl and not report.dry_run):
         out.data(report.to_json())
     for line in _summary_lines(report):
         out.message(line)
     _print_problems(out, report)
-    out.message(f"report: {path}")
+    if written is None:
+        out.message(f"report: {path}")
+    else:
+        out.warn(
+            f"could not write the report to {path}: {written}; the run itself is recorded in the "
+            "ledger (gcx sync status) and the summary above is its outcome"
+        )
     if exc is not None:
         raise exc
     if report.status == "error":
@@ -399,27 +415,60 @@ def apply_cmd(
     from gcx.sync.planfile import PlanSource
 
     cli = get_cli(ctx)
+    given: dict[str, Any] = {
+        "prune": prune,
+        "force": force,
+        "accept_unreadable": accept_unreadable,
+        "threshold": prune_threshold,
+        "on_conflict": on_conflict,
+        "external_source": external_source,
+    }
     if plan_file is not None:
         if source is not None or mapping is not None or sql_url or query:
-            raise CliError("--plan replaces the source: give either a plan or a source, not both")
+            raise UsageError("--plan replaces the source: give either a plan or a source, not both")
         src: Any = PlanSource(plan_file)
-        src.options()  # fails early on a file that is not a plan
+        given = _plan_options(src.options(), given)  # also fails early on a file that is not a plan
     else:
         src = _source(source, mapping, sql_url, query, phone_country)
-    opts = _options(
-        prune=prune,
-        force=force,
-        accept_unreadable=accept_unreadable,
-        threshold=prune_threshold,
-        on_conflict=on_conflict,
-        trust_ledger=trust_ledger,
-        batch_size=batch_size,
-        external_source=external_source,
-    )
+    opts = _options(**given, trust_ledger=trust_ledger, batch_size=batch_size)
     report, exc, url = _run(
         cli, source=src, ledger_arg=ledger, options=opts, dry_run=dry_run, on_op=None, out=cli.out
     )
     _finish(cli, report, exc, url, report_file)
+
+
+#: Options that decide what a plan writes: apply --plan takes them from the plan.
+_PLAN_OPTIONS = {
+    "prune": ("prune", "--prune", False),
+    "force": ("force", "--force", False),
+    "accept_unreadable": ("acceptUnreadable", "--accept-unreadable", False),
+    "threshold": ("pruneThreshold", "--prune-threshold", 0.1),
+    "on_conflict": ("onConflict", "--on-conflict", "source-wins"),
+    "external_source": ("externalSource", "--external-source", DEFAULT_EXTERNAL_SOURCE),
+}
+
+
+def _plan_options(saved: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """The options a saved plan was made with, which apply --plan honours; an option given on the
+    command line with another value is a usage error (the plan reviewed is the plan applied)."""
+    out = dict(given)
+    for name, (key, flag, default) in _PLAN_OPTIONS.items():
+        if key not in saved:
+            continue
+        if given[name] != default and given[name] != saved[key]:
+            raise UsageError(
+                f"{flag}: the plan was made with {saved[key]!r}, not {given[name]!r}: make a new plan "
+                "with the options you want, or apply this one without the option"
+            )
+        out[name] = saved[key]
+    return out
+
+
+def _require_existing(led: Any, url: str) -> None:
+    from gcx.sync.ledger import safe_url
+
+    if not led.exists:
+        raise CliError(f"{safe_url(url)} is not a gcx ledger (no ledger tables): nothing was changed")
 
 
 def _require_ledger(url: str) -> None:
@@ -445,7 +494,8 @@ def status_cmd(
     cli = get_cli(ctx)
     url = ledger_url(ledger)
     _require_ledger(url)
-    with Ledger(url) as led:
+    with Ledger(url, create=False) as led:
+        _require_existing(led, url)
         binding = led.binding()
         entries = led.entries()
         data: dict[str, Any] = {
@@ -552,7 +602,8 @@ def unlock_cmd(
     cli = get_cli(ctx)
     url = ledger_url(ledger)
     _require_ledger(url)
-    with Ledger(url) as led:
+    with Ledger(url, create=False) as led:
+        _require_existing(led, url)
         lock = led.lock_info()
         if lock is None:
             cli.out.message("the ledger is not locked: nothing to release")

@@ -154,13 +154,15 @@ class SyncEngine:
         current = st.ledger.binding()
         rep = self.report
         name = st.opts.external_source
+        if current is not None and current.external_source_name != name:
+            # Another source would add a second ExternalId to every record and rebind the ledger.
+            raise SyncError(
+                f"this ledger is bound to External Source {current.external_source_name!r}; "
+                f"--external-source {name!r} would give every record a second ExternalId: keep "
+                f"{current.external_source_name!r}, or use another --ledger for {name!r}"
+            )
         if st.opts.trust_ledger and current is not None:
             check_binding(current, org_id=None, region=self.region)
-            if current.external_source_name != name:
-                raise SyncError(
-                    f"the ledger's External Source is {current.external_source_name!r}, not "
-                    f"{name!r}: run once without --trust-ledger to rebind"
-                )
             st.source_id = current.external_source_id
             rep.org_id = current.org_id
             rep.external_source_id = st.source_id

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from gcx.errors import GcxError
+from gcx.errors import ConfigError, GcxError
+
+
+class SourceArgumentError(ConfigError):
+    """The arguments naming the source do not go together (a usage mistake: exit 2 in the CLI)."""
 
 
 class SyncError(GcxError):

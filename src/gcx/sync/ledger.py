@@ -54,6 +54,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     update,
 )
@@ -105,19 +106,35 @@ class Ledger:
     """The ledger database. Use as a context manager (closes its connections)."""
 
     def __init__(
-        self, url: str, *, prefix: str = "gcx_", lease_seconds: float = DEFAULT_LEASE_SECONDS
+        self,
+        url: str,
+        *,
+        prefix: str = "gcx_",
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        create: bool = True,
     ) -> None:
+        """Open (and create, unless ``create`` is false) the ledger at ``url``.
+
+        With ``create=False`` (``sync plan``, ``sync status``) nothing is written: a ledger that
+        does not exist yet (no file, an empty file, no gcx tables) reads as empty, from memory,
+        and :attr:`exists` is false.
+        """
         self.url = url
         self.prefix = prefix
+        self.exists = True
         try:
             self.engine: Engine = create_engine(url, future=True)
         except (ArgumentError, SQLAlchemyError, ImportError) as exc:
             hint = extras.install_hint(exc) if isinstance(exc, ImportError) else ""
             raise ConfigError(f"cannot open ledger {safe_url(url)}: {exc}{hint}") from None
+        if not create and _absent(self.engine, f"{prefix}binding"):
+            self.engine.dispose()
+            self.engine = create_engine("sqlite://", future=True)
+            self.exists = False
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             db = self.engine.url.database
-            if db and db != ":memory:" and not db.startswith("file:"):
+            if create and db and db != ":memory:" and not db.startswith("file:"):
                 # contact data: 0600 (SQLite gives its -wal and -shm files the same mode); if the
                 # file cannot be made, SQLite says why in its words when the tables are created
                 with contextlib.suppress(OSError):
@@ -191,7 +208,8 @@ class Ledger:
         )
         self.metadata = md
         try:
-            md.create_all(self.engine)
+            if create or not self.exists:
+                md.create_all(self.engine)
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise ConfigError(
@@ -682,6 +700,22 @@ class Ledger:
                 if len(out) >= limit:
                     break
         return out
+
+
+def _absent(engine: Engine, table: str) -> bool:
+    """Whether the ledger at ``engine`` does not exist yet, found without writing anything."""
+    if engine.dialect.name == "sqlite":
+        db = engine.url.database
+        if not db or db == ":memory:":
+            return True
+        if not db.startswith("file:"):
+            path = Path(db)
+            if not path.exists() or path.stat().st_size == 0:
+                return True  # opening it would create (or turn it into) a database
+    try:
+        return table not in inspect(engine).get_table_names()
+    except SQLAlchemyError as exc:
+        raise ConfigError(f"cannot open ledger {safe_url(str(engine.url))}: {exc}") from None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

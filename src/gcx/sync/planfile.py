@@ -133,4 +133,5 @@ class PlanSource:
                     field=raw.get("field"),
                     key=raw.get("externalId"),
                     kind=kind,
+                    structural=raw.get("structural") is True,
                 )

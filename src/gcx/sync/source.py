@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from gcx import extras, redact
 from gcx.errors import ConfigError
 from gcx.sync.csvfile import CsvRows, text_lines
+from gcx.sync.errors import SourceArgumentError
 from gcx.sync.fields import KINDS, Kind
 from gcx.sync.mapping import Mapping_
 from gcx.sync.records import Issue, Record, record_from_json
@@ -206,22 +207,24 @@ def open_source(
     q = query or (mapping.source.query if mapping else None)
     if url or (mapping is not None and mapping.source.format == "sql"):
         if path is not None:
-            raise ConfigError("give either a SOURCE file or a SQL source (--sql-url/--query), not both")
+            raise SourceArgumentError(
+                "give either a SOURCE file or a SQL source (--sql-url/--query), not both"
+            )
         if mapping is None:
-            raise ConfigError("a SQL source needs a mapping file (--mapping)")
+            raise SourceArgumentError("a SQL source needs a mapping file (--mapping)")
         if not url or not q:
-            raise ConfigError("a SQL source needs both a URL (--sql-url) and a query (--query)")
+            raise SourceArgumentError("a SQL source needs both a URL (--sql-url) and a query (--query)")
         return SqlSource(url=url, query=q, mapping=mapping)
     if path is None:
-        raise ConfigError("no source: give a SOURCE file (CSV or JSONL) or --sql-url with --query")
+        raise SourceArgumentError("no source: give a SOURCE file (CSV or JSONL) or --sql-url with --query")
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"source file {p} does not exist")
     suffix = p.suffix.lower()
     if suffix in {".jsonl", ".ndjson"} or (suffix == ".json" and mapping is None):
         if mapping is not None:
-            raise ConfigError(f"{p} holds canonical JSONL records: it takes no mapping file")
+            raise SourceArgumentError(f"{p} holds canonical JSONL records: it takes no mapping file")
         return JsonlSource(p, phone_country=phone_country)
     if mapping is None:
-        raise ConfigError(f"{p} is not JSONL: a CSV source needs a mapping file (--mapping)")
+        raise SourceArgumentError(f"{p} is not JSONL: a CSV source needs a mapping file (--mapping)")
     return CsvSource(p, mapping)
