@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -22,13 +22,13 @@ from gcx.resources.bulk import (
     BulkResult,
     build_result,
     map_by_content,
-    map_by_id,
     map_by_tracker,
     run_bulk,
     without_tracker,
 )
 from gcx.resources.core import Core
 from gcx.resources.identifiers import Identifiers, identifier_body
+from gcx.resources.record_bulk import RecordBulk
 from gcx.transport import QueryValue
 
 log = logging.getLogger("gcx.http")
@@ -67,6 +67,9 @@ class RecordResource(Generic[M, I, R]):
 
     def __init__(self, core: Core) -> None:
         self._core = core
+        self._bulk: RecordBulk[M] = RecordBulk(
+            core, self.bulk_path, self.model, label=lambda n: self._record(index=n), check_new=self._check_new
+        )
         self.identifiers: Identifiers[I] = Identifiers(
             core, self.path, self.identifier_model, self.claim_model, self.kind, self.identifier_types
         )
@@ -323,69 +326,15 @@ class RecordResource(Generic[M, I, R]):
         given), or ``None``."""
         return await self._lookup("ExternalId", value, external_source_id)
 
-    # -- bulk ------------------------------------------------------------------------------
-
-    def _batch(self, batch_size: int | None, suffix: str) -> int:
-        size = self._core.bulk_batch_size if batch_size is None else batch_size
-        if not isinstance(size, int) or size < 1:
-            raise ValidationError(f"batch_size must be a positive integer, got {size!r}", field="batch_size")
-        return min(size, self._core.bulk_limits.get(f"{self.bulk_path}{suffix}", size))
-
-    def _learner(self, suffix: str) -> Callable[[int], None]:
-        path = f"{self.bulk_path}{suffix}"
-        return lambda size: self._core.learn_bulk_limit(path, size)
-
-    async def _send_bulk(
-        self,
-        suffix: str,
-        entities: builtins.list[Any],
-        *,
-        idempotent: bool,
-        params: Mapping[str, QueryValue] | None = None,
-    ) -> dict[str, Any]:
-        data = await self._core.json(
-            "POST",
-            f"{self.bulk_path}{suffix}",
-            body={"entities": entities},
-            params=params,
-            idempotent=idempotent,
-        )
-        return data if isinstance(data, dict) else {}
+    # -- bulk (the work is RecordBulk's, in gcx.resources.record_bulk) ----------------------
 
     async def bulk_get(self, ids: Sequence[str], *, batch_size: int | None = None) -> BulkResult[M]:
         """Fetch many records by id. Missing ids come back as failed items (404)."""
-        id_list = [str(i) for i in as_list(ids, "ids")]
-        presets = {n: BulkError("empty id", code=INVALID) for n, i in enumerate(id_list) if not i.strip()}
-
-        async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
-            return await self._send_bulk("", [{"id": i} for i in chunk], idempotent=True)
-
-        return await self._run_by_id(id_list, id_list, send, batch_size, presets, retry=True, suffix="")
+        return await self._bulk.get(ids, batch_size=batch_size)
 
     async def bulk_remove(self, ids: Sequence[str], *, batch_size: int | None = None) -> BulkResult[M]:
         """Delete many records by id."""
-        id_list = [str(i) for i in as_list(ids, "ids")]
-        presets = {n: BulkError("empty id", code=INVALID) for n, i in enumerate(id_list) if not i.strip()}
-
-        async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
-            reply = await self._core.call(
-                "POST",
-                f"{self.bulk_path}/remove",
-                body={"entities": [{"id": i} for i in chunk]},
-                idempotent=True,
-            )
-            body = reply.data if isinstance(reply.data, dict) else {}
-            if reply.replayed:
-                # An earlier attempt of this chunk may have deleted some records before its
-                # answer was lost: for those, "not found" now means "deleted".
-                body["results"] = [
-                    _deleted_if_missing(r) for r in body.get("results") or [] if isinstance(r, dict)
-                ]
-            return body
-
-        return await self._run_by_id(
-            id_list, id_list, send, batch_size, presets, retry=True, suffix="/remove"
-        )
+        return await self._bulk.remove(ids, batch_size=batch_size)
 
     async def bulk_update(
         self,
@@ -397,14 +346,7 @@ class RecordResource(Generic[M, I, R]):
         """Replace many records (each a full body with its id; PUT semantics). ``checked``: the
         records are JSON-ready dicts the caller has validated already; they are sent as given,
         without a round trip through the model (the cost that matters at a million records)."""
-        records = as_list(records, "records")
-        bodies, presets = self._bodies(records, need_id=True, checked=checked)
-        ids = [b.get("id") if b else None for b in bodies]
-
-        async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
-            return await self._send_bulk("/update", chunk, idempotent=True)
-
-        return await self._run_by_id(bodies, ids, send, batch_size, presets, retry=True, suffix="/update")
+        return await self._bulk.update(records, batch_size=batch_size, checked=checked)
 
     async def bulk_add(
         self,
@@ -416,68 +358,7 @@ class RecordResource(Generic[M, I, R]):
         """Create many records. Not idempotent: items whose chunk got no answer are reported
         with ``error.code == "gcx.outcome_unknown"`` (reconcile them by ExternalId). ``checked``:
         as for :meth:`bulk_update`."""
-        records = as_list(records, "records")
-        bodies, presets = self._bodies(records, need_id=False, checked=checked)
-
-        async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
-            return await self._send_bulk("/add", chunk, idempotent=False)
-
-        def map_chunk(chunk: builtins.list[int], results: builtins.list[dict[str, Any]]) -> Any:
-            return map_by_content([bodies[i] or {} for i in chunk], results)
-
-        states, unmatched, sent = await run_bulk(
-            bodies, send=send, map_chunk=map_chunk, batch_size=self._batch(batch_size, "/add"),
-            retry_transient=False, presets=presets, sleep=self._core.sleep, on_too_large=self._learner("/add"),
-        )  # fmt: skip
-        return build_result(records, states, unmatched, sent, self.model.from_api)
-
-    def _bodies(
-        self, records: Sequence[M | Mapping[str, Any]], *, need_id: bool, checked: bool = False
-    ) -> tuple[builtins.list[dict[str, Any] | None], dict[int, BulkError]]:
-        bodies: builtins.list[dict[str, Any] | None] = []
-        presets: dict[int, BulkError] = {}
-        for n, record in enumerate(as_list(records, "records")):
-            label = self._record(index=n)
-            try:
-                if checked and isinstance(record, dict):
-                    body = record
-                else:
-                    body = body_of(self.model, record, record=label)
-                if need_id and not body.get("id"):
-                    raise ValidationError(
-                        f"{label}: an update needs the record's id", field="id", record=label
-                    )
-                if not need_id:
-                    self._check_new(body, label)
-            except ValidationError as exc:
-                presets[n] = BulkError(
-                    str(exc), code=INVALID, details=[{"fieldName": exc.field}] if exc.field else []
-                )
-                bodies.append(None)
-                continue
-            bodies.append(body)
-        return bodies, presets
-
-    async def _run_by_id(
-        self,
-        requests: Sequence[Any],
-        ids: Sequence[str | None],
-        send: Callable[[builtins.list[Any]], Awaitable[dict[str, Any]]],
-        batch_size: int | None,
-        presets: dict[int, BulkError],
-        *,
-        retry: bool,
-        suffix: str,
-    ) -> BulkResult[M]:
-        def map_chunk(chunk: builtins.list[int], results: builtins.list[dict[str, Any]]) -> Any:
-            return map_by_id([ids[i] for i in chunk], results)
-
-        states, unmatched, sent = await run_bulk(
-            requests, send=send, map_chunk=map_chunk, batch_size=self._batch(batch_size, suffix),
-            retry_transient=retry, max_attempts=self._core.retry.max_attempts, backoff=self._core.backoff,
-            sleep=self._core.sleep, presets=presets, on_too_large=self._learner(suffix),
-        )  # fmt: skip
-        return build_result(requests, states, unmatched, sent, self.model.from_api, ids=ids)
+        return await self._bulk.add(records, batch_size=batch_size, checked=checked)
 
     # -- enrich --------------------------------------------------------------------------
 
@@ -533,7 +414,7 @@ class RecordResource(Generic[M, I, R]):
             return dict(b.get(field) or {})
 
         async def send(chunk: builtins.list[Any]) -> dict[str, Any]:
-            return await self._send_bulk(
+            return await self._bulk.send(
                 "/enrich", chunk, idempotent=idempotent, params={"dryRun": dry_run or None}
             )
 
@@ -556,15 +437,6 @@ class RecordResource(Generic[M, I, R]):
             presets=presets,
         )  # fmt: skip
         return build_result(requests, states, unmatched, sent_count, self.model.from_api)
-
-
-def _deleted_if_missing(result: dict[str, Any]) -> dict[str, Any]:
-    error = result.get("error")
-    status = (error or {}).get("status", result.get("status")) if isinstance(error, dict | None) else None
-    if not result.get("success") and status == 404:
-        rid = result.get("id") or ((error or {}).get("entity") or {}).get("id")
-        return {"id": rid, "success": True, "status": 200}
-    return result
 
 
 def _as_json(record: dict[str, Any]) -> dict[str, Any]:
