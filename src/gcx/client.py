@@ -420,8 +420,10 @@ class _SyncRecords(Generic[M, R]):
         """Every record as the server sent it (JSON dicts, no model validation)."""
         return SyncIterator(self._b, self._a.scan_json(limit, division_id=division_id))
 
-    def lookup_external_id(self, value: str, external_source_id: str | None = None) -> M | None:
-        return self._b.call(self._a.lookup_external_id, value, external_source_id)
+    def lookup_external_id(
+        self, value: str, external_source_id: str | None = None, *, expand: Sequence[str] | None = None
+    ) -> M | None:
+        return self._b.call(self._a.lookup_external_id, value, external_source_id, expand=expand)
 
     def bulk_add(
         self,
@@ -497,9 +499,14 @@ class SyncContacts(_SyncRecords[ExternalContact, ContactEnrichRequest]):
         self.identifiers = SyncIdentifiers(bridge, inner.identifiers)
 
     def lookup(
-        self, type: str, value: str, *, external_source_id: str | None = None
+        self,
+        type: str,
+        value: str,
+        *,
+        external_source_id: str | None = None,
+        expand: Sequence[str] | None = None,
     ) -> ExternalContact | None:
-        return self._b.call(self._a.lookup, type, value, external_source_id=external_source_id)
+        return self._b.call(self._a.lookup, type, value, external_source_id=external_source_id, expand=expand)
 
     def move(self, contact_id: str, org_id: str | None) -> ExternalContact:
         return self._b.call(self._a.move, contact_id, org_id)

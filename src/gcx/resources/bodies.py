@@ -7,7 +7,7 @@ before anything is sent.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
@@ -18,6 +18,30 @@ from gcx.errors import ValidationError
 from gcx.models import ApiModel
 
 M = TypeVar("M", bound=ApiModel)
+
+
+#: The ``expand`` values of GET, the search listings and the identifier lookups (SDK docs).
+EXPAND_VALUES = ("externalOrganization", "externalDataSources", "identifiers", "externalSources", "division")
+
+
+def expand_param(expand: Sequence[str] | None, *, record: str) -> list[str] | None:
+    """The ``expand`` query values, checked (a typo would silently expand nothing)."""
+    if expand is None:
+        return None
+    if isinstance(expand, str) or not all(isinstance(v, str) for v in expand):
+        raise ValidationError(
+            f"{record}: expand must be a list of field names such as ['identifiers']",
+            field="expand",
+            record=record,
+        )
+    unknown = [v for v in expand if v not in EXPAND_VALUES]
+    if unknown:
+        raise ValidationError(
+            f"{record}: expand {unknown[0]!r} is not one of {', '.join(EXPAND_VALUES)}",
+            field="expand",
+            record=record,
+        )
+    return list(dict.fromkeys(expand)) or None
 
 
 def seg(value: str, *, field: str = "id", record: str | None = None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from gcx.models import (
     ContactEnrichRequest,
     ContactIdentifier,
@@ -30,11 +32,17 @@ class Contacts(RecordResource[ExternalContact, ContactIdentifier, ContactEnrichR
     identifier_types = CONTACT_IDENTIFIER_TYPES
 
     async def lookup(
-        self, type: str, value: str, *, external_source_id: str | None = None
+        self,
+        type: str,
+        value: str,
+        *,
+        external_source_id: str | None = None,
+        expand: Sequence[str] | None = None,
     ) -> ExternalContact | None:
         """The contact holding the identifier (``type`` e.g. Email, Phone, ExternalId), or
-        ``None``. Phone values need ``+`` and the country code."""
-        return await self._lookup(type, value, external_source_id)
+        ``None``. Phone values need ``+`` and the country code. ``expand=["identifiers"]`` shows
+        every identifier the contact holds."""
+        return await self._lookup(type, value, external_source_id, expand)
 
     async def move(self, contact_id: str, org_id: str | None) -> ExternalContact:
         """Move a contact to another organization (``None``: detach it), keeping its id and every

@@ -62,6 +62,18 @@ class Core:
             replayed=bool(response.extensions.get(REPLAYED)),
         )
 
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        idempotent: bool | None = None,
+    ) -> int:
+        """Send one request whose answer's body means nothing (a DELETE's); returns the status."""
+        response = await self.requester.request(method, path, params=params, idempotent=idempotent)
+        return response.status_code
+
     async def json(
         self,
         method: str,

@@ -62,4 +62,4 @@ class ExternalSources:
         return ExternalSource.from_api(data)
 
     async def delete(self, id: str) -> None:
-        await self._core.json("DELETE", f"{self.path}/{seg(id, record='external source')}")
+        await self._core.send("DELETE", f"{self.path}/{seg(id, record='external source')}")

@@ -15,7 +15,7 @@ from gcx.models import (
 )
 from gcx.models.values import ORG_IDENTIFIER_TYPES
 from gcx.pagination import ScanPager, SearchPager, scan_limit
-from gcx.resources.bodies import seg
+from gcx.resources.bodies import expand_param, seg
 from gcx.resources.core import API
 from gcx.resources.records import RecordResource
 
@@ -61,6 +61,7 @@ class Organizations(
         whose ``externalOrganization.id`` is ``org_id``: complete, but reads the whole contact set.
         """
         path = f"{self.path}/{seg(org_id, record=self.kind)}/contacts"
+        expanded = expand_param(expand, record=f"contacts of organization {org_id}")
         if all:
             if q:
                 raise ValidationError("q cannot be combined with all=True (scan has no search)", field="q")
@@ -91,7 +92,7 @@ class Organizations(
                 "pageNumber": number,
                 "q": q or None,
                 "sortOrder": sort_order,
-                "expand": list(expand) if expand else None,
+                "expand": expanded,
             }
             data = await self._core.json("GET", path, params=params)
             return data if isinstance(data, dict) else {}

@@ -15,7 +15,7 @@ from gcx.merge import apply_changes, to_patch_changes
 from gcx.models import ApiModel
 from gcx.models.values import IDEMPOTENT_PATCH_ACTIONS
 from gcx.pagination import ScanPager, SearchPager, scan_limit
-from gcx.resources.bodies import api_body, as_list, body_of, coerce, jsonable, seg
+from gcx.resources.bodies import api_body, as_list, body_of, coerce, expand_param, jsonable, seg
 from gcx.resources.bulk import (
     INVALID,
     BulkError,
@@ -102,7 +102,7 @@ class RecordResource(Generic[M, I, R]):
 
     async def get(self, id: str, *, expand: Sequence[str] | None = None) -> M:
         """The record with this id (raises NotFoundError)."""
-        params: dict[str, QueryValue] = {"expand": builtins.list(expand) if expand else None}
+        params: dict[str, QueryValue] = {"expand": expand_param(expand, record=self._record(id))}
         return self._parse(
             await self._core.json("GET", f"{self.path}/{seg(id, record=self.kind)}", params=params)
         )
@@ -223,8 +223,9 @@ class RecordResource(Generic[M, I, R]):
                 )
 
     async def delete(self, id: str) -> None:
-        """Delete the record (idempotent on the wire; a second delete raises NotFoundError)."""
-        await self._core.json("DELETE", f"{self.path}/{seg(id, record=self.kind)}")
+        """Delete the record (idempotent on the wire; a second delete raises NotFoundError). The
+        answer's body means nothing (the SDK reads it as a bare object): it is not read."""
+        await self._core.send("DELETE", f"{self.path}/{seg(id, record=self.kind)}")
 
     # -- reading many --------------------------------------------------------------------
 
@@ -257,13 +258,15 @@ class RecordResource(Generic[M, I, R]):
         max_records: int | None,
         what: str | None = None,
     ) -> SearchPager[M]:
+        expanded = expand_param(expand, record=what or f"{self.kind} search")
+
         async def fetch(page: int, size: int) -> dict[str, Any]:
             params: dict[str, QueryValue] = {
                 "pageSize": size,
                 "pageNumber": page,
                 "q": q or None,
                 "sortOrder": sort_order,
-                "expand": builtins.list(expand) if expand else None,
+                "expand": expanded,
                 "divisionIds": builtins.list(division_ids) if division_ids else None,
             }
             data = await self._core.json("GET", path, params=params)
@@ -312,19 +315,24 @@ class RecordResource(Generic[M, I, R]):
 
     # -- identity ------------------------------------------------------------------------
 
-    async def _lookup(self, type_: str, value: str, external_source_id: str | None) -> M | None:
+    async def _lookup(
+        self, type_: str, value: str, external_source_id: str | None, expand: Sequence[str] | None = None
+    ) -> M | None:
         label = f"{self.kind} lookup"
         body = identifier_body(self.identifier_types, type_, value, external_source_id, record=label)
+        params: dict[str, QueryValue] = {"expand": expand_param(expand, record=label)}
         try:
-            data = await self._core.json("POST", self.lookup_path, body=body, idempotent=True)
+            data = await self._core.json("POST", self.lookup_path, params=params, body=body, idempotent=True)
         except NotFoundError:
             return None
         return self._parse(data)
 
-    async def lookup_external_id(self, value: str, external_source_id: str | None = None) -> M | None:
+    async def lookup_external_id(
+        self, value: str, external_source_id: str | None = None, *, expand: Sequence[str] | None = None
+    ) -> M | None:
         """The record holding the ExternalId identifier ``value`` (of that external source when
-        given), or ``None``."""
-        return await self._lookup("ExternalId", value, external_source_id)
+        given), or ``None``. ``expand=["identifiers"]`` shows the identifiers it holds."""
+        return await self._lookup("ExternalId", value, external_source_id, expand)
 
     # -- bulk (the work is RecordBulk's, in gcx.resources.record_bulk) ----------------------
 
