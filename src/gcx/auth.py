@@ -33,6 +33,7 @@ import httpx
 from gcx import redact
 from gcx.config import mask_secret
 from gcx.errors import AuthError, GcxError, TransportError
+from gcx.neterrors import network_reason
 from gcx.retry import Action, RetryPolicy
 
 log = logging.getLogger("gcx.auth")
@@ -289,7 +290,8 @@ class ClientCredentialsAuth(httpx.Auth):
                 )
                 if decision.action is not Action.RETRY:
                     raise TransportError(
-                        f"could not reach the token endpoint {self.token_url}: {type(exc).__name__}"
+                        f"could not reach the token endpoint {self.token_url}: {network_reason(exc)}"
+                        " (check the region and the network)"
                     ) from None
                 log.info("token request failed (%s); retrying in %.2f s", type(exc).__name__, decision.delay)
             yield decision.delay

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from gcx.errors import ConfigError
+from gcx.errors import ConfigError, SettingError
 from gcx.private import write_private
 from gcx.redact import redact_url
 
@@ -80,11 +80,11 @@ def resolve_region(value: str) -> Region:
     """
     raw = (value or "").strip()
     if not raw:
-        raise ConfigError(f"no region given: set {ENV_REGION} or pass --region (e.g. us-east-1)")
+        raise SettingError(f"no region given: set {ENV_REGION} or pass --region (e.g. us-east-1)")
     if "://" in raw:
         parts = urlsplit(raw)
         if parts.scheme not in {"http", "https"} or not parts.netloc:
-            raise ConfigError(f"region {raw!r} is not a valid http(s) base URL")
+            raise SettingError(f"region {raw!r} is not a valid http(s) base URL")
         base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
         return Region(name=redact_url(base), api_base=base, login_base=base)
     key = raw.lower().replace("_", "-")
@@ -100,7 +100,7 @@ def resolve_region(value: str) -> Region:
             name=_DOMAINS[domain], api_base=f"https://api.{domain}", login_base=f"https://login.{domain}"
         )
     known = ", ".join(REGIONS)
-    raise ConfigError(
+    raise SettingError(
         f"unknown region {raw!r}: use a region name ({known}), its domain (e.g. mypurecloud.com) "
         "or a base URL such as http://127.0.0.1:8787"
     )
@@ -179,7 +179,7 @@ class ConfigFile:
         profiles = self.profiles()
         if name not in profiles:
             known = ", ".join(sorted(profiles)) or "none"
-            raise ConfigError(f"no profile named {name!r} in {self.path} (profiles: {known})")
+            raise SettingError(f"no profile named {name!r} in {self.path} (profiles: {known})")
         return profiles[name]
 
     def save_profile(self, profile: Profile, *, make_default: bool = False) -> None:
@@ -206,7 +206,7 @@ class ConfigFile:
     def remove_profile(self, name: str) -> None:
         data = self.load()
         if name not in data["profiles"]:
-            raise ConfigError(f"no profile named {name!r} in {self.path}")
+            raise SettingError(f"no profile named {name!r} in {self.path}")
         del data["profiles"][name]
         if data.get("default") == name:
             data.pop("default")
@@ -277,7 +277,7 @@ class Settings:
 
         region_value = pick(region, ENV_REGION, prof.region if prof else None)
         if not region_value:
-            raise ConfigError(
+            raise SettingError(
                 f"no region: pass --region, set {ENV_REGION} or add one to a profile (gcx config add)"
             )
         settings = cls(
@@ -300,7 +300,7 @@ class Settings:
         if not self.client_secret:
             missing.append(f"client secret ({ENV_CLIENT_SECRET})")
         if missing:
-            raise ConfigError(
+            raise SettingError(
                 "missing credentials: "
                 + " and ".join(missing)
                 + f"; set them in the environment, a profile, or give {ENV_ACCESS_TOKEN}"

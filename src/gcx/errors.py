@@ -4,6 +4,7 @@ Hierarchy::
 
     GcxError
     ├── ConfigError                 bad region, missing credential, bad profile
+    │   ├── SettingError            a region, profile or credential given is missing or wrong
     │   └── MissingDependencyError  an optional dependency (extra) is not installed
     ├── AuthError                   token request refused (bad client id/secret...)
     ├── TransportError              network failure after all retries
@@ -34,6 +35,13 @@ class GcxError(Exception):
 
 class ConfigError(GcxError):
     """The configuration is incomplete or wrong (region, credentials, profile)."""
+
+
+class SettingError(ConfigError):
+    """A region, profile or credential the caller gave (or did not give) is missing or wrong.
+
+    The command line reports it as a usage error (exit code 2): the fix is in how gcx was called.
+    """
 
 
 class MissingDependencyError(ConfigError, ImportError):

@@ -35,6 +35,7 @@ from gcx.errors import (
     TransportError,
     error_class_for,
 )
+from gcx.neterrors import network_reason
 from gcx.pacing import RateLimiter
 from gcx.retry import (
     MAYBE_APPLIED_RETRYABLE,
@@ -392,7 +393,7 @@ def _failure_text(method: str, url: str, exc: BaseException, sent: bool | None, 
     if sent is None:  # the server answered, but its answer could not be read
         return f"{method} {url} failed: {type(exc).__name__}: {redact.scrub(str(exc))}"
     maybe_sent = " (request may have been sent)" if sent else ""
-    return f"{method} {url} failed: {type(exc).__name__}{maybe_sent}; {reason}"
+    return f"{method} {url} failed: {network_reason(exc)}{maybe_sent}; {reason}"
 
 
 def _detached(exc: BaseException) -> BaseException:

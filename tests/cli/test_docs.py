@@ -38,5 +38,5 @@ def test_every_command_has_help_with_an_example() -> None:
 
 def test_render_lists_options_with_types() -> None:
     text = render(app)
-    assert "| `--output`, `-o` | table \\| json \\| jsonl \\| csv | `table` |" in text
+    assert "| `--output`, `-o` | table \\| json \\| jsonl \\| csv \\| yaml | `table` |" in text
     assert "```console\n$ gcx config add prod" in text

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from gcx import Client
 from gcx.cli.main import app
-from gcx.cli.output import CONTACT_CSV_COLUMNS, ORG_CSV_COLUMNS
+from gcx.cli.output import CONTACT_CSV_COLUMNS, CONTACT_CSV_DEFAULT, ORG_CSV_COLUMNS, ORG_CSV_DEFAULT
 from gcx.emulator import Emulator
 from tests.cli.conftest import InProcessGcx
 from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
@@ -67,8 +67,10 @@ def test_machine_formats(gcx: InProcessGcx, seeded: dict[str, Any], command: lis
         assert run.stderr == ""  # machine formats: data only, no counts
         rows = _parse(fmt, run.stdout)
         assert {r["id"] for r in rows} == expected
-        if fmt == "csv":
-            assert list(rows[0]) == (ORG_CSV_COLUMNS if args[0] == "orgs" else CONTACT_CSV_COLUMNS)
+        if fmt == "csv":  # a sensible default set of columns; every column with --fields all
+            assert list(rows[0]) == list(ORG_CSV_DEFAULT if args[0] == "orgs" else CONTACT_CSV_DEFAULT)
+            every = _parse(fmt, gcx("--output", fmt, *args, "--fields", "all").stdout)
+            assert list(every[0]) == (ORG_CSV_COLUMNS if args[0] == "orgs" else CONTACT_CSV_COLUMNS)
         if fmt == "json":
             # The command's own -o gives the same output as the global option.
             assert gcx(*args, "-o", fmt).stdout == run.stdout
@@ -92,7 +94,7 @@ def test_list_limit_and_empty_results(gcx: InProcessGcx, seeded: dict[str, Any])
     empty = gcx("-o", "json", "contacts", "search", "nobody-matches-this")
     assert empty.code == 0 and empty.json() == []
     csv_empty = gcx("-o", "csv", "contacts", "search", "nobody-matches-this")
-    assert csv_empty.stdout.splitlines() == [",".join(CONTACT_CSV_COLUMNS)]
+    assert csv_empty.stdout.splitlines() == [",".join(CONTACT_CSV_DEFAULT)]
 
 
 def test_get_several_with_an_unknown_id_is_partial(gcx: InProcessGcx, seeded: dict[str, Any]) -> None:

@@ -49,13 +49,13 @@ def _csv_rows(text: str) -> list[dict[str, str]]:
 
 def test_csv_output_neutralises_formulas(gcx: InProcessGcx, client: Client) -> None:
     _contact(client)
-    run = gcx("-o", "csv", "contacts", "list")
+    run = gcx("-o", "csv", "contacts", "list", "--fields", "all")
     assert run.code == 0, run.stderr
     row = _csv_rows(run.stdout)[0]
     for field, value in FORMULAS.items():
         assert row[field] == "'" + value, field
     assert row["cellPhone.display"] == "+1 415-555-0132"
-    raw = _csv_rows(gcx("--raw-csv", "-o", "csv", "contacts", "list").stdout)[0]
+    raw = _csv_rows(gcx("--raw-csv", "-o", "csv", "contacts", "list", "--fields", "all").stdout)[0]
     for field, value in FORMULAS.items():
         assert raw[field] == value, field
 

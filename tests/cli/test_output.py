@@ -62,6 +62,7 @@ def test_json_is_one_valid_array_even_when_empty() -> None:
 
 def test_csv_uses_model_columns_and_keeps_unknown_data_in_extra() -> None:
     out, stdout, _ = _out(OutputFormat.csv)
+    out.fields = ("all",)
     out.records([CONTACT_ROW], CONTACT)
     rows = list(csv.DictReader(io.StringIO(stdout.getvalue())))
     assert list(rows[0]) == CONTACT_CSV_COLUMNS

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,11 +28,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from typer import _click
+from typer._click.exceptions import UsageError as ClickUsageError
 from typer.core import TyperGroup
 
 from gcx import redact
+from gcx.cli.argv import hoist_global_options
 from gcx.cli.output import Output, OutputFormat
 from gcx.cli.safety import terminal_safe
+from gcx.cli.shape import ShapeError, compile_query, parse_fields
 from gcx.config import ConfigFile, Settings, default_config_path
 from gcx.errors import (
     ApiError,
@@ -39,6 +43,7 @@ from gcx.errors import (
     ConfigError,
     GcxError,
     OutcomeUnknownError,
+    SettingError,
     TransportError,
     ValidationError,
 )
@@ -174,12 +179,30 @@ def format_error(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {exc}"
 
 
+def _plain_usage_error(exc: ClickUsageError) -> ClickUsageError:
+    """typer validates option values with pydantic, whose prefix ("Value error, ") is noise."""
+    exc.message = _PYDANTIC_PREFIX.sub("", exc.message)
+    return exc
+
+
+_PYDANTIC_PREFIX = re.compile(r"\b(?:Value|Assertion) error, ")
+
+
 class GcxGroup(TyperGroup):
-    """The root command: turns every error raised below it into one clean, redacted line."""
+    """The root command: accepts its options after a subcommand too (:mod:`gcx.cli.argv`), and
+    turns every error raised below it into one clean, redacted line."""
+
+    def parse_args(self, ctx: _click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, hoist_global_options(self, ctx, args))
+        except ClickUsageError as exc:
+            raise _plain_usage_error(exc) from None
 
     def invoke(self, ctx: _click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except ClickUsageError as exc:
+            raise _plain_usage_error(exc) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except BrokenPipeError:
@@ -205,6 +228,8 @@ class GcxGroup(TyperGroup):
                 line += f"; {cli.resume_hint}"
             print(f"error: {terminal_safe(line)}", file=sys.stderr, flush=True)
             code = exc.exit_code if isinstance(exc, CliError) else EXIT_ERROR
+            if isinstance(exc, SettingError):
+                code = EXIT_USAGE  # an unknown region or profile, missing credentials: how gcx was called
             raise typer.Exit(code) from None
 
 
@@ -230,6 +255,9 @@ class CliContext:
     no_color: bool = False
     #: CSV cells exactly as stored (no leading ' before a cell a spreadsheet would run as a formula).
     raw_csv: bool = False
+    #: ``--fields`` (comma-separated dot paths) and ``--query`` (JMESPath), see :mod:`gcx.cli.shape`.
+    fields: str | None = None
+    query: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     #: An httpx transport for the client (tests: ``httpx.MockTransport`` or the emulator's ASGI app).
     transport: Any = None
@@ -243,7 +271,18 @@ class CliContext:
     _undo_logging: Callable[[], None] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.out = Output(self.output, quiet=self.quiet, no_color=self.no_color, raw_csv=self.raw_csv)
+        try:
+            fields, query = parse_fields(self.fields), compile_query(self.query)
+        except ShapeError as exc:
+            raise UsageError(str(exc)) from None
+        self.out = Output(
+            self.output,
+            quiet=self.quiet,
+            no_color=self.no_color,
+            raw_csv=self.raw_csv,
+            fields=fields,
+            query=query,
+        )
         for name in ("GENESYSCLOUD_OAUTHCLIENT_SECRET", "GENESYSCLOUD_ACCESS_TOKEN"):
             self.redact.add(self.env.get(name))
 
@@ -338,6 +377,8 @@ def build_context(
     verbose: bool,
     no_color: bool,
     raw_csv: bool = False,
+    fields: str | None = None,
+    query: str | None = None,
 ) -> CliContext:
     """Create the :class:`CliContext` for this run and store it in ``ctx.obj``.
 
@@ -353,6 +394,8 @@ def build_context(
         verbose=verbose,
         no_color=no_color,
         raw_csv=raw_csv,
+        fields=fields,
+        query=query,
         env=preset.get("env", os.environ),
         transport=preset.get("transport"),
         client_options=dict(preset.get("client_options", {})),

@@ -183,6 +183,7 @@ def create_records(
     """Create one record (options) or many (``--file``; options apply to every record)."""
     out = cli.output_for(output)
     overlay_record = build_record(overlay)
+    from_options = documents is None
     if documents is None:
         if not overlay_record:
             raise UsageError("nothing to create: give fields as options (see --help) or --file")
@@ -200,6 +201,8 @@ def create_records(
         except ValidationError as exc:
             problems.append(str(exc))
         bodies.append(body)
+    if from_options and problems:  # e.g. orgs create without --name: how the command was called
+        raise UsageError(problems[0])
     _raise_invalid(out, problems, len(documents), kind.plural)
     if dropped:
         out.message(

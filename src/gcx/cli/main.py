@@ -76,7 +76,7 @@ def root(
         typer.Option(
             "--output",
             "-o",
-            help="Output format: table for people, json/jsonl/csv for scripts.",
+            help="Output format: table for people; json, jsonl, yaml or csv for scripts.",
             envvar="GCX_OUTPUT",
             show_envvar=False,
             case_sensitive=False,
@@ -102,6 +102,24 @@ def root(
             "with = + - @ tab or CR gets a leading ' so a spreadsheet shows it instead of running it.",
         ),
     ] = False,
+    fields: Annotated[
+        str | None,
+        typer.Option(
+            "--fields",
+            help="Print only these fields (comma-separated dot paths, e.g. id,firstName,address.city); "
+            "'all' prints every column in CSV and tables.",
+            metavar="F1,F2",
+        ),
+    ] = None,
+    query: Annotated[
+        str | None,
+        typer.Option(
+            "--query",
+            help="JMESPath expression applied to the result (the list of records, or the record), "
+            "as aws --query: e.g. \"[?address.city=='Paris'].id\".",
+            metavar="JMESPATH",
+        ),
+    ] = None,
     retries: Annotated[
         int | None,
         typer.Option(
@@ -128,7 +146,7 @@ def root(
         ),
     ] = None,
 ) -> None:
-    """Global options apply to every command and go before it: gcx -o json orgs list."""
+    """Global options apply to every command, before or after it: gcx -o json orgs list, gcx orgs list -o json."""
     cli = build_context(
         ctx,
         profile=profile,
@@ -138,6 +156,8 @@ def root(
         verbose=verbose,
         no_color=no_color,
         raw_csv=raw_csv,
+        fields=fields,
+        query=query,
     )
     if retries is not None:
         cli.client_options["retry"] = RetryPolicy(max_attempts=retries + 1)

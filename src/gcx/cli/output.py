@@ -1,4 +1,4 @@
-"""One output helper for every ``gcx`` command: table, JSON, JSONL or CSV.
+"""One output helper for every ``gcx`` command: table, JSON, JSONL, YAML or CSV.
 
 Rules (shared by all commands):
 
@@ -7,6 +7,8 @@ Rules (shared by all commands):
 * ``jsonl`` and ``csv`` stream (one line per record, nothing buffered), ``json`` streams a
   JSON array, ``table`` collects its rows first;
 * progress bars are drawn on stderr and only when stderr is a terminal;
+* ``--fields`` and ``--query`` (:mod:`gcx.cli.shape`) choose what is printed, in every format;
+* ids are never split across lines in a table: other columns give way;
 * record text is made safe for its reader (:mod:`gcx.cli.safety`): no terminal escape reaches
   a terminal, no CSV cell runs as a spreadsheet formula (unless ``--raw-csv``).
 
@@ -36,6 +38,7 @@ from pydantic import BaseModel
 
 from gcx.cli.safety import json_safe, spreadsheet_safe, terminal_safe
 from gcx.merge import get_path
+from gcx.cli.shape import Query, project, wants_all
 from gcx.models import ExternalContact, ExternalOrganization
 from gcx.models.base import ApiModel
 
@@ -47,6 +50,7 @@ class OutputFormat(StrEnum):
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
+    yaml = "yaml"
 
 
 EXTRA_COLUMN = "_extra"
@@ -77,6 +81,8 @@ class Column:
     path: str | None = None
     getter: Callable[[Mapping[str, Any]], Any] | None = None
     max_width: int | None = None
+    #: Never wrapped nor cut (ids: they must stay whole and copyable); the other columns give way.
+    whole: bool = False
 
     def value(self, row: Mapping[str, Any]) -> str:
         raw = self.getter(row) if self.getter else get_path(row, self.path or self.header)
@@ -123,8 +129,14 @@ def _email(row: Mapping[str, Any]) -> str | None:
     return None
 
 
+def is_id_path(path: str) -> bool:
+    """``id``, ``externalOrganization.id``, ``contactId``...: a column that must stay whole."""
+    last = path.rsplit(".", 1)[-1]
+    return last == "id" or last.endswith("Id")
+
+
 CONTACT_COLUMNS: tuple[Column, ...] = (
-    Column("id"),
+    Column("id", whole=True),
     Column("name", getter=_contact_name),
     Column("email", getter=_email),
     Column("phone", getter=_phone),
@@ -133,7 +145,7 @@ CONTACT_COLUMNS: tuple[Column, ...] = (
 )
 
 ORG_COLUMNS: tuple[Column, ...] = (
-    Column("id"),
+    Column("id", whole=True),
     Column("name"),
     Column("industry"),
     Column("type", path="companyType"),
@@ -252,15 +264,46 @@ def generic_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 @dataclass(frozen=True)
 class RecordKind:
-    """How one kind of record prints: table columns and CSV columns."""
+    """How one kind of record prints: table columns, every CSV column (``--fields all``, export)
+    and the CSV columns printed by default (``csv_default``; every column when ``None``)."""
 
     name: str
     table: tuple[Column, ...]
     csv: Sequence[str] | None
+    csv_default: Sequence[str] | None = None
 
 
-CONTACT = RecordKind("contact", CONTACT_COLUMNS, CONTACT_CSV_COLUMNS)
-ORGANIZATION = RecordKind("organization", ORG_COLUMNS, ORG_CSV_COLUMNS)
+#: ``-o csv`` of contacts without --fields: the columns a person or a script usually wants.
+CONTACT_CSV_DEFAULT: tuple[str, ...] = (
+    "id",
+    "firstName",
+    "lastName",
+    "title",
+    "workEmail",
+    "personalEmail",
+    "workPhone.e164",
+    "cellPhone.e164",
+    "address.city",
+    "address.countryCode",
+    "externalOrganization.id",
+    "externalOrganization.name",
+    "modifyDate",
+)
+ORG_CSV_DEFAULT: tuple[str, ...] = (
+    "id",
+    "name",
+    "companyType",
+    "industry",
+    "phoneNumber.e164",
+    "address.city",
+    "address.countryCode",
+    "websites",
+    "tags",
+    "modifyDate",
+)
+
+CONTACT = RecordKind("contact", CONTACT_COLUMNS, CONTACT_CSV_COLUMNS, CONTACT_CSV_DEFAULT)
+ORGANIZATION = RecordKind("organization", ORG_COLUMNS, ORG_CSV_COLUMNS, ORG_CSV_DEFAULT)
 IDENTIFIER = RecordKind(
     "identifier", IDENTIFIER_COLUMNS, ["type", "value", "externalSource.id", "dateCreated", EXTRA_COLUMN]
 )
@@ -329,6 +372,8 @@ class Output:
         quiet: bool = False,
         no_color: bool = False,
         raw_csv: bool = False,
+        fields: Sequence[str] | None = None,
+        query: Query | None = None,
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
     ) -> None:
@@ -336,6 +381,8 @@ class Output:
         self.quiet = quiet
         self.no_color = no_color or bool(os.environ.get("NO_COLOR"))
         self.raw_csv = raw_csv
+        self.fields = tuple(fields) if fields else None
+        self.query = query
         self._stdout = stdout
         self._stderr = stderr
 
@@ -356,6 +403,8 @@ class Output:
             quiet=self.quiet,
             no_color=self.no_color,
             raw_csv=self.raw_csv,
+            fields=self.fields,
+            query=self.query,
             stdout=self._stdout,
             stderr=self._stderr,
         )
@@ -395,13 +444,57 @@ class Output:
 
     def record(self, record: Any, kind: RecordKind | None = None) -> None:
         """Print one record. As a table: a two-column field/value view of every set field."""
-        row = to_dict(record)
-        if self.format is OutputFormat.table:
+        row = self.shape(to_dict(record))
+        if self.query is not None:
+            self.result(self.query.apply(row), kind)
+        elif self.format is OutputFormat.table:
             self._key_value_table(row)
         elif self.format is OutputFormat.json:
             self._write_line(json_safe(json.dumps(row, ensure_ascii=False, indent=2)))
+        elif self.format is OutputFormat.yaml:
+            self._write_line(yaml_text(row).rstrip("\n"))
         else:
             self.records([row], kind)
+
+    def shape(self, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` keeping only ``--fields`` (when given)."""
+        return project(row, self.fields) if self.fields else row
+
+    def result(self, value: Any, kind: RecordKind | None = None) -> None:
+        """Print what ``--query`` returned: a list of records as records, a mapping as one, a
+        scalar or a list of scalars as lines of text (JSON when the format is json/yaml)."""
+        plain = self.with_shape(None, None)
+        rows = isinstance(value, list) and all(isinstance(v, Mapping) for v in value)
+        if self.format is OutputFormat.json:
+            plain._write_line(json_safe(json.dumps(value, ensure_ascii=False, indent=2, default=str)))
+        elif self.format is OutputFormat.yaml:
+            plain._write_line(yaml_text(value).rstrip("\n"))
+        elif self.format is OutputFormat.jsonl and isinstance(value, list):
+            for item in value:
+                plain._write_line(json_safe(json.dumps(item, ensure_ascii=False, separators=(",", ":"))))
+        elif self.format is OutputFormat.jsonl:
+            plain._write_line(json_safe(json.dumps(value, ensure_ascii=False, separators=(",", ":"))))
+        elif rows and value:
+            plain.records(value, _generic(kind))
+        elif isinstance(value, Mapping):
+            plain.record(value, kind)
+        elif value is not None:
+            for item in value if isinstance(value, list) else [value]:
+                plain.text_line(cell_text(item))
+
+    def with_shape(self, fields: Sequence[str] | None, query: Query | None) -> Output:
+        """A copy with other ``--fields``/``--query`` (``None``: print everything as it is)."""
+        copy = Output(
+            self.format,
+            quiet=self.quiet,
+            no_color=self.no_color,
+            raw_csv=self.raw_csv,
+            stdout=self._stdout,
+            stderr=self._stderr,
+        )
+        copy.fields = tuple(fields) if fields else None
+        copy.query = query
+        return copy
 
     def records(
         self, records: Iterable[Any], kind: RecordKind | None = None, *, noun: str | None = None
@@ -421,14 +514,19 @@ class Output:
         drawn on exit.
         """
         writer: RecordWriter
-        if self.format is OutputFormat.jsonl:
+        if self.query is not None:
+            writer = _QueryWriter(self, kind)
+        elif self.format is OutputFormat.jsonl:
             writer = _JsonlWriter(self.stdout)
         elif self.format is OutputFormat.json:
             writer = _JsonArrayWriter(self.stdout)
+        elif self.format is OutputFormat.yaml:
+            writer = _YamlWriter(self.stdout)
         elif self.format is OutputFormat.csv:
-            writer = _CsvWriter(self.stdout, kind.csv if kind else None, cell=self.csv_cell())
+            writer = _CsvWriter(self.stdout, self.csv_columns(kind), cell=self.csv_cell())
         else:
             writer = _TableWriter(self, kind, noun)
+        writer.shape = self.shape
         try:
             yield writer
         except BaseException:
@@ -436,9 +534,35 @@ class Output:
             raise
         writer.close()
 
+    def csv_columns(self, kind: RecordKind | None) -> list[str] | None:
+        """The CSV columns for ``kind``: ``--fields``, every column (``--fields all``) or its default."""
+        if self.fields and not wants_all(self.fields):
+            return list(self.fields)
+        if kind is None or kind.csv is None:
+            return None
+        if wants_all(self.fields) or kind.csv_default is None:
+            return list(kind.csv)
+        return list(kind.csv_default)
+
+    def table_columns(self, kind: RecordKind | None, rows: Sequence[Mapping[str, Any]]) -> tuple[Column, ...]:
+        """The table columns: ``--fields`` (one per path), the kind's own, or every key seen."""
+        if self.fields and not wants_all(self.fields):
+            return tuple(Column(f, whole=is_id_path(f)) for f in self.fields)
+        if kind is not None and kind.table and not wants_all(self.fields):
+            return kind.table
+        names = [c for c in kind.csv if c != EXTRA_COLUMN] if kind and kind.csv else generic_columns(rows)
+        return tuple(Column(c, whole=is_id_path(c)) for c in names)
+
     def data(self, payload: Any) -> None:
         """Print a free-form result (a mapping): key/value table or one JSON document."""
-        if self.format is OutputFormat.table and isinstance(payload, Mapping):
+        if isinstance(payload, Mapping) and self.fields:
+            payload = project(payload, self.fields)
+        if self.query is not None:
+            self.result(self.query.apply(payload))
+            return
+        if self.format is OutputFormat.yaml:
+            self._write_line(yaml_text(payload).rstrip("\n"))
+        elif self.format is OutputFormat.table and isinstance(payload, Mapping):
             self._key_value_table(dict(payload))
         elif self.format is OutputFormat.csv and isinstance(payload, Mapping):
             self.records([payload])
@@ -466,18 +590,34 @@ class Output:
         self.stdout.flush()
 
     def _draw_table(self, rows: list[dict[str, Any]], kind: RecordKind | None, noun: str | None) -> None:
-        from rich.table import Table
-
-        columns = kind.table if kind else tuple(Column(c) for c in generic_columns(rows))
-        table = Table(show_header=True, header_style=None if self.no_color else "bold", box=_box())
-        for column in columns:
-            table.add_column(terminal_safe(column.header), overflow="fold", max_width=column.max_width)
-        for row in rows:
-            table.add_row(*(terminal_safe(column.value(row)) for column in columns))
+        columns = list(self.table_columns(kind, rows))
+        cells = [[terminal_safe(column.value(row)) for column in columns] for row in rows]
+        width = self._console(self.stdout).width
+        hidden: list[str] = []
+        # Ids stay whole; the other columns shrink (cut with an ellipsis) and, when even that
+        # does not fit, the last ones are left out and a note says which.
+        widths = fit_widths(columns, cells, width)
+        while widths is None:
+            droppable = [n for n, c in enumerate(columns) if not c.whole]
+            if len(droppable) <= 1:
+                break
+            n = droppable[-1]
+            hidden.insert(0, columns.pop(n).header)
+            for line in cells:
+                del line[n]
+            widths = fit_widths(columns, cells, width)
+        console = self._console(self.stdout)
+        if widths is None:  # narrower than the ids themselves: draw wider, let the terminal wrap lines
+            widths = fit_widths(columns, cells, 10**6, natural=False)
+            console.width = sum(widths or ()) + _COLUMN_OVERHEAD * len(columns) + 1
         if rows:
-            self._console(self.stdout).print(table)
+            console.print(_build_table(columns, cells, widths, bold=not self.no_color))
         noun = noun or (kind.name if kind else "record")
         self.message(f"{len(rows)} {noun}{'' if len(rows) == 1 else 's'}")
+        if rows and hidden:
+            self.message(
+                f"not shown at this width: {', '.join(hidden)} (a wider terminal, --fields or -o csv shows them)"
+            )
 
     def _key_value_table(self, row: Mapping[str, Any]) -> None:
         from rich.table import Table
@@ -525,8 +665,11 @@ class RecordWriter:
         self.count = 0
         self.closed = False
 
+    #: What is kept of each record (``--fields``), set by :meth:`Output.stream`.
+    shape: Callable[[dict[str, Any]], dict[str, Any]] = staticmethod(lambda row: row)
+
     def write(self, record: Any) -> None:
-        self._write(to_dict(record))
+        self._write(self.shape(to_dict(record)))
         self.count += 1
 
     def _write(self, row: dict[str, Any]) -> None:
@@ -570,6 +713,44 @@ class _JsonArrayWriter(RecordWriter):
     def _close(self) -> None:
         self._out.write("\n]\n" if self.count else "[]\n")
         self._out.flush()
+
+
+class _YamlWriter(RecordWriter):
+    """One YAML sequence, streamed: each record is written as its own ``- `` item."""
+
+    def __init__(self, out: IO[str]) -> None:
+        super().__init__()
+        self._out = out
+
+    def _write(self, row: dict[str, Any]) -> None:
+        self._out.write(yaml_text([row]))
+        self._out.flush()
+
+    def _close(self) -> None:
+        if not self.count:
+            self._out.write("[]\n")
+        self._out.flush()
+
+
+class _QueryWriter(RecordWriter):
+    """Collects the records; on close prints what ``--query`` makes of the list."""
+
+    def __init__(self, output: Output, kind: RecordKind | None) -> None:
+        super().__init__()
+        self._output = output
+        self._kind = kind
+        self._rows: list[dict[str, Any]] = []
+
+    def _write(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+
+    def _close(self) -> None:
+        query = self._output.query
+        if query is not None:
+            self._output.result(query.apply(self._rows), self._kind)
+
+    def abort(self) -> None:
+        self.closed = True
 
 
 class _CsvWriter(RecordWriter):
@@ -625,6 +806,79 @@ class _TableWriter(RecordWriter):
 
     def abort(self) -> None:
         self.closed = True
+
+
+#: Padding and separator around each table column (box.SIMPLE_HEAD, padding 1).
+_COLUMN_OVERHEAD = 3
+
+
+def fit_widths(
+    columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int, *, natural: bool = True
+) -> list[int] | None:
+    """Each column's width so the table fits ``width``: whole columns (ids) at their full width,
+    the others at their natural width when there is room, else sharing what is left (each at
+    least its header's first 8 characters). ``None`` when even that does not fit."""
+    naturals = [
+        max([len(c.header), *(len(line[n]) for line in cells)])
+        if c.max_width is None
+        else min(c.max_width, max([len(c.header), *(len(line[n]) for line in cells)]))
+        for n, c in enumerate(columns)
+    ]
+    mins = [
+        natural if c.whole else min(natural, len(c.header), 8)
+        for c, natural in zip(columns, naturals, strict=True)
+    ]
+    budget = width - _COLUMN_OVERHEAD * len(columns) - 1
+    if sum(mins) > budget:
+        return None
+    widths = list(mins)
+    remaining = budget - sum(mins) if natural else 0
+    growing = [n for n in range(len(columns)) if naturals[n] > widths[n]]
+    while remaining > 0 and growing:
+        share = max(1, remaining // len(growing))
+        for n in list(growing):
+            add = min(share, naturals[n] - widths[n], remaining)
+            widths[n] += add
+            remaining -= add
+            if widths[n] >= naturals[n]:
+                growing.remove(n)
+            if not remaining:
+                break
+    return widths
+
+
+def _build_table(
+    columns: Sequence[Column], cells: list[list[str]], widths: Sequence[int] | None, *, bold: bool
+) -> Any:
+    from rich.table import Table
+
+    table = Table(show_header=True, header_style="bold" if bold else None, box=_box())
+    for n, column in enumerate(columns):
+        fixed = widths[n] if widths is not None else None
+        header = terminal_safe(column.header)
+        if column.whole:
+            table.add_column(header, no_wrap=True, overflow="ignore", width=fixed)
+        else:
+            table.add_column(header, no_wrap=True, overflow="ellipsis", width=fixed)
+    for line in cells:
+        table.add_row(*line)
+    return table
+
+
+def _generic(kind: RecordKind | None) -> RecordKind | None:
+    """A query's rows may have any shape: print them with the columns they have."""
+    return RecordKind(kind.name, (), None) if kind else None
+
+
+def yaml_text(value: Any) -> str:
+    """``value`` as YAML (block style, keys in their order). Text holding a bidi override or a C1
+    control is written with escapes, so what a terminal shows is what the document holds."""
+    import yaml
+
+    text = yaml.safe_dump(value, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    if json_safe(text) != text:
+        text = yaml.safe_dump(value, sort_keys=False, allow_unicode=False, default_flow_style=False)
+    return str(text).removesuffix("...\n")  # a lone scalar's document-end marker
 
 
 def _columns_env() -> int | None:
