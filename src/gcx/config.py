@@ -182,55 +182,85 @@ class ConfigFile:
             raise SettingError(f"no profile named {name!r} in {self.path} (profiles: {known})")
         return profiles[name]
 
-    def save_profile(self, profile: Profile, *, make_default: bool = False) -> None:
+    def unknown_keys(self) -> list[str]:
+        """Keys gcx does not use (a typo such as ``client-id`` would otherwise pass silently)."""
         data = self.load()
-        data["profiles"][profile.name] = {
-            k: v
-            for k, v in (
-                ("region", profile.region),
-                ("client_id", profile.client_id),
-                ("client_secret", profile.client_secret),
-            )
-            if v is not None
-        }
-        if make_default or not data.get("default"):
-            data["default"] = profile.name
-        self._write(data)
+        unknown = [f"{key!r}" for key in data if key not in TOP_LEVEL_KEYS]
+        for name, table in data["profiles"].items():
+            if isinstance(table, dict):
+                unknown += [f"{key!r} in profile {name!r}" for key in table if key not in PROFILE_KEYS]
+        return unknown
+
+    def save_profile(self, profile: Profile, *, make_default: bool = False) -> None:
+        """Add or replace a profile's settings; the file's comments, layout, value types and
+        any other key stay as they were (tomlkit round trip)."""
+        import tomlkit
+
+        doc = self._document()
+        profiles = doc.get("profiles")
+        if profiles is None:
+            profiles = tomlkit.table(is_super_table=True)
+            doc["profiles"] = profiles
+        table = profiles.get(profile.name)
+        if table is None:
+            table = tomlkit.table()
+            profiles[profile.name] = table
+        for key, value in (
+            ("region", profile.region),
+            ("client_id", profile.client_id),
+            ("client_secret", profile.client_secret),
+        ):
+            if value is not None:
+                table[key] = value
+            elif key in table:
+                del table[key]
+        if make_default or not doc.get("default"):
+            _set_default(doc, profile.name)
+        self._write(doc)
 
     def set_default(self, name: str) -> None:
         self.get(name)
-        data = self.load()
-        data["default"] = name
-        self._write(data)
+        doc = self._document()
+        _set_default(doc, name)
+        self._write(doc)
 
     def remove_profile(self, name: str) -> None:
-        data = self.load()
-        if name not in data["profiles"]:
+        doc = self._document()
+        profiles = doc.get("profiles")
+        if profiles is None or name not in profiles:
             raise SettingError(f"no profile named {name!r} in {self.path}")
-        del data["profiles"][name]
-        if data.get("default") == name:
-            data.pop("default")
-        self._write(data)
+        del profiles[name]
+        if doc.get("default") == name:
+            del doc["default"]
+        self._write(doc)
 
-    def _write(self, data: dict[str, Any]) -> None:
-        lines: list[str] = []
-        if data.get("default"):
-            lines.append(f"default = {_toml_str(str(data['default']))}")
-        for name, table in data["profiles"].items():
-            lines.append("")
-            lines.append(f"[profiles.{_toml_str(name)}]")
-            for key, value in table.items():
-                lines.append(f"{key} = {_toml_str(str(value))}")
-        write_private(self.path, "\n".join(lines) + "\n")  # may hold a client secret
+    def _document(self) -> Any:
+        """The file as a tomlkit document (comments and formatting kept), validated first."""
+        import tomlkit
+
+        self.load()  # raises a ConfigError naming the file when it is not valid TOML
+        if not self.path.exists():
+            return tomlkit.document()
+        return tomlkit.parse(self.path.read_text(encoding="utf-8"))
+
+    def _write(self, doc: Any) -> None:
+        import tomlkit
+
+        write_private(self.path, tomlkit.dumps(doc))  # may hold a client secret
+
+
+#: The keys gcx reads from the config file.
+TOP_LEVEL_KEYS = frozenset({"default", "profiles"})
+PROFILE_KEYS = frozenset({"region", "client_id", "client_secret"})
+
+
+def _set_default(doc: Any, name: str) -> None:
+    """``default = name`` (tomlkit places a new top-level key before the first table)."""
+    doc["default"] = name
 
 
 def _opt_str(value: object) -> str | None:
     return str(value) if value not in (None, "") else None
-
-
-def _toml_str(value: str) -> str:
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
 
 
 @dataclass(frozen=True)
@@ -242,6 +272,8 @@ class Settings:
     client_secret: str | None = field(default=None, repr=False)
     access_token: str | None = field(default=None, repr=False)
     profile: str | None = None
+    #: Where each value came from: ``{"region": "environment (GENESYSCLOUD_REGION)", ...}``.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def resolve(
@@ -261,31 +293,41 @@ class Settings:
         cfg = config_file or ConfigFile(default_config_path(env))
         profile_name = profile or env.get(ENV_PROFILE)
         prof: Profile | None = None
+        sources: dict[str, str] = {}
         if profile_name:
             prof = cfg.get(profile_name)
+            sources["profile"] = "option --profile" if profile else f"environment ({ENV_PROFILE})"
         else:
             default = cfg.default_profile() if cfg.path.exists() else None
             if default:
                 prof = cfg.profiles().get(default)
+                sources["profile"] = f"the default in {cfg.path}"
 
-        def pick(arg: str | None, env_name: str, prof_value: str | None) -> str | None:
+        def pick(key: str, arg: str | None, env_name: str, prof_value: str | None) -> str | None:
             if arg:
+                sources[key] = "argument" if key != "region" else "option --region"
                 return arg
             if env.get(env_name):
+                sources[key] = f"environment ({env_name})"
                 return env[env_name]
+            if prof_value and prof is not None:
+                sources[key] = f"profile {prof.name!r} ({cfg.path})"
             return prof_value
 
-        region_value = pick(region, ENV_REGION, prof.region if prof else None)
+        region_value = pick("region", region, ENV_REGION, prof.region if prof else None)
         if not region_value:
             raise SettingError(
                 f"no region: pass --region, set {ENV_REGION} or add one to a profile (gcx config add)"
             )
         settings = cls(
             region=resolve_region(region_value),
-            client_id=pick(client_id, ENV_CLIENT_ID, prof.client_id if prof else None),
-            client_secret=pick(client_secret, ENV_CLIENT_SECRET, prof.client_secret if prof else None),
-            access_token=access_token or env.get(ENV_ACCESS_TOKEN) or None,
+            client_id=pick("client_id", client_id, ENV_CLIENT_ID, prof.client_id if prof else None),
+            client_secret=pick(
+                "client_secret", client_secret, ENV_CLIENT_SECRET, prof.client_secret if prof else None
+            ),
+            access_token=pick("access_token", access_token, ENV_ACCESS_TOKEN, None),
             profile=prof.name if prof else None,
+            sources=sources,
         )
         if require_credentials:
             settings.check_credentials()

@@ -74,7 +74,7 @@ def test_wrong_secret_is_one_clean_line_without_the_secret(gcx: Gcx) -> None:
 
 def test_missing_credentials(gcx: Gcx) -> None:
     run = gcx("contacts", "list", env={"GENESYSCLOUD_OAUTHCLIENT_SECRET": None})
-    assert run.code == 1
+    assert run.code == 2  # how gcx was called: a usage error
     assert run.stderr.strip() == (
         "error: missing credentials: client secret (GENESYSCLOUD_OAUTHCLIENT_SECRET); set them in the "
         "environment, a profile, or give GENESYSCLOUD_ACCESS_TOKEN"
@@ -83,7 +83,7 @@ def test_missing_credentials(gcx: Gcx) -> None:
 
 def test_wrong_region(gcx: Gcx, base_url: str) -> None:
     run = gcx("--region", "eu-north-7", "orgs", "list")
-    assert run.code == 1 and run.stderr.startswith("error: unknown region 'eu-north-7'")
+    assert run.code == 2 and run.stderr.startswith("error: unknown region 'eu-north-7'")
     # A base URL where no Genesys Cloud API lives: the token request fails cleanly.
     run = gcx("--region", base_url + "/not-genesys", "--retries", "0", "orgs", "list")
     assert run.code == 1
@@ -316,7 +316,8 @@ def test_bad_input_is_a_clear_message_and_changes_nothing(
     assert run.stderr.startswith("error: 404 ") and "correlation id" in run.stderr
 
     run = gcx("contacts", "create", "--first-name", "Bad", "--work-email", "not-an-email")
-    assert run.code == 1 and "workEmail" in run.stderr and "'not-an-email' is not a valid email" in run.stderr
+    # a bad option value is a usage error (2); the same value in a --file is a data error (1)
+    assert run.code == 2 and "workEmail" in run.stderr and "'not-an-email' is not a valid email" in run.stderr
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"firstName": "Ok"}\n{"firstName": "Broken",\n')

@@ -64,7 +64,7 @@ def test_add_without_secret_off_a_terminal_saves_and_says_so(invoke: Invoke) -> 
 
 def test_add_rejects_unknown_region_and_saves_nothing(invoke: Invoke) -> None:
     result = invoke(["config", "add", "bad", "--region", "atlantis-1", "--client-id", "x"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "unknown region 'atlantis-1'" in result.stderr
     assert not _cfg().path.exists()
 
@@ -111,9 +111,49 @@ def test_unknown_profile_errors(invoke: Invoke) -> None:
         ["--profile", "ghost", "config", "show"],
     ):
         result = invoke(args)
-        assert result.exit_code == 1, args
+        assert result.exit_code == 2, args
         assert "no profile named 'ghost'" in result.stderr
 
 
 def test_path_prints_the_config_file(invoke: Invoke) -> None:
     assert invoke(["config", "path"]).stdout.strip() == os.environ["GCX_CONFIG"]
+
+
+def test_writer_round_trips_comments_and_types_and_reports_unknown_keys(invoke: Invoke) -> None:
+    path = _cfg().path
+    path.write_text(
+        "# my gcx settings\n"
+        "[profiles.prod]  # production org\n"
+        'region = "eu-west-1"\n'
+        "timeout = 30\n"
+        'client-id = "typo"\n'
+    )
+    added = invoke(["config", "add", "dev", "--region", "us-east-1", "--client-id", "x"], input="\n")
+    assert added.exit_code == 0, added.output
+    text = path.read_text()
+    assert text.startswith("# my gcx settings\n")
+    assert "[profiles.prod]  # production org" in text and "timeout = 30\n" in text  # still an integer
+    assert 'default = "dev"' in text and "[profiles.dev]" in text
+    assert _cfg().get("prod").region == "eu-west-1"
+    assert invoke(["config", "use", "prod"]).exit_code == 0
+    assert "# production org" in path.read_text() and "timeout = 30\n" in path.read_text()
+
+    listed = invoke(["config", "list"])
+    assert "unknown key 'timeout' in profile 'prod' is ignored" in listed.stderr
+    assert "unknown key 'client-id' in profile 'prod' is ignored" in listed.stderr
+
+
+def test_show_says_where_each_value_came_from(invoke: Invoke) -> None:
+    assert (
+        invoke(["config", "add", "dev", "--region", "us-east-1", "--client-id", "cid"], input="\n").exit_code
+        == 0
+    )
+    shown = invoke(
+        ["config", "show", "-o", "json"],
+        env={"GENESYSCLOUD_REGION": "eu-west-1", "GCX_CONFIG": os.environ["GCX_CONFIG"]},
+    )
+    data = json.loads(shown.stdout)
+    assert data["region"] == "eu-west-1"
+    assert data["from"]["region"] == "environment (GENESYSCLOUD_REGION)"
+    assert data["from"]["client_id"].startswith("profile 'dev'")
+    assert data["from"]["profile"].startswith("the default in")

@@ -117,7 +117,7 @@ def test_unknown_command_exits_2(invoke: Invoke) -> None:
 
 def test_missing_credentials_is_one_clean_line(invoke: Invoke) -> None:
     result = invoke(["auth", "check"], env={"GENESYSCLOUD_REGION": "http://127.0.0.1:9"})
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith("error: missing credentials")
     assert "Traceback" not in result.stderr
@@ -129,7 +129,7 @@ def test_wrong_region_is_one_clean_line(invoke: Invoke) -> None:
         ["--region", "mars-north-9", "auth", "check"],
         env={"GENESYSCLOUD_OAUTHCLIENT_ID": "id", "GENESYSCLOUD_OAUTHCLIENT_SECRET": CANARY_SECRET},
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "unknown region 'mars-north-9'" in result.stderr
     assert CANARY_SECRET not in result.output
 

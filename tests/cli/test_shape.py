@@ -15,7 +15,7 @@ from gcx.cli.argv import hoist_global_options
 from gcx.cli.main import app
 from gcx.cli.output import Column, fit_widths
 from gcx.cli.shape import ShapeError, compile_query, parse_fields, project
-from tests.cli.conftest import InProcessGcx
+from tests.cli.conftest import Gcx, InProcessGcx
 
 ROOT = typer.main.get_command(app)
 
@@ -146,3 +146,21 @@ def test_exit_codes_of_usage_errors(gcx: InProcessGcx) -> None:
     assert gcx("orgs", "list", "--region", "mars-1").code == 2
     assert gcx("contacts", "update", "some-id").code == 2
     assert gcx("orgs", "list", env={"GENESYSCLOUD_OAUTHCLIENT_ID": ""}).code == 2
+
+
+def test_search_warns_once_about_the_cap(gcx_proc: Gcx, client: Client) -> None:
+    # A real process: Python's last-resort log handler printed the library's warning a second time.
+    result = client.contacts.bulk_add([{"firstName": f"P{n}", "lastName": "Capped"} for n in range(1010)])
+    assert not result.failed
+    run = gcx_proc("contacts", "search", "Capped", "-o", "jsonl")
+    assert run.code == 0, run.stderr
+    assert len(run.jsonl()) == 1000
+    assert run.stderr.count("1010 matched") == 1, run.stderr
+    assert "gcx contacts list" in run.stderr
+
+
+def test_lookup_help_says_it_matches_identifiers(gcx: InProcessGcx, seeded: dict[str, Any]) -> None:
+    assert "matches identifiers" in gcx("contacts", "lookup", "--help").stdout
+    miss = gcx("contacts", "lookup", "--email", "ada.lovelace1@example-long-domain.com")
+    assert miss.code == 1
+    assert "try gcx contacts search 'ada.lovelace1@example-long-domain.com'" in miss.stderr

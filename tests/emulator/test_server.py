@@ -85,3 +85,24 @@ async def test_concurrent_claims_of_one_external_id_have_one_winner() -> None:
             answers = await asyncio.gather(*(client.post(f"{API}/contacts", json=body) for _ in range(20)))
     assert sorted(r.status_code for r in answers) == [200] + [409] * 19
     assert emu.backend.counts()["contacts"] == 1
+
+
+def test_a_client_that_disconnects_mid_request_gets_no_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    import struct
+
+    emu = Emulator(EmulatorSettings(rate_limit=0))
+    token = emu.issue_token()
+    with emu.serve() as base_url, caplog.at_level("INFO", logger="gcx.emulator"):
+        port = int(base_url.rsplit(":", 1)[1])
+        for _ in range(3):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(
+                f"POST {API}/contacts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                'Content-Length: 100\r\n\r\n{"firstName":'.encode()
+            )
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()  # reset: the body never arrives
+        with httpx.Client(base_url=base_url) as client:  # still serving
+            assert client.get("/_emulator/stats").status_code == 200
+    assert not any(r.exc_info for r in caplog.records), [r.getMessage() for r in caplog.records]
+    assert emu.backend.dump()["contacts"] == []

@@ -13,9 +13,32 @@ from typing import Annotated
 import typer
 
 from gcx.cli.context import CliError, UsageError, get_cli
-from gcx.config import ENV_CLIENT_SECRET, Profile, mask_secret, resolve_region
-from gcx.errors import ConfigError
+from gcx.config import (
+    ENV_CLIENT_SECRET,
+    REGIONS,
+    ConfigFile,
+    Profile,
+    default_config_path,
+    mask_secret,
+    resolve_region,
+)
+from gcx.errors import ConfigError, SettingError
 from gcx.redact import redact_url
+
+
+def complete_profile(incomplete: str) -> list[str]:
+    """Shell completion: the profile names of the config file that start with ``incomplete``."""
+    try:
+        names = ConfigFile(default_config_path()).profiles()
+    except (ConfigError, OSError):
+        return []
+    return sorted(name for name in names if name.startswith(incomplete))
+
+
+def complete_region(incomplete: str) -> list[str]:
+    """Shell completion: the region names that start with ``incomplete``."""
+    return [name for name in REGIONS if name.startswith(incomplete.lower())]
+
 
 config_app = typer.Typer(
     name="config",
@@ -53,7 +76,10 @@ def _read_secret(*, flag_value: str | None, from_stdin: bool, cli_warn: typer.Co
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Profile name, e.g. prod.")],
-    region: Annotated[str, typer.Option("--region", help="Region name, domain or base URL.")],
+    region: Annotated[
+        str,
+        typer.Option("--region", help="Region name, domain or base URL.", autocompletion=complete_region),
+    ],
     client_id: Annotated[str | None, typer.Option("--client-id", help="OAuth client id.")] = None,
     client_secret_stdin: Annotated[
         bool, typer.Option("--client-secret-stdin", help="Read the client secret from stdin (one line).")
@@ -100,6 +126,7 @@ def list_profiles(ctx: typer.Context) -> None:
     """
     cli = get_cli(ctx)
     cfg = cli.config_file()
+    cli.warn_unknown_config_keys()
     default = cfg.default_profile()
     rows = [{**p.masked(), "default": p.name == default} for p in cfg.profiles().values()]
     cli.out.records(rows, noun="profile")
@@ -108,7 +135,9 @@ def list_profiles(ctx: typer.Context) -> None:
 @config_app.command("use")
 def use(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile to make the default.")],
+    name: Annotated[
+        str, typer.Argument(help="Profile to make the default.", autocompletion=complete_profile)
+    ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check the profile exists, change nothing.")
     ] = False,
@@ -130,7 +159,9 @@ def use(
 @config_app.command("show")
 def show(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(help="Profile (default: the active one).")] = None,
+    name: Annotated[
+        str | None, typer.Argument(help="Profile (default: the active one).", autocompletion=complete_profile)
+    ] = None,
 ) -> None:
     """Show a profile, or the settings in effect, with the secret masked.
 
@@ -142,11 +173,14 @@ def show(
     cli = get_cli(ctx)
     cfg = cli.config_file()
     if name:
+        cli.warn_unknown_config_keys()
         prof = cfg.get(name)
         cli.out.data({**prof.masked(), "default": cfg.default_profile() == name, "file": str(cfg.path)})
         return
     try:
         settings = cli.settings(require_credentials=False)
+    except SettingError as exc:
+        raise UsageError(f"no settings in effect: {exc}") from None
     except ConfigError as exc:
         raise CliError(f"no settings in effect: {exc}") from None
     cli.out.data(
@@ -159,6 +193,7 @@ def show(
             "client_secret": mask_secret(settings.client_secret),
             "access_token": mask_secret(settings.access_token),
             "file": str(cfg.path),
+            "from": dict(settings.sources),
         }
     )
 
@@ -166,7 +201,7 @@ def show(
 @config_app.command("remove")
 def remove(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="Profile to delete.")],
+    name: Annotated[str, typer.Argument(help="Profile to delete.", autocompletion=complete_profile)],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check the profile exists, change nothing.")

@@ -375,7 +375,14 @@ def lookup_contact(
     external_id: Annotated[
         str | None, typer.Option("--external-id", help="ExternalId identifier value.")
     ] = None,
-    email: Annotated[str | None, typer.Option("--email", help="Email identifier.")] = None,
+    email: Annotated[
+        str | None,
+        typer.Option(
+            "--email",
+            help="Email identifier (matches a contact that holds this Email identifier, not its "
+            "workEmail field: use 'gcx contacts search EMAIL' to search the fields).",
+        ),
+    ] = None,
     phone: Annotated[
         str | None, typer.Option("--phone", help="Phone identifier (+ and country code, or --country).")
     ] = None,
@@ -389,6 +396,9 @@ def lookup_contact(
 ) -> None:
     """Find the contact holding an identifier: ExternalId, email, phone or any --type.
 
+    Lookup matches identifiers (claimed by a sync or with 'gcx contacts identifiers claim'),
+    not the contact's fields: a contact whose workEmail is ada@example.com is found by
+    'gcx contacts search ada@example.com', and by lookup only if it holds that Email identifier.
     Phone numbers are normalised to E.164 first. Exit code 1 when no contact holds it.
 
     Example: gcx contacts lookup --phone "+33 1 23 45 67 89"

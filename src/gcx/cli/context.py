@@ -295,6 +295,12 @@ class CliContext:
     # ---- logging
 
     def start_logging(self) -> None:
+        # The library's log records reach the user only through --verbose: the commands say
+        # what matters themselves (e.g. the search cap, once), so Python's last-resort handler
+        # must not print them a second time.
+        gcx_logger = logging.getLogger("gcx")
+        if not any(isinstance(h, logging.NullHandler) for h in gcx_logger.handlers):
+            gcx_logger.addHandler(logging.NullHandler())
         if self.verbose and self._undo_logging is None:
             self._undo_logging = setup_verbose_logging(self.redact)
 
@@ -326,8 +332,17 @@ class CliContext:
             )
             self.redact.add(settings.client_secret)
             self.redact.add(settings.access_token)
+            if self._settings is None:
+                self.warn_unknown_config_keys()
             self._settings = settings
         return self._settings
+
+    def warn_unknown_config_keys(self) -> None:
+        """One warning per key of the config file that gcx does not use (a typo would be silent)."""
+        cfg = self.config_file()
+        if cfg.path.exists():
+            for key in cfg.unknown_keys():
+                self.out.warn(f"{cfg.path}: unknown key {key} is ignored")
 
     def async_client(self) -> AsyncClient:
         """A new, unopened :class:`gcx.client.AsyncClient` for the resolved settings."""

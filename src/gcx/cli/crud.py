@@ -639,7 +639,11 @@ def lookup_record(
             found = await kind.of(gc).lookup_external_id(value, external_source_id=external_source)
         if found is None:
             source = f" of external source {external_source}" if external_source else ""
-            raise CliError(f"no {kind.name} holds the {identifier_type} identifier {value!r}{source}")
+            hint = ""
+            if identifier_type in {"Email", "Phone"}:
+                noun = "contacts" if kind is CONTACTS else "orgs"
+                hint = f" (lookup matches identifiers, not fields: try gcx {noun} search {value!r})"
+            raise CliError(f"no {kind.name} holds the {identifier_type} identifier {value!r}{source}{hint}")
         out.record(found, kind.output)
 
     cli.run(go)

@@ -36,20 +36,30 @@ rate limiting) and has no HTTP code of its own.
   `GENESYSCLOUD_OAUTHCLIENT_SECRET`, `GENESYSCLOUD_REGION`, or `GENESYSCLOUD_ACCESS_TOKEN`) or
   from a profile (`gcx config add`). Secrets are never taken from a flag without a warning and
   never printed: `config show` and `auth check` mask them, `--verbose` redacts tokens.
-- **Global options** go before the command: `gcx --output json contacts get ID`.
+- **Global options** go before or after the command: `gcx --output json contacts get ID` and
+  `gcx contacts get ID -o json` are the same; so are `gcx -q orgs list` and `gcx orgs list -q`.
+  An option the command defines itself keeps its meaning there (`sync apply --query SQL`).
   `--region` accepts a region name (`eu-west-1`), a domain (`mypurecloud.ie`) or a base URL
   (`http://127.0.0.1:8787`, the emulator).
-- **Output**: tables for people; `--output json|jsonl|csv` for scripts. stdout carries data
+- **Output**: tables for people; `--output json|jsonl|yaml|csv` for scripts. stdout carries data
   only; counts, notes, warnings and progress bars go to stderr (progress only on a terminal).
-  Listing commands also accept `-o/--output` after the command.
+  Tables never split an id: the other columns are shortened (with an ellipsis) and, on a very
+  narrow terminal, left out with a note naming them. `-o csv` prints a default set of columns
+  (`--fields all` for every column of the model, as `export` writes them).
+- **Choosing what is printed**: `--fields id,firstName,address.city` keeps those fields (dot
+  paths; one column each in tables and CSV, nesting kept in JSON/YAML). `--query EXPR` applies a
+  JMESPath expression (as `aws --query`) to the result — the list of records of a listing, the
+  record of a `get` — e.g. `gcx contacts list -o json --query "[?address.city=='Paris'].id"`;
+  scalars print one per line in a table.
 - **Hostile record text**: record fields are shown safely. Terminal control sequences (ESC,
   BEL, CR, C1 controls) and bidi overrides print as visible escapes (`\\x1b`, `\\u202e`) in
   tables, messages, errors and CSV written to a terminal; JSON escapes them losslessly. A CSV
   cell starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` (OWASP's advice against
   formula injection; a signed number or phone number such as `+1 415-555-0132` is left alone):
   `--raw-csv` writes cells exactly as stored.
-- **Exit codes**: `0` success, `1` error, `2` usage error, `3` partial success (some items
-  failed). An error prints one line — status, Genesys error code, message, correlation id —
+- **Exit codes**: `0` success, `1` error, `2` usage error (a bad option or option value, an
+  unknown region or profile, missing credentials, nothing to create or update), `3` partial
+  success (some items failed). An error prints one line — status, Genesys error code, message, correlation id —
   and a traceback only with `--verbose`:
   `error: 404 not.found: External contact xyz not found [correlation id 1234]`.
 - **Safety**: destructive commands ask for confirmation on a terminal and accept `--yes`;

@@ -30,7 +30,7 @@ app = typer.Typer(
         "Genesys Cloud External Contacts and Organizations: CRUD, export, sync, emulator.\n\n"
         "Credentials come from the environment (GENESYSCLOUD_OAUTHCLIENT_ID, "
         "GENESYSCLOUD_OAUTHCLIENT_SECRET, GENESYSCLOUD_REGION) or a profile (gcx config add).\n\n"
-        "Exit codes: 0 success, 1 error, 2 usage error, 3 partial success.\n\n"
+        "Exit codes: 0 success, 1 error, 2 usage error (a bad option or value, an unknown region or profile, missing credentials, nothing to do), 3 partial success.\n\n"
         "Example: gcx --output json contacts get 3f1c...e2"
     ),
     no_args_is_help=True,
@@ -60,6 +60,7 @@ def root(
             "-p",
             help="Profile from the config file (default: GCX_PROFILE or the file's default).",
             envvar="GCX_PROFILE",
+            autocompletion=config_cmd.complete_profile,
             show_envvar=False,
         ),
     ] = None,
@@ -69,6 +70,7 @@ def root(
             "--region",
             "-r",
             help="Region name (eu-west-1), domain (mypurecloud.ie) or base URL (http://127.0.0.1:8787).",
+            autocompletion=config_cmd.complete_region,
         ),
     ] = None,
     output: Annotated[

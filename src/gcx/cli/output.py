@@ -37,8 +37,8 @@ from typing import IO, Any, Protocol
 from pydantic import BaseModel
 
 from gcx.cli.safety import json_safe, spreadsheet_safe, terminal_safe
-from gcx.merge import get_path
 from gcx.cli.shape import Query, project, wants_all
+from gcx.merge import get_path
 from gcx.models import ExternalContact, ExternalOrganization
 from gcx.models.base import ApiModel
 

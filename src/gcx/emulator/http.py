@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -153,6 +153,11 @@ def handler(fn: Handler) -> Handler:
             return await fn(request)
         except EmulatorError as err:
             return error_response(err, correlation(request))
+        except ClientDisconnect:
+            # The client went away before its request was read: nobody is left to answer and
+            # nothing was done. One quiet line, never a traceback.
+            log.info("client disconnected during %s %s", request.method, request.url.path)
+            return Response(status_code=499)
         except Exception:
             log.exception("emulator handler failed for %s %s", request.method, request.url.path)
             failure = EmulatorError(500, "internal.server.error", "The emulator hit an unexpected error")
