@@ -99,7 +99,6 @@ def env(tmp_path: Path) -> Env:
     e = make_env(tmp_path)
     yield e
     e.state.close()
-    e.state.db.close()
 
 
 CSRF_RE = re.compile(r'name="csrf" value="([^"]+)"')

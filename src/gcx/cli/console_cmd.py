@@ -12,14 +12,11 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from gcx.cli.context import CliError, get_cli
-
-if TYPE_CHECKING:
-    from gcx.console.db import ConsoleDb
 
 ENV_DB = "GCX_CONSOLE_DB"
 ENV_SECRET = "GCX_CONSOLE_SECRET"  # noqa: S105 - the name of an environment variable
@@ -52,28 +49,9 @@ def db_url(value: str | None) -> str:
     return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
-def _open(db: str | None) -> ConsoleDb:
+def add_user(url: str, name: str, role: str, *, replace: bool, password_stdin: bool) -> None:
+    """Create (or with ``replace`` reset) a user in the console database at ``url``."""
     from gcx.console.db import ConsoleDb
-
-    return ConsoleDb(db_url(db))
-
-
-@user_app.command("add")
-def user_add(
-    name: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Option("--role", help="viewer (read only) or operator.")] = "viewer",
-    db: DbOpt = None,
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Reset the password and role of an existing user.")
-    ] = False,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
-    ] = False,
-) -> None:
-    """Create a console user; the password is prompted (never an argument).
-
-    Example: gcx console user add ada --role operator
-    """
     from gcx.console.users import UserStore, check_name, check_password, check_role
     from gcx.errors import ConfigError
 
@@ -88,11 +66,56 @@ def user_add(
         password = typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
     try:
         check_password(password)
-        with _open(db) as cdb:
+        with ConsoleDb(url) as cdb:
             user = UserStore(cdb).add(name, role, password, replace=replace)
     except ConfigError as exc:
         raise CliError(str(exc)) from None
     typer.echo(f"user {user.name} ({user.role}) saved")
+
+
+def list_users(ctx: typer.Context, url: str) -> None:
+    from gcx.console.db import ConsoleDb
+    from gcx.console.users import UserStore
+
+    cli = get_cli(ctx)
+    with ConsoleDb(url) as cdb:
+        users = UserStore(cdb).list()
+    cli.out.records([{"name": u.name, "role": u.role} for u in users], noun="user")
+
+
+def remove_user(url: str, name: str) -> None:
+    from gcx.console.db import ConsoleDb
+    from gcx.console.users import UserStore
+
+    with ConsoleDb(url) as cdb:
+        if not UserStore(cdb).remove(name):
+            raise CliError(f"no console user named {name!r}")
+    typer.echo(f"user {name} removed")
+
+
+NameArg = Annotated[str, typer.Argument(help="Login name.")]
+RoleOpt = Annotated[str, typer.Option("--role", help="viewer (read only) or operator.")]
+ReplaceOpt = Annotated[
+    bool, typer.Option("--replace", help="Reset the password and role of an existing user.")
+]
+StdinOpt = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")
+]
+
+
+@user_app.command("add")
+def user_add(
+    name: NameArg,
+    role: RoleOpt = "viewer",
+    db: DbOpt = None,
+    replace: ReplaceOpt = False,
+    password_stdin: StdinOpt = False,
+) -> None:
+    """Create a console user; the password is prompted (never an argument).
+
+    Example: gcx console user add ada --role operator
+    """
+    add_user(db_url(db), name, role, replace=replace, password_stdin=password_stdin)
 
 
 @user_app.command("list")
@@ -101,26 +124,16 @@ def user_list(ctx: typer.Context, db: DbOpt = None) -> None:
 
     Example: gcx console user list
     """
-    from gcx.console.users import UserStore
-
-    cli = get_cli(ctx)
-    with _open(db) as cdb:
-        users = UserStore(cdb).list()
-    cli.out.records([{"name": u.name, "role": u.role} for u in users], noun="user")
+    list_users(ctx, db_url(db))
 
 
 @user_app.command("remove")
-def user_remove(name: Annotated[str, typer.Argument(help="Login name.")], db: DbOpt = None) -> None:
+def user_remove(name: NameArg, db: DbOpt = None) -> None:
     """Remove a console user (their open sessions end at their next request).
 
     Example: gcx console user remove ada
     """
-    from gcx.console.users import UserStore
-
-    with _open(db) as cdb:
-        if not UserStore(cdb).remove(name):
-            raise CliError(f"no console user named {name!r}")
-    typer.echo(f"user {name} removed")
+    remove_user(db_url(db), name)
 
 
 def session_secret(db: str) -> str:

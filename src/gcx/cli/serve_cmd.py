@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from gcx.cli import console_cmd
 from gcx.cli.context import CliError, get_cli
 
 if TYPE_CHECKING:
@@ -92,11 +93,61 @@ def worker_cmd(config: ConfigArg) -> None:
 
 @app.command("web")
 def web_cmd(config: ConfigArg) -> None:
-    """Serve webhooks (POST /hooks/JOB), /healthz, /readyz and /metrics.
+    """Serve webhooks (POST /hooks/JOB), /healthz, /readyz, /metrics and the web console (/console).
 
     Example: GCX_DATABASE_URL=postgresql://gcx@db/gcx gcx serve web service.toml
     """
     _run(config, worker=False, web=True)
+
+
+user_app = typer.Typer(
+    help="Console users in the service's database (roles: viewer reads, operator also edits and approves).",
+    no_args_is_help=True,
+)
+
+
+def _console_db(config: Path) -> str:
+    cfg = _load(config)
+    from gcx.service.database import ledger_url
+    from gcx.service.process import database_url
+
+    return ledger_url(database_url(cfg))
+
+
+@user_app.command("add")
+def user_add_cmd(
+    config: ConfigArg,
+    name: console_cmd.NameArg,
+    role: console_cmd.RoleOpt = "viewer",
+    replace: console_cmd.ReplaceOpt = False,
+    password_stdin: console_cmd.StdinOpt = False,
+) -> None:
+    """Create a user of the web console at /console; the password is prompted.
+
+    Example: gcx serve user add service.toml ada --role operator
+    """
+    console_cmd.add_user(_console_db(config), name, role, replace=replace, password_stdin=password_stdin)
+
+
+@user_app.command("list")
+def user_list_cmd(ctx: typer.Context, config: ConfigArg) -> None:
+    """The console's users and their roles.
+
+    Example: gcx serve user list service.toml
+    """
+    console_cmd.list_users(ctx, _console_db(config))
+
+
+@user_app.command("remove")
+def user_remove_cmd(config: ConfigArg, name: console_cmd.NameArg) -> None:
+    """Remove a console user (their sessions end at their next request).
+
+    Example: gcx serve user remove service.toml ada
+    """
+    console_cmd.remove_user(_console_db(config), name)
+
+
+app.add_typer(user_app, name="user")
 
 
 def register(root: typer.Typer) -> None:

@@ -27,7 +27,7 @@ from gcx.console.approvals import ApprovalStore
 from gcx.console.audit import AuditLog
 from gcx.console.backend import InProcessExecutor, JobDirectory, PlanExecutor
 from gcx.console.db import ConsoleDb
-from gcx.console.security import LoginThrottle, SecureHeaders, csrf_token, current_user
+from gcx.console.security import LoginThrottle, OwnRouter, SecureHeaders, csrf_token, current_user
 from gcx.console.users import UserStore
 from gcx.sync.ledger import Ledger
 
@@ -58,12 +58,12 @@ class ConsoleState:
         self.audit = AuditLog(self.db)
         self.approvals = ApprovalStore(self.db)
 
-    def ledger(self, url: str) -> Ledger:
-        """One open ledger per URL for the life of the app."""
+    def ledger(self, url: str, prefix: str = "gcx_") -> Ledger:
+        """One open ledger per URL and prefix for the life of the app."""
         with self._lock:
-            led = self._ledgers.get(url)
+            led = self._ledgers.get(prefix + url)
             if led is None:
-                led = self._ledgers[url] = Ledger(url)
+                led = self._ledgers[prefix + url] = Ledger(url, prefix=prefix)
             return led
 
     def close(self) -> None:
@@ -71,6 +71,7 @@ class ConsoleState:
             for led in self._ledgers.values():
                 led.close()
             self._ledgers.clear()
+        self.db.close()
 
 
 def _templates() -> Jinja2Templates:
@@ -119,6 +120,7 @@ def create_console_app(state: ConsoleState) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(OwnRouter),
             Middleware(SecureHeaders),
             Middleware(
                 SessionMiddleware,

@@ -47,6 +47,9 @@ class JobTarget:
     client: ClientFactory
     options: SyncOptions = field(default_factory=SyncOptions)
     remote: RemoteFactory = Remote
+    ledger_prefix: str = "gcx_"  # the service keeps one ledger per job in its database: gcx_<job>_
+    # where run reports live when not in reports_dir (the service's runs table): run id -> report
+    report_loader: Callable[[int], dict[str, Any] | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ async def _run(
     writer: PlanWriter | None,
     options: SyncOptions | None = None,
 ) -> RunReport:
-    with Ledger(target.ledger_url) as ledger:
+    with Ledger(target.ledger_url, prefix=target.ledger_prefix) as ledger:
         async with target.client() as gc:
             engine = SyncEngine(
                 ledger=ledger,

@@ -24,9 +24,9 @@ class RunInProgress(Exception):
 
 
 @asynccontextmanager
-async def sync_paused(ledger_url: str, wait: float) -> AsyncIterator[None]:
+async def sync_paused(ledger_url: str, wait: float, prefix: str = "gcx_") -> AsyncIterator[None]:
     """Hold the ledger's run lock for the body; wait up to ``wait`` seconds for a run to end."""
-    ledger = Ledger(ledger_url)
+    ledger = Ledger(ledger_url, prefix=prefix)
     deadline = time.monotonic() + wait
     try:
         while True:

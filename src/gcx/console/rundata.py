@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -105,10 +106,13 @@ def report_file(reports_dir: Path, run_id: int) -> Path | None:
     return found[-1] if found else None
 
 
-def load_report(reports_dir: Path, run_id: int) -> dict[str, Any] | None:
+ReportLoader = Callable[[int], dict[str, Any] | None]
+
+
+def load_report(reports_dir: Path, run_id: int, loader: ReportLoader | None = None) -> dict[str, Any] | None:
     path = report_file(reports_dir, run_id)
     if path is None:
-        return None
+        return loader(run_id) if loader is not None else None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -132,11 +136,15 @@ def summarize(run: dict[str, Any], report: dict[str, Any] | None) -> RunSummary:
     )
 
 
-def list_runs(ledger: Ledger, reports_dir: Path, limit: int = 30) -> list[RunSummary]:
-    return [summarize(r, load_report(reports_dir, int(r["id"]))) for r in ledger.runs(limit)]
+def list_runs(
+    ledger: Ledger, reports_dir: Path, limit: int = 30, loader: ReportLoader | None = None
+) -> list[RunSummary]:
+    return [summarize(r, load_report(reports_dir, int(r["id"]), loader)) for r in ledger.runs(limit)]
 
 
-def run_detail(ledger: Ledger, reports_dir: Path, run_id: int) -> RunDetail | None:
+def run_detail(
+    ledger: Ledger, reports_dir: Path, run_id: int, loader: ReportLoader | None = None
+) -> RunDetail | None:
     t = ledger.t_runs
     with ledger.engine.connect() as conn:
         row = conn.execute(t.select().where(t.c.id == run_id)).mappings().first()
@@ -144,7 +152,7 @@ def run_detail(ledger: Ledger, reports_dir: Path, run_id: int) -> RunDetail | No
         return None
     run = dict(row)
     run["counts"] = json.loads(run["counts"]) if run.get("counts") else {}
-    report = load_report(reports_dir, run_id)
+    report = load_report(reports_dir, run_id, loader)
     states: dict[tuple[str, str, str], Any] = {(o.kind, o.key, o.op): o for o in ledger.ops(run_id=run_id)}
     rows: list[Row] = []
     ops_path = reports_dir / f"run-{run_id}.ops.json"

@@ -40,6 +40,20 @@ HEADERS = [
 ]
 
 
+class OwnRouter:
+    """Names in ``url_for`` are the console's own, also when it is mounted in another app
+    (Starlette otherwise resolves them with the outermost router)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and "app" in scope:
+            scope["router"] = scope["app"].router
+            scope["app_root_path"] = scope.get("root_path", "")  # URLs include the mount point
+        await self.app(scope, receive, send)
+
+
 class SecureHeaders:
     """ASGI middleware adding :data:`HEADERS` (and ``no-store`` on pages) to every response."""
 

@@ -22,8 +22,8 @@ PAGE = 200
 
 
 def _runs(request: Request, job: JobInfo, limit: int = 30) -> list[RunSummary]:
-    led = state(request).ledger(job.target.ledger_url)
-    return list_runs(led, job.target.reports_dir, limit)
+    led = state(request).ledger(job.target.ledger_url, job.target.ledger_prefix)
+    return list_runs(led, job.target.reports_dir, limit, job.target.report_loader)
 
 
 def charts(runs: list[RunSummary]) -> list[Markup]:
@@ -75,7 +75,8 @@ async def job_page(request: Request, user: User) -> Response:
 def _detail(request: Request) -> tuple[JobInfo, Any, list[Row], str, str]:
     job = job_or_404(request)
     run_id = int_param(request.path_params["run"], "run")
-    detail = run_detail(state(request).ledger(job.target.ledger_url), job.target.reports_dir, run_id)
+    led = state(request).ledger(job.target.ledger_url, job.target.ledger_prefix)
+    detail = run_detail(led, job.target.reports_dir, run_id, job.target.report_loader)
     if detail is None:
         raise HTTPException(404, f"job {job.name} has no run {run_id}")
     what = request.query_params.get("what", "all")

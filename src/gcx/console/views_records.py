@@ -103,7 +103,7 @@ async def records_page(request: Request, user: User) -> Response:
 
 
 def ledger_knowledge(request: Request, job: JobInfo, kind: str, record_id: str) -> dict[str, Any]:
-    led = state(request).ledger(job.target.ledger_url)
+    led = state(request).ledger(job.target.ledger_url, job.target.ledger_prefix)
     t, o = led.t_records, led.t_ops
     with led.engine.connect() as conn:
         rec = (
@@ -196,7 +196,10 @@ async def edit(request: Request, user: User) -> Response:
         flash(request, "nothing changed: nothing was written")
         return RedirectResponse(back, status_code=303)
     try:
-        async with sync_paused(job.target.ledger_url, st.edit_wait), job.target.client() as gc:
+        async with (
+            sync_paused(job.target.ledger_url, st.edit_wait, job.target.ledger_prefix),
+            job.target.client() as gc,
+        ):
             res = _res(gc, kind)
             current = await res.get_raw(record_id)
             clash = conflicts(current, originals)
@@ -264,7 +267,10 @@ async def move(request: Request, user: User) -> Response:
     if not org_id:
         raise HTTPException(400, "org_id: choose the organization to move the contact to")
     try:
-        async with sync_paused(job.target.ledger_url, st.edit_wait), job.target.client() as gc:
+        async with (
+            sync_paused(job.target.ledger_url, st.edit_wait, job.target.ledger_prefix),
+            job.target.client() as gc,
+        ):
             before = ((await gc.contacts.get_raw(record_id)).get("externalOrganization") or {}).get("id")
             await gc.organizations.get_raw(org_id)  # a clear error for an unknown organization
             await gc.contacts.move(record_id, org_id)

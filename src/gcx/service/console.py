@@ -1,0 +1,147 @@
+"""The web console (:mod:`gcx.console`) inside the service's web process, under ``/console``.
+
+The service gives the console its jobs (:class:`ServiceJobs`: each job's ledger in the service
+database, its Genesys client from the fleet (shared token and rate budget), its schedule and next
+run, its pending webhook events, its run reports from ``gcx_svc_runs``) and its own tables in the
+same database. Sessions are signed with ``$GCX_CONSOLE_SECRET`` or a key kept (0600) in the data
+directory. Without the ``console`` extra the web process serves no console and says so once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.routing import BaseRoute, Mount
+
+from gcx.service.config import ServiceConfig
+from gcx.service.database import ledger_url
+from gcx.service.runner import Fleet, ledger_prefix, sync_options
+
+log = logging.getLogger("gcx.service.console")
+
+ENV_SECRET = "GCX_CONSOLE_SECRET"  # noqa: S105 - the name of an environment variable
+MOUNT = "/console"
+
+
+def session_secret(data_dir: Path, env: Mapping[str, str]) -> str:
+    value = env.get(ENV_SECRET, "").strip()
+    if value:
+        return value
+    path = data_dir / "console-session.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def next_run(schedule: str | None, now: datetime | None = None) -> str | None:
+    if not schedule:
+        return None
+    from croniter import croniter
+
+    start = now or datetime.now(UTC)
+    nxt = croniter(schedule, start).get_next(datetime)
+    return nxt.isoformat(timespec="seconds") if isinstance(nxt, datetime) else None
+
+
+class ServiceJobs:
+    """The service's jobs as the console sees them (a :class:`gcx.console.JobDirectory`)."""
+
+    def __init__(self, cfg: ServiceConfig, fleet: Fleet, engine: Any) -> None:
+        from gcx.console.approvals import ApprovalPolicy
+        from gcx.console.backend import JobInfo
+        from gcx.console.execute import JobTarget
+
+        self.engine = engine  # SQLAlchemy engine on the service database (the console's own)
+        self._infos: dict[str, Any] = {}
+        for job in cfg.jobs.values():
+
+            def client(profile: Any = job.profile) -> Any:
+                return fleet.client(profile)
+
+            def loader(run_id: int, name: str = job.name) -> dict[str, Any] | None:
+                return self.report(name, run_id)
+
+            target = JobTarget(
+                name=job.name,
+                ledger_url=ledger_url(fleet.url),
+                ledger_prefix=ledger_prefix(job.name),
+                region=job.profile.region or job.profile.name,
+                reports_dir=cfg.service.data_dir / "reports" / job.name,
+                client=client,
+                options=sync_options(job),
+                report_loader=loader,
+            )
+            src = job.source
+            source = {
+                "csv": f"CSV {src.path}" + (f" + {src.mapping}" if src.mapping else ""),
+                "jsonl": f"JSONL {src.path}",
+                "sql": f"SQL (${src.url_env})",
+                "webhook": "webhooks",
+            }[src.type]
+            self._infos[job.name] = JobInfo(target=target, source=source, schedule=job.schedule,
+                                            approval=ApprovalPolicy())  # fmt: skip
+
+    def jobs(self) -> Sequence[Any]:
+        from dataclasses import replace
+
+        pending = self.pending_events()
+        return [
+            replace(info, next_run=next_run(info.schedule), pending_events=pending.get(name, 0))
+            for name, info in self._infos.items()
+        ]
+
+    def pending_events(self) -> dict[str, int]:
+        from sqlalchemy import text
+
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    text("SELECT job, count(*) FROM gcx_svc_events WHERE applied_at IS NULL GROUP BY job")
+                ).all()
+        except Exception as exc:  # the page still shows; the count is unknown
+            log.warning("pending events unavailable: %s", type(exc).__name__)
+            return {}
+        return {str(j): int(n) for j, n in rows}
+
+    def report(self, job: str, run_id: int) -> dict[str, Any] | None:
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT report FROM gcx_svc_runs WHERE job = :job AND report IS NOT NULL "
+                    "AND report->>'runId' = :run ORDER BY id DESC LIMIT 1"
+                ),
+                {"job": job, "run": str(run_id)},
+            ).first()
+        if row is None:
+            return None
+        data = row[0]
+        return data if isinstance(data, dict) else json.loads(data)
+
+
+def console_routes(cfg: ServiceConfig, fleet: Fleet, env: Mapping[str, str] | None = None) -> list[BaseRoute]:
+    """``[Mount("/console", app)]``, or nothing (logged) when the console extra is missing."""
+    try:
+        from gcx.console import ConsoleDb, ConsoleState, create_console_app
+    except ImportError as exc:
+        log.warning("no web console: %s", exc)
+        return []
+    env = os.environ if env is None else env
+    db = ConsoleDb(ledger_url(fleet.url))
+    state = ConsoleState(
+        db=db,
+        jobs=ServiceJobs(cfg, fleet, db.engine),
+        secret_key=session_secret(cfg.service.data_dir, env),
+    )
+    return [Mount(MOUNT, app=create_console_app(state), name="console")]
