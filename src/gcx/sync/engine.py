@@ -102,6 +102,7 @@ class SyncEngine:
         t0 = time.monotonic()
         start_requests = st.remote.requests
         rep = self.report
+        rep.warnings.extend(st.ledger.migration_warnings)
         if not st.dry_run:
             try:
                 st.ledger.acquire()

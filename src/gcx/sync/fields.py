@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -256,13 +257,22 @@ def _check_len(spec: FieldSpec, text: str) -> None:
         raise FieldError(spec.path, f"is {len(text)} characters long (at most {spec.max_len})")
 
 
+def normal_key(text: str) -> str:
+    """The form every ExternalId is compared and stored in: trimmed, Unicode NFC.
+
+    ``José`` typed with a precomposed é (NFC) or e + combining accent (NFD) is one key: one
+    record, never a duplicate and a prune. NFC is what most systems (and keyboards) produce."""
+    text = text.strip()
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 def check_key(raw: Any) -> str:
-    """Validate an ExternalId (source key)."""
+    """Validate an ExternalId (source key); returns it in :func:`normal_key` form."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise FieldError("externalId", "is missing (every record needs its source key)")
     if not isinstance(raw, str | int) or isinstance(raw, bool):
         raise FieldError("externalId", f"must be text, got {type(raw).__name__}")
-    key = str(raw).strip()
+    key = normal_key(str(raw))
     if len(key) > KEY_MAX_LEN:
         raise FieldError("externalId", f"is {len(key)} characters long (at most {KEY_MAX_LEN})")
     return key

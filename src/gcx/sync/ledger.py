@@ -64,7 +64,8 @@ from gcx import extras, redact
 from gcx.errors import ConfigError
 from gcx.private import create_private
 from gcx.sync.errors import IllegalTransitionError, LeaseLostError, LedgerLockedError
-from gcx.sync.fields import Kind
+from gcx.sync.fields import ORG_REF, Kind, normal_key
+from gcx.sync.keyform import KEYS_VERSION, migrate_keys
 from gcx.sync.lease import DEFAULT_LEASE_SECONDS, Holder, LeaseKeeper, held_by_other, pid_alive
 from gcx.sync.rows import (
     OPEN_STATES,
@@ -80,7 +81,7 @@ from gcx.sync.rows import (
 )
 
 DEFAULT_LEDGER_FILE = "gcx-ledger.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = KEYS_VERSION  # 2: keys in NFC (gcx.sync.keyform)
 
 
 def _now() -> str:
@@ -207,14 +208,36 @@ class Ledger:
             Column("report_path", Text),
         )
         self.metadata = md
+        self.migration_warnings: list[str] = []
         try:
             if create or not self.exists:
                 md.create_all(self.engine)
+            if create:
+                self._migrate()
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise ConfigError(
                 f"cannot open ledger {safe_url(url)}: {exc.__class__.__name__}: {exc}"
             ) from None
+
+    def _migrate(self) -> None:
+        """Bring a ledger written by an earlier gcx to this schema (keys in NFC), once."""
+        with self.engine.begin() as conn:
+            version = conn.execute(
+                select(self.t_binding.c.schema_version).where(self.t_binding.c.id == 1)
+            ).scalar()
+            if version is not None and version >= KEYS_VERSION:
+                return
+            if (
+                version is None
+                and not conn.execute(select(func.count()).select_from(self.t_records)).scalar()
+            ):
+                return  # a new ledger
+            self.migration_warnings = migrate_keys(conn, self.t_records, self.t_ops)
+            if version is not None:
+                conn.execute(
+                    update(self.t_binding).where(self.t_binding.c.id == 1).values(schema_version=KEYS_VERSION)
+                )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -303,13 +326,14 @@ class Ledger:
         out: dict[tuple[str, str], LedgerEntry] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(stmt).mappings():
+                # NFC on read too: a ledger not migrated yet (opened read-only by plan) reads right
                 entry = LedgerEntry(
                     kind=row["kind"],
-                    key=row["external_id"],
+                    key=normal_key(row["external_id"]),
                     genesys_id=row["genesys_id"],
                     hash=row["hash"],
-                    applied=json.loads(row["applied"]),
-                    org_key=row["org_key"],
+                    applied=_nfc_ref(json.loads(row["applied"])),
+                    org_key=normal_key(row["org_key"]) if row["org_key"] else row["org_key"],
                     created_by_gcx=bool(row["created_by_gcx"]),
                 )
                 out[(entry.kind, entry.key)] = entry
@@ -509,7 +533,7 @@ class Ledger:
             id=int(r["id"]),
             run_id=int(r["run_id"]),
             kind=r["kind"],
-            key=r["external_id"],
+            key=normal_key(r["external_id"]),
             op=r["op"],
             state=OpState(r["state"]),
             attempt=int(r["attempt"]),
@@ -700,6 +724,13 @@ class Ledger:
                 if len(out) >= limit:
                     break
         return out
+
+
+def _nfc_ref(applied: dict[str, Any]) -> dict[str, Any]:
+    ref = applied.get(ORG_REF)
+    if isinstance(ref, str) and normal_key(ref) != ref:
+        return {**applied, ORG_REF: normal_key(ref)}
+    return applied
 
 
 def _absent(engine: Engine, table: str) -> bool:

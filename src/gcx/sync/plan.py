@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gcx.sync.errors import PruneRefusedError
-from gcx.sync.fields import ORG_REF, Kind, remote_value, same, set_path
+from gcx.sync.fields import ORG_REF, Kind, normal_key, remote_value, same, set_path
 from gcx.sync.records import Record, values_hash
 from gcx.sync.rows import LedgerEntry
 
@@ -210,12 +210,12 @@ def identity_fields(key: str, source_id: str) -> tuple[dict[str, Any], dict[str,
 def _ensure_identity(body: dict[str, Any], key: str, source_id: str) -> None:
     ext, ident = identity_fields(key, source_id)
     ext_ids = [e for e in body.get("externalIds") or [] if isinstance(e, dict)]
-    if not any(_ext_source(e) == source_id and e.get("value") == key for e in ext_ids):
+    if not any(_ext_source(e) == source_id and normal_key(str(e.get("value", ""))) == key for e in ext_ids):
         ext_ids = [e for e in ext_ids if _ext_source(e) != source_id]  # our source holds one key
         ext_ids.append(ext)
     body["externalIds"] = ext_ids
     idents = [i for i in body.get("identifiers") or [] if isinstance(i, dict)]
-    if not any(i.get("type") == "ExternalId" and i.get("value") == key for i in idents):
+    if not any(i.get("type") == "ExternalId" and normal_key(str(i.get("value", ""))) == key for i in idents):
         idents.append(ident)
     body["identifiers"] = idents
 
@@ -262,19 +262,19 @@ def key_of(body: Mapping[str, Any], source_id: str) -> str | None:
     """The ExternalId gcx knows a remote record by (our External Source first)."""
     for e in body.get("externalIds") or []:
         if isinstance(e, Mapping) and _ext_source(e) == source_id and e.get("value"):
-            return str(e["value"]).strip()
+            return normal_key(str(e["value"]))
     for i in body.get("identifiers") or []:
         if not isinstance(i, Mapping) or i.get("type") != "ExternalId" or not i.get("value"):
             continue
         src = _ext_source(i)
         if src is None or src == source_id:
-            return str(i["value"]).strip()
+            return normal_key(str(i["value"]))
     return None
 
 
 def has_identity(body: Mapping[str, Any], key: str, source_id: str) -> bool:
     return any(
-        isinstance(e, Mapping) and _ext_source(e) == source_id and str(e.get("value", "")).strip() == key
+        isinstance(e, Mapping) and _ext_source(e) == source_id and normal_key(str(e.get("value", ""))) == key
         for e in body.get("externalIds") or []
     )
 
