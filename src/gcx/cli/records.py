@@ -19,6 +19,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from gcx.cli.context import CliError
 from gcx.errors import ValidationError
+from gcx.merge import get_path
 from gcx.models import ExternalContact, ExternalOrganization
 from gcx.models.base import ApiModel
 from gcx.phones import NOT_POSSIBLE, phone_region, read_phone
@@ -196,15 +197,6 @@ def build_record(changes: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- validation
 
 
-def _get(data: Mapping[str, Any], path: str) -> Any:
-    current: Any = data
-    for part in path.split("."):
-        if not isinstance(current, Mapping):
-            return None
-        current = current.get(part)
-    return current
-
-
 def _pydantic_errors(model: type[ApiModel], data: Mapping[str, Any], record: str) -> None:
     try:
         model.model_validate(data)
@@ -244,7 +236,7 @@ def validate_fields(kind: str, data: Mapping[str, Any], *, record: str) -> None:
                 record=record,
             )
     for path, limit in MAX_LENGTHS.items():
-        value = _get(data, path)
+        value = get_path(data, path)
         if isinstance(value, str) and len(value.strip()) > limit:
             raise ValidationError(
                 f"{record}: field {path}: {len(value.strip())} characters, at most {limit} allowed",
