@@ -19,7 +19,9 @@ lease (the row of table ``lock``) from start to end:
 * ``gcx sync status`` shows the lease; ``gcx sync unlock`` releases it by hand (a run still
   alive stops before its next batch).
 
-The decisions here are pure; :class:`~gcx.sync.ledger.Ledger` does the database side.
+Ages are measured with each host's clock: hosts sharing a ledger must agree on the time to well
+within the lease length (NTP does). The decisions here are pure; :class:`~gcx.sync.ledger.Ledger`
+does the database side.
 """
 
 from __future__ import annotations
