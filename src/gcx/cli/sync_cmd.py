@@ -66,6 +66,14 @@ ConflictOpt = Annotated[
         help="A managed field changed in Genesys since the last sync: source-wins (default) or report.",
     ),
 ]
+AdoptOpt = Annotated[
+    bool,
+    typer.Option(
+        "--adoption-checks/--no-adoption-checks",
+        help="Look for records made by hand that hold a source key as an ExternalId identifier "
+        "(off: when you know there is nothing to adopt).",
+    ),
+]
 TrustOpt = Annotated[
     bool,
     typer.Option(
@@ -188,6 +196,9 @@ def _summary_lines(report: RunReport) -> list[str]:
             f"{t['deleted']} deleted, {t['adopted']} adopted, {t['failed']} failed"
         )
     lines.append(f"invalid rows: {len(report.invalid)}")
+    line = _adoption_line(report)
+    if line:
+        lines.append(line)
     if report.reconciled["found"] or report.reconciled["absent"]:
         lines.append(
             f"reconciled from an interrupted run: {report.reconciled['found']} applied, "
@@ -195,6 +206,24 @@ def _summary_lines(report: RunReport) -> list[str]:
         )
     lines.append(f"API requests: {report.requests} in {report.seconds:.1f} s")
     return lines
+
+
+def _adoption_line(report: RunReport) -> str | None:
+    a = report.adoption
+    if not a:
+        return None
+    if set(a.get("strategy", {}).values()) == {"off"}:
+        return "adoption checks: off (--no-adoption-checks)"
+    if not a.get("checks") and not a.get("adopted"):
+        return None
+    pace = f" at {a['ratePerMinute']:g} requests/min" if a.get("ratePerMinute") else ""
+    if report.dry_run:
+        return (
+            f"adoption checks: apply will make up to {a['checks']} (about {a['seconds']:g} s{pace}) for "
+            f"{a['candidates']} record(s) made outside gcx and {a['keys']} key(s) not found by the scan; "
+            "creates found to exist are adopted instead"
+        )
+    return f"adoption checks: {a['checks']} made (about {a['seconds']:g} s{pace}), {a['adopted']} record(s) adopted"
 
 
 def _print_problems(out: Output, report: RunReport, limit: int = 20) -> None:
@@ -274,6 +303,7 @@ def _options(
     trust_ledger: bool,
     batch_size: int,
     external_source: str,
+    adoption_checks: bool = True,
 ) -> SyncOptions:
     from gcx.sync.options import SyncOptions
 
@@ -287,6 +317,7 @@ def _options(
         trust_ledger=trust_ledger,
         batch_size=batch_size,
         external_source=external_source,
+        adoption_checks=adoption_checks,
     )
 
 
@@ -318,6 +349,7 @@ def plan_cmd(
     ledger: LedgerOpt = None,
     on_conflict: ConflictOpt = "source-wins",
     trust_ledger: TrustOpt = False,
+    adoption_checks: AdoptOpt = True,
     prune: PruneOpt = False,
     force: ForceOpt = False,
     accept_unreadable: UnreadableOpt = False,
@@ -345,6 +377,7 @@ def plan_cmd(
         trust_ledger=trust_ledger,
         batch_size=200,
         external_source=external_source,
+        adoption_checks=adoption_checks,
     )
     from gcx.sync.planfile import PlanWriter
 
@@ -400,6 +433,7 @@ def apply_cmd(
     prune_threshold: ThresholdOpt = 0.1,
     on_conflict: ConflictOpt = "source-wins",
     trust_ledger: TrustOpt = False,
+    adoption_checks: AdoptOpt = True,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Plan only, write nothing (same as sync plan).")
     ] = False,
@@ -422,6 +456,7 @@ def apply_cmd(
         "threshold": prune_threshold,
         "on_conflict": on_conflict,
         "external_source": external_source,
+        "adoption_checks": adoption_checks,
     }
     if plan_file is not None:
         if source is not None or mapping is not None or sql_url or query:
@@ -445,6 +480,7 @@ _PLAN_OPTIONS = {
     "threshold": ("pruneThreshold", "--prune-threshold", 0.1),
     "on_conflict": ("onConflict", "--on-conflict", "source-wins"),
     "external_source": ("externalSource", "--external-source", DEFAULT_EXTERNAL_SOURCE),
+    "adoption_checks": ("adoptionChecks", "--no-adoption-checks", True),
 }
 
 

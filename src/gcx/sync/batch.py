@@ -90,8 +90,16 @@ class BatchWriter:
         """No answer for these items: reconcile them; retry an absent create once."""
         run = self.run
         found = await self.reconciler.settle(op_ids)
-        for op_id, applied in found.items():
+        for op_id in op_ids:
             op = ops[op_id]
+            applied = found.get(op_id)
+            if applied is None:
+                run.fail(
+                    op,
+                    None,
+                    "no answer from Genesys and the record could not be read: the next run checks it",
+                )
+                continue
             if op.op == "delete":
                 continue  # reconciliation forgot the record, or recorded that it is still there
             if applied:

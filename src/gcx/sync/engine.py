@@ -11,6 +11,8 @@ Order of a run (``apply``; ``plan`` is the same without any write, to Genesys or
    Genesys are seen (three-way diff).
 3. **Reconciliation**: operations an interrupted run left ``started`` (kill -9) or
    ``unknown`` (no answer) are resolved against Genesys before anything new is planned.
+   **Adoption checks** (:mod:`gcx.sync.adoption`): scanned records without gcx's identity are
+   checked for an ExternalId identifier holding a source key the scan did not match.
 4. **Organizations** (first pass over the source): every row is validated (bad rows are
    reported once, with line, field and reason), organizations are planned and written in
    bulk batches (add, update).
@@ -36,6 +38,7 @@ import time
 from datetime import UTC, datetime
 
 from gcx.errors import GcxError
+from gcx.sync.adoption import Adopter
 from gcx.sync.apply import Applier
 from gcx.sync.batch import BatchWriter
 from gcx.sync.errors import PruneRefusedError, SyncError
@@ -89,6 +92,7 @@ class SyncEngine:
         )
         self.finder = Finder(self.state)
         self.reconciler = Reconciler(self.state, self.finder)
+        self.adopter = Adopter(self.state, source)
         self.planner = Planner(self.state, source, self.finder)
         writer = BatchWriter(self.state, self.reconciler)
         self.applier = Applier(self.state, self.planner, writer)
@@ -118,6 +122,7 @@ class SyncEngine:
             if not st.opts.trust_ledger or not st.entries:
                 await self.finder.load_snapshot()
             await self.reconciler.open_ops()
+            await self.adopter.check()
             await self.planner.process("organization")
             await self.applier.flush_all("organization")
             await self.planner.process("contact")

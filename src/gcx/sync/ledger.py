@@ -1,7 +1,7 @@
 """The ledger: what gcx has applied, where, and how far each operation got.
 
 SQLAlchemy Core over SQLite (default: ``./gcx-ledger.sqlite``) or PostgreSQL (any URL).
-Four tables (names prefixed, default ``gcx_``):
+Tables (names prefixed, default ``gcx_``):
 
 ``binding``
     the Genesys org (``GET /api/v2/organizations/me``), region and External Source this
@@ -13,6 +13,10 @@ Four tables (names prefixed, default ``gcx_``):
 ``ops``
     one row per write: run, kind, ExternalId, op (create/update/move/delete), state, attempt,
     batch id, Genesys id, intended values (JSON), error (JSON), source line.
+``checked``
+    one row per record an adoption check has read (kind, Genesys id, its ``modifyDate`` then,
+    and the values of the ExternalId identifiers it held), so later runs check only new or
+    changed records.
 ``runs``
     one row per run: command, source, start/end, status, counts (JSON), report path.
 
@@ -71,6 +75,7 @@ from gcx.sync.rows import (
     OPEN_STATES,
     TRANSITIONS,
     Binding,
+    CheckedRecord,
     LedgerEntry,
     NewOp,
     OpRow,
@@ -191,6 +196,15 @@ class Ledger:
             Column("pid", Integer, nullable=False),
             Column("token", String(64), nullable=False),
             Column("heartbeat", Float, nullable=False),
+        )
+        self.t_checked = Table(
+            f"{prefix}checked",
+            md,
+            Column("kind", String(16), primary_key=True),
+            Column("genesys_id", String(64), primary_key=True),
+            Column("modify_date", String(40), nullable=False),
+            Column("external_ids", Text, nullable=False),
+            Column("checked_at", String(40), nullable=False),
         )
         self._lock_token: str | None = None
         self._keeper: LeaseKeeper | None = None
@@ -384,6 +398,49 @@ class Ledger:
         """Drop records whose Genesys record no longer exists."""
         with self.engine.begin() as conn:
             self._delete_records(conn, keys)
+
+    # ------------------------------------------------------------------ adoption checks
+
+    def checked(self, kind: Kind) -> dict[str, CheckedRecord]:
+        """Records of ``kind`` whose identifiers an adoption check has read, by Genesys id."""
+        t = self.t_checked
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t).where(t.c.kind == kind)).mappings()
+            return {
+                str(r["genesys_id"]): CheckedRecord(
+                    kind=r["kind"],
+                    genesys_id=str(r["genesys_id"]),
+                    modify_date=str(r["modify_date"]),
+                    external_ids=tuple(json.loads(r["external_ids"])),
+                )
+                for r in rows
+            }
+
+    def save_checked(self, checked: Sequence[CheckedRecord]) -> None:
+        """Remember adoption checks (a later run checks a record again only once it changed)."""
+        if not checked:
+            return
+        t = self.t_checked
+        now = _now()
+        with self.engine.begin() as conn:
+            for kind in {c.kind for c in checked}:
+                ids = sorted({c.genesys_id for c in checked if c.kind == kind})
+                for chunk in _chunks(ids, 500):
+                    conn.execute(delete(t).where(and_(t.c.kind == kind, t.c.genesys_id.in_(chunk))))
+            for chunk in _chunks(list({(c.kind, c.genesys_id): c for c in checked}.values()), 500):
+                conn.execute(
+                    insert(t),
+                    [
+                        {
+                            "kind": c.kind,
+                            "genesys_id": c.genesys_id,
+                            "modify_date": c.modify_date,
+                            "external_ids": json.dumps(list(c.external_ids), ensure_ascii=False),
+                            "checked_at": now,
+                        }
+                        for c in chunk
+                    ],
+                )
 
     # ------------------------------------------------------------------ ops
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gcx.sync.fields import Kind
-from gcx.sync.plan import Op, RemoteIndex, key_of
+from gcx.sync.plan import Op, RemoteIndex, external_id_values, key_of
 from gcx.sync.records import Record
 from gcx.sync.state import RunState
 
@@ -75,7 +75,11 @@ class Finder:
                 run.lookups += 1
                 found = await run.remote.lookup(kind, key, None)
                 if found is not None and key_of(found, run.sid) != key:
-                    found = None  # that value belongs to another system's source
+                    # the answer may not show identifiers: read them (another system's source?)
+                    run.lookups += 1
+                    held = await run.remote.identifiers(kind, str(found.get("id")))
+                    if key not in external_id_values(held, run.sid):
+                        found = None  # that value belongs to another system's source
             out[key] = found
         return out
 

@@ -21,6 +21,7 @@ class SyncOptions:
     trust_ledger: bool = False
     batch_size: int = 200
     external_source: str = DEFAULT_EXTERNAL_SOURCE
+    adoption_checks: bool = True  # look for records a person made (gcx.sync.adoption)
 
     def check(self) -> None:
         if not 1 <= self.batch_size <= 200:
@@ -42,4 +43,5 @@ class SyncOptions:
             "trustLedger": self.trust_ledger,
             "batchSize": self.batch_size,
             "externalSource": self.external_source,
+            "adoptionChecks": self.adoption_checks,
         }

@@ -272,6 +272,21 @@ def key_of(body: Mapping[str, Any], source_id: str) -> str | None:
     return None
 
 
+def external_id_values(identifiers: Iterable[Mapping[str, Any]], source_id: str) -> tuple[str, ...]:
+    """Pure: the ExternalId values a record holds for gcx's External Source (or for no source)."""
+    out: list[str] = []
+    for i in identifiers:
+        if i.get("type") != "ExternalId" or not i.get("value"):
+            continue
+        src = i.get("externalSource")
+        sid = str(src.get("id")) if isinstance(src, Mapping) and src.get("id") else None
+        if sid is None or sid == source_id:
+            value = str(i["value"]).strip()
+            if value not in out:
+                out.append(value)
+    return tuple(out)
+
+
 def has_identity(body: Mapping[str, Any], key: str, source_id: str) -> bool:
     return any(
         isinstance(e, Mapping) and _ext_source(e) == source_id and normal_key(str(e.get("value", ""))) == key
@@ -318,6 +333,12 @@ class RemoteIndex:
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self.by_key.get(key)
+
+    def bind(self, key: str, body: dict[str, Any]) -> None:
+        """Match a record that does not carry the key (an adoption check found it holds it)."""
+        rid = str(body.get("id") or "")
+        self.by_key[key] = body
+        self.key_by_id[rid] = key
 
 
 def remote_org_ref(contact: Mapping[str, Any]) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gcx.sync.fields import ORG_REF, Kind, remote_value, same
+from gcx.sync.fields import KINDS, ORG_REF, Kind, remote_value, same
 from gcx.sync.lookup import Finder
 from gcx.sync.plan import remote_org_ref
 from gcx.sync.rows import LedgerEntry, OpRow, Outcome
@@ -52,17 +52,34 @@ class Reconciler:
         run.rebuild_org_maps()
 
     async def _found(self, rows: Sequence[OpRow], *, from_snapshot: bool) -> dict[tuple[str, str], Any]:
+        """The Genesys record of each row's key (None: there is none); a row left out is unknown.
+
+        From the run's snapshot when it is fresh (start of a run). After a lost answer: a record
+        that has a Genesys id (update, move, delete) is read by id; a create is looked for in a
+        scan, the only complete view: gcx's ``externalIds`` show in scans, while an identifier
+        lookup may not find them (nothing documents that ``externalIds`` make an identifier).
+        """
         found: dict[tuple[str, str], dict[str, Any] | None] = {}
-        for kind in ("organization", "contact"):
-            k: Kind = "organization" if kind == "organization" else "contact"
-            keys = sorted({r.key for r in rows if r.kind == kind})
+        for kind in KINDS:
+            mine = [r for r in rows if r.kind == kind]
             idx = self.run.index[kind]
             if from_snapshot and idx is not None:
-                for key in keys:
-                    found[(kind, key)] = idx.get(key)
-            else:
-                for key, body in (await self.finder.find(k, keys)).items():
-                    found[(kind, key)] = body
+                for r in mine:
+                    found[(kind, r.key)] = idx.get(r.key)
+                continue
+            by_id = [r for r in mine if r.genesys_id]
+            if by_id:
+                results = await self.run.remote.bulk_get(kind, [str(r.genesys_id) for r in by_id])
+                for r, res in zip(by_id, results, strict=True):
+                    if res.ok and res.entity is not None:
+                        found[(kind, r.key)] = res.entity
+                    elif (res.error or {}).get("status") == 404:
+                        found[(kind, r.key)] = None
+            creates = sorted({r.key for r in mine if not r.genesys_id})
+            if creates:
+                scanned = await self.finder.scan_index(kind)
+                for key in creates:
+                    found[(kind, key)] = scanned.get(key)
         return found
 
     async def reconcile(self, rows: Sequence[OpRow], *, from_snapshot: bool) -> dict[int, bool]:
@@ -73,6 +90,8 @@ class Reconciler:
         records: list[LedgerEntry] = []
         forget: list[tuple[str, str]] = []
         for row in rows:
+            if (row.kind, row.key) not in found_map:
+                continue  # could not be read: stays open, the next run reconciles it
             remote = found_map.get((row.kind, row.key))
             applied = dict(row.payload.get("applied") or {})
             if row.op == "delete":

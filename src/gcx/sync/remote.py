@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from gcx.errors import OutcomeUnknownError
 from gcx.models import ExternalContact, ExternalOrganization, ExternalSource, Organization
+from gcx.pacing import RateLimiter
 from gcx.resources.bulk import BulkError, BulkResult
 from gcx.sync.fields import Kind
 from gcx.transport import RequestStats
@@ -21,8 +22,19 @@ from gcx.transport import RequestStats
 M = TypeVar("M", ExternalOrganization, ExternalContact)
 
 
+class Jsonable(Protocol):
+    def to_api(self) -> dict[str, Any]: ...
+
+
+class IdentifiersApi(Protocol):
+    async def list(self, record_id: str) -> Sequence[Jsonable]: ...
+
+
 class RecordsApi(Protocol[M]):
     """Organizations or contacts, as the sync reads and writes them."""
+
+    @property
+    def identifiers(self) -> IdentifiersApi: ...
 
     def scan_json(self, limit: int = ...) -> AsyncIterable[dict[str, Any]]: ...
 
@@ -58,6 +70,9 @@ class GenesysApi(Protocol):
 
     @property
     def stats(self) -> RequestStats: ...
+
+    @property
+    def limiter(self) -> RateLimiter: ...
 
     @property
     def organizations(self) -> OrganizationsApi: ...
@@ -134,6 +149,11 @@ class Remote:
     def stats(self) -> dict[str, Any]:
         return dict(self.gc.stats.snapshot())
 
+    @property
+    def rate_per_minute(self) -> float:
+        """The client's request budget per minute (0: not paced)."""
+        return self.gc.limiter.max_rate
+
     async def me(self) -> tuple[str, str | None]:
         org = await self.gc.me()
         return str(org.id), org.name
@@ -171,6 +191,10 @@ class Remote:
     async def lookup(self, kind: Kind, key: str, source_id: str | None) -> dict[str, Any] | None:
         found = await self._res(kind).lookup_external_id(key, external_source_id=source_id)
         return found.to_api() if found is not None else None
+
+    async def identifiers(self, kind: Kind, record_id: str) -> list[dict[str, Any]]:
+        """The identifiers a record holds (one request; scans never show them)."""
+        return [i.to_api() for i in await self._res(kind).identifiers.list(record_id)]
 
     async def bulk_add(self, kind: Kind, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
         if not bodies:

@@ -53,6 +53,9 @@ class RunReport:
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     reconciled: dict[str, int] = field(default_factory=lambda: {"found": 0, "absent": 0})
+    #: Adoption checks (gcx.sync.adoption): strategy per kind, candidates, keys, checks, adopted,
+    #: seconds at the client's rate. In a plan: the checks the apply would make.
+    adoption: dict[str, Any] = field(default_factory=dict)
     requests: int = 0
     request_stats: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
@@ -127,6 +130,7 @@ class RunReport:
             "requests": self.requests,
             "requestStats": self.request_stats,
             "reconciled": self.reconciled,
+            "adoption": self.adoption,
             "invalid": self.invalid,
             "failures": self.failures,
             "conflicts": self.conflicts,

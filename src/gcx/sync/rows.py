@@ -69,6 +69,17 @@ class LedgerEntry:
 
 
 @dataclass(frozen=True)
+class CheckedRecord:
+    """A record an adoption check has read: its ``modifyDate`` then, and its ExternalId values
+    (our External Source or none; another system's ExternalIds are not kept)."""
+
+    kind: Kind
+    genesys_id: str
+    modify_date: str
+    external_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Binding:
     org_id: str
     org_name: str | None

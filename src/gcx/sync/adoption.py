@@ -1,0 +1,212 @@
+"""Adoption checks: find the records a person made that hold a source key as an ExternalId.
+
+Genesys shows identifiers only on request (``expand=identifiers``, an identifier lookup, or a
+record's identifier list), never in a scan, and does not say that ``externalIds`` make an
+identifier. So the snapshot (a scan) matches a source key only through gcx's ``externalIds``
+entry; a contact a person made and tagged with ``PATCH .../identifiers`` (ExternalId = the
+source key) looks like a stranger. Creating the source record again would duplicate it.
+
+Requests go only where something can be found:
+
+* **candidates**: scanned records that carry no ``externalIds`` entry of gcx's External
+  Source and that the ledger does not know;
+* **keys**: source keys that neither the scan nor the ledger matched.
+
+With none of either, nothing is checked (a first sync into an empty org makes no check). Else
+the smaller side is checked: the identifiers of each candidate are read (one request each), or
+each key is looked up (up to two requests each: with gcx's External Source, then without,
+plus one identifier read to check the owner of a hit without source). A candidate read is
+remembered in the ledger with its ``modifyDate`` and its ExternalId values, so a later run reads
+only new or changed candidates (a remembered value that is a key is adopted without a request).
+
+An adopted record is planned as an update that adds gcx's ``externalIds`` entry (unmanaged
+fields kept), so later scans match it directly. ``sync plan`` makes no check: it states how many
+the apply would make and their time at the client's rate. ``--no-adoption-checks`` turns them
+off (when you know no one made records by hand).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gcx.sync.fields import KINDS, Kind
+from gcx.sync.plan import RemoteIndex, external_id_values
+from gcx.sync.records import Record
+from gcx.sync.rows import CheckedRecord
+from gcx.sync.source import Source
+from gcx.sync.state import RunState
+
+Strategy = Literal["off", "none", "candidates", "keys"]
+
+#: Checked candidates are saved in groups of this many (a crash loses at most one group's reads).
+SAVE_GROUP = 200
+
+
+# --------------------------------------------------------------------------- pure rules
+
+
+@dataclass(frozen=True)
+class Choice:
+    strategy: Strategy
+    checks: int  # requests the checks take at most
+
+
+def choose(candidates: int, keys: int, *, enabled: bool = True) -> Choice:
+    """Pure: which side to check (the one that costs fewer requests)."""
+    if not enabled:
+        return Choice("off", 0)
+    if candidates == 0 or keys == 0:
+        return Choice("none", 0)
+    if candidates <= 2 * keys:
+        return Choice("candidates", candidates)
+    return Choice("keys", 2 * keys)
+
+
+def candidates_of(idx: RemoteIndex, known_ids: set[str]) -> list[dict[str, Any]]:
+    """Pure: scanned records without gcx's identity that the ledger does not know."""
+    return [body for rid, body in idx.by_id.items() if rid not in idx.key_by_id and rid not in known_ids]
+
+
+# --------------------------------------------------------------------------- the checks
+
+
+class Adopter:
+    def __init__(self, run: RunState, source: Source) -> None:
+        self.run = run
+        self.source = source
+
+    def _unmatched_keys(self, kind: Kind, idx: RemoteIndex) -> list[str]:
+        """Source keys of ``kind`` that neither the scan nor the ledger matched (one source pass)."""
+        run = self.run
+        keys: dict[str, None] = {}
+        for item in self.source.items((kind,)):
+            if not isinstance(item, Record) or item.kind != kind or item.key in keys:
+                continue
+            if idx.get(item.key) is not None:
+                continue
+            entry = run.entries.get((kind, item.key))
+            if entry is not None and entry.genesys_id in idx.by_id:
+                continue
+            keys[item.key] = None
+        return list(keys)
+
+    async def check(self) -> None:
+        """Adopt what can be found, for organizations then contacts (after the snapshot)."""
+        summary: dict[str, Any] = {"strategy": {}, "candidates": 0, "keys": 0, "checks": 0, "adopted": 0}
+        for kind in KINDS:
+            await self._check_kind(kind, summary)
+        rate = self.run.remote.rate_per_minute
+        summary["seconds"] = estimate_seconds(summary["checks"], rate)
+        summary["ratePerMinute"] = rate
+        self.run.report.adoption = summary
+
+    async def _check_kind(self, kind: Kind, summary: dict[str, Any]) -> None:
+        run = self.run
+        idx = run.index[kind]
+        if idx is None:
+            return  # --trust-ledger: no scan, nothing to compare (lookups by key still adopt)
+        known = {e.genesys_id for e in run.entries.values() if e.kind == kind}
+        cands = candidates_of(idx, known)
+        if not cands:
+            summary["strategy"][kind] = "none"
+            return
+        remembered = run.ledger.checked(kind)
+        fresh: list[dict[str, Any]] = []
+        held: dict[str, dict[str, Any]] = {}  # ExternalId value -> remembered candidate
+        for body in cands:
+            prev = remembered.get(str(body.get("id")))
+            if prev is not None and prev.modify_date == str(body.get("modifyDate") or ""):
+                for value in prev.external_ids:
+                    held.setdefault(value, body)
+            else:
+                fresh.append(body)
+        if not fresh and not held:
+            summary["strategy"][kind] = "none"
+            return
+        keys = self._unmatched_keys(kind, idx)
+        wanted = set(keys)
+        for value, body in held.items():
+            if value in wanted:
+                self._adopt(kind, idx, value, body, summary)
+                wanted.discard(value)
+        choice = choose(len(fresh), len(wanted), enabled=run.opts.adoption_checks)
+        summary["strategy"][kind] = choice.strategy
+        summary["candidates"] += len(fresh)
+        summary["keys"] += len(wanted)
+        if run.dry_run:
+            summary["checks"] += choice.checks
+            return
+        if choice.strategy == "candidates":
+            await self._by_candidate(kind, idx, fresh, wanted, summary)
+        elif choice.strategy == "keys":
+            await self._by_key(kind, idx, fresh, sorted(wanted), summary)
+
+    async def _by_candidate(
+        self,
+        kind: Kind,
+        idx: RemoteIndex,
+        fresh: Sequence[dict[str, Any]],
+        wanted: set[str],
+        summary: dict[str, Any],
+    ) -> None:
+        run = self.run
+        done: list[CheckedRecord] = []
+        for body in fresh:
+            rid = str(body.get("id"))
+            summary["checks"] += 1
+            values = external_id_values(await run.remote.identifiers(kind, rid), run.sid)
+            done.append(CheckedRecord(kind, rid, str(body.get("modifyDate") or ""), values))
+            for value in values:
+                if value in wanted:
+                    self._adopt(kind, idx, value, body, summary)
+                    wanted.discard(value)
+                    break
+            if len(done) >= SAVE_GROUP:
+                run.ledger.save_checked(done)
+                done = []
+        run.ledger.save_checked(done)
+
+    async def _by_key(
+        self,
+        kind: Kind,
+        idx: RemoteIndex,
+        fresh: Sequence[dict[str, Any]],
+        keys: Sequence[str],
+        summary: dict[str, Any],
+    ) -> None:
+        run = self.run
+        by_id = {str(b.get("id")): b for b in fresh}
+        for key in keys:
+            summary["checks"] += 1
+            found = await run.remote.lookup(kind, key, run.source_id)
+            if found is None:
+                summary["checks"] += 1
+                found = await run.remote.lookup(kind, key, None)
+                if found is not None and str(found.get("id")) in by_id:
+                    # held without a source, or under another system's External Source?
+                    summary["checks"] += 1
+                    values = external_id_values(await run.remote.identifiers(kind, str(found["id"])), run.sid)
+                    if key not in values:
+                        found = None
+            body = by_id.get(str(found.get("id"))) if found is not None else None
+            if body is not None:
+                self._adopt(kind, idx, key, body, summary)
+                del by_id[str(body.get("id"))]
+
+    def _adopt(
+        self, kind: Kind, idx: RemoteIndex, key: str, body: dict[str, Any], summary: dict[str, Any]
+    ) -> None:
+        """Match ``body`` to the source key: planning will add gcx's identity to it."""
+        rid = str(body.get("id"))
+        idx.bind(key, body)
+        if kind == "organization":
+            self.run.note_org(key, rid)
+        summary["adopted"] += 1
+
+
+def estimate_seconds(checks: int, rate_per_minute: float) -> float:
+    """Pure: the time ``checks`` requests take at the client's rate (0 when not paced)."""
+    return math.ceil(checks * 60 / rate_per_minute * 10) / 10 if rate_per_minute > 0 else 0.0
