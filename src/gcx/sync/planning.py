@@ -98,13 +98,15 @@ class Planner:
             return True
         if rec.org_key in run.org_ids:
             return True
-        if run.index["organization"] is None and rec.org_key not in run.org_misses:
+        if run.opts.trust_ledger and rec.org_key not in run.org_misses:
             # --trust-ledger: an organization the ledger does not know may still exist in Genesys.
             # One scan page covers 200 organizations: cheaper than two lookups per unknown reference.
-            if self.finder.one_page_covers_orgs():
+            if run.index["organization"] is None and self.finder.one_page_covers_orgs():
                 run.index["organization"] = await self.finder.scan_index("organization")
                 run.rebuild_org_maps()
-                return await self._check_org_ref(rec)
+                if rec.org_key in run.org_ids:
+                    return True
+            # made by hand, it shows its ExternalId to a lookup only (never in a scan)
             found = (await self.finder.find("organization", [rec.org_key]))[rec.org_key]
             if found is not None and found.get("id"):
                 run.note_org(rec.org_key, str(found["id"]))
