@@ -28,7 +28,7 @@ off (when you know no one made records by hand).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -118,11 +118,18 @@ class Adopter:
         held: dict[str, dict[str, Any]] = {}  # ExternalId value -> remembered candidate
         for body in cands:
             prev = remembered.get(str(body.get("id")))
-            if prev is not None and prev.modify_date == str(body.get("modifyDate") or ""):
-                for value in prev.external_ids:
-                    held.setdefault(value, body)
+            shown = body.get("identifiers")
+            if isinstance(shown, list):  # the server showed them (not in Genesys' scans): no check
+                values: Sequence[str] = external_id_values(
+                    (i for i in shown if isinstance(i, Mapping)), run.sid
+                )
+            elif prev is not None and prev.modify_date == str(body.get("modifyDate") or ""):
+                values = prev.external_ids
             else:
                 fresh.append(body)
+                continue
+            for value in values:
+                held.setdefault(value, body)
         if not fresh and not held:
             summary["strategy"][kind] = "none"
             return
