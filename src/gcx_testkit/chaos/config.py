@@ -33,10 +33,10 @@ class ChaosConfig:
     revokes_per_run: int = 1
     token_ttl: int = 3
     unique_external_ids: bool = False
-    #: The emulator's earlier, kind identity rules (``KIND_IDENTITY``: identifiers from
-    #: ``externalIds``, shown in scans). Pinned until the sync adopts under the strict ones
-    #: (issue 10 item 3); False runs the documented, strict defaults.
-    kind_identity: bool = True
+    #: True: the emulator's earlier, kind identity rules (``KIND_IDENTITY``: identifiers from
+    #: ``externalIds``, shown in scans). False (default): the documented, strict rules, where
+    #: records made by hand are found only by adoption checks.
+    kind_identity: bool = False
     on_conflict: str = "source-wins"
     preseed_fraction: float = 0.1
     edits: int = 0

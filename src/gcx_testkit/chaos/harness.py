@@ -75,7 +75,8 @@ class Harness:
     # -- pre-seeding and edits (through the emulator's backend: a person in the UI)
 
     def preseed(self, records: list[dict[str, Any]]) -> None:
-        """Records "created by a person" before the run, each holding the ExternalId identifier."""
+        """Records "created by a person" before the run, each tagged with the ExternalId identifier
+        (``PATCH .../identifiers`` Claim, no ``externalIds``: a body's identifiers are not honoured)."""
         frac = self.cfg.preseed_fraction
         orgs = [r for r in records if r["kind"] == "organization"]
         contacts = [r for r in records if r["kind"] == "contact"]
@@ -91,12 +92,9 @@ class Harness:
                 "customFields": {"accountManager": f"Manager {n}"},
                 "twitterId": {"screenName": f"org_{n}"},
             }
-            org_body = {
-                "name": rec["name"] + (" (old name)" if n % 2 else ""),
-                "identifiers": [{"type": "ExternalId", "value": key}],
-                **unmanaged,
-            }
+            org_body = {"name": rec["name"] + (" (old name)" if n % 2 else ""), **unmanaged}
             created = backend.create("organizations", org_body)
+            backend.patch_identifiers("organizations", created["id"], _claim(key))
             self.ids[("organization", key)] = created["id"]
             self.expect.unmanaged[("organization", key)] = _flat_unmanaged(unmanaged)
         for n, rec in enumerate(seed_contacts):
@@ -113,13 +111,13 @@ class Harness:
                 "firstName": rec.get("firstName"),
                 "lastName": (rec.get("lastName") or "") + (" Old" if n % 2 else ""),
                 "title": "Set by a person" if n % 3 == 0 else rec.get("title"),
-                "identifiers": [{"type": "ExternalId", "value": key}],
                 **unmanaged,
             }
             org_id = self.ids.get(("organization", rec.get("organization") or ""))
             if org_id and n % 2 == 0:
                 body["externalOrganization"] = {"id": org_id}
             created = backend.create("contacts", body)
+            backend.patch_identifiers("contacts", created["id"], _claim(key))
             self.ids[("contact", key)] = created["id"]
             self.expect.unmanaged[("contact", key)] = _flat_unmanaged(unmanaged)
 
@@ -441,3 +439,8 @@ def run_chaos(cfg: ChaosConfig, workdir: Path, log: Callable[[str], None] | None
         if cfg.edits:
             result.conflict_problems = check_conflicts(final, h.edits, source.records, cfg.on_conflict)
     return result
+
+
+def _claim(key: str) -> dict[str, Any]:
+    """A person's ``PATCH .../identifiers`` body tagging a record with ExternalId ``key``."""
+    return {"operation": "Claim", "identifier": {"type": "ExternalId", "value": key}}

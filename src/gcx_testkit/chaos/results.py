@@ -73,6 +73,7 @@ class ChaosResult:
             ("contacts / orgs", f"{cfg.contacts} / {cfg.orgs}"),
             ("seed", str(cfg.seed)),
             ("ExternalIds in the emulator", "unique" if cfg.unique_external_ids else "duplicates allowed"),
+            ("identity rules", "kind (KIND_IDENTITY)" if cfg.kind_identity else "strict (documented)"),
             ("conflict policy", cfg.on_conflict),
             (
                 "faults",
