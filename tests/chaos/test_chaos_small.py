@@ -6,7 +6,9 @@ calls answered 500/503/504, 2% of writes committed then their answer lost (plus 
 bursts (random and one forced per run), a 3-second token lifetime, every token revoked once
 per run, and the gcx process SIGKILLed at seeded call numbers (before a call is handled or
 after a write committed), then started again until a run completes. Records created by a
-person beforehand carry unmanaged values that must survive. Asserted: 0 duplicates, nothing
+person beforehand (tagged with an ExternalId by ``PATCH .../identifiers``) carry unmanaged values
+that must survive. Run under the emulator's documented, strict identity rules (identifiers never
+in scans: those records are found by adoption checks) and under the earlier, kind ones. Asserted: 0 duplicates, nothing
 missing, every managed field equal, 0 unmanaged fields lost, the ledger consistent with the
 remote state, a following run writes nothing, and neither the canary secret nor any token
 issued appears in any output, report, log or ledger.
@@ -24,7 +26,8 @@ from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
-def test_chaos_first_sync_is_exact(tmp_path: Path) -> None:
+@pytest.mark.parametrize("identity", ["strict", "kind"])
+def test_chaos_first_sync_is_exact(tmp_path: Path, identity: str) -> None:
     kills = 3
     cfg = ChaosConfig(
         contacts=500,
@@ -36,6 +39,7 @@ def test_chaos_first_sync_is_exact(tmp_path: Path) -> None:
         client_id=CANARY_CLIENT_ID,
         client_secret=CANARY_SECRET,
         launcher="fork",
+        kind_identity=identity == "kind",
     )
     result = run_chaos(cfg, tmp_path)
     summary = result.summary()

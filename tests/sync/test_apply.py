@@ -18,11 +18,11 @@ from gcx.sync.records import Record
 from .helpers import BASE, api_calls, assert_exact, contact, dataset, org, state, sync, writes
 
 
-@pytest.fixture
-def emu() -> Emulator:
-    return Emulator(
-        EmulatorSettings(rate_limit=0, seed=11, **KIND_IDENTITY)
-    )  # pinned to the kind identity rules until the sync adopts under the strict ones (issue 10 item 3)
+@pytest.fixture(params=["strict", "kind"])
+def emu(request: pytest.FixtureRequest) -> Emulator:
+    """The emulator's documented, strict identity rules, and its earlier, kind ones."""
+    kind = KIND_IDENTITY if request.param == "kind" else {}
+    return Emulator(EmulatorSettings(rate_limit=0, seed=11, **kind))
 
 
 async def test_first_sync_then_noop_then_trust_ledger(emu: Emulator, ledger: Ledger) -> None:
@@ -171,12 +171,8 @@ async def test_prune_guard(emu: Emulator, ledger: Ledger) -> None:
 
 
 async def test_ledger_refuses_another_org(ledger: Ledger) -> None:
-    a = Emulator(
-        EmulatorSettings(rate_limit=0, org_id="11111111-1111-4111-8111-111111111111", **KIND_IDENTITY)
-    )
-    b = Emulator(
-        EmulatorSettings(rate_limit=0, org_id="22222222-2222-4222-8222-222222222222", **KIND_IDENTITY)
-    )
+    a = Emulator(EmulatorSettings(rate_limit=0, org_id="11111111-1111-4111-8111-111111111111"))
+    b = Emulator(EmulatorSettings(rate_limit=0, org_id="22222222-2222-4222-8222-222222222222"))
     await sync(a, ledger, dataset(1, 2))
     with pytest.raises(BindingError, match="belongs to Genesys org"):
         await sync(b, ledger, dataset(1, 2))
@@ -197,7 +193,7 @@ async def test_outcome_unknown_is_reconciled_without_duplicates(emu: Emulator, l
 
 
 async def test_outcome_unknown_without_server_uniqueness(ledger: Ledger) -> None:
-    emu = Emulator(EmulatorSettings(rate_limit=0, seed=5, unique_external_ids=False, **KIND_IDENTITY))
+    emu = Emulator(EmulatorSettings(rate_limit=0, seed=5, unique_external_ids=False))
     data = dataset(2, 50)
     emu.drop_next_writes(3, mode="504")
     await sync(emu, ledger, data, batch_size=20)

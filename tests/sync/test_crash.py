@@ -24,6 +24,7 @@ import pytest
 from gcx.cli.main import app
 from gcx.client import AsyncClient
 from gcx.emulator import Emulator, EmulatorSettings
+from gcx.emulator.settings import KIND_IDENTITY
 from gcx.sync.ledger import Ledger
 from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
 
@@ -124,19 +125,21 @@ async def _seed_hand_made(emu: Emulator) -> str:
     async with AsyncClient(
         "http://seed.test", client_id="a", client_secret="b", transport=emu.transport(), rate_limit=0
     ) as gc:
-        made = await gc.contacts.create(
-            {
-                "firstName": "Typed",
-                "salutation": "Dr",
-                "identifiers": [{"type": "ExternalId", "value": "c-7"}],
-            }
-        )
+        made = await gc.contacts.create({"firstName": "Typed", "salutation": "Dr"})
+        assert made.id
+        await gc.contacts.identifiers.claim(made.id, "ExternalId", "c-7")  # tagged by a person
     return str(made.id)
 
 
-@pytest.mark.parametrize(("unique", "kill_points"), [(False, [4, 7, 10]), (True, [3, 7])])
-async def test_kill_9_then_rerun_is_exact(tmp_path: Path, unique: bool, kill_points: list[int]) -> None:
-    emu = Emulator(EmulatorSettings(rate_limit=0, seed=21, unique_external_ids=unique))
+@pytest.mark.parametrize(
+    ("unique", "kill_points", "identity"),
+    [(False, [4, 7, 10], "strict"), (True, [3, 7], "strict"), (False, [4, 7, 10], "kind")],
+)
+async def test_kill_9_then_rerun_is_exact(
+    tmp_path: Path, unique: bool, kill_points: list[int], identity: str
+) -> None:
+    kind = KIND_IDENTITY if identity == "kind" else {}
+    emu = Emulator(EmulatorSettings(rate_limit=0, seed=21, unique_external_ids=unique, **kind))
     src = tmp_path / "records.jsonl"
     records = _write_source(src, 6, 450)
     ledger_file = tmp_path / "ledger.sqlite"
@@ -158,6 +161,7 @@ async def test_kill_9_then_rerun_is_exact(tmp_path: Path, unique: bool, kill_poi
         assert_exact(emu, records)
         contact = next(c for c in state(emu)["contacts"] if c["id"] == hand_made)
         assert contact["salutation"] == "Dr"  # unmanaged, kept through every run
+        assert [e["value"] for e in contact["externalIds"]] == ["c-7"]  # adopted, not duplicated
         with Ledger(f"sqlite:///{ledger_file}") as led:
             assert led.open_ops() == []
             assert led.count_records() == {"organization": 6, "contact": 450}
