@@ -281,7 +281,7 @@ def external_id_values(identifiers: Iterable[Mapping[str, Any]], source_id: str)
         src = i.get("externalSource")
         sid = str(src.get("id")) if isinstance(src, Mapping) and src.get("id") else None
         if sid is None or sid == source_id:
-            value = str(i["value"]).strip()
+            value = normal_key(str(i["value"]))
             if value not in out:
                 out.append(value)
     return tuple(out)
