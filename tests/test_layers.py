@@ -19,13 +19,14 @@ from tests.conftest import ROOT
 LAYERS: dict[str, int] = {
     **dict.fromkeys(
         ("errors", "extras", "redact", "private", "config", "neterrors", "retry", "merge", "phones", "models",
-         "spec", "demo"),
+         "spec", "demo", "permissions"),
         0,
     ),
     **dict.fromkeys(("pacing", "pagination", "auth", "transport"), 1),
     "resources": 2,
     **dict.fromkeys(("client", "gcx"), 3),
     "sync": 4,
+    "access": 4,  # permission probes through the client (gcx.access)
     "console": 5,
     "service": 6,
     "cli": 7,
