@@ -156,7 +156,26 @@ class UnauthorizedError(ApiError):
 
 
 class ForbiddenError(ApiError):
-    """403: the OAuth client lacks a permission."""
+    """403: the OAuth client's role lacks the operation's permission (or the org its licence).
+
+    ``required_permissions`` lists the permissions of which any one lets the operation through
+    (:mod:`gcx.permissions`); the message names the first.
+    """
+
+    def __init__(self, message: str, *, required_permissions: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.required_permissions = required_permissions
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.required_permissions:
+            needed = self.required_permissions[0]
+            text += (
+                f"; this operation needs the permission {needed} on the OAuth client's role "
+                "('gcx auth check' lists every permission the client lacks; if every External "
+                "Contacts call is refused, the org may lack the licence for it)"
+            )
+        return text
 
 
 class NotFoundError(ApiError):

@@ -27,9 +27,10 @@ from typing import Any
 
 import httpx
 
-from gcx import redact
+from gcx import permissions, redact
 from gcx.errors import (
     ApiError,
+    ForbiddenError,
     OutcomeUnknownError,
     RateLimitedError,
     TransportError,
@@ -138,6 +139,9 @@ def error_from_response(response: httpx.Response, *, method: str | None = None) 
     }
     if issubclass(cls, RateLimitedError):
         return cls(message, retry_after=retry_after_from(retry_headers(response)), **kwargs)
+    if issubclass(cls, ForbiddenError) and _has_request(response):
+        needed = permissions.required(kwargs["method"] or "", response.request.url.path)
+        return cls(message, required_permissions=needed, **kwargs)
     return cls(message, **kwargs)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gcx.cli.context import get_cli
+from gcx import access, permissions
+from gcx.cli.context import CliError, get_cli
 from gcx.config import mask_secret
 from gcx.redact import redact_url
 
@@ -20,21 +21,34 @@ auth_app = typer.Typer(
 
 
 @auth_app.command("check")
-def check(ctx: typer.Context) -> None:
-    """Get a token and show the organization and region it belongs to (secrets masked).
+def check(
+    ctx: typer.Context,
+    no_probe: Annotated[
+        bool, typer.Option("--no-probe", help="Only get a token and the organization; probe nothing.")
+    ] = False,
+) -> None:
+    """Get a token, show the organization and region, and what the OAuth client may do.
 
-    Exit code 1 with the server's reason when the credentials or the region are wrong.
+    Each permission gcx uses is probed with a request that cannot change anything (a
+    one-record read; a create, update or delete that can never succeed), and the ones the
+    client's role lacks are listed: externalContacts:contact:view|add|edit|delete and
+    externalContacts:externalOrganization:view|add|edit|delete for every command, and
+    externalContacts:externalSource:view|add for gcx sync. When every call is refused, the
+    org may lack the External Contacts licence. Exit code 1 when the credentials or the
+    region are wrong, or a contact or organization permission is missing.
 
     Example: gcx --profile prod auth check
     """
     cli = get_cli(ctx)
     settings = cli.settings()
 
-    async def probe(gc: AsyncClient) -> Organization:
-        return await gc.me()
+    async def probe(gc: AsyncClient) -> tuple[Organization, list[access.ProbeResult]]:
+        me = await gc.me()
+        return me, ([] if no_probe else await access.probe_access(gc))
 
-    data = cli.run(probe).to_api()
-    result = {
+    me, results = cli.run(probe)
+    data = me.to_api()
+    result: dict[str, object] = {
         "status": "ok",
         "organization": data.get("name"),
         "organization_id": data.get("id"),
@@ -45,7 +59,21 @@ def check(ctx: typer.Context) -> None:
         "client_secret": mask_secret(settings.client_secret),
         "auth": "access token" if settings.access_token else "client credentials",
     }
+    if results:
+        result["permissions"] = {r.permission: r.verdict for r in results}
+        result["missing"] = access.missing(results)
+        record_problem = access.summary(results, permissions.RECORD_PERMISSIONS)
+        sync_problem = access.summary(results, permissions.SYNC_PERMISSIONS)
+        if record_problem or sync_problem:
+            result["status"] = "missing permissions"
     cli.out.data(result)
+    for r in results:
+        if r.verdict == "unknown":
+            cli.out.warn(f"could not tell whether the client may {r.what} ({r.permission}): {r.detail}")
+    if results and record_problem:
+        raise CliError(record_problem)
+    if results and sync_problem:
+        cli.out.warn(f"gcx sync needs more: {sync_problem} (see docs/sync.md, 'The role a sync needs')")
 
 
 def register(root: typer.Typer) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -26,15 +27,35 @@ ENV_ADMIN_SECRET = "GCX_EMULATOR_ADMIN_SECRET"  # noqa: S105 - the name of the v
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def parse_credentials(values: list[str], source: str) -> list[tuple[str, str]]:
-    """``ID:SECRET`` strings to pairs; a bad one names its position, never its secret."""
-    pairs = []
+_PERMISSION = re.compile(r"\*|[A-Za-z]+:\*|[A-Za-z]+:[A-Za-z]+:(?:\*|[A-Za-z]+)")
+
+
+def _permission_list(text: str) -> tuple[str, ...] | None:
+    """``perm,perm`` (or ``perm|perm``; ``none`` for no permission) -> the permissions, or None."""
+    if text.strip().lower() == "none":
+        return ()
+    items = [p.strip() for p in re.split(r"[,|]", text)]
+    if items and all(_PERMISSION.fullmatch(p) for p in items):
+        return tuple(items)
+    return None
+
+
+def parse_credentials(values: list[str], source: str) -> list[tuple[str, str, tuple[str, ...] | None]]:
+    """``ID:SECRET`` or ``ID:SECRET:PERM,PERM`` strings to (id, secret, permissions or None for
+    every permission); a bad one names its position, never its secret."""
+    entries: list[tuple[str, str, tuple[str, ...] | None]] = []
     for i, value in enumerate(values, 1):
-        client_id, sep, secret = value.strip().partition(":")
-        if not sep or not client_id or not secret:
-            raise typer.BadParameter(f"{source} entry {i} must look like CLIENT_ID:SECRET")
-        pairs.append((client_id, secret))
-    return pairs
+        client_id, sep, rest = value.strip().partition(":")
+        if not sep or not client_id or not rest:
+            raise typer.BadParameter(f"{source} entry {i} must look like CLIENT_ID:SECRET[:PERMISSION,...]")
+        secret, perms = rest, None
+        for at in [n for n, char in enumerate(rest) if char == ":"]:
+            found = _permission_list(rest[at + 1 :])
+            if found is not None and at > 0:
+                secret, perms = rest[:at], found
+                break
+        entries.append((client_id, secret, perms))
+    return entries
 
 
 def _warn(message: str) -> None:
@@ -114,7 +135,10 @@ def emulator(
         list[str] | None,
         typer.Option(
             "--credentials",
-            help=f"Accepted CLIENT_ID:SECRET (repeatable; default: accept any). Prefer {ENV_CREDENTIALS}.",
+            help="Accepted CLIENT_ID:SECRET, or CLIENT_ID:SECRET:PERMISSION,... to give that client "
+            "only these permissions (e.g. a:s:externalContacts:contact:view; 'none' for none). "
+            f"Repeatable; default: accept any client with every permission. Prefer {ENV_CREDENTIALS} "
+            "(entries comma separated, permissions separated by |).",
         ),
     ] = None,
     admin_secret: Annotated[
@@ -130,6 +154,14 @@ def emulator(
         int,
         typer.Option("--max-body-bytes", min=1, help="Largest request body in bytes (413 above it)."),
     ] = 10 * 1024 * 1024,
+    unlicensed: Annotated[
+        bool,
+        typer.Option(
+            "--unlicensed",
+            help="Act as an org without the External Contacts licence: every External Contacts "
+            "call is refused (403).",
+        ),
+    ] = False,
     state: Annotated[
         Path | None, typer.Option("--state", help="Load a state dumped from GET /_emulator/state.")
     ] = None,
@@ -143,7 +175,7 @@ def emulator(
         raise typer.BadParameter(f"must be one of {', '.join(DROP_MODES)}", param_hint="--drop-mode")
     if org_delete not in ORG_DELETE_MODES:
         raise typer.BadParameter(f"must be one of {', '.join(ORG_DELETE_MODES)}", param_hint="--org-delete")
-    pairs: list[tuple[str, str]] = []
+    pairs: list[tuple[str, str, tuple[str, ...] | None]] = []
     if credentials:
         _warn(
             "--credentials puts secrets on the command line, visible to other users of this machine; "
@@ -176,9 +208,11 @@ def emulator(
         rate_limit=rate_limit,
         token_rate_limit=token_rate_limit,
         token_ttl=token_ttl,
-        credentials=tuple(pairs),
         admin_secret=secret,
         max_body_bytes=max_body_bytes,
+        credentials=tuple((cid, sec) for cid, sec, _ in pairs),
+        client_permissions=tuple((cid, perms) for cid, _, perms in pairs if perms is not None),
+        licensed=not unlicensed,
         max_bulk_size=max_bulk_size,
         org_delete_with_contacts=org_delete,
         unique_external_ids=unique_external_ids,

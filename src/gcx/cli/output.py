@@ -622,12 +622,16 @@ class Output:
     def _key_value_table(self, row: Mapping[str, Any]) -> None:
         from rich.table import Table
 
+        pairs = list(_flatten_for_view(row))
+        console = self._console(self.stdout)
+        key_width = min(max((len(k) for k, _ in pairs), default=5), max(console.width // 2, 10))
         table = Table(show_header=False, box=_box())
-        table.add_column("field", style=None if self.no_color else "bold")
+        # field names stay whole (on one line) up to half the width; values fold
+        table.add_column("field", style=None if self.no_color else "bold", no_wrap=True, min_width=key_width)
         table.add_column("value", overflow="fold")
-        for key, value in _flatten_for_view(row):
+        for key, value in pairs:
             table.add_row(terminal_safe(key), terminal_safe(cell_text(value)))
-        self._console(self.stdout).print(table)
+        console.print(table)
 
     # ---- progress (stderr, terminal only)
 

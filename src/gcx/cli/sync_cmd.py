@@ -21,6 +21,7 @@ from gcx.cli.safety import json_safe, terminal_safe
 from gcx.redact import redact_url
 
 if TYPE_CHECKING:  # the engine (SQLAlchemy, the client) is imported when a sync command runs
+    from gcx.client import AsyncClient
     from gcx.sync.options import SyncOptions
     from gcx.sync.plan import Op
     from gcx.sync.report import RunReport
@@ -162,6 +163,8 @@ def _run(
                 counts[kind] = n
 
             async with cli.async_client() as gc:
+                if not options.trust_ledger:
+                    await _check_access(gc, options, dry_run=dry_run, out=out)
                 engine = SyncEngine(
                     ledger=ledger,
                     source=source,
@@ -291,6 +294,20 @@ def _finish(
             f"{len(report.invalid)} invalid row(s) and {len(report.failures)} failed record(s); "
             f"{rest} (details in {path})"
         )
+
+
+async def _check_access(gc: AsyncClient, options: SyncOptions, *, dry_run: bool, out: Output) -> None:
+    """Before anything is written: the permissions this run needs (harmless probes, gcx.access).
+    A plan warns (it writes nothing); an apply stops with nothing written."""
+    from gcx.access import check_sync_access
+
+    problem = await check_sync_access(gc, source_name=options.external_source, prune=options.prune)
+    if problem is None:
+        return
+    if dry_run:
+        out.warn(f"apply would be refused: {problem}")
+        return
+    raise CliError(f"nothing was written: {problem}")
 
 
 def _options(

@@ -21,6 +21,7 @@ from gcx.emulator.errors import EmulatorError, fault_error
 from gcx.emulator.faults import rate_limited_message
 from gcx.emulator.http import BODY_LIMIT_KEY, error_response
 from gcx.emulator.kinds import API
+from gcx.emulator.rules import access
 
 CORRELATION_HEADER = "ININ-Correlation-Id"
 ADMIN_PREFIX = "/_emulator"
@@ -107,7 +108,10 @@ class EmulatorGate:
         correlation: str = scope["gcx.correlation_id"]
         token = _bearer(scope)
         try:
-            backend.check_token(token)
+            caller = backend.check_token(token)
+            refused = access.refusal(backend.settings, caller.client_id, method, scope["path"])
+            if refused is not None:
+                raise refused
             with backend.lock:
                 wait = backend.rate_limiter.hit(f"token:{token}")
                 if wait is not None:

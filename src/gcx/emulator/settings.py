@@ -49,6 +49,13 @@ class EmulatorSettings:
         admin_secret: when set, ``/_emulator/*`` needs it in the ``X-Gcx-Admin-Secret`` header
             (401 otherwise); empty = admin open (loopback test use).
         max_body_bytes: largest request body (413 above it; read as a stream, never whole).
+        client_permissions: ``(client_id, (permission, ...))`` pairs: the role of that OAuth
+            client. A client listed here may call only the operations one of its permissions
+            allows (``gcx.permissions``; ``*`` and ``domain:*`` wildcards count); a client not
+            listed holds every permission. A refusal is ``403 missing.any.permissions``.
+        licensed: False = the org lacks the External Contacts licence: every External Contacts
+            call is refused (403 ``missing.any.permissions``, as no role can hold the
+            permissions); ``/organizations/me`` and tokens still work.
     The spec's unknowns:
         max_bulk_size: most entities in one bulk request (413 above it).
         org_delete_with_contacts: ``reject`` (409) | ``unlink`` | ``cascade``.
@@ -86,6 +93,8 @@ class EmulatorSettings:
     credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     admin_secret: str = field(default="", repr=False)
     max_body_bytes: int = 10 * 1024 * 1024
+    client_permissions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    licensed: bool = True
     max_bulk_size: int = 200
     max_enrich_bulk_size: int = 10
     org_delete_with_contacts: str = "reject"
@@ -124,6 +133,10 @@ class EmulatorSettings:
             raise ValueError(f"unknown emulator setting(s): {', '.join(unknown)}")
         if "credentials" in changes:
             changes["credentials"] = tuple(tuple(pair) for pair in changes["credentials"])
+        if "client_permissions" in changes:
+            value = changes["client_permissions"]
+            items = value.items() if isinstance(value, dict) else value
+            changes["client_permissions"] = tuple((str(cid), tuple(perms)) for cid, perms in items)
         if "fault_statuses" in changes:
             changes["fault_statuses"] = tuple(changes["fault_statuses"])
         return dataclasses.replace(self, **changes)
@@ -133,6 +146,7 @@ class EmulatorSettings:
         data = dataclasses.asdict(self)
         data["credentials"] = [client_id for client_id, _ in self.credentials]
         data["admin_secret"] = "set" if self.admin_secret else ""
+        data["client_permissions"] = {cid: list(perms) for cid, perms in self.client_permissions}
         data["fault_statuses"] = list(self.fault_statuses)
         return data
 
@@ -212,4 +226,15 @@ def validate_settings(s: EmulatorSettings) -> list[str]:
         for pair in s.credentials
     ):
         problems.append("credentials must be (client_id, client_secret) pairs of non-empty strings")
+    if not isinstance(s.client_permissions, tuple) or any(
+        not isinstance(pair, tuple)
+        or len(pair) != 2
+        or not isinstance(pair[0], str)
+        or not isinstance(pair[1], tuple)
+        or not all(isinstance(p, str) and p for p in pair[1])
+        for pair in s.client_permissions
+    ):
+        problems.append("client_permissions must be (client_id, [permission, ...]) pairs")
+    if not isinstance(s.licensed, bool):
+        problems.append("licensed must be true or false")
     return problems
