@@ -6,21 +6,18 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from gcx.console.db import ConsoleDb
 from gcx.console.users import UserStore
 
 
-def _gcx(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "gcx.cli.main", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+def _gcx(*args: str, stdin: str = "") -> Any:
+    from typer.testing import CliRunner
+
+    from gcx.cli.main import app
+
+    return CliRunner().invoke(app, list(args), input=stdin, env={"COLUMNS": "200"})
 
 
 def test_user_add_list_remove(tmp_path: Path) -> None:
@@ -37,21 +34,69 @@ def test_user_add_list_remove(tmp_path: Path) -> None:
         "--password-stdin",
         stdin="long enough pw\n",
     )
-    assert r.returncode == 0 and r.stdout.strip() == "user ada (operator) saved", r.stderr
+    assert r.exit_code == 0 and r.stdout.strip() == "user ada (operator) saved", r.output
     r = _gcx("console", "user", "add", "ada", "--db", db, "--password-stdin", stdin="long enough pw\n")
-    assert r.returncode == 1 and "already exists" in r.stderr
+    assert r.exit_code == 1 and "already exists" in r.output
     r = _gcx("console", "user", "add", "bob", "--db", db, "--password-stdin", stdin="short\n")
-    assert r.returncode == 1 and "at least 10 characters" in r.stderr
+    assert r.exit_code == 1 and "at least 10 characters" in r.output
     r = _gcx(
         "console", "user", "add", "eve", "--role", "admin", "--db", db, "--password-stdin", stdin="x" * 12
     )
-    assert r.returncode == 1 and "viewer or operator" in r.stderr
+    assert r.exit_code == 1 and "viewer or operator" in r.output
+    r = _gcx(
+        "console", "user", "add", "cy", "--db", db, stdin="long enough pw\nlong enough pw\n"
+    )  # prompted twice
+    assert r.exit_code == 0 and "long enough" not in r.output
     r = _gcx("-o", "json", "console", "user", "list", "--db", db)
-    assert r.returncode == 0 and '"ada"' in r.stdout and "long enough" not in r.stdout
+    assert r.exit_code == 0 and '"ada"' in r.stdout and '"cy"' in r.stdout and "long enough" not in r.stdout
     with ConsoleDb(f"sqlite:///{db}") as cdb:
         assert UserStore(cdb).authenticate("ada", "long enough pw") is not None
         assert UserStore(cdb).authenticate("ada", "wrong password") is None
+        assert UserStore(cdb).authenticate("cy", "long enough pw") is not None
     r = _gcx("console", "user", "remove", "ada", "--db", db)
-    assert r.returncode == 0
+    assert r.exit_code == 0
     r = _gcx("console", "user", "remove", "ada", "--db", db)
-    assert r.returncode == 1 and "no console user named 'ada'" in r.stderr
+    assert r.exit_code == 1 and "no console user named 'ada'" in r.output
+
+
+def test_console_serve_binds_loopback_and_serves_the_login_page(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "COLUMNS": "200",
+        "GENESYSCLOUD_REGION": "http://127.0.0.1:9",
+        "GENESYSCLOUD_OAUTHCLIENT_ID": "id",
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET": "s3cr3t-canary-77",
+    }
+    db = tmp_path / "console.sqlite"
+    args = ["console", "serve", "--ledger", str(tmp_path / "l.sqlite"), "--db", str(db), "--port", str(port)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gcx.cli.main", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the console did not start")
+        assert r.status_code == 200 and "Log in" in r.text
+        assert "s3cr3t-canary" not in r.text
+        assert (db.with_suffix(".secret").stat().st_mode & 0o777) == 0o600
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=20)
+    assert "no console user yet" in err and f"http://127.0.0.1:{port}/" in err

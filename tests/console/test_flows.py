@@ -244,3 +244,23 @@ async def test_a_console_edit_racing_a_sync_run_loses_nothing(env: Env, http: ht
     assert report.status == "ok"
     after = await _contact(env, "c-1")
     assert after["title"] == "Dr" and after["firstName"] == "Ada1-v3"
+
+
+async def test_a_job_run_under_a_policy_waits_or_applies(env: Env) -> None:
+    from gcx.console.jobflow import run_with_approval
+
+    store = env.state.approvals
+    out = await run_with_approval(env.target, RecordsSource(records()), ApprovalPolicy(), store)
+    assert out.state == "applied" and out.report is not None and out.report.applied["contact"]["created"] == 6
+    out = await run_with_approval(env.target, RecordsSource(records("-v2")), ApprovalPolicy(above=3), store)
+    assert out.state == "waiting" and out.approval is not None and out.approval.state == "pending"
+    out_waiting = out.approval
+    assert "6 changes, more than the 3 allowed" in out.reason
+    assert (await _contact(env, "c-1"))["firstName"] == "Ada1"  # nothing written while it waits
+    out = await run_with_approval(
+        env.target, RecordsSource(records("-v2")), ApprovalPolicy(on_delete=True), store
+    )
+    assert out.state == "applied"
+    assert (await _contact(env, "c-1"))["firstName"] == "Ada1-v2"
+    kept = list((env.target.reports_dir / "plans").glob("*.json"))
+    assert [str(p) for p in kept] == [out_waiting.plan_path]  # only the plan still waiting is kept
