@@ -41,7 +41,7 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> Path:
 
 def config_text(profiles: dict[str, str], jobs: str, **service: Any) -> str:
     lines = ["[service]"]
-    defaults = {"heartbeat_interval": 1, "stalled_after": 4, "coalesce_seconds": 0.5}
+    defaults = {"heartbeat_interval": 1, "stalled_after": 8, "coalesce_seconds": 0.5}
     for key, value in {**defaults, **service}.items():
         lines.append(f"{key} = {json.dumps(value)}")
     for name, region in profiles.items():

@@ -117,6 +117,8 @@ class Event:
 class PendingEvent:
     id: int
     event_id: str
+    kind: str
+    external_id: str
     record: dict[str, Any]
 
 
@@ -154,11 +156,13 @@ async def store_events(pool: AsyncConnectionPool, job: str, events: Sequence[Eve
 async def pending_events(pool: AsyncConnectionPool, job: str, limit: int) -> list[PendingEvent]:
     async with pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT id, event_id, record FROM gcx_svc_events WHERE job = %s AND applied_at IS NULL "
+            "SELECT id, event_id, kind, external_id, record FROM gcx_svc_events WHERE job = %s AND applied_at IS NULL "
             "ORDER BY id LIMIT %s",
             (job, limit),
         )
-        return [PendingEvent(int(r[0]), str(r[1]), dict(r[2])) for r in await cur.fetchall()]
+        return [
+            PendingEvent(int(r[0]), str(r[1]), str(r[2]), str(r[3]), dict(r[4])) for r in await cur.fetchall()
+        ]
 
 
 async def mark_applied(pool: AsyncConnectionPool, ids: Sequence[int], run_id: int) -> None:
@@ -213,3 +217,18 @@ async def runs(pool: AsyncConnectionPool, job: str | None = None, limit: int = 5
             (job, job, limit),
         )
         return list(await cur.fetchall())
+
+
+async def unfinished_streak(pool: AsyncConnectionPool, job: str) -> int:
+    """How many of the job's latest runs in a row ended neither ok nor partial."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT status FROM gcx_svc_runs WHERE job = %s AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 10",
+            (job,),
+        )
+        n = 0
+        for (status,) in await cur.fetchall():
+            if status in ("ok", "partial"):
+                break
+            n += 1
+        return n

@@ -77,7 +77,7 @@ async def serve(cfg: ServiceConfig, url: str, *, worker: bool = True, web: bool 
     try:
         tasks: list[asyncio.Task[None]] = []
         if web:
-            server = _server(service, manage_service=worker)
+            server = _server(service, manage_service=not worker)
             tasks.append(asyncio.create_task(server.serve()))
             tasks.append(asyncio.create_task(_stop_server_on(service, server)))
         if worker:
@@ -100,3 +100,6 @@ def run(cfg: ServiceConfig, *, worker: bool = True, web: bool = True) -> None:
         asyncio.run(serve(cfg, url, worker=worker, web=web))
     except OSError as exc:
         raise ConfigError(f"cannot start: {exc}") from None
+    except Exception:
+        log.exception("gcx serve failed")
+        raise

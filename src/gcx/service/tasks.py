@@ -18,11 +18,12 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
+from procrastinate import App, JobContext, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Status
 from procrastinate.types import TimeDeltaParams
 from psycopg_pool import AsyncConnectionPool
 
@@ -39,10 +40,11 @@ APPLY_TASK = "gcx.apply_events"
 
 
 class RunNotFinished(Exception):
-    """A run ended in error or was interrupted: procrastinate retries the job."""
+    """A run ended in error or was interrupted: it is queued again (see :meth:`Service._guarded`)."""
 
 
-RETRY = RetryStrategy(max_attempts=20, wait=1, exponential_wait=2, retry_exceptions={RunNotFinished})
+#: Seconds before a run that did not finish is tried again, by attempt (then the last one).
+RETRY_DELAYS = (1.0, 5.0, 15.0, 60.0, 300.0)
 
 
 def job_lock(job: str) -> str:
@@ -78,17 +80,17 @@ class Service:
     def _register(self) -> None:
         app = self.app
 
-        @app.task(name=RUN_TASK, pass_context=True, retry=RETRY)
+        @app.task(name=RUN_TASK, pass_context=True)
         async def run_job(context: JobContext, job: str) -> None:
-            await self.run_scheduled(self.cfg.job(job))
+            await self._guarded(job, self.run_scheduled, context)
 
-        @app.task(name=SCHEDULED_TASK, pass_context=True, retry=RETRY)
+        @app.task(name=SCHEDULED_TASK, pass_context=True)
         async def scheduled(context: JobContext, timestamp: int, job: str) -> None:
-            await self.run_scheduled(self.cfg.job(job))
+            await self._guarded(job, self.run_scheduled, context)
 
-        @app.task(name=APPLY_TASK, pass_context=True, retry=RETRY)
+        @app.task(name=APPLY_TASK, pass_context=True)
         async def apply_events(context: JobContext, job: str) -> None:
-            await self.apply_pending(self.cfg.job(job))
+            await self._guarded(job, self.apply_pending, context)
 
         for job in self.cfg.jobs.values():
             if job.schedule:
@@ -144,6 +146,27 @@ class Service:
             raise RunNotFinished(f"job {job.name}: run {run_id} ended {report.status}: {report.error}")
         return report.status
 
+    async def _guarded(
+        self, name: str, action: Callable[[JobConfig], Awaitable[None]], context: JobContext
+    ) -> None:
+        """Run ``action``; a run that did not finish is queued again (after a delay growing
+        with the attempts) instead of failing the procrastinate job. A new job is deferred
+        rather than procrastinate's retry, because a retry may not take the place of the run
+        already waiting under the same queueing lock (it would fail, and hold the job's lock)."""
+        job = self.cfg.job(name)
+        try:
+            await action(job)
+        except RunNotFinished as exc:
+            streak = await db.unfinished_streak(self.pool, name)
+            delay = RETRY_DELAYS[min(max(streak - 1, 0), len(RETRY_DELAYS) - 1)]
+            if self.stopping.is_set():
+                delay = 0.0  # interrupted by a shutdown: the next worker resumes at once
+            log.warning("run queued again", extra={"job": name, "in_seconds": delay, "reason": str(exc)})
+            if job.is_webhook:
+                await self.defer_apply(name, delay=delay)
+            else:
+                await self.defer_run(name, delay=delay)
+
     async def run_scheduled(self, job: JobConfig) -> None:
         if job.is_webhook:
             await self.apply_pending(job)
@@ -152,16 +175,21 @@ class Service:
 
     async def apply_pending(self, job: JobConfig) -> None:
         limit = self.cfg.service.max_batch_events
-        while True:
+        while not self.stopping.is_set():
             pending = await db.pending_events(self.pool, job.name, limit)
             if not pending:
                 return
-            records = coalesce(p.record for p in pending)
-            run_id_before = await self._run_events(job, records, [p.id for p in pending])
-            if len(pending) < limit or self.stopping.is_set() or run_id_before is None:
+            retry = await self._run_events(job, pending)
+            if retry:  # records that failed for a transient reason: their events wait for the next batch
+                await self.defer_apply(job.name, delay=max(1.0, self.cfg.service.coalesce_seconds))
+                return
+            if len(pending) < limit:
                 return
 
-    async def _run_events(self, job: JobConfig, records: list[dict[str, Any]], ids: list[int]) -> int | None:
+    async def _run_events(self, job: JobConfig, pending: list[db.PendingEvent]) -> int:
+        """Apply pending events in one run; mark applied all but those of records that failed
+        for a transient reason (429, 5xx, no answer). Returns how many stay pending."""
+        records = coalesce(p.record for p in pending)
         run_id = await db.start_run(self.pool, job.name, "webhook", worker_name())
         try:
             report = await run_sync(job, self.fleet, records=records, should_stop=self.stopping.is_set)
@@ -173,28 +201,37 @@ class Service:
             self.pool,
             run_id,
             status=report.status,
-            events=len(ids),
+            events=len(pending),
             error=report.error,
             report=report_summary(report),
         )
-        if ok:  # after the run's row: a death in between re-applies them (idempotent), never loses them
-            await db.mark_applied(self.pool, ids, run_id)
-        log.info(
-            "webhook batch applied" if ok else "webhook batch not finished",
-            extra={
-                "job": job.name,
-                "run": run_id,
-                "events": len(ids),
-                "records": len(records),
-                "status": report.status,
-                "requests": report.requests,
-            },
-        )
         if not ok:
+            log.info(
+                "webhook batch not finished", extra={"job": job.name, "run": run_id, "status": report.status}
+            )
             raise RunNotFinished(
                 f"job {job.name}: webhook run {run_id} ended {report.status}: {report.error}"
             )
-        return run_id
+        transient = {
+            (f["kind"], f["externalId"])
+            for f in report.failures
+            if f.get("status") is None or f["status"] == 429 or f["status"] >= 500
+        }
+        done = [p.id for p in pending if (p.kind, p.external_id) not in transient]
+        # after the run's row: a death in between re-applies them (idempotent), never loses them
+        await db.mark_applied(self.pool, done, run_id)
+        log.info(
+            "webhook batch applied",
+            extra={
+                "job": job.name,
+                "run": run_id,
+                "events": len(done),
+                "records": len(records),
+                "pending": len(pending) - len(done),
+                "requests": report.requests,
+            },
+        )
+        return len(pending) - len(done)
 
     # ------------------------------------------------------------------ deferring
 
@@ -211,11 +248,14 @@ class Service:
             return False
         return True
 
-    async def defer_run(self, job: str) -> bool:
+    async def defer_run(self, job: str, *, delay: float = 0.0) -> bool:
+        """Queue a run of ``job`` (False: one is already waiting)."""
         try:
-            await self.run_job.configure(lock=job_lock(job), queueing_lock=f"gcx-run:{job}").defer_async(
-                job=job
-            )
+            await self.run_job.configure(
+                lock=job_lock(job),
+                queueing_lock=f"gcx-run:{job}",
+                schedule_in=TimeDeltaParams(milliseconds=int(delay * 1000)) if delay > 0 else None,
+            ).defer_async(job=job)
         except AlreadyEnqueued:
             return False
         return True
@@ -223,24 +263,32 @@ class Service:
     # ------------------------------------------------------------------ maintenance
 
     async def recover_stalled(self) -> list[int]:
-        """Put back in the queue the jobs of workers that stopped sending heartbeats."""
+        """Jobs of workers that stopped sending heartbeats (``kill -9``, a lost host): each is
+        closed as failed (which frees its job's lock) and its run is queued again, to resume
+        from the ledger on a live worker."""
         manager = self.app.job_manager
-        retried: list[int] = []
+        recovered: list[int] = []
         for job in await manager.get_stalled_jobs(seconds_since_heartbeat=self.cfg.service.stalled_after):
-            try:
-                await manager.retry_job(job)
-            except Exception as exc:  # another worker retried it first
-                log.debug("stalled job %s not retried: %s", job.id, exc)
-                continue
             assert job.id is not None
-            retried.append(job.id)
+            try:
+                await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            except Exception as exc:  # another worker got to it first
+                log.debug("stalled job %s not recovered: %s", job.id, exc)
+                continue
+            name = str((job.task_kwargs or {}).get("job", ""))
+            if name in self.cfg.jobs:
+                if job.task_name == APPLY_TASK:
+                    await self.defer_apply(name, delay=0)
+                else:
+                    await self.defer_run(name)
+            recovered.append(job.id)
             log.warning(
                 "stalled job put back in the queue",
-                extra={"procrastinate_job": job.id, "task": job.task_name},
+                extra={"procrastinate_job": job.id, "task": job.task_name, "job": name},
             )
-        if retried:
+        if recovered:
             await manager.prune_stalled_workers(self.cfg.service.stalled_after)
-        return retried
+        return recovered
 
     async def sweep_events(self) -> None:
         """Make sure every job with pending events has an apply queued (e.g. a lost defer)."""
