@@ -71,9 +71,10 @@ def test_the_holder_is_a_random_run_id_with_its_machine(tmp_path: Path) -> None:
         assert ledger.lock_info() is None
 
 
-def test_the_lease_is_renewed_while_the_run_is_busy(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'l.sqlite'}"
-    with Ledger(url, lease_seconds=0.8) as holder, Ledger(url, lease_seconds=0.8) as other:
+def test_the_lease_is_renewed_while_the_run_is_busy(ledger: Ledger) -> None:
+    holder = ledger
+    holder.lease_seconds = 0.8
+    with Ledger(ledger.url, prefix=ledger.prefix, lease_seconds=0.8) as other:
         holder.acquire()
         try:
             time.sleep(2.0)  # a blocked event loop, a long 429 wait: the keeper thread renews
@@ -86,19 +87,18 @@ def test_the_lease_is_renewed_while_the_run_is_busy(tmp_path: Path) -> None:
         other.release()
 
 
-def test_a_run_that_lost_its_lease_writes_nothing_more(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'l.sqlite'}"
-    with Ledger(url) as ledger:
-        ledger.acquire()
-        run = ledger.start_run("apply", "test")
-        with ledger.engine.begin() as conn:  # another run took it over
-            conn.execute(update(ledger.t_lock).values(token="f" * 32))
-        with pytest.raises(LeaseLostError, match="lost the ledger's lease"):
-            ledger.start_batch(run, "b1", [NewOp("contact", "c-1", "create", {"applied": {}})])
-        assert ledger.open_ops() == []  # rolled back: no op started
-        assert not ledger.renew()
-        ledger.release()  # releases nothing of the other run's
-        assert ledger.lock_info() is not None
+def test_a_run_that_lost_its_lease_writes_nothing_more(ledger: Ledger) -> None:
+    """SQLite and PostgreSQL: the fencing update finds another token and rolls the batch back."""
+    ledger.acquire()
+    run = ledger.start_run("apply", "test")
+    with ledger.engine.begin() as conn:  # another run took it over
+        conn.execute(update(ledger.t_lock).values(token="f" * 32))
+    with pytest.raises(LeaseLostError, match="lost the ledger's lease"):
+        ledger.start_batch(run, "b1", [NewOp("contact", "c-1", "create", {"applied": {}})])
+    assert ledger.open_ops() == []  # rolled back: no op started
+    assert not ledger.renew()
+    ledger.release()  # releases nothing of the other run's
+    assert ledger.lock_info() is not None
 
 
 class StealDuringScan(httpx.AsyncBaseTransport):
