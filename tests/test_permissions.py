@@ -171,7 +171,7 @@ def test_sync_checks_its_permissions_before_any_write(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     source = tmp_path / "records.jsonl"
-    source.write_text(json.dumps({"kind": "organization", "key": "o-1", "fields": {"name": "Acme"}}) + "\n")
+    source.write_text(json.dumps({"kind": "organization", "externalId": "o-1", "name": "Acme"}) + "\n")
     role = (*permissions.RECORD_PERMISSIONS, permissions.SOURCE_VIEW)  # the usual role: no source add
     emu = Emulator(
         EmulatorSettings(rate_limit=0, credentials=(READER,), client_permissions=((READER[0], role),))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gcx.sync.ledger import Ledger
-from gcx.sync.mapping import Mapping_, parse_mapping
+from gcx.sync.mapping import SourceMapping, parse_mapping
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -41,7 +41,7 @@ HEADER = "contact_id,first_name,last_name,email,mobile,city,country,account_id,a
 
 
 @pytest.fixture
-def mapping() -> Mapping_:
+def mapping() -> SourceMapping:
     return parse_mapping(MAPPING, "test-mapping")
 
 

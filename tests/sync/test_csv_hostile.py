@@ -12,7 +12,7 @@ import pytest
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.errors import ConfigError
 from gcx.sync.ledger import Ledger
-from gcx.sync.mapping import Mapping_, parse_mapping
+from gcx.sync.mapping import SourceMapping, parse_mapping
 from gcx.sync.records import Issue, Record
 from gcx.sync.source import CsvSource
 
@@ -36,13 +36,13 @@ def _rows(n: int, *, broken_at: int | None = None) -> str:
     return "".join(out)
 
 
-def _read(path: Path, mapping: Mapping_) -> tuple[list[Record], list[Issue]]:
+def _read(path: Path, mapping: SourceMapping) -> tuple[list[Record], list[Issue]]:
     items = list(CsvSource(path, mapping).items())
     return [i for i in items if isinstance(i, Record)], [i for i in items if isinstance(i, Issue)]
 
 
 def test_a_stray_quote_is_reported_where_it_opens_and_loses_nothing_else(
-    tmp_path: Path, mapping: Mapping_
+    tmp_path: Path, mapping: SourceMapping
 ) -> None:
     # The issue's case: 3,000 contacts, one '"' before a first name on line 11. Python's csv
     # reader runs the quoted field on until the field-size limit, swallowing ~1,855 lines.
@@ -62,7 +62,7 @@ def test_a_stray_quote_is_reported_where_it_opens_and_loses_nothing_else(
     assert contacts[9].key == "c-10" and contacts[9].line == 12
 
 
-def test_a_stray_quote_running_to_the_end_of_the_file(tmp_path: Path, mapping: Mapping_) -> None:
+def test_a_stray_quote_running_to_the_end_of_the_file(tmp_path: Path, mapping: SourceMapping) -> None:
     path = tmp_path / "crm.csv"
     path.write_text(_rows(40, broken_at=5), encoding="utf-8")
     records, issues = _read(path, mapping)
@@ -71,7 +71,9 @@ def test_a_stray_quote_running_to_the_end_of_the_file(tmp_path: Path, mapping: M
     assert len([r for r in records if r.kind == "contact"]) == 39
 
 
-def test_two_stray_quotes_make_one_long_record_that_is_split_again(tmp_path: Path, mapping: Mapping_) -> None:
+def test_two_stray_quotes_make_one_long_record_that_is_split_again(
+    tmp_path: Path, mapping: SourceMapping
+) -> None:
     # A second stray quote closes the first one: the parser makes one record of lines 5..9
     # with the wrong number of columns.
     text = _rows(20).splitlines(keepends=True)
@@ -86,7 +88,7 @@ def test_two_stray_quotes_make_one_long_record_that_is_split_again(tmp_path: Pat
     assert {"c-4", "c-5", "c-6"} <= keys and "c-3" not in keys
 
 
-def test_a_quoted_field_holding_line_breaks_is_still_one_row(tmp_path: Path, mapping: Mapping_) -> None:
+def test_a_quoted_field_holding_line_breaks_is_still_one_row(tmp_path: Path, mapping: SourceMapping) -> None:
     path = tmp_path / "crm.csv"
     path.write_text(
         HEADER + 'c-1,"Jane\nMary",Doe,j@example.com,+14155550100,Boston,US,acc-1,Acme,Retail\n' + _row(2),
@@ -99,7 +101,7 @@ def test_a_quoted_field_holding_line_breaks_is_still_one_row(tmp_path: Path, map
     assert contacts[0].values["firstName"] == "Jane\nMary"
 
 
-def test_cr_only_line_endings_are_read(tmp_path: Path, mapping: Mapping_) -> None:
+def test_cr_only_line_endings_are_read(tmp_path: Path, mapping: SourceMapping) -> None:
     path = tmp_path / "mac.csv"
     path.write_bytes(_rows(5).replace("\n", "\r").encode())
     records, issues = _read(path, mapping)
@@ -109,7 +111,7 @@ def test_cr_only_line_endings_are_read(tmp_path: Path, mapping: Mapping_) -> Non
 
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
 def test_utf16_with_a_bom_is_refused_naming_the_setting(
-    tmp_path: Path, mapping: Mapping_, codec: str
+    tmp_path: Path, mapping: SourceMapping, codec: str
 ) -> None:
     path = tmp_path / "excel.csv"
     data = _rows(3).encode(codec)
@@ -121,7 +123,7 @@ def test_utf16_with_a_bom_is_refused_naming_the_setting(
         _read(path, mapping)
 
 
-def test_utf16_without_a_bom_is_refused_not_called_empty(tmp_path: Path, mapping: Mapping_) -> None:
+def test_utf16_without_a_bom_is_refused_not_called_empty(tmp_path: Path, mapping: SourceMapping) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes(_rows(3).encode("utf-16-le"))
     with pytest.raises(ConfigError, match=r"NUL.*UTF-16"):
@@ -155,28 +157,28 @@ def test_a_bad_utf16_unit_loses_its_line_only(tmp_path: Path) -> None:
     assert "cannot decode the line as utf-16 (byte 0)" in issues[0].reason
 
 
-def test_an_undecodable_header_is_a_source_error(tmp_path: Path, mapping: Mapping_) -> None:
+def test_an_undecodable_header_is_a_source_error(tmp_path: Path, mapping: SourceMapping) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes(HEADER.replace("first_name", "prénom").encode("latin-1") + _row(1).encode())
     with pytest.raises(ConfigError, match=r"header.*line 1.*utf-8"):
         _read(path, mapping)
 
 
-def test_a_broken_header_is_a_source_error(tmp_path: Path, mapping: Mapping_) -> None:
+def test_a_broken_header_is_a_source_error(tmp_path: Path, mapping: SourceMapping) -> None:
     path = tmp_path / "broken.csv"
     path.write_text('contact_id,"first_name\n' + _row(1), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"header.*line 1"):
         _read(path, mapping)
 
 
-def test_duplicate_headers_are_refused_naming_the_column(tmp_path: Path, mapping: Mapping_) -> None:
+def test_duplicate_headers_are_refused_naming_the_column(tmp_path: Path, mapping: SourceMapping) -> None:
     path = tmp_path / "dup.csv"
     path.write_text(HEADER.rstrip("\n") + ",email\n" + _row(1).rstrip("\n") + ",other@example.com\n")
     with pytest.raises(ConfigError, match=r"'email'.*(twice|more than once)"):
         _read(path, mapping)
 
 
-def test_a_line_that_does_not_decode_names_the_byte(tmp_path: Path, mapping: Mapping_) -> None:
+def test_a_line_that_does_not_decode_names_the_byte(tmp_path: Path, mapping: SourceMapping) -> None:
     path = tmp_path / "mixed.csv"
     path.write_bytes(
         HEADER.encode() + _row(1).replace("First1", "Ren\u00e9").encode("latin-1") + _row(2).encode()
@@ -187,14 +189,14 @@ def test_a_line_that_does_not_decode_names_the_byte(tmp_path: Path, mapping: Map
     assert [r.key for r in records if r.kind == "contact"] == ["c-2"]
 
 
-def test_empty_file_is_still_called_empty(tmp_path: Path, mapping: Mapping_) -> None:
+def test_empty_file_is_still_called_empty(tmp_path: Path, mapping: SourceMapping) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("\n\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="is empty"):
         _read(path, mapping)
 
 
-def test_field_size_limit_is_left_as_it_was(tmp_path: Path, mapping: Mapping_) -> None:
+def test_field_size_limit_is_left_as_it_was(tmp_path: Path, mapping: SourceMapping) -> None:
     before = csv.field_size_limit()
     path = tmp_path / "crm.csv"
     path.write_text(_rows(10, broken_at=3), encoding="utf-8")
@@ -206,7 +208,7 @@ def test_field_size_limit_is_left_as_it_was(tmp_path: Path, mapping: Mapping_) -
 
 
 async def test_a_source_with_a_broken_quote_never_drives_a_prune(
-    tmp_path: Path, mapping: Mapping_, sqlite_ledger: Ledger
+    tmp_path: Path, mapping: SourceMapping, sqlite_ledger: Ledger
 ) -> None:
     emu = Emulator(EmulatorSettings(rate_limit=0, seed=5))
     path = tmp_path / "crm.csv"
@@ -230,7 +232,7 @@ async def test_a_source_with_a_broken_quote_never_drives_a_prune(
 
 
 async def test_unreadable_rows_block_a_prune_unless_accepted_explicitly(
-    tmp_path: Path, mapping: Mapping_, sqlite_ledger: Ledger
+    tmp_path: Path, mapping: SourceMapping, sqlite_ledger: Ledger
 ) -> None:
     emu = Emulator(EmulatorSettings(rate_limit=0, seed=5))
     path = tmp_path / "crm.csv"

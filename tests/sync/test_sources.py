@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from gcx.errors import ConfigError
-from gcx.sync.mapping import Mapping_, load_mapping, parse_mapping
+from gcx.sync.mapping import SourceMapping, load_mapping, parse_mapping
 from gcx.sync.records import Issue, Record
 from gcx.sync.source import CsvSource, JsonlSource, SqlSource, open_source
 
@@ -21,7 +21,7 @@ def _split(items: list[Record | Issue]) -> tuple[list[Record], list[Issue]]:
     return [i for i in items if isinstance(i, Record)], [i for i in items if isinstance(i, Issue)]
 
 
-def test_csv_rows_become_orgs_and_contacts(tmp_path: Path, mapping: Mapping_) -> None:
+def test_csv_rows_become_orgs_and_contacts(tmp_path: Path, mapping: SourceMapping) -> None:
     path = tmp_path / "crm.csv"
     path.write_text(
         HEADER
@@ -41,7 +41,7 @@ def test_csv_rows_become_orgs_and_contacts(tmp_path: Path, mapping: Mapping_) ->
     assert contacts[0].org_key == "acc-1" and contacts[0].line == 2
 
 
-def test_csv_bad_rows_are_reported_with_line_and_field(tmp_path: Path, mapping: Mapping_) -> None:
+def test_csv_bad_rows_are_reported_with_line_and_field(tmp_path: Path, mapping: SourceMapping) -> None:
     path = tmp_path / "dirty.csv"
     rows = [
         HEADER.encode(),
@@ -61,7 +61,7 @@ def test_csv_bad_rows_are_reported_with_line_and_field(tmp_path: Path, mapping: 
     assert [r.key for r in records if r.kind == "contact"] == ["c-4"]
 
 
-def test_csv_missing_column_is_a_mapping_error(tmp_path: Path, mapping: Mapping_) -> None:
+def test_csv_missing_column_is_a_mapping_error(tmp_path: Path, mapping: SourceMapping) -> None:
     path = tmp_path / "x.csv"
     path.write_text("contact_id,first_name\nc-1,Jane\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="'account_id'"):
@@ -122,7 +122,7 @@ def test_jsonl_source(tmp_path: Path) -> None:
     assert [(i.line, i.field) for i in issues] == [(3, None), (4, "workEmail")]
 
 
-def test_open_source_refuses_ambiguous_arguments(tmp_path: Path, mapping: Mapping_) -> None:
+def test_open_source_refuses_ambiguous_arguments(tmp_path: Path, mapping: SourceMapping) -> None:
     csv_path = tmp_path / "a.csv"
     csv_path.write_text(HEADER, encoding="utf-8")
     with pytest.raises(ConfigError, match="needs a mapping"):

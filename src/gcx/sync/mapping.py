@@ -132,7 +132,7 @@ class SourceSettings:
 
 
 @dataclass(frozen=True)
-class Mapping_:
+class SourceMapping:
     """A parsed mapping file."""
 
     organization: KindMapping | None
@@ -274,7 +274,7 @@ def _kind_mapping(kind: Kind, table: Any, where: str) -> KindMapping:
     return KindMapping(kind=kind, key=key, fields=fields, organization=org)
 
 
-def parse_mapping(data: dict[str, Any], where: str = "mapping") -> Mapping_:
+def parse_mapping(data: dict[str, Any], where: str = "mapping") -> SourceMapping:
     unknown = set(data) - {"source", "options", "organization", "contact"}
     if unknown:
         raise ConfigError(f"{where}: unknown section(s) {', '.join(sorted(unknown))}")
@@ -308,7 +308,7 @@ def parse_mapping(data: dict[str, Any], where: str = "mapping") -> Mapping_:
     country = opts.get("phone_country", "US")
     if country is not None and (not isinstance(country, str) or len(country) != 2):
         raise ConfigError(f"{where}: [options] phone_country must be a 2-letter country code")
-    return Mapping_(
+    return SourceMapping(
         organization=org,
         contact=contact,
         source=SourceSettings(
@@ -324,7 +324,7 @@ def parse_mapping(data: dict[str, Any], where: str = "mapping") -> Mapping_:
     )
 
 
-def load_mapping(path: str | Path) -> Mapping_:
+def load_mapping(path: str | Path) -> SourceMapping:
     p = Path(path)
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))

@@ -20,7 +20,7 @@ from gcx.errors import ConfigError
 from gcx.sync.csvfile import CsvRows, text_lines
 from gcx.sync.errors import SourceArgumentError
 from gcx.sync.fields import KINDS, Kind
-from gcx.sync.mapping import Mapping_
+from gcx.sync.mapping import SourceMapping
 from gcx.sync.records import Issue, Record, record_from_json
 
 Item = Record | Issue
@@ -40,7 +40,7 @@ class Source(Protocol):
 
 
 def _items_from_built(
-    mapping: Mapping_, row: dict[str, Any], line: int, kinds: Collection[Kind]
+    mapping: SourceMapping, row: dict[str, Any], line: int, kinds: Collection[Kind]
 ) -> Iterator[Item]:
     for built in mapping.build(row, line, kinds):
         if built.record is not None:
@@ -59,7 +59,7 @@ class CsvSource:
     """
 
     path: Path
-    mapping: Mapping_
+    mapping: SourceMapping
 
     @property
     def description(self) -> str:
@@ -137,7 +137,7 @@ class SqlSource:
 
     url: str
     query: str
-    mapping: Mapping_
+    mapping: SourceMapping
     chunk_size: int = 1000
 
     @property
@@ -196,7 +196,7 @@ def _sql_value(value: Any) -> Any:
 
 def open_source(
     path: str | Path | None,
-    mapping: Mapping_ | None,
+    mapping: SourceMapping | None,
     *,
     sql_url: str | None = None,
     query: str | None = None,
