@@ -264,3 +264,26 @@ async def test_a_job_run_under_a_policy_waits_or_applies(env: Env) -> None:
     assert (await _contact(env, "c-1"))["firstName"] == "Ada1-v2"
     kept = list((env.target.reports_dir / "plans").glob("*.json"))
     assert [str(p) for p in kept] == [out_waiting.plan_path]  # only the plan still waiting is kept
+
+
+async def test_a_run_made_outside_the_console_shows_what_changed_since_gcx_last_wrote(
+    env: Env, http: httpx.AsyncClient
+) -> None:
+    for suffix in ("", "-v2"):  # as gcx sync apply runs them: no ops file, the ledger only
+        with Ledger(env.target.ledger_url) as ledger:
+            async with env.gc() as gc:
+                engine = SyncEngine(
+                    ledger=ledger,
+                    source=RecordsSource(records(suffix)),
+                    remote=Remote(gc),
+                    region=env.target.region,
+                )
+                assert (await engine.run()).status == "ok"
+    await login(http, "victor")
+    page = (await http.get("/jobs/crm/runs/2")).text
+    assert "“before” is the value gcx wrote last time" in page
+    assert page.count('<td class="before wrap">Ada1</td>') == 1
+    assert page.count('<td class="after wrap">Ada1-v2</td>') == 1
+    assert "Lovelace1" not in page  # unchanged fields are not listed
+    first = (await http.get("/jobs/crm/runs/1")).text
+    assert '<td class="after wrap">Lovelace1</td>' in first  # a first write lists every value

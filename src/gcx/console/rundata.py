@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import and_, select
+
 from gcx.sync.ledger import Ledger
 
 FILTERS = ("all", "create", "update", "move", "delete", "conflict", "failed", "invalid")
@@ -178,6 +180,7 @@ def run_detail(
                 )
             )
     else:
+        prev = previous_applied(ledger, run_id, [(o.kind, o.key) for o in states.values()])
         for o in states.values():
             applied = o.payload.get("applied") if isinstance(o.payload, dict) else None
             rows.append(
@@ -188,7 +191,7 @@ def run_detail(
                     line=o.line,
                     genesys_id=o.genesys_id,
                     state=o.state.value,
-                    changes=[{"field": k, "from": None, "to": v} for k, v in (applied or {}).items()],
+                    changes=ledger_changes(prev.get((o.kind, o.key)), applied or {}),
                 )
             )
     if report is not None:
@@ -211,6 +214,46 @@ def run_detail(
         has_before=has_before,
         warnings=[str(w) for w in (report or {}).get("warnings") or []],
     )
+
+
+def ledger_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Pure: the fields whose value differs from what gcx wrote last time (all of them for a
+    first write); "before" is gcx's last written value, not necessarily Genesys's."""
+    before = before or {}
+    return [
+        {"field": k, "from": before.get(k), "to": v}
+        for k, v in sorted(after.items())
+        if k not in before or before[k] != v
+    ]
+
+
+def previous_applied(
+    ledger: Ledger, run_id: int, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """The values gcx wrote for each (kind, key) in its latest successful op before ``run_id``."""
+    t = ledger.t_ops
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    with ledger.engine.connect() as conn:
+        for kind in sorted({k for k, _ in keys}):
+            ids = sorted({e for k, e in keys if k == kind})
+            for start in range(0, len(ids), 500):
+                rows = conn.execute(
+                    select(t.c.external_id, t.c.payload)
+                    .where(
+                        and_(
+                            t.c.kind == kind,
+                            t.c.external_id.in_(ids[start : start + 500]),
+                            t.c.run_id < run_id,
+                            t.c.state == "done",
+                        )
+                    )
+                    .order_by(t.c.id)
+                )
+                for key, payload in rows:
+                    data = json.loads(payload)
+                    if isinstance(data, dict) and isinstance(data.get("applied"), dict):
+                        out[(kind, str(key))] = data["applied"]
+    return out
 
 
 def _issue_row(data: dict[str, Any], *, op: str, state: str) -> Row:
