@@ -55,11 +55,9 @@ def pg_url() -> Iterator[str]:
     try:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
-        if os.environ.get("GCX_TEST_KEEP_DB"):  # debugging: keep it (its name is in the test's URL)
-            print(f"kept database {name}")
-            return
-        with _admin() as conn:  # type: ignore[attr-defined]
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not os.environ.get("GCX_TEST_KEEP_DB"):  # debugging: keep it (its name is in the test's URL)
+            with _admin() as conn:  # type: ignore[attr-defined]
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def start_process(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
