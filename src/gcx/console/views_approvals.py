@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -36,7 +37,7 @@ async def approval_page(request: Request, user: User) -> Response:
     what = request.query_params.get("what", "all")
     what = what if what in FILTERS else "all"
     q = request.query_params.get("q", "").strip()[:200]
-    loaded = plan_rows(Path(approval.plan_path))
+    loaded = await run_in_threadpool(plan_rows, Path(approval.plan_path))
     all_rows = loaded or []
     rows = [r for r in all_rows if r.matches(what, q)]
     ctx = {

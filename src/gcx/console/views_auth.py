@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -36,7 +37,8 @@ async def login(request: Request) -> Response:
             },
             status_code=429,
         )
-    user = st.users.authenticate(name, password) if name and password else None
+    # Argon2 is deliberately slow: verify in a worker thread, not on the event loop
+    user = await run_in_threadpool(st.users.authenticate, name, password) if name and password else None
     if user is None:
         st.throttle.failed(name)
         st.audit.record(name or "?", "login", "console", {}, outcome="refused")

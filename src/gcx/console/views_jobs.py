@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,9 +22,10 @@ from gcx.console.web import int_param, job_or_404, render, state
 PAGE = 200
 
 
-def _runs(request: Request, job: JobInfo, limit: int = 30) -> list[RunSummary]:
+async def _runs(request: Request, job: JobInfo, limit: int = 30) -> list[RunSummary]:
     led = state(request).ledger(job.target.ledger_url, job.target.ledger_prefix)
-    return list_runs(led, job.target.reports_dir, limit, job.target.report_loader)
+    t = job.target
+    return await run_in_threadpool(list_runs, led, t.reports_dir, limit, t.report_loader)
 
 
 def charts(runs: list[RunSummary]) -> list[Markup]:
@@ -56,7 +58,7 @@ async def dashboard(request: Request, user: User) -> Response:
     st = state(request)
     jobs = []
     for job in st.jobs.jobs():
-        runs = _runs(request, job)
+        runs = await _runs(request, job)
         jobs.append({"job": job, "last": runs[0] if runs else None, "charts": charts(runs)})
     pending = st.approvals.list(state="pending")
     return render(request, "dashboard.html", {"jobs": jobs, "pending": pending})
@@ -65,18 +67,20 @@ async def dashboard(request: Request, user: User) -> Response:
 @guarded()
 async def job_page(request: Request, user: User) -> Response:
     job = job_or_404(request)
-    runs = _runs(request, job, 100)
+    runs = await _runs(request, job, 100)
     approvals = state(request).approvals.list(job=job.name, limit=20)
     return render(
         request, "job.html", {"job": job, "runs": runs, "charts": charts(runs), "approvals": approvals}
     )
 
 
-def _detail(request: Request) -> tuple[JobInfo, Any, list[Row], str, str]:
+async def _detail(request: Request) -> tuple[JobInfo, Any, list[Row], str, str]:
     job = job_or_404(request)
     run_id = int_param(request.path_params["run"], "run")
     led = state(request).ledger(job.target.ledger_url, job.target.ledger_prefix)
-    detail = run_detail(led, job.target.reports_dir, run_id, job.target.report_loader)
+    detail = await run_in_threadpool(
+        run_detail, led, job.target.reports_dir, run_id, job.target.report_loader
+    )
     if detail is None:
         raise HTTPException(404, f"job {job.name} has no run {run_id}")
     what = request.query_params.get("what", "all")
@@ -88,7 +92,7 @@ def _detail(request: Request) -> tuple[JobInfo, Any, list[Row], str, str]:
 
 @guarded()
 async def run_page(request: Request, user: User) -> Response:
-    job, detail, rows, what, q = _detail(request)
+    job, detail, rows, what, q = await _detail(request)
     start = max(0, int_param(request.query_params.get("from", "0"), "from"))
     counts = {f: sum(1 for r in detail.rows if r.matches(f, "")) for f in FILTERS}
     ctx = {
@@ -109,7 +113,7 @@ async def run_page(request: Request, user: User) -> Response:
 
 @guarded()
 async def run_download(request: Request, user: User) -> Response:
-    job, detail, rows, _what, _q = _detail(request)
+    job, detail, rows, _what, _q = await _detail(request)
     fmt = request.path_params["fmt"]
     if fmt not in ("csv", "json"):
         raise HTTPException(404, "download as rows.csv or rows.json")
