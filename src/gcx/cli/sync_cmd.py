@@ -101,6 +101,16 @@ ThresholdOpt = Annotated[
         "--prune-threshold", min=0.0, max=1.0, help="Most a prune may delete, as a fraction of the ledger."
     ),
 ]
+MaxInvalidOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-invalid",
+        min=0,
+        metavar="N",
+        help="Accept up to N invalid source rows (known bad data): exit 0 instead of 3 when only "
+        "invalid rows, no more than N, kept the run from being complete.",
+    ),
+]
 SourceNameOpt = Annotated[
     str, typer.Option("--external-source", help="Name of the External Source gcx links records to.")
 ]
@@ -149,7 +159,9 @@ def _run(
     from gcx.sync.engine import SyncEngine
     from gcx.sync.ledger import Ledger, ledger_url
     from gcx.sync.remote import Remote
+    from gcx.sync.source import check_source
 
+    check_source(source)  # a mapping naming a column the file lacks: said before any request
     url = ledger_url(ledger_arg)
     region = cli.settings().region.name
 
@@ -175,7 +187,13 @@ def _run(
                     on_op=on_op,
                     progress=progress,
                 )
-                report = await engine.run()
+                if not dry_run:  # what a Ctrl-C during the writes prints after "interrupted"
+                    cli.resume_hint = (
+                        "nothing is lost: run the same gcx sync apply again, it reconciles what was "
+                        "sent and goes on (gcx sync status shows where it stopped)"
+                    )
+                report = await engine.run()  # a Ctrl-C escapes with the hint still set
+                cli.resume_hint = None
                 return report, engine.exception
 
     report, exc = asyncio.run(main())
@@ -261,7 +279,13 @@ def _where(line: object) -> str:
 
 
 def _finish(
-    cli: CliContext, report: RunReport, exc: BaseException | None, url: str, report_path: Path | None
+    cli: CliContext,
+    report: RunReport,
+    exc: BaseException | None,
+    url: str,
+    report_path: Path | None,
+    *,
+    max_invalid: int = 0,
 ) -> None:
     from gcx.sync.report import default_report_path
 
@@ -288,6 +312,12 @@ def _finish(
         raise exc
     if report.status == "error":
         raise CliError(report.error or "the sync failed")
+    if report.exit_code == 3 and not report.failures and len(report.invalid) <= max_invalid:
+        out.message(
+            f"{len(report.invalid)} invalid row(s) accepted (--max-invalid {max_invalid}); "
+            "every valid row is synced"
+        )
+        return
     if report.exit_code == 3:
         rest = "the rest would sync" if report.command == "plan" or report.dry_run else "the rest is synced"
         raise PartialFailure(
@@ -373,6 +403,7 @@ def plan_cmd(
     prune_threshold: ThresholdOpt = 0.1,
     external_source: SourceNameOpt = DEFAULT_EXTERNAL_SOURCE,
     phone_country: CountryOpt = "US",
+    max_invalid: MaxInvalidOpt = 0,
     show: Annotated[
         int,
         typer.Option("--show", min=0, help="Per-record diffs to print (creates, updates, moves, deletes)."),
@@ -430,7 +461,7 @@ def plan_cmd(
         cli.out.message(f"... and {shown['hidden']} more changes (use --show N or --out plan.json)")
     if writer is not None and report is not None and report.status in ("ok", "partial"):
         cli.out.message(f"plan saved to {out_file}")
-    _finish(cli, report, exc, url, report_file)
+    _finish(cli, report, exc, url, report_file, max_invalid=max_invalid)
 
 
 @app.command("apply")
@@ -458,8 +489,12 @@ def apply_cmd(
     report_file: ReportOpt = None,
     external_source: SourceNameOpt = DEFAULT_EXTERNAL_SOURCE,
     phone_country: CountryOpt = "US",
+    max_invalid: MaxInvalidOpt = 0,
 ) -> None:
     """Make Genesys match the source: organizations first, then contacts, in bulk batches.
+
+    Interrupted (Ctrl-C, a crash, kill -9)? Run the same command again: the ledger knows what
+    was sent, the next run reconciles it and goes on; nothing is duplicated.
 
     Example: gcx sync apply examples/crm_contacts.csv -m examples/crm_mapping.toml
     """
@@ -486,7 +521,7 @@ def apply_cmd(
     report, exc, url = _run(
         cli, source=src, ledger_arg=ledger, options=opts, dry_run=dry_run, on_op=None, out=cli.out
     )
-    _finish(cli, report, exc, url, report_file)
+    _finish(cli, report, exc, url, report_file, max_invalid=max_invalid)
 
 
 #: Options that decide what a plan writes: apply --plan takes them from the plan.
@@ -581,6 +616,7 @@ def status_cmd(
                     "started": r["started_at"],
                     "finished": r["finished_at"],
                     "status": r["status"],
+                    "reason": (r["counts"] or {}).get("error"),
                     "applied": _applied_total(r["counts"]),
                     "source": r["source"],
                 }

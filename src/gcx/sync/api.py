@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from gcx.sync.options import SyncOptions
 from gcx.sync.report import RunReport
-from gcx.sync.source import Source
+from gcx.sync.source import Source, check_source
 from gcx.sync.state import OnOp, Progress
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ async def run_sync(
     from gcx.sync.ledger import Ledger, ledger_url
     from gcx.sync.remote import Remote
 
+    check_source(source)  # before any request: a CSV header against its mapping
     url = ledger_url(str(ledger) if ledger is not None else None)
     with Ledger(url) as opened:
         engine = SyncEngine(

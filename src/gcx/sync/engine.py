@@ -147,9 +147,10 @@ class SyncEngine:
             rep.request_stats = st.remote.stats()
             rep.finished = rep.finished or _now()
             if not st.dry_run:
-                st.ledger.finish_run(
-                    st.run_id, rep.status, {"planned": rep.planned.to_json(), "applied": rep.applied}, None
-                )
+                counts: dict[str, object] = {"planned": rep.planned.to_json(), "applied": rep.applied}
+                if rep.error:
+                    counts["error"] = rep.error  # sync status shows why a run stopped
+                st.ledger.finish_run(st.run_id, rep.status, counts, None)
                 st.ledger.release()
         return rep
 

@@ -170,6 +170,7 @@ class SourceMapping:
             raise ConfigError(
                 f"{where}: column(s) {', '.join(repr(c) for c in missing)} named in the mapping "
                 f"{self.path or ''} are not in the source (columns: {', '.join(header)})"
+                + delimiter_hint(header, self.source.delimiter)
             )
 
     def build(
@@ -333,3 +334,18 @@ def load_mapping(path: str | Path) -> SourceMapping:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"mapping file {p} is not valid TOML: {exc}") from None
     return parse_mapping(data, where=str(p))
+
+
+def delimiter_hint(header: Sequence[str], delimiter: str) -> str:
+    """When the header reads as one column holding another separator: the setting to use."""
+    if len(header) != 1:
+        return ""
+    counts = {sep: header[0].count(sep) for sep in (";", "\t", "|", ",") if sep != delimiter}
+    sep, n = max(counts.items(), key=lambda item: item[1])
+    if not n:
+        return ""
+    shown = "\\t" if sep == "\t" else sep
+    return (
+        f"; the header reads as one column holding {n} {shown!r}: if the file is separated by "
+        f'{shown!r}, set delimiter = "{shown}" under [source] in the mapping'
+    )

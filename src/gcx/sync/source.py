@@ -39,6 +39,14 @@ class Source(Protocol):
         ...
 
 
+def check_source(source: Source) -> None:
+    """Check what can be checked without Genesys (a CSV's header against its mapping) before the
+    run sends its first request; sources without such a check pass."""
+    check = getattr(source, "check", None)
+    if callable(check):
+        check()
+
+
 def _items_from_built(
     mapping: SourceMapping, row: dict[str, Any], line: int, kinds: Collection[Kind]
 ) -> Iterator[Item]:
@@ -64,6 +72,12 @@ class CsvSource:
     @property
     def description(self) -> str:
         return f"csv:{self.path}"
+
+    def check(self) -> None:
+        """Read the header (and the first row) only: a mapping that names a column the file
+        lacks is refused here, before any request to Genesys."""
+        for _ in self.items():
+            break
 
     def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
         rows = CsvRows(

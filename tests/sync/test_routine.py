@@ -1,0 +1,104 @@
+"""The sync as a routine job: known bad rows accepted, the reason of an error in status, a Ctrl-C
+that says how to resume, a bad CSV refused before any request (with a delimiter hint)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from gcx.cli.main import app
+from gcx.emulator import Emulator, EmulatorSettings
+from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
+
+from .helpers import api_calls
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture
+def emu() -> Emulator:
+    return Emulator(EmulatorSettings(rate_limit=0, seed=5))
+
+
+@pytest.fixture
+def gcx(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.chdir(tmp_path)
+    env = {
+        "GENESYSCLOUD_REGION": "http://emu.test",
+        "GENESYSCLOUD_OAUTHCLIENT_ID": CANARY_CLIENT_ID,
+        "GENESYSCLOUD_OAUTHCLIENT_SECRET": CANARY_SECRET,
+        "GCX_CONFIG": os.environ["GCX_CONFIG"],
+        "COLUMNS": "200",
+    }
+
+    def run(*args: str) -> Result:
+        obj = {"transport": emu.transport(), "env": env, "client_options": {"rate_limit": 0}}
+        return CliRunner().invoke(app, list(args), env=env, obj=obj, catch_exceptions=False)
+
+    return run
+
+
+def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_a_known_number_of_bad_rows_can_be_accepted(gcx: Any, tmp_path: Path) -> None:
+    src = _jsonl(
+        tmp_path / "r.jsonl",
+        [
+            {"kind": "organization", "externalId": "o-1", "name": "Acme"},
+            {"kind": "organization", "externalId": "o-2", "name": ""},  # invalid: no name
+        ],
+    )
+    assert gcx("sync", "apply", str(src)).exit_code == 3
+    accepted = gcx("sync", "apply", str(src), "--max-invalid", "1")
+    assert accepted.exit_code == 0, accepted.output
+    assert "1 invalid row(s) accepted" in accepted.stderr
+    assert gcx("sync", "plan", str(src), "--max-invalid", "1").exit_code == 0
+    assert gcx("sync", "apply", str(src), "--max-invalid", "0").exit_code == 3
+
+
+def test_status_shows_why_a_run_failed(gcx: Any, tmp_path: Path) -> None:
+    src = _jsonl(tmp_path / "r.jsonl", [{"kind": "organization", "externalId": "o-1", "name": "Acme"}])
+    assert gcx("sync", "apply", str(src)).exit_code == 0
+    refused = gcx("sync", "apply", str(src), "--external-source", "other")
+    assert refused.exit_code == 1
+    status = gcx("sync", "status", "-o", "json")
+    runs = json.loads(status.stdout)["runs"]
+    assert runs[0]["status"] == "error" and "External Source" in runs[0]["reason"]
+    table = gcx("sync", "status")
+    assert "External Source" in table.stdout
+
+
+def test_ctrl_c_says_how_to_resume(gcx: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gcx.sync.engine import SyncEngine
+
+    async def interrupted(self: SyncEngine) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SyncEngine, "run", interrupted)
+    src = _jsonl(tmp_path / "r.jsonl", [{"kind": "organization", "externalId": "o-1", "name": "Acme"}])
+    run = gcx("sync", "apply", str(src))
+    assert run.exit_code == 130
+    assert "interrupted" in run.stderr and "run the same gcx sync apply again" in run.stderr
+
+
+def test_a_semicolon_csv_without_its_delimiter_is_refused_before_any_request(
+    gcx: Any, emu: Emulator, tmp_path: Path
+) -> None:
+    text = [line.decode() for line in (EXAMPLES / "crm_contacts.csv").read_bytes().splitlines()[:4]]
+    semi = tmp_path / "crm.csv"
+    semi.write_text("\n".join(line.replace(",", ";") for line in text) + "\n", encoding="utf-8")
+    before = api_calls(emu)
+    run = gcx("sync", "plan", str(semi), "-m", str(EXAMPLES / "crm_mapping.toml"))
+    assert run.exit_code == 1
+    assert "are not in the source" in run.stderr
+    assert 'set delimiter = ";" under [source]' in run.stderr
+    assert api_calls(emu) == before  # not one request
