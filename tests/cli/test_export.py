@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from gcx import Client
+from gcx.cli.columns import CONTACT_CSV_COLUMNS
 from gcx.cli.context import CliError
 from gcx.cli.export import (
     CURSOR_MAX_AGE,
@@ -24,7 +25,6 @@ from gcx.cli.export import (
     truncate_to_state,
 )
 from gcx.cli.main import app
-from gcx.cli.output import CONTACT_CSV_COLUMNS
 from gcx.emulator import Emulator
 from tests.cli.conftest import InProcessGcx, Run
 

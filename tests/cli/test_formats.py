@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from gcx import Client
+from gcx.cli.columns import CONTACT_CSV_COLUMNS, CONTACT_CSV_DEFAULT, ORG_CSV_COLUMNS, ORG_CSV_DEFAULT
 from gcx.cli.main import app
-from gcx.cli.output import CONTACT_CSV_COLUMNS, CONTACT_CSV_DEFAULT, ORG_CSV_COLUMNS, ORG_CSV_DEFAULT
 from gcx.emulator import Emulator
 from tests.cli.conftest import InProcessGcx
 from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET

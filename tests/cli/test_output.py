@@ -8,19 +8,16 @@ import json
 
 import pytest
 
-from gcx.cli.output import (
+from gcx.cli.columns import (
     CONTACT,
     CONTACT_CSV_COLUMNS,
     EXTRA_COLUMN,
     ORG_CSV_COLUMNS,
     ORGANIZATION,
-    Output,
-    OutputFormat,
     cell_text,
-    csv_header,
     flatten,
-    render_csv,
 )
+from gcx.cli.output import Output, OutputFormat, csv_header, render_csv
 from gcx.models import ExternalContact, ExternalOrganization
 
 CONTACT_ROW = {

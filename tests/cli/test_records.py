@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gcx.cli.context import CliError
-from gcx.cli.crud import CONTACTS, ORGANIZATIONS, option_changes, patch_changes, plan_updates
+from gcx.cli.crud import CONTACTS, ORGANIZATIONS, option_changes
 from gcx.cli.records import (
     Document,
     build_record,
@@ -25,6 +25,7 @@ from gcx.cli.records import (
     validate_changes,
     validate_new_record,
 )
+from gcx.cli.updates import patch_changes, plan_updates
 from gcx.errors import ValidationError
 from gcx.merge import deep_merge
 

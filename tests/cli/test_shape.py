@@ -12,8 +12,9 @@ import yaml
 
 from gcx import Client
 from gcx.cli.argv import hoist_global_options
+from gcx.cli.columns import Column
 from gcx.cli.main import app
-from gcx.cli.output import Column, fit_widths
+from gcx.cli.output import fit_widths
 from gcx.cli.shape import ShapeError, compile_query, parse_fields, project
 from tests.cli.conftest import Gcx, InProcessGcx
 

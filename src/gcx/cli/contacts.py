@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gcx.cli import crud
+from gcx.cli import crud, identity, updates
+from gcx.cli.columns import to_dict
 from gcx.cli.context import UsageError, get_cli
 from gcx.cli.options import (
     Address1Opt,
@@ -31,7 +32,6 @@ from gcx.cli.options import (
     UnsetOpt,
     YesOpt,
 )
-from gcx.cli.output import to_dict
 from gcx.cli.records import (
     check_identifier_type,
     normalize_email,
@@ -269,7 +269,7 @@ def update_contact(
         external_system_url=external_system_url, survey_opt_out=survey_opt_out, country=country, sets=set_,
     )  # fmt: skip
     documents = read_documents(file) if file else None
-    crud.run_update(
+    updates.run_update(
         cli,
         KIND,
         contact_id,
@@ -302,11 +302,11 @@ def patch_contact(
     Example: gcx contacts patch 3f1c...e2 --set title=CTO --set-if-empty address.city=Paris
     """
     cli = get_cli(ctx)
-    changes = crud.patch_changes(
+    changes = updates.patch_changes(
         sets=set_, set_if_empty=set_if_empty, removes=remove, appends=append,
         documents=read_documents(file) if file else None,
     )  # fmt: skip
-    crud.patch_record(cli, KIND, contact_id, changes, dry_run=dry_run, output=output)
+    updates.patch_record(cli, KIND, contact_id, changes, dry_run=dry_run, output=output)
 
 
 @contacts_app.command("delete")
@@ -419,7 +419,7 @@ def lookup_contact(
         normalized = normalize_email(raw, field="--email")
     else:
         normalized = normalize_identifier_value(kind_name, raw, country)
-    crud.lookup_record(get_cli(ctx), KIND, kind_name, normalized, external_source=source, output=output)
+    identity.lookup_record(get_cli(ctx), KIND, kind_name, normalized, external_source=source, output=output)
 
 
 TypeOpt = Annotated[
@@ -437,7 +437,7 @@ def list_identifiers(ctx: typer.Context, contact_id: ContactIdArg, output: Outpu
 
     Example: gcx contacts identifiers list 3f1c...e2
     """
-    crud.list_identifiers(get_cli(ctx), KIND, contact_id, output=output)
+    identity.list_identifiers(get_cli(ctx), KIND, contact_id, output=output)
 
 
 def _identifier(type_: str, value: str, country: str | None) -> tuple[str, str]:
@@ -461,7 +461,7 @@ def claim(
     Example: gcx contacts identifiers claim 3f1c...e2 --type Phone --value "+33123456789"
     """
     kind_name, normalized = _identifier(type_, value, country)
-    crud.change_identifier(
+    identity.change_identifier(
         get_cli(ctx), KIND, "Claim", contact_id, kind_name, normalized, external_source=source,
         dry_run=dry_run, output=output,
     )  # fmt: skip
@@ -483,7 +483,7 @@ def release(
     Example: gcx contacts identifiers release 3f1c...e2 --type Email --value ada@example.com
     """
     kind_name, normalized = _identifier(type_, value, country)
-    crud.change_identifier(
+    identity.change_identifier(
         get_cli(ctx), KIND, "Release", contact_id, kind_name, normalized, external_source=source,
         dry_run=dry_run, output=output,
     )  # fmt: skip

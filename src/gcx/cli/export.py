@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from gcx.cli.columns import CONTACT_CSV_COLUMNS, ORG_CSV_COLUMNS, to_dict
 from gcx.cli.context import CliContext, CliError, get_cli
-from gcx.cli.output import CONTACT_CSV_COLUMNS, ORG_CSV_COLUMNS, Progress, csv_header, render_csv, to_dict
+from gcx.cli.output import Progress, csv_header, render_csv
 from gcx.errors import GcxError
 from gcx.private import open_private, write_private
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gcx.cli import crud
+from gcx.cli import crud, identity, updates
 from gcx.cli.context import get_cli
 from gcx.cli.options import (
     Address1Opt,
@@ -241,7 +241,7 @@ def update_org(
         external_system_url=external_system_url, country=country, sets=set_,
     )  # fmt: skip
     documents = read_documents(file) if file else None
-    crud.run_update(
+    updates.run_update(
         cli,
         KIND,
         org_id,
@@ -274,11 +274,11 @@ def patch_org(
     Example: gcx orgs patch 7c2d...91 --set industry=Banking --append tags:='"vip"'
     """
     cli = get_cli(ctx)
-    changes = crud.patch_changes(
+    changes = updates.patch_changes(
         sets=set_, set_if_empty=set_if_empty, removes=remove, appends=append,
         documents=read_documents(file) if file else None,
     )  # fmt: skip
-    crud.patch_record(cli, KIND, org_id, changes, dry_run=dry_run, output=output)
+    updates.patch_record(cli, KIND, org_id, changes, dry_run=dry_run, output=output)
 
 
 @orgs_app.command("delete")
@@ -314,7 +314,7 @@ def lookup_org(
 
     Example: gcx orgs lookup --external-id crm-4711
     """
-    crud.lookup_record(
+    identity.lookup_record(
         get_cli(ctx), KIND, "ExternalId", external_id.strip(), external_source=source, output=output
     )
 
@@ -325,7 +325,7 @@ def list_identifiers(ctx: typer.Context, org_id: OrgIdArg, output: OutputOpt = N
 
     Example: gcx orgs identifiers list 7c2d...91
     """
-    crud.list_identifiers(get_cli(ctx), KIND, org_id, output=output)
+    identity.list_identifiers(get_cli(ctx), KIND, org_id, output=output)
 
 
 TypeOpt = Annotated[str, typer.Option("--type", help="Identifier type (organizations: ExternalId).")]
@@ -353,7 +353,7 @@ def claim(
     Example: gcx orgs identifiers claim 7c2d...91 --value crm-4711
     """
     kind_name, normalized = _identifier(type_, value)
-    crud.change_identifier(
+    identity.change_identifier(
         get_cli(ctx), KIND, "Claim", org_id, kind_name, normalized, external_source=source, dry_run=dry_run,
         output=output,
     )  # fmt: skip
@@ -374,7 +374,7 @@ def release(
     Example: gcx orgs identifiers release 7c2d...91 --value crm-4711
     """
     kind_name, normalized = _identifier(type_, value)
-    crud.change_identifier(
+    identity.change_identifier(
         get_cli(ctx), KIND, "Release", org_id, kind_name, normalized, external_source=source, dry_run=dry_run,
         output=output,
     )  # fmt: skip

@@ -251,7 +251,7 @@ def unknown_field(kind: str, path: str) -> str | None:
     Below a map or a list (``customFields.tier``) any name goes: the API defines those keys."""
     from pydantic import BaseModel
 
-    from gcx.cli.output import _field_types
+    from gcx.cli.columns import field_types
 
     parts = path.split(".")
     current: Any = ExternalContact if kind == "contact" else ExternalOrganization
@@ -261,7 +261,7 @@ def unknown_field(kind: str, path: str) -> str | None:
         names = {(info.alias or name): name for name, info in current.model_fields.items()}
         if part not in names:
             return ".".join(parts[: i + 1])
-        current = _field_types(current)[names[part]]
+        current = field_types(current)[names[part]]
     return None
 
 
