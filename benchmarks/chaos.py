@@ -43,6 +43,11 @@ def parse(argv: list[str] | None = None) -> tuple[ChaosConfig, argparse.Namespac
     p.add_argument("--revokes-per-run", type=int, default=d.revokes_per_run, help="token revocations per run")
     p.add_argument("--token-ttl", type=int, default=d.token_ttl, help="token lifetime (s) during the chaos")
     p.add_argument("--unique-external-ids", action="store_true", help="the emulator refuses a second holder")
+    p.add_argument(
+        "--kind-identity",
+        action="store_true",
+        help="the emulator's earlier identity rules (identifiers in scans); default: the documented, strict ones",
+    )
     p.add_argument("--on-conflict", choices=["source-wins", "report"], default=d.on_conflict)
     p.add_argument(
         "--preseed", type=float, default=d.preseed_fraction, help="fraction created by a person first"
@@ -76,6 +81,7 @@ def parse(argv: list[str] | None = None) -> tuple[ChaosConfig, argparse.Namespac
         revokes_per_run=a.revokes_per_run,
         token_ttl=a.token_ttl,
         unique_external_ids=a.unique_external_ids,
+        kind_identity=a.kind_identity,
         on_conflict=a.on_conflict,
         preseed_fraction=a.preseed,
         edits=a.edits,

@@ -236,3 +236,33 @@ def test_plan_jsonl_streams_every_decision(gcx: Any, tmp_path: Path) -> None:
     assert len(ops) == 9 and {o["op"] for o in ops} == {"create"}
     assert ops[0] == {**ops[0], "kind": "organization", "externalId": "org-acme", "line": 1}
     assert ops[0]["values"]["name"] == "Acme Corporation"
+
+
+def test_plan_states_adoption_checks_and_apply_can_turn_them_off(
+    gcx: Any, emu: Emulator, tmp_path: Path
+) -> None:
+    backend = emu.backend
+    for i in range(6):  # made by a person; the third is tagged with a key of the source
+        made = backend.create("contacts", {"firstName": f"Hand{i}"})
+        if i == 2:
+            claim = {"operation": "Claim", "identifier": {"type": "ExternalId", "value": "k-2"}}
+            backend.patch_identifiers("contacts", made["id"], claim)
+    src = tmp_path / "people.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps({"kind": "contact", "externalId": f"k-{i}", "firstName": f"F{i}"}) + "\n"
+            for i in range(4)
+        ),
+        encoding="utf-8",
+    )
+    plan = gcx("sync", "plan", str(src))
+    assert plan.exit_code == 0, plan.output
+    text = " ".join(plan.output.split())
+    assert (
+        "adoption checks: apply will make up to 6 (requests not paced) for 6 record(s) made outside gcx "
+        "and 4 key(s) not found by the scan" in text
+    )
+    off = gcx("sync", "apply", str(src), "--no-adoption-checks", "--ledger", "off.sqlite")
+    assert off.exit_code == 0, off.output
+    assert "adoption checks: off (--no-adoption-checks)" in " ".join(off.output.split())
+    assert len(state(emu)["contacts"]) == 10  # told there was nothing to adopt: k-2 was created

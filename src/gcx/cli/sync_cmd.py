@@ -237,14 +237,15 @@ def _adoption_line(report: RunReport) -> str | None:
         return "adoption checks: off (--no-adoption-checks)"
     if not a.get("checks") and not a.get("adopted"):
         return None
-    pace = f" at {a['ratePerMinute']:g} requests/min" if a.get("ratePerMinute") else ""
+    rate = a.get("ratePerMinute")
+    pace = f"about {a['seconds']:g} s at {rate:g} requests/min" if rate else "requests not paced"
     if report.dry_run:
         return (
-            f"adoption checks: apply will make up to {a['checks']} (about {a['seconds']:g} s{pace}) for "
+            f"adoption checks: apply will make up to {a['checks']} ({pace}) for "
             f"{a['candidates']} record(s) made outside gcx and {a['keys']} key(s) not found by the scan; "
             "creates found to exist are adopted instead"
         )
-    return f"adoption checks: {a['checks']} made (about {a['seconds']:g} s{pace}), {a['adopted']} record(s) adopted"
+    return f"adoption checks: {a['checks']} made ({pace}), {a['adopted']} record(s) adopted"
 
 
 def _print_problems(out: Output, report: RunReport, limit: int = 20) -> None:

@@ -105,6 +105,9 @@ class Adopter:
 
     async def _check_kind(self, kind: Kind, summary: dict[str, Any]) -> None:
         run = self.run
+        if not run.opts.adoption_checks:
+            summary["strategy"][kind] = "off"
+            return
         idx = run.index[kind]
         if idx is None:
             return  # --trust-ledger: no scan, nothing to compare (lookups by key still adopt)
