@@ -41,6 +41,8 @@ async def test_approve_applies_exactly_that_plan(env: Env, http: httpx.AsyncClie
     token = await login(http, "olga")
     page = await http.get(f"/approvals/{approval.id}")
     assert "Ada1-v2" in page.text and "Approve and apply this plan" in page.text
+    assert "0 create, 6 update, 0 move, 0 delete" in page.text
+    assert "0 create, 6 update, 0 move, 0 delete" in (await http.get("/approvals")).text
     r = await http.post(f"/approvals/{approval.id}/approve", data={"csrf": token})
     assert r.status_code == 303
     done = env.state.approvals.get(approval.id)
