@@ -113,6 +113,7 @@ def test_cli_with_credentials_and_no_admin_secret_locks_admin() -> None:
     [
         (["--org-delete", "explode"], "--org-delete"),
         (["--drop-mode", "sometimes"], "--drop-mode"),
+        (["--identity", "lenient"], "--identity"),
         (["--fault-rate", "2"], "--fault-rate"),
         (["--credentials", "no-colon"], "CLIENT_ID:SECRET"),
         (["--state", "/nonexistent/state.json"], "--state"),
@@ -144,3 +145,18 @@ def test_cli_port_in_use_is_a_clean_error() -> None:
         port = taken.getsockname()[1]
         result = CliRunner().invoke(app, ["emulator", "--port", str(port)])
     assert result.exit_code == 1 and "cannot listen" in result.output
+
+
+def test_cli_identity_kind_shows_identifiers_in_scans() -> None:
+    with running("--identity", "kind") as (url, _), httpx.Client(base_url=url, timeout=30) as client:
+        t = token(client)
+        headers = {"Authorization": f"Bearer {t.json()['access_token']}"}
+        client.post(
+            f"{API}/contacts",
+            json={"firstName": "A", "identifiers": [{"type": "Cookie", "value": "c"}]},
+            headers=headers,
+        )
+        scanned = client.get(f"{API}/scan/contacts", headers=headers).json()["entities"]
+        assert scanned[0]["identifiers"][0]["value"] == "c"
+        settings = client.get("/_emulator/settings").json()
+        assert settings["claim_body_identifiers"] is True and settings["identifiers_in_all_reads"] is True

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gcx.emulator.settings import DROP_MODES, ORG_DELETE_MODES
+from gcx.emulator.settings import DROP_MODES, KIND_IDENTITY, ORG_DELETE_MODES, STRICT_IDENTITY
 
 if TYPE_CHECKING:
     from gcx.emulator import Emulator
 
 ENV_CREDENTIALS = "GCX_EMULATOR_CREDENTIALS"
+IDENTITY_MODES = ("documented", "kind")
 ENV_ADMIN_SECRET = "GCX_EMULATOR_ADMIN_SECRET"  # noqa: S105 - the name of the variable
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -125,6 +126,15 @@ def emulator(
             help="Whether two records may hold the same ExternalId identifier.",
         ),
     ] = True,
+    identity: Annotated[
+        str,
+        typer.Option(
+            "--identity",
+            help="Identity rules: 'documented' (Genesys' documented rules, the strictest: identifiers "
+            "from named fields, shown only with expand) or 'kind' (the earlier emulator: identifiers "
+            "from externalIds and bodies, shown in scans, conflicts 409).",
+        ),
+    ] = "documented",
     shuffle_bulk_results: Annotated[
         bool,
         typer.Option(
@@ -173,6 +183,8 @@ def emulator(
     """
     if drop_mode not in DROP_MODES:
         raise typer.BadParameter(f"must be one of {', '.join(DROP_MODES)}", param_hint="--drop-mode")
+    if identity not in IDENTITY_MODES:
+        raise typer.BadParameter(f"must be one of {', '.join(IDENTITY_MODES)}", param_hint="--identity")
     if org_delete not in ORG_DELETE_MODES:
         raise typer.BadParameter(f"must be one of {', '.join(ORG_DELETE_MODES)}", param_hint="--org-delete")
     pairs: list[tuple[str, str, tuple[str, ...] | None]] = []
@@ -225,6 +237,7 @@ def emulator(
         drop_after_commit=drop_after_commit,
         drop_mode=drop_mode,
         burst_429_rate=burst_429_rate,
+        **(KIND_IDENTITY if identity == "kind" else STRICT_IDENTITY),
     )
     emu = Emulator(settings)
     if state is not None:
