@@ -24,7 +24,7 @@ LAYERS: dict[str, int] = {
     ),
     **dict.fromkeys(("pacing", "pagination", "auth", "transport"), 1),
     "resources": 2,
-    **dict.fromkeys(("client", "gcx"), 3),
+    **dict.fromkeys(("client", "blocking", "gcx"), 3),
     "sync": 4,
     "access": 4,  # permission probes through the client (gcx.access)
     "console": 5,

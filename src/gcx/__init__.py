@@ -22,7 +22,8 @@ from gcx.errors import (
 )
 
 if TYPE_CHECKING:
-    from gcx.client import AsyncClient, Client
+    from gcx.blocking import Client
+    from gcx.client import AsyncClient
     from gcx.resources import BulkError, BulkItem, BulkResult, EnrichResult
     from gcx.retry import RetryPolicy
     from gcx.transport import RequestStats
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 #: does not pay for httpx and the generated models.
 _LAZY = {
     "AsyncClient": "gcx.client",
-    "Client": "gcx.client",
+    "Client": "gcx.blocking",
     "BulkError": "gcx.resources",
     "BulkItem": "gcx.resources",
     "BulkResult": "gcx.resources",

@@ -383,7 +383,7 @@ class ClientCredentialsAuth(httpx.Auth):
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Refused: a blocking httpx client would otherwise send the request without a token.
-        gcx's blocking :class:`~gcx.client.Client` runs the async flow on its own loop."""
+        gcx's blocking :class:`~gcx.blocking.Client` runs the async flow on its own loop."""
         raise AuthError(
             "ClientCredentialsAuth works with httpx.AsyncClient only; use gcx.Client for blocking calls"
         )
