@@ -141,13 +141,12 @@ class Demo:
         rows = crm.rows(self.contacts, self.accounts)
         first_valid = next(r for r in rows if isinstance(r, list) and len(r) == len(crm.HEADER))
         row = dict(zip(crm.HEADER, first_valid, strict=True))
+        # As a person would: create the records, then claim the CRM key as an ExternalId identifier
+        # (the API claims nothing from a body's ``identifiers`` array, nor from ``externalIds``).
         org = await gc.organizations.create(
-            {
-                "name": row["account_name"] or "Hand-made account",
-                "identifiers": [{"type": "ExternalId", "value": row["account_id"]}],
-                "tags": ["vip"],
-            }
+            {"name": row["account_name"] or "Hand-made account", "tags": ["vip"]}
         )
+        await gc.organizations.identifiers.claim(org.id, "ExternalId", row["account_id"])
         contact = await gc.contacts.create(
             {
                 "firstName": row["first_name"].strip(),
@@ -156,9 +155,9 @@ class Demo:
                 "salutation": "Dr",
                 "twitterId": {"screenName": "handmade_contact"},
                 "externalOrganization": {"id": org.id},
-                "identifiers": [{"type": "ExternalId", "value": row["contact_id"]}],
             }
         )
+        await gc.contacts.identifiers.claim(contact.id, "ExternalId", row["contact_id"])
         self.say(
             f"before gcx: an agent created account {row['account_id']} and contact {row['contact_id']} by hand "
             "(with a salutation, a Twitter id and a tag gcx does not manage)"
