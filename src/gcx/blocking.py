@@ -23,16 +23,21 @@ from gcx.config import Settings
 from gcx.models import (
     ContactEnrichRequest,
     ContactIdentifier,
+    ContactListing,
+    ContactSearchRequest,
     ExternalContact,
     ExternalOrganization,
     ExternalOrganizationEnrichRequest,
     ExternalOrganizationIdentifier,
     ExternalSource,
+    Note,
     Organization,
+    Relationship,
 )
 from gcx.pacing import RateLimiter
 from gcx.pagination import ScanPager, SearchPager
 from gcx.resources.bulk import BulkResult
+from gcx.resources.children import Notes, Relationships
 from gcx.resources.contacts import Contacts
 from gcx.resources.external_sources import ExternalSources
 from gcx.resources.identifiers import Identifiers
@@ -282,6 +287,60 @@ class _SyncRecords(Generic[M, R]):
         return self._b.call(self._a.bulk_enrich, requests, dry_run=dry_run, batch_size=batch_size)
 
 
+class SyncNotes:
+    """Blocking :class:`~gcx.resources.children.Notes`."""
+
+    def __init__(self, bridge: _Bridge, inner: Notes) -> None:
+        self._b = bridge
+        self._a = inner
+
+    def list(self, record_id: str, *, sort_order: str | None = None) -> SyncIterator[Note]:
+        return SyncIterator(self._b, self._a.list(record_id, sort_order=sort_order))
+
+    def get(self, record_id: str, note_id: str) -> Note:
+        return self._b.call(self._a.get, record_id, note_id)
+
+    def create(self, record_id: str, note: Note | Mapping[str, Any] | str) -> Note:
+        return self._b.call(self._a.create, record_id, note)
+
+    def update(self, record_id: str, note: Note | Mapping[str, Any], *, id: str | None = None) -> Note:
+        return self._b.call(self._a.update, record_id, note, id=id)
+
+    def patch(self, record_id: str, note_id: str, changes: Sequence[Any]) -> Note:
+        return self._b.call(self._a.patch, record_id, note_id, changes)
+
+    def delete(self, record_id: str, note_id: str) -> None:
+        self._b.call(self._a.delete, record_id, note_id)
+
+
+class SyncRelationships:
+    """Blocking :class:`~gcx.resources.children.Relationships`."""
+
+    def __init__(self, bridge: _Bridge, inner: Relationships) -> None:
+        self._b = bridge
+        self._a = inner
+
+    def list(self, org_id: str, *, sort_order: str | None = None) -> SyncIterator[Relationship]:
+        return SyncIterator(self._b, self._a.list(org_id, sort_order=sort_order))
+
+    def get(self, relationship_id: str) -> Relationship:
+        return self._b.call(self._a.get, relationship_id)
+
+    def create(self, relationship: Relationship | Mapping[str, Any]) -> Relationship:
+        return self._b.call(self._a.create, relationship)
+
+    def update(
+        self, relationship: Relationship | Mapping[str, Any], *, id: str | None = None
+    ) -> Relationship:
+        return self._b.call(self._a.update, relationship, id=id)
+
+    def patch(self, relationship_id: str, changes: Sequence[Any]) -> Relationship:
+        return self._b.call(self._a.patch, relationship_id, changes)
+
+    def delete(self, relationship_id: str) -> None:
+        self._b.call(self._a.delete, relationship_id)
+
+
 class SyncOrganizations(_SyncRecords[ExternalOrganization, ExternalOrganizationEnrichRequest]):
     """Blocking :class:`~gcx.resources.organizations.Organizations`."""
 
@@ -289,6 +348,7 @@ class SyncOrganizations(_SyncRecords[ExternalOrganization, ExternalOrganizationE
         super().__init__(bridge)
         self._a: Organizations = inner
         self.identifiers = SyncIdentifiers(bridge, inner.identifiers)
+        self.notes = SyncNotes(bridge, inner.notes)
 
     def contacts(
         self,
@@ -317,6 +377,18 @@ class SyncContacts(_SyncRecords[ExternalContact, ContactEnrichRequest]):
         super().__init__(bridge)
         self._a: Contacts = inner
         self.identifiers = SyncIdentifiers(bridge, inner.identifiers)
+        self.notes = SyncNotes(bridge, inner.notes)
+
+    def merge(
+        self, contact_ids: Sequence[str], *, value_override: Mapping[str, Any] | None = None
+    ) -> ExternalContact:
+        return self._b.call(self._a.merge, contact_ids, value_override=value_override)
+
+    def merge_into(self, source_id: str, target_id: str) -> ExternalContact:
+        return self._b.call(self._a.merge_into, source_id, target_id)
+
+    def search_body(self, request: ContactSearchRequest | Mapping[str, Any]) -> ContactListing:
+        return self._b.call(self._a.search_body, request)
 
     def lookup(
         self,
@@ -418,6 +490,7 @@ class Client:
         self.organizations = SyncOrganizations(self._bridge, self._async.organizations)
         self.contacts = SyncContacts(self._bridge, self._async.contacts)
         self.external_sources = SyncExternalSources(self._bridge, self._async.external_sources)
+        self.relationships = SyncRelationships(self._bridge, self._async.relationships)
 
     def __repr__(self) -> str:
         return f"Client(region={self.settings.region.name!r}, client_id={self.settings.client_id!r})"

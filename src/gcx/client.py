@@ -31,6 +31,7 @@ from gcx.config import Settings
 from gcx.errors import ConfigError
 from gcx.models import Organization
 from gcx.pacing import RateLimiter
+from gcx.resources.children import Relationships
 from gcx.resources.contacts import Contacts
 from gcx.resources.core import Core
 from gcx.resources.external_sources import ExternalSources
@@ -156,6 +157,7 @@ class AsyncClient:
         self.organizations = Organizations(self._core)
         self.contacts = Contacts(self._core)
         self.external_sources = ExternalSources(self._core)
+        self.relationships = Relationships(self._core)
         self._closed = False
 
     async def _send_token_request(self, request: httpx.Request) -> httpx.Response:

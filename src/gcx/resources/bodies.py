@@ -165,3 +165,26 @@ def as_list(value: Any, what: str) -> list[Any]:
         return list(value)
     except TypeError:
         raise ValidationError(f"{what} must be a list, got {type(value).__name__}", field=what) from None
+
+
+def patch_items(changes: Sequence[Any], *, record: str) -> list[dict[str, Any]]:
+    """PATCH changes (``PatchChange`` models or dicts with field/value/action) as JSON, each
+    checked: a field like ``$.address.city`` and an action; values JSON-ready."""
+    items: list[dict[str, Any]] = []
+    for n, change in enumerate(as_list(changes, "changes")):
+        item = change.to_api() if isinstance(change, ApiModel) else dict(change)
+        field = item.get("field")
+        if not isinstance(field, str) or not field.startswith("$."):
+            raise ValidationError(
+                f"{record}: change #{n} needs a field like '$.address.city', got {field!r}",
+                field=str(field),
+                record=record,
+            )
+        if item.get("action") is None:
+            raise ValidationError(
+                f"{record}: change #{n} ({field}) has no action", field=field, record=record
+            )
+        if "value" in item:
+            item["value"] = jsonable(item["value"], field=field[2:], record=record)
+        items.append(item)
+    return items

@@ -12,12 +12,14 @@ from gcx.models import (
 )
 from gcx.models.values import CONTACT_IDENTIFIER_TYPES
 from gcx.resources.bodies import seg
-from gcx.resources.core import API
+from gcx.resources.children import ContactExtras, Notes
+from gcx.resources.core import API, Core
 from gcx.resources.records import RecordResource
 
 
-class Contacts(RecordResource[ExternalContact, ContactIdentifier, ContactEnrichRequest]):
-    """Create, read, update, delete, search, scan, bulk, identify, enrich and move contacts."""
+class Contacts(ContactExtras, RecordResource[ExternalContact, ContactIdentifier, ContactEnrichRequest]):
+    """Create, read, update, delete, search, scan, bulk, identify, enrich, move and merge
+    contacts; their notes (``notes``)."""
 
     kind = "contact"
     path = f"{API}/contacts"
@@ -30,6 +32,10 @@ class Contacts(RecordResource[ExternalContact, ContactIdentifier, ContactEnrichR
     enrich_model = ContactEnrichRequest
     claim_model = IdentifierClaimRequest
     identifier_types = CONTACT_IDENTIFIER_TYPES
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
+        self.notes = Notes(core, self.path, self.kind)
 
     async def lookup(
         self,

@@ -16,7 +16,8 @@ from gcx.models import (
 from gcx.models.values import ORG_IDENTIFIER_TYPES
 from gcx.pagination import ScanPager, SearchPager, scan_limit
 from gcx.resources.bodies import expand_param, seg
-from gcx.resources.core import API
+from gcx.resources.children import Notes
+from gcx.resources.core import API, Core
 from gcx.resources.records import RecordResource
 
 
@@ -36,6 +37,10 @@ class Organizations(
     enrich_model = ExternalOrganizationEnrichRequest
     claim_model = ExternalOrganizationIdentifierClaimRequest
     identifier_types = ORG_IDENTIFIER_TYPES
+
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
+        self.notes = Notes(core, self.path, self.kind)
 
     def _check_new(self, body: dict[str, Any], record: str) -> None:
         name = body.get("name")

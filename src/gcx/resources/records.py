@@ -15,7 +15,7 @@ from gcx.merge import apply_changes, to_patch_changes
 from gcx.models import ApiModel
 from gcx.models.values import IDEMPOTENT_PATCH_ACTIONS
 from gcx.pagination import ScanPager, SearchPager, scan_limit
-from gcx.resources.bodies import api_body, as_list, body_of, coerce, expand_param, jsonable, seg
+from gcx.resources.bodies import api_body, as_list, body_of, coerce, expand_param, jsonable, patch_items, seg
 from gcx.resources.bulk import (
     INVALID,
     BulkError,
@@ -134,23 +134,7 @@ class RecordResource(Generic[M, I, R]):
     async def patch(self, id: str, changes: Sequence[Any]) -> M:
         """Apply PATCH changes (``PatchChange`` models or dicts with field/value/action)."""
         label = self._record(id)
-        items: builtins.list[dict[str, Any]] = []
-        for n, change in enumerate(as_list(changes, "changes")):
-            item = change.to_api() if isinstance(change, ApiModel) else dict(change)
-            field = item.get("field")
-            if not isinstance(field, str) or not field.startswith("$."):
-                raise ValidationError(
-                    f"{label}: change #{n} needs a field like '$.address.city', got {field!r}",
-                    field=str(field),
-                    record=label,
-                )
-            if item.get("action") is None:
-                raise ValidationError(
-                    f"{label}: change #{n} ({field}) has no action", field=field, record=label
-                )
-            if "value" in item:
-                item["value"] = jsonable(item["value"], field=field[2:], record=label)
-            items.append(item)
+        items = patch_items(changes, record=label)
         idempotent = all(i.get("action") in IDEMPOTENT_PATCH_ACTIONS for i in items)
         data = await self._core.json(
             "PATCH", f"{self.path}/{seg(id, record=label)}", body={"changes": items}, idempotent=idempotent
