@@ -86,7 +86,7 @@ def writes(stats: dict[str, Any]) -> int:
     n = 0
     for r in stats["routes"]:
         route, method = r["route"], r["method"]
-        if not route.startswith("/api/v2") or method == "GET":
+        if not route.startswith("/api/v2") or method == "GET" or int(r.get("status") or 0) >= 400:
             continue
         if method == "POST" and (route.endswith(reads[0]) or route.endswith(reads[1]) or reads[2] in route):
             continue

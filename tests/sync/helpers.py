@@ -76,12 +76,13 @@ async def sync(
 
 
 def writes(emu: Emulator) -> int:
-    """API write requests the emulator received (anything but GET and the read-only POSTs)."""
+    """API write requests the emulator accepted (anything but GET and the read-only POSTs; a refused
+    request wrote nothing, e.g. the permission probes a sync makes before writing, gcx.access)."""
     stats = emu.stats()
     reads = ("/bulk/contacts", "/bulk/organizations", "identifierlookup")
     n = 0
     for r in stats["routes"]:
-        if not r["route"].startswith("/api/v2"):
+        if not r["route"].startswith("/api/v2") or int(r.get("status") or 0) >= 400:
             continue
         if r["method"] == "GET":
             continue
