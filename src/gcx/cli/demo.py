@@ -146,6 +146,7 @@ class Demo:
         org = await gc.organizations.create(
             {"name": row["account_name"] or "Hand-made account", "tags": ["vip"]}
         )
+        assert org.id is not None  # the API always answers a created record's id
         await gc.organizations.identifiers.claim(org.id, "ExternalId", row["account_id"])
         contact = await gc.contacts.create(
             {
@@ -157,6 +158,7 @@ class Demo:
                 "externalOrganization": {"id": org.id},
             }
         )
+        assert contact.id is not None
         await gc.contacts.identifiers.claim(contact.id, "ExternalId", row["contact_id"])
         self.say(
             f"before gcx: an agent created account {row['account_id']} and contact {row['contact_id']} by hand "
