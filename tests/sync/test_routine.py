@@ -37,10 +37,14 @@ def gcx(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         "COLUMNS": "200",
     }
 
-    def run(*args: str) -> Result:
-        obj = {"transport": emu.transport(), "env": env, "client_options": {"rate_limit": 0}}
-        return CliRunner().invoke(app, list(args), env=env, obj=obj, catch_exceptions=False)
+    def obj() -> dict[str, Any]:
+        return {"transport": emu.transport(), "env": env, "client_options": {"rate_limit": 0}}
 
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(app, list(args), env=env, obj=obj(), catch_exceptions=False)
+
+    run.env = env  # type: ignore[attr-defined]
+    run.obj = obj  # type: ignore[attr-defined]
     return run
 
 
@@ -102,3 +106,21 @@ def test_a_semicolon_csv_without_its_delimiter_is_refused_before_any_request(
     assert "are not in the source" in run.stderr
     assert 'set delimiter = ";" under [source]' in run.stderr
     assert api_calls(emu) == before  # not one request
+
+
+def test_apply_on_a_terminal_shows_the_plan_and_asks(
+    gcx: Any, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gcx.cli.sync_cmd as sync_cmd
+
+    monkeypatch.setattr(sync_cmd, "_interactive", lambda: True)
+    src = _jsonl(tmp_path / "r.jsonl", [{"kind": "organization", "externalId": "o-1", "name": "Acme"}])
+    runner_input = {"input": "n\n"}
+    refused = CliRunner().invoke(app, ["sync", "apply", str(src)], **runner_input, env=gcx.env, obj=gcx.obj())
+    assert refused.exit_code == 1 and "aborted: nothing was changed" in refused.stderr
+    assert "organizations: 1 to create" in refused.stderr
+    assert not emu.backend.dump()["organizations"]
+    accepted = CliRunner().invoke(app, ["sync", "apply", str(src)], input="y\n", env=gcx.env, obj=gcx.obj())
+    assert accepted.exit_code == 0, accepted.output
+    assert len(emu.backend.dump()["organizations"]) == 1
+    assert gcx("sync", "apply", str(src), "--yes").exit_code == 0  # --yes (and a job) never asks

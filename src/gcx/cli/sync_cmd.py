@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -491,8 +492,19 @@ def apply_cmd(
     external_source: SourceNameOpt = DEFAULT_EXTERNAL_SOURCE,
     phone_country: CountryOpt = "US",
     max_invalid: MaxInvalidOpt = 0,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="Do not show the plan and ask first (on a terminal apply asks; a job never does).",
+        ),
+    ] = False,
 ) -> None:
     """Make Genesys match the source: organizations first, then contacts, in bulk batches.
+
+    On a terminal, apply first shows what it would change and asks (--yes skips the question);
+    without a terminal (cron, CI, a scheduler) it applies straight away.
 
     Interrupted (Ctrl-C, a crash, kill -9)? Run the same command again: the ledger knows what
     was sent, the next run reconciles it and goes on; nothing is duplicated.
@@ -519,10 +531,42 @@ def apply_cmd(
     else:
         src = _source(source, mapping, sql_url, query, phone_country)
     opts = _options(**given, trust_ledger=trust_ledger, batch_size=batch_size)
+    if not dry_run and not yes and _interactive():
+        _preview_and_ask(cli, src, ledger, opts)
     report, exc, url = _run(
         cli, source=src, ledger_arg=ledger, options=opts, dry_run=dry_run, on_op=None, out=cli.out
     )
     _finish(cli, report, exc, url, report_file, max_invalid=max_invalid)
+
+
+def _interactive() -> bool:
+    """A person at a terminal (stdin and stderr): apply shows the plan and asks."""
+    try:
+        return sys.stdin.isatty() and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _preview_and_ask(cli: CliContext, src: Any, ledger: str | None, opts: SyncOptions) -> None:
+    """Plan first (reads only), show its summary, and go on only when the person says yes."""
+    report, exc, _ = _run(
+        cli, source=src, ledger_arg=ledger, options=opts, dry_run=True, on_op=None, out=cli.out
+    )
+    if exc is not None:
+        raise exc
+    if report.status == "error":
+        raise CliError(report.error or "the plan failed")
+    for line in _summary_lines(report)[:-1]:  # without the request count
+        cli.out.message(line)
+    changes = sum(
+        report.planned.counts[k][op]
+        for k in ("organization", "contact")
+        for op in ("create", "update", "move", "delete")
+    )
+    if not changes:
+        return  # nothing to approve: the apply only confirms it
+    if not typer.confirm("Apply these changes?", default=False, err=True):
+        raise CliError("aborted: nothing was changed (--yes applies without asking)")
 
 
 #: Options that decide what a plan writes: apply --plan takes them from the plan.
