@@ -124,3 +124,32 @@ def test_apply_on_a_terminal_shows_the_plan_and_asks(
     assert accepted.exit_code == 0, accepted.output
     assert len(emu.backend.dump()["organizations"]) == 1
     assert gcx("sync", "apply", str(src), "--yes").exit_code == 0  # --yes (and a job) never asks
+
+
+def test_after_ctrl_c_mid_write_status_shows_pending_not_failed(
+    gcx: Any, emu: Emulator, tmp_path: Path
+) -> None:
+    import httpx
+
+    inner = emu.transport()
+    calls = {"adds": 0}
+
+    class CtrlCOnSecondBatch(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/bulk/organizations/add"):
+                calls["adds"] += 1
+                if calls["adds"] == 2:
+                    raise KeyboardInterrupt
+            return await inner.handle_async_request(request)
+
+    rows = [{"kind": "organization", "externalId": f"o-{n}", "name": f"O{n}"} for n in range(25)]
+    src = _jsonl(tmp_path / "r.jsonl", rows)
+    obj = {**gcx.obj(), "transport": CtrlCOnSecondBatch()}
+    run = CliRunner().invoke(app, ["sync", "apply", str(src), "--batch-size", "10"], env=gcx.env, obj=obj)
+    assert run.exit_code == 130 and "run the same gcx sync apply again" in run.stderr
+    status = json.loads(gcx("sync", "status", "-o", "json").stdout)
+    assert status["failed"] == []  # the batch in flight is pending, the rest was never sent
+    assert status["pending"] == 10 and status["runs"][0]["status"] == "interrupted"
+    again = gcx("sync", "apply", str(src), "--batch-size", "10")
+    assert again.exit_code == 0, again.output
+    assert len(emu.backend.dump()["organizations"]) == 25
