@@ -10,13 +10,16 @@ import httpx
 import pytest
 
 from gcx.console.db import ConsoleDb
+from gcx.console.execute import plan_job
 from gcx.console.users import UserStore
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.service.config import load_config
 from gcx.service.console import console_routes, next_run
 from gcx.service.database import ledger_url
+from gcx.service.runner import EventSource
 from gcx.service.tasks import Service
 from gcx.service.web import create_app
+from gcx_testkit.verify import verify
 
 from .helpers import ENV, config_text, contact, org, query, write_jsonl
 
@@ -86,6 +89,23 @@ source = { type = "jsonl", path = "crm.jsonl" }
                 assert recs.count('href="http://svc/console/records/crm/contacts/') == 6
                 assert (await web.get("/healthz")).status_code == 200  # the service's routes still there
                 assert ENV["GC_SECRET"] not in dash + run + recs
+                # a plan waiting for approval, approved in the console, applied through the fleet
+                state = routes[0].app.state.console  # type: ignore[attr-defined]
+                job = state.jobs.jobs()[0]
+                assert job.next_run is not None and job.pending_events == 0
+                changed = [org(1), org(2), *[contact(i, 1 + i % 2, firstName=f"New{i}") for i in range(6)]]
+                planned = await plan_job(job.target, EventSource(changed))
+                assert planned.plan_path is not None, planned.report.error
+                approval = state.approvals.submit(
+                    "crm", str(planned.plan_path), ["test"], {"planned": planned.report.planned.to_json()}
+                )
+                page = (await web.get(f"/console/approvals/{approval.id}")).text
+                token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+                r = await web.post(f"/console/approvals/{approval.id}/approve", data={"csrf": token})
+                assert r.status_code == 303 and r.headers["location"] == f"/console/approvals/{approval.id}"
+                done = state.approvals.get(approval.id)
+                assert done.state == "applied", done.note
+                assert verify(emu.dump(), changed).ok
             routes[0].app.state.console.close()  # type: ignore[attr-defined]
         finally:
             service.stopping.set()

@@ -75,7 +75,7 @@ class ServiceJobs:
                 name=job.name,
                 ledger_url=ledger_url(fleet.url),
                 ledger_prefix=ledger_prefix(job.name),
-                region=job.profile.region or job.profile.name,
+                region=_region(job.profile.region, fleet, job.profile),
                 reports_dir=cfg.service.data_dir / "reports" / job.name,
                 client=client,
                 options=sync_options(job),
@@ -128,6 +128,20 @@ class ServiceJobs:
             return None
         data = row[0]
         return data if isinstance(data, dict) else json.loads(data)
+
+
+def _region(region: str | None, fleet: Fleet, profile: Any) -> str:
+    """The region name the ledger is bound with (as the workers' runs give it)."""
+    from gcx.config import resolve_region
+
+    if region:
+        return resolve_region(region).name
+    try:
+        from gcx.service.runner import settings_for
+
+        return settings_for(profile, fleet.env).region.name
+    except Exception:  # credentials not set here: the binding check will say so on a write
+        return str(profile.name)
 
 
 def console_routes(cfg: ServiceConfig, fleet: Fleet, env: Mapping[str, str] | None = None) -> list[BaseRoute]:
