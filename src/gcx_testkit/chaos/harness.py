@@ -165,9 +165,18 @@ class Harness:
                 {"type": "ExternalId", "value": key},
             )
         except Exception:
-            return None
+            found = None  # no record holds that identifier
         rid = found.get("id") if isinstance(found, dict) else None
-        return str(rid) if rid else None
+        if rid:
+            return str(rid)
+        # Under Genesys' documented identity rules a record gcx created holds no ExternalId
+        # identifier (externalIds derive none): a person finds it by its external id field.
+        plural = "contacts" if kind == "contact" else "organizations"
+        for record in backend.dump()[plural]:
+            for ext in record.get("externalIds") or []:
+                if isinstance(ext, dict) and ext.get("value") == key:
+                    return str(record["id"])
+        return None
 
     # -- running gcx
 
