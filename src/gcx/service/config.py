@@ -103,7 +103,8 @@ class ServiceSettings:
     max_body_bytes: int = 1_048_576  # webhook bodies above this are refused with 413
     max_events_per_request: int = 1000
     signature_max_age: int = 300  # seconds a webhook timestamp stays acceptable (both ways)
-    coalesce_seconds: float = 5.0  # webhook events wait this long to be applied together
+    coalesce_seconds: float = 5.0  # a burst of webhook events is applied once it is this quiet...
+    coalesce_max_seconds: float = 60.0  # ... or this old (its first event), whichever comes first
     max_batch_events: int = 50_000  # events one webhook run takes at most
     stalled_after: float = 30.0  # a worker silent this long is dead: its jobs are retried
     heartbeat_interval: float = 5.0
@@ -197,6 +198,7 @@ def _service(data: dict[str, Any], base: Path) -> ServiceSettings:
             "max_events_per_request",
             "signature_max_age",
             "coalesce_seconds",
+            "coalesce_max_seconds",
             "max_batch_events",
             "stalled_after",
             "heartbeat_interval",
@@ -221,6 +223,7 @@ def _service(data: dict[str, Any], base: Path) -> ServiceSettings:
         ),
         signature_max_age=_int(s, "signature_max_age", "[service]", d.signature_max_age, 10, 86_400),
         coalesce_seconds=_num(s, "coalesce_seconds", "[service]", d.coalesce_seconds, 0, 3600),
+        coalesce_max_seconds=_num(s, "coalesce_max_seconds", "[service]", d.coalesce_max_seconds, 0, 86_400),
         max_batch_events=_int(s, "max_batch_events", "[service]", d.max_batch_events, 1, 1_000_000),
         stalled_after=stalled,
         heartbeat_interval=heartbeat,

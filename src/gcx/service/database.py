@@ -232,3 +232,17 @@ async def unfinished_streak(pool: AsyncConnectionPool, job: str) -> int:
                 break
             n += 1
         return n
+
+
+async def pending_ages(pool: AsyncConnectionPool, job: str) -> tuple[float, float] | None:
+    """Seconds since the oldest and since the newest pending event of ``job`` (None: none pending)."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT extract(epoch FROM now() - min(received_at)), extract(epoch FROM now() - max(received_at)) "
+            "FROM gcx_svc_events WHERE job = %s AND applied_at IS NULL",
+            (job,),
+        )
+        row = await cur.fetchone()
+        if row is None or row[0] is None:
+            return None
+        return float(row[0]), float(row[1])

@@ -174,7 +174,18 @@ class Service:
         await self._run(job, "schedule", None)
 
     async def apply_pending(self, job: JobConfig) -> None:
-        limit = self.cfg.service.max_batch_events
+        """Apply the job's pending events once the burst is quiet for ``coalesce_seconds`` (or
+        its first event is ``coalesce_max_seconds`` old), in runs of ``max_batch_events``."""
+        s = self.cfg.service
+        ages = await db.pending_ages(self.pool, job.name)
+        if ages is None:
+            return
+        oldest, newest = ages
+        if newest < s.coalesce_seconds and oldest < s.coalesce_max_seconds:
+            wait = min(s.coalesce_seconds - newest, s.coalesce_max_seconds - oldest)
+            await self.defer_apply(job.name, delay=max(0.2, wait))
+            return
+        limit = s.max_batch_events
         while not self.stopping.is_set():
             pending = await db.pending_events(self.pool, job.name, limit)
             if not pending:
