@@ -27,6 +27,7 @@ from gcx.service.runner import Fleet, ledger_prefix, sync_options
 log = logging.getLogger("gcx.service.console")
 
 ENV_SECRET = "GCX_CONSOLE_SECRET"  # noqa: S105 - the name of an environment variable
+ENV_HTTPS = "GCX_CONSOLE_HTTPS"  # 1 behind an HTTPS proxy: the session cookie is Secure
 MOUNT = "/console"
 
 
@@ -88,8 +89,14 @@ class ServiceJobs:
                 "sql": f"SQL (${src.url_env})",
                 "webhook": "webhooks",
             }[src.type]
-            self._infos[job.name] = JobInfo(target=target, source=source, schedule=job.schedule,
-                                            approval=ApprovalPolicy())  # fmt: skip
+            # a job's approval policy, once the config carries one (JobConfig.approval)
+            policy = getattr(job, "approval", None)
+            self._infos[job.name] = JobInfo(
+                target=target,
+                source=source,
+                schedule=job.schedule,
+                approval=policy if isinstance(policy, ApprovalPolicy) else ApprovalPolicy(),
+            )
 
     def jobs(self) -> Sequence[Any]:
         from dataclasses import replace
@@ -157,5 +164,6 @@ def console_routes(cfg: ServiceConfig, fleet: Fleet, env: Mapping[str, str] | No
         db=db,
         jobs=ServiceJobs(cfg, fleet, db.engine),
         secret_key=session_secret(cfg.service.data_dir, env),
+        https=env.get(ENV_HTTPS, "").strip().lower() in ("1", "true", "yes"),
     )
     return [Mount(MOUNT, app=create_console_app(state), name="console")]
