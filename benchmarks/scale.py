@@ -187,6 +187,7 @@ class Row:
     emu_cpu: float = 0.0
     emu_rss: int = 0
     rate: int = 0
+    tokens: int = 1
     limited: int = 0
     exit: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -266,6 +267,7 @@ def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Nam
         row.run = "first sync" + (f", paced {rate}/min" if rate else ", unpaced")
         if args.tokens > 1:
             row.run += f", {args.tokens} tokens"
+            row.tokens = args.tokens
         row.extra["emu_base"] = emu.base_rss
         row.extra["ledger"] = sum(
             p.stat().st_size for p in ledger.parent.glob(ledger.name + "*") if p.is_file()
@@ -315,7 +317,7 @@ def table(results: dict[str, list[Row]], contacts: int, orgs: int) -> str:
     ]
     for label, rows in results.items():
         for r in rows:
-            floor = r.requests * 60 / r.rate if r.rate else 0.0
+            floor = r.requests * 60 / (r.rate * r.tokens) if r.rate else 0.0
             used = f"{floor / r.wall:.0%}" if r.rate and r.wall else "-"
             lines.append(
                 f"| {label} | {r.run} | {r.requests:,} | {r.wall:.1f} s | "

@@ -135,6 +135,25 @@ async def test_rate_limit_per_token(clock: FakeClock) -> None:
     assert emu.stats()["rateLimited"] == 1
 
 
+async def test_org_rate_limit_counts_every_token(clock: FakeClock) -> None:
+    emu = Emulator(EmulatorSettings(rate_limit=3, org_rate_limit=4), clock=clock)
+    token_a, token_b = emu.issue_token(), emu.issue_token()
+    async with client_for(emu, token_a) as a, client_for(emu, token_b) as b:
+        for _ in range(3):
+            assert (await a.get(f"{API}/contacts")).status_code == 200
+        assert (await a.get(f"{API}/contacts")).status_code == 429  # a's own budget (3)
+        assert (await b.get(f"{API}/contacts")).status_code == 200  # the org's 4th
+        r = await b.get(f"{API}/contacts")  # b has budget left, the org has none
+        assert r.status_code == 429 and r.headers["Retry-After"] == "60"
+        clock.advance(61)
+        assert (await b.get(f"{API}/contacts")).status_code == 200
+    # a refused request consumes neither budget
+    assert emu.stats()["rateLimited"] == 2
+    emu.backend.update_settings(org_rate_limit=0)
+    async with client_for(emu, token_b) as b:
+        assert (await b.get(f"{API}/contacts")).status_code == 200
+
+
 async def test_rate_limit_off(emu: Emulator) -> None:
     async with client_for(emu, emu.issue_token()) as api:
         for _ in range(400):

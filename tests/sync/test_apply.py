@@ -3,6 +3,7 @@ unmanaged fields, conflicts, prune guard, org binding, outcome unknown, request 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,14 @@ import pytest
 from gcx.client import AsyncClient
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.emulator.settings import KIND_IDENTITY
+from gcx.sync.engine import SyncEngine
 from gcx.sync.errors import BindingError
+from gcx.sync.fields import Kind
 from gcx.sync.ledger import Ledger
+from gcx.sync.options import SyncOptions
 from gcx.sync.records import Record
+from gcx.sync.remote import ItemResult, Remote
+from gcx.sync.source import Item, RecordsSource
 
 from .helpers import BASE, api_calls, assert_exact, contact, dataset, org, state, sync, writes
 
@@ -325,3 +331,56 @@ async def test_edit_after_the_scan_is_not_put_back(emu: Emulator, ledger: Ledger
     assert c["salutation"] == "Dr"  # the person's unmanaged edit survives
     assert c["title"] == "Set by an agent"  # and the managed one is a reported conflict, left alone
     assert [f["field"] for conflict in report.conflicts for f in conflict["fields"]] == ["title"]
+
+
+class _CountingSource(RecordsSource):
+    """Counts the contact rows handed out, so a test can tell when a batch was sent."""
+
+    def __init__(self, records: list[Record]) -> None:
+        super().__init__(records)
+        self.contacts_read = 0
+
+    def items(self, kinds: Collection[Kind] = ("organization", "contact")) -> Iterator[Item]:
+        for item in super().items(kinds):
+            if isinstance(item, Record) and item.kind == "contact":
+                self.contacts_read += 1
+            yield item
+
+
+class _WatchedRemote(Remote):
+    def __init__(self, gc: AsyncClient, writers: list[AsyncClient], source: _CountingSource) -> None:
+        super().__init__(gc, writers=writers)
+        self.source = source
+        self.read_at_add: list[int] = []
+
+    async def bulk_add(self, kind: Kind, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
+        if kind == "contact":
+            self.read_at_add.append(self.source.contacts_read)
+        return await super().bulk_add(kind, bodies)
+
+
+async def test_tokens_share_the_writes_and_batches_overlap_the_source(ledger: Ledger) -> None:
+    # the emulator limits each token: the two clients write on two budgets, no 429
+    emu = Emulator(EmulatorSettings(rate_limit=120, seed=3))
+    data = dataset(3, 600)
+    source = _CountingSource(data)
+
+    def client() -> AsyncClient:
+        return AsyncClient(
+            BASE, client_id="id", client_secret="secret", transport=emu.transport(), rate_limit=20
+        )
+
+    async with client() as gc, client() as second:
+        remote = _WatchedRemote(gc, [second], source)
+        engine = SyncEngine(ledger=ledger, source=source, remote=remote, region=BASE, options=SyncOptions())
+        report = await engine.run()
+        used = [gc.stats.requests, second.stats.requests]
+    assert engine.exception is None and report.status == "ok"
+    assert_exact(emu, data)
+    assert emu.stats()["rateLimited"] == 0 and emu.stats()["tokensIssued"] == 2
+    assert all(n > 0 for n in used) and report.requests == sum(used)
+    assert report.request_stats["tokens"] == 2
+    # the first contact batch left while the source was still being read (the pipeline)
+    assert remote.read_at_add[0] < len(data) - 3
+    # every op was recorded before it was sent, and none is left open
+    assert ledger.open_ops() == []

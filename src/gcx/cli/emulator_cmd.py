@@ -73,6 +73,12 @@ def emulator(
     rate_limit: Annotated[
         int, typer.Option("--rate-limit", help="Requests per minute per token (0 = off).", min=0)
     ] = 300,
+    org_rate_limit: Annotated[
+        int,
+        typer.Option(
+            "--org-rate-limit", help="Requests per minute for the whole org, all tokens (0 = off).", min=0
+        ),
+    ] = 0,
     token_rate_limit: Annotated[
         int, typer.Option("--token-rate-limit", help="Tokens per minute per client id (0 = off).", min=0)
     ] = 0,
@@ -218,6 +224,7 @@ def emulator(
     settings = EmulatorSettings(
         org_name=org_name,
         rate_limit=rate_limit,
+        org_rate_limit=org_rate_limit,
         token_rate_limit=token_rate_limit,
         token_ttl=token_ttl,
         admin_secret=secret,

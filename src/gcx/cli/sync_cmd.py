@@ -8,6 +8,7 @@ another org, prune refused...).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Callable
@@ -123,6 +124,16 @@ ReportOpt = Annotated[
     Path | None, typer.Option("--report", help="Where to write the JSON run report (default: .gcx/reports/).")
 ]
 BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, max=200, help="Records per bulk request.")]
+TokensOpt = Annotated[
+    int,
+    typer.Option(
+        "--tokens",
+        min=1,
+        max=16,
+        help="Client-credential tokens to spread the bulk writes over, each paced to its own "
+        "--rate-limit (the platform limits each token; see docs/sync.md).",
+    ),
+]
 
 
 def _source(
@@ -156,6 +167,7 @@ def _run(
     dry_run: bool,
     on_op: Callable[[Op], None] | None,
     out: Output,
+    tokens: int = 1,
 ) -> tuple[RunReport, BaseException | None, str]:
     from gcx.sync.engine import SyncEngine
     from gcx.sync.ledger import Ledger, ledger_url
@@ -175,13 +187,15 @@ def _run(
                 bar.advance(n - counts[kind])
                 counts[kind] = n
 
-            async with cli.async_client() as gc:
+            async with contextlib.AsyncExitStack() as stack:
+                gc = await stack.enter_async_context(cli.async_client())
                 if not options.trust_ledger:
                     await _check_access(gc, options, dry_run=dry_run, out=out)
+                writers = [await stack.enter_async_context(cli.async_client()) for _ in range(tokens - 1)]
                 engine = SyncEngine(
                     ledger=ledger,
                     source=source,
-                    remote=Remote(gc),
+                    remote=Remote(gc, writers=writers),
                     region=region,
                     options=options,
                     dry_run=dry_run,
@@ -488,6 +502,7 @@ def apply_cmd(
         bool, typer.Option("--dry-run", help="Plan only, write nothing (same as sync plan).")
     ] = False,
     batch_size: BatchOpt = 200,
+    tokens: TokensOpt = 1,
     report_file: ReportOpt = None,
     external_source: SourceNameOpt = DEFAULT_EXTERNAL_SOURCE,
     phone_country: CountryOpt = "US",
@@ -534,7 +549,14 @@ def apply_cmd(
     if not dry_run and not yes and _interactive():
         _preview_and_ask(cli, src, ledger, opts)
     report, exc, url = _run(
-        cli, source=src, ledger_arg=ledger, options=opts, dry_run=dry_run, on_op=None, out=cli.out
+        cli,
+        source=src,
+        ledger_arg=ledger,
+        options=opts,
+        dry_run=dry_run,
+        on_op=None,
+        out=cli.out,
+        tokens=tokens,
     )
     _finish(cli, report, exc, url, report_file, max_invalid=max_invalid)
 

@@ -168,6 +168,10 @@ class Backend:
         return self.state.rate_limiter
 
     @property
+    def org_limiter(self) -> RateLimiter:
+        return self.state.org_limiter
+
+    @property
     def token_limiter(self) -> RateLimiter:
         return self.state.token_limiter
 

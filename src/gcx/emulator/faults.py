@@ -34,6 +34,13 @@ class RateLimiter:
         self._hits: dict[str, deque[float]] = {}
 
     def hit(self, key: str) -> int | None:
+        return self._admit(key, record=True)
+
+    def wait(self, key: str) -> int | None:
+        """What :meth:`hit` would answer, without recording anything."""
+        return self._admit(key, record=False)
+
+    def _admit(self, key: str, *, record: bool) -> int | None:
         if self.per_minute <= 0:
             return None
         now = self.clock()
@@ -46,6 +53,8 @@ class RateLimiter:
         if len(hits) >= self.per_minute:
             wait = hits[0] + self.window - now
             return max(1, math.ceil(wait))
+        if not record:
+            return None
         hits.append(now)
         if len(self._hits) > 10_000:
             self._forget_idle(horizon)

@@ -113,8 +113,11 @@ class EmulatorGate:
             if refused is not None:
                 raise refused
             with backend.lock:
-                wait = backend.rate_limiter.hit(f"token:{token}")
-                if wait is not None:
+                wait = backend.rate_limiter.wait(f"token:{token}") or backend.org_limiter.wait("org")
+                if wait is None:  # within both budgets: the request counts against both
+                    backend.rate_limiter.hit(f"token:{token}")
+                    backend.org_limiter.hit("org")
+                else:
                     backend.stats.rate_limited += 1
                     raise EmulatorError(
                         429,

@@ -43,6 +43,9 @@ class EmulatorSettings:
 
     Limits and auth:
         rate_limit: requests per minute per bearer token (0 = off). Excess -> 429 + Retry-After.
+        org_rate_limit: requests per minute for the whole org, all tokens together (0 = off): an
+            undocumented limit, a setting so that a client spreading work over tokens is tested
+            against it.
         token_rate_limit: tokens issued per minute per client id (0 = off).
         token_ttl: lifetime of a token in seconds (``expires_in``).
         credentials: accepted ``(client_id, client_secret)`` pairs; empty = accept any.
@@ -88,6 +91,7 @@ class EmulatorSettings:
     division_id: str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
     division_name: str = "Home"
     rate_limit: int = 300
+    org_rate_limit: int = 0
     token_rate_limit: int = 0
     token_ttl: int = 86400
     credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
@@ -167,7 +171,7 @@ def _is_count(value: Any, minimum: int = 0) -> bool:
 def validate_settings(s: EmulatorSettings) -> list[str]:
     """Every problem with ``s``, each naming the setting."""
     problems: list[str] = []
-    for name in ("rate_limit", "token_rate_limit"):
+    for name in ("rate_limit", "org_rate_limit", "token_rate_limit"):
         if not _is_count(getattr(s, name)):
             problems.append(f"{name} must be an integer >= 0 (0 = off)")
     if not isinstance(s.admin_secret, str):

@@ -3,10 +3,19 @@
 Creates are sent as built from the source record; updates are full replacements built from the
 Genesys record re-read right before the batch (so a person's recent edit is not put back).
 Every batch goes through the one :class:`~gcx.sync.batch.BatchWriter` (record, send, settle).
+
+**Pipeline.** Batches are sent while the source is still being planned: as soon as a full batch
+is queued, :meth:`Applier.pump` starts it and returns, so the next batch's CPU (reading and
+validating rows, building bodies, the ledger) runs while earlier requests are in flight. At most
+:attr:`Applier.depth` batches are in flight (one more than the tokens the remote writes with:
+each token keeps one request going, and one batch is always ready behind them). Each batch keeps
+its own record-then-send order in the ledger (``BatchWriter``); batches never share a record.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 from gcx.sync.batch import BatchWriter, Done, Write
@@ -25,16 +34,60 @@ class Applier:
         self.run = run
         self.planner = planner
         self.writer = writer
+        self.depth = run.remote.tokens + 1
+        self.in_flight: set[asyncio.Task[None]] = set()
+
+    async def pump(self, kind: Kind) -> None:
+        """Start the full batches queued for ``kind`` (waiting only for room in the pipeline)."""
+        run = self.run
+        size = run.opts.batch_size
+        while len(run.pending_creates[kind]) >= size or len(run.pending_updates[kind]) >= size:
+            await self._start_next(kind)
 
     async def flush_all(self, kind: Kind) -> None:
         """Write everything queued for ``kind`` (a create retried after a lost answer included)."""
         run = self.run
-        while run.pending_creates[kind] or run.pending_updates[kind]:
-            if run.pending_creates[kind]:
-                await self._creates(kind)
-            if run.pending_updates[kind]:
-                await self._updates(kind)
+        while run.pending_creates[kind] or run.pending_updates[kind] or self.in_flight:
+            if run.pending_creates[kind] or run.pending_updates[kind]:
+                await self._start_next(kind)
+            else:
+                await self._wait(len(self.in_flight) - 1)
         run.flush_refresh()
+
+    async def _start_next(self, kind: Kind) -> None:
+        await self._wait(self.depth - 1)
+        run = self.run
+        size = run.opts.batch_size
+        if run.pending_creates[kind]:
+            ops = run.pending_creates[kind][:size]
+            del run.pending_creates[kind][:size]
+            await self._spawn(self._creates(kind, ops))
+        elif run.pending_updates[kind]:
+            items = run.pending_updates[kind][:size]
+            del run.pending_updates[kind][:size]
+            await self._spawn(self._updates(kind, items))
+
+    async def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        self.in_flight.add(asyncio.ensure_future(work))
+        await asyncio.sleep(0)  # let the batch record itself and send its request before planning goes on
+
+    async def _wait(self, most: int) -> None:
+        """Wait until at most ``most`` batches are in flight; a failed batch stops the run (the
+        others are cancelled: their operations stay ``started`` and are reconciled next run)."""
+        while len(self.in_flight) > max(most, 0):
+            done, _ = await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
+            self.in_flight -= done
+            for task in done:
+                if task.exception() is not None:
+                    await self.cancel()
+                    task.result()
+
+    async def cancel(self) -> None:
+        """Stop the batches in flight (an error elsewhere ended the run)."""
+        tasks, self.in_flight = self.in_flight, set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _payload(self, op: Op) -> dict[str, Any]:
         """What the ledger keeps with the op: the managed values it means to leave."""
@@ -59,10 +112,8 @@ class Applier:
 
     # ------------------------------------------------------------------ creates
 
-    async def _creates(self, kind: Kind) -> None:
+    async def _creates(self, kind: Kind, ops: list[Op]) -> None:
         run = self.run
-        ops = run.pending_creates[kind][: run.opts.batch_size]
-        del run.pending_creates[kind][: run.opts.batch_size]
         writes: list[Write] = []
         for op in ops:
             ok, org_id = self._org_id_for(op)
@@ -114,10 +165,8 @@ class Applier:
             out.append((again, fresh))
         return out
 
-    async def _updates(self, kind: Kind) -> None:
+    async def _updates(self, kind: Kind, items: Pending) -> None:
         run = self.run
-        items = run.pending_updates[kind][: run.opts.batch_size]
-        del run.pending_updates[kind][: run.opts.batch_size]
         items = await self._reread(kind, items)
         writes: list[Write] = []
         for op, remote in items:

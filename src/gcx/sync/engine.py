@@ -96,6 +96,7 @@ class SyncEngine:
         self.planner = Planner(self.state, source, self.finder)
         writer = BatchWriter(self.state, self.reconciler)
         self.applier = Applier(self.state, self.planner, writer)
+        self.planner.after_batch = self.applier.pump
         self.pruner = Pruner(self.state, self.planner, writer)
         self.exception: BaseException | None = None
 
@@ -140,6 +141,7 @@ class SyncEngine:
             rep.error = str(exc) or type(exc).__name__
             self.exception = exc
         finally:
+            await self.applier.cancel()
             if rep.status == "running":
                 rep.status = "interrupted"
             rep.seconds = time.monotonic() - t0

@@ -9,7 +9,7 @@ in an apply, queued for :mod:`gcx.sync.apply`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from gcx.sync.fields import ORG_REF, Kind
@@ -26,6 +26,8 @@ class Planner:
         self.run = run
         self.source = source
         self.finder = finder
+        #: Called after each decided batch in an apply: the applier starts the batches now full.
+        self.after_batch: Callable[[Kind], Awaitable[None]] | None = None
 
     # ------------------------------------------------------------------ source rows
 
@@ -182,6 +184,8 @@ class Planner:
         run.processed[kind] += len(recs)
         if run.progress is not None:
             run.progress(kind, run.processed[kind])
+        if self.after_batch is not None and not run.dry_run:
+            await self.after_batch(kind)
 
     def report_conflicts(self, op: Op, conflicts: Sequence[Change]) -> None:
         self.run.report.conflicts.append(

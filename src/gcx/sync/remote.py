@@ -8,7 +8,7 @@ to :class:`Remote`). No decisions are taken here.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -134,20 +134,52 @@ def _items(result: AnyBulkResult, *, entities: bool = False) -> list[ItemResult]
 
 
 class Remote:
-    """Genesys (or the emulator) seen by the sync, over an open client (``AsyncClient``)."""
+    """Genesys (or the emulator) seen by the sync, over an open client (``AsyncClient``).
 
-    def __init__(self, gc: GenesysApi) -> None:
+    ``writers``: more open clients, each with its own client-credentials token and its own rate
+    budget (``gcx sync apply --tokens N``). Bulk calls go to the client with the fewest calls in
+    flight; reads that follow a cursor (scans) and lookups stay on ``gc``.
+    """
+
+    def __init__(self, gc: GenesysApi, *, writers: Sequence[GenesysApi] = ()) -> None:
         self.gc = gc
+        self.pool: list[GenesysApi] = [gc, *writers]
+        self._busy = [0] * len(self.pool)
 
-    def _res(self, kind: Kind) -> RecordsApi[ExternalOrganization] | RecordsApi[ExternalContact]:
-        return self.gc.organizations if kind == "organization" else self.gc.contacts
+    @property
+    def tokens(self) -> int:
+        return len(self.pool)
+
+    def _res(
+        self, kind: Kind, gc: GenesysApi | None = None
+    ) -> RecordsApi[ExternalOrganization] | RecordsApi[ExternalContact]:
+        gc = gc or self.gc
+        return gc.organizations if kind == "organization" else gc.contacts
 
     @property
     def requests(self) -> int:
-        return self.gc.stats.requests
+        return sum(gc.stats.requests for gc in self.pool)
 
     def stats(self) -> dict[str, Any]:
-        return dict(self.gc.stats.snapshot())
+        total: dict[str, Any] = dict(self.gc.stats.snapshot())
+        for gc in self.pool[1:]:
+            for name, value in gc.stats.snapshot().items():
+                if isinstance(value, int | float) and isinstance(total.get(name), int | float):
+                    total[name] += value
+        if len(self.pool) > 1:
+            total["tokens"] = len(self.pool)
+        return total
+
+    async def _pooled(
+        self, kind: Kind, call: Callable[[RecordsApi[Any]], Awaitable[AnyBulkResult]]
+    ) -> AnyBulkResult:
+        """Run one bulk call on the least busy client of the pool."""
+        n = min(range(len(self.pool)), key=lambda i: self._busy[i])
+        self._busy[n] += 1
+        try:
+            return await call(self._res(kind, self.pool[n]))
+        finally:
+            self._busy[n] -= 1
 
     @property
     def rate_per_minute(self) -> float:
@@ -200,19 +232,19 @@ class Remote:
         if not bodies:
             return []
         # the bodies are built from validated source values (gcx.sync.fields): no model round trip
-        return _items(await self._res(kind).bulk_add(list(bodies), checked=True))
+        return _items(await self._pooled(kind, lambda res: res.bulk_add(list(bodies), checked=True)))
 
     async def bulk_update(self, kind: Kind, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
         if not bodies:
             return []
-        return _items(await self._res(kind).bulk_update(list(bodies), checked=True))
+        return _items(await self._pooled(kind, lambda res: res.bulk_update(list(bodies), checked=True)))
 
     async def bulk_remove(self, kind: Kind, ids: Sequence[str]) -> list[ItemResult]:
         if not ids:
             return []
-        return _items(await self._res(kind).bulk_remove(list(ids)))
+        return _items(await self._pooled(kind, lambda res: res.bulk_remove(list(ids))))
 
     async def bulk_get(self, kind: Kind, ids: Sequence[str]) -> list[ItemResult]:
         if not ids:
             return []
-        return _items(await self._res(kind).bulk_get(list(ids)), entities=True)
+        return _items(await self._pooled(kind, lambda res: res.bulk_get(list(ids))), entities=True)

@@ -30,6 +30,7 @@ class Snapshot:
             st.merged.clear()
             st.stats.reset()
             st.rate_limiter.reset()
+            st.org_limiter.reset()
             st.token_limiter.reset()
             st.faults.clear_forced()
 

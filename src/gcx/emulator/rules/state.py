@@ -40,6 +40,7 @@ class State:
         self.rng = random.Random(self.settings.seed)
         self.faults = FaultInjector(self.settings, random.Random(self.rng.random()))
         self.rate_limiter = RateLimiter(self.settings.rate_limit, clock)
+        self.org_limiter = RateLimiter(self.settings.org_rate_limit, clock)
         self.token_limiter = RateLimiter(self.settings.token_rate_limit, clock)
         #: Search text per stored record version (``search``), dropped when a record is deleted.
         self.hay: dict[tuple[str, str], tuple[Record, str]] = {}
@@ -57,6 +58,7 @@ class State:
                 self.rng.seed(new.seed)
                 self.faults.rng.seed(self.rng.random())
             self.rate_limiter.per_minute = new.rate_limit
+            self.org_limiter.per_minute = new.org_rate_limit
             self.token_limiter.per_minute = new.token_rate_limit
             return new
 
