@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from gcx.sync.plan import (
     update_body,
 )
 from gcx.sync.records import Record
-from gcx.sync.rows import LedgerEntry
+from gcx.sync.rows import JsonObject, LedgerEntry, json_text
 
 SRC = "src-1"
 
@@ -263,3 +264,32 @@ def test_prune_guard() -> None:
     with pytest.raises(PruneRefusedError, match="would delete 20 of the 21"):
         prune_candidates(entries, {}, held=21, threshold=0.1, force=False)
     assert len(prune_candidates(entries, {}, held=21, threshold=0.1, force=True)) == 20
+
+
+def test_remote_index_keeps_records_packed_and_gives_fresh_copies() -> None:
+    idx = RemoteIndex("contact")
+    bodies = [
+        {
+            "id": f"id-{i}",
+            "firstName": f"P{i}",
+            "division": {"id": "d", "name": "Home", "selfUri": "/api/v2/authorization/divisions/d"},
+            "externalIds": [{"externalSource": {"id": SRC}, "value": f"k-{i}"}],
+        }
+        for i in range(50)
+    ]
+    for body in bodies:
+        idx.add(body, SRC)
+    idx.add({"id": "other", "firstName": "no key"}, SRC)
+    assert idx.get("k-7") == bodies[7] and idx.by_id("other") == {"id": "other", "firstName": "no key"}
+    assert idx.get("k-7") is not idx.get("k-7")  # a copy each time: callers may change it freely
+    assert idx.id_of("k-3") == "id-3" and dict(idx.ids())["k-49"] == "id-49" and idx.get("nope") is None
+    packed = sum(len(p) for p in idx._packed.values())
+    assert packed < len(json.dumps(bodies)) / 3  # records of a scan share most of their text
+
+
+def test_ledger_values_are_held_as_json_text() -> None:
+    values = JsonObject('{"firstName":"Ada","title":null}')
+    assert values == {"firstName": "Ada", "title": None} and values.get("title", 1) is None
+    assert dict(values.items()) == {"firstName": "Ada", "title": None} and len(values) == 2
+    assert json_text(values) == values.text  # written back as it was read
+    assert json_text({"b": 1, "a": "é"}) == '{"a":"é","b":1}'

@@ -67,7 +67,11 @@ def choose(candidates: int, keys: int, *, enabled: bool = True) -> Choice:
 
 def candidates_of(idx: RemoteIndex, known_ids: set[str]) -> list[dict[str, Any]]:
     """Pure: scanned records without gcx's identity that the ledger does not know."""
-    return [body for rid, body in idx.by_id.items() if rid not in idx.key_by_id and rid not in known_ids]
+    return [
+        body
+        for rid in idx.all_ids()
+        if rid not in idx.key_by_id and rid not in known_ids and (body := idx.by_id(rid)) is not None
+    ]
 
 
 # --------------------------------------------------------------------------- the checks
@@ -88,7 +92,7 @@ class Adopter:
             if idx.get(item.key) is not None:
                 continue
             entry = run.entries.get((kind, item.key))
-            if entry is not None and entry.genesys_id in idx.by_id:
+            if entry is not None and idx.has(entry.genesys_id):
                 continue
             keys[item.key] = None
         return list(keys)

@@ -76,12 +76,14 @@ from gcx.sync.rows import (
     TRANSITIONS,
     Binding,
     CheckedRecord,
+    JsonObject,
     LedgerEntry,
     NewOp,
     OpRow,
     OpState,
     Outcome,
     check_binding,
+    json_text,
     next_state,
 )
 
@@ -346,7 +348,7 @@ class Ledger:
                     key=normal_key(row["external_id"]),
                     genesys_id=row["genesys_id"],
                     hash=row["hash"],
-                    applied=_nfc_ref(json.loads(row["applied"])),
+                    applied=_applied(row["applied"]),
                     org_key=normal_key(row["org_key"]) if row["org_key"] else row["org_key"],
                     created_by_gcx=bool(row["created_by_gcx"]),
                 )
@@ -373,7 +375,7 @@ class Ledger:
                         "external_id": e.key,
                         "genesys_id": e.genesys_id,
                         "hash": e.hash,
-                        "applied": json.dumps(e.applied, sort_keys=True, ensure_ascii=False),
+                        "applied": json_text(e.applied),
                         "org_key": e.org_key,
                         "created_by_gcx": e.created_by_gcx,
                         "updated_at": _now(),
@@ -480,7 +482,9 @@ class Ledger:
                     "attempt": prev.get((op.kind, op.key, op.op), 0) + 1,
                     "batch_id": batch_id,
                     "genesys_id": op.genesys_id,
-                    "payload": json.dumps(op.payload, sort_keys=True, ensure_ascii=False),
+                    "payload": json.dumps(
+                        op.payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+                    ),
                     "line": op.line,
                     "updated_at": now,
                 }
@@ -781,6 +785,13 @@ class Ledger:
                 if len(out) >= limit:
                     break
         return out
+
+
+def _applied(text: str) -> Mapping[str, Any]:
+    """A record's applied values as stored: kept as text (NFC only changes non-ASCII text)."""
+    if text.isascii():
+        return JsonObject(text)
+    return _nfc_ref(json.loads(text))
 
 
 def _nfc_ref(applied: dict[str, Any]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ class Finder:
         async for body in run.remote.scan(kind):
             idx.add(body, run.sid, preferred)
         for key, ids in idx.duplicates.items():
-            kept = idx.by_key[key].get("id")
+            kept = idx.id_of(key)
             run.report.warnings.append(
                 f"{kind} {key!r} is held by {len(ids)} records in Genesys ({', '.join(ids)}); "
                 f"gcx uses {kept} and leaves the others alone"
@@ -94,7 +94,7 @@ class Finder:
                 if body is None:
                     entry = run.entries.get((kind, rec.key))
                     if entry is not None:
-                        body = idx.by_id.get(entry.genesys_id)
+                        body = idx.by_id(entry.genesys_id)
                 out[rec.key] = body
             return out
         # --trust-ledger: fetch only what the ledger cannot vouch for

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -41,8 +42,8 @@ class Record:
             out[ORG_REF] = self.org_key
         return out
 
-    @property
-    def hash(self) -> str:
+    @functools.cached_property
+    def hash(self) -> str:  # computed once: planning, the ledger op and the record all ask for it
         return values_hash(self.kind, self.applied_values())
 
     def to_json(self) -> dict[str, Any]:

@@ -12,6 +12,8 @@ else raises :class:`~gcx.sync.errors.IllegalTransitionError`.
 
 from __future__ import annotations
 
+import json
+from collections.abc import ItemsView, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -57,13 +59,56 @@ def next_state(current: OpState | str, event_name: str) -> OpState:
     return target
 
 
-@dataclass(frozen=True)
+class JsonObject(Mapping[str, Any]):
+    """A JSON object kept as its text and decoded on each read.
+
+    The ledger's records are all held during a run (a million of them at scale): as text they
+    cost their length, as dicts several times more. Each read decodes once (``items``, ``get``,
+    ``==``); :attr:`text` is the stored JSON, written back as it is.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def data(self) -> dict[str, Any]:
+        value = json.loads(self.text)
+        return value if isinstance(value, dict) else {}
+
+    def __getitem__(self, name: str) -> Any:
+        return self.data()[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.data().get(name, default)
+
+    def items(self) -> ItemsView[str, Any]:
+        return self.data().items()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data())
+
+    def __len__(self) -> int:
+        return len(self.data())
+
+    def __repr__(self) -> str:
+        return f"JsonObject({self.text})"
+
+
+def json_text(values: Mapping[str, Any]) -> str:
+    """The ledger's JSON of a values mapping (a :class:`JsonObject` is written as it was read)."""
+    if isinstance(values, JsonObject):
+        return values.text
+    return json.dumps(dict(values), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerEntry:
     kind: Kind
     key: str
     genesys_id: str
     hash: str
-    applied: dict[str, Any]
+    applied: Mapping[str, Any]
     org_key: str | None
     created_by_gcx: bool
 

@@ -99,8 +99,8 @@ class RunState:
                 self.note_org(e.key, e.genesys_id)
         idx = self.index["organization"]
         if idx is not None:
-            for key, body in idx.by_key.items():
-                self.note_org(key, str(body.get("id")))
+            for key, rid in idx.ids():
+                self.note_org(key, rid)
 
     def org_failure(self, *, key: str, op_name: str, line: int | None, org_key: str) -> None:
         """A contact not written because its organization could not be written."""
