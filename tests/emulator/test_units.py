@@ -365,3 +365,24 @@ def test_scan_returns_every_live_record_once_in_creation_order(ops: list[int | N
         if not cursor:
             break
     assert seen == live
+
+
+def test_memory_store_keeps_records_packed_and_gives_fresh_copies() -> None:
+    from gcx.emulator.store import MemoryStore
+
+    store = MemoryStore()
+    division = {"id": "d", "name": "Home", "selfUri": "/api/v2/authorization/divisions/d"}
+    records = [{"id": f"c{i}", "firstName": f"P{i}", "division": division} for i in range(100)]
+    for record in records:
+        store.put("contacts", record)
+    got = store.get("contacts", "c5")
+    assert got == records[5] and got is not store.get("contacts", "c5")
+    assert got is not None
+    got["firstName"] = "changed without a put"
+    assert store.get("contacts", "c5") == records[5]  # a change is a put
+    version = store.version("contacts", "c5")
+    assert store.version("contacts", "c5") is version
+    store.put("contacts", {**records[5], "firstName": "new"})
+    assert store.version("contacts", "c5") is not version
+    assert [r["id"] for r in store.all("contacts")][:3] == ["c0", "c1", "c2"]
+    assert store.delete("contacts", "c0") == records[0] and store.get("contacts", "c0") is None

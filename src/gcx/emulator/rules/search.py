@@ -165,12 +165,13 @@ class Search:
         """Lower-cased searchable text of a record (cached per stored version), plus its org's name."""
         st = self.state
         key = (kind, record["id"])
+        version = st.store.version(kind, record["id"])
         cached = st.hay.get(key)
-        if cached is not None and cached[0] is record:
+        if cached is not None and version is not None and cached[0] is version:
             text = cached[1]
         else:
             text = _record_text(kind, record)
-            st.hay[key] = (record, text)
+            st.hay[key] = (version, text)
         if kind == CONTACTS:
             org_id = (record.get("externalOrganization") or {}).get("id")
             org = st.store.get(ORGS, org_id) if org_id else None

@@ -43,7 +43,7 @@ class State:
         self.org_limiter = RateLimiter(self.settings.org_rate_limit, clock)
         self.token_limiter = RateLimiter(self.settings.token_rate_limit, clock)
         #: Search text per stored record version (``search``), dropped when a record is deleted.
-        self.hay: dict[tuple[str, str], tuple[Record, str]] = {}
+        self.hay: dict[tuple[str, str], tuple[object, str]] = {}
         #: Trustor org id -> the external organizations linked to it (``trustors``).
         self.trustor_links: dict[str, set[str]] = {}
         #: A merged (ancestor) contact's id -> the contact it was merged into (``merge``).
