@@ -118,6 +118,8 @@ async def test_checked_candidates_are_remembered(emu: Emulator, ledger: Ledger) 
     assert second.applied["contact"]["adopted"] == 1 and second.applied["contact"]["created"] == 0
     assert len(state(emu)["contacts"]) == 12
     assert_exact(emu, data)
+    third = await sync(emu, ledger, data)  # the adopted record is no candidate any more: forgotten
+    assert third.adoption["checks"] == 0 and len(ledger.checked("contact")) == 7
 
 
 async def test_hand_made_organization_is_adopted_and_its_contacts_follow(

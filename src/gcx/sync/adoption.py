@@ -117,10 +117,13 @@ class Adopter:
             return  # --trust-ledger: no scan, nothing to compare (lookups by key still adopt)
         known = {e.genesys_id for e in run.entries.values() if e.kind == kind}
         cands = candidates_of(idx, known)
+        remembered = run.ledger.checked(kind)
+        gone = set(remembered) - {str(b.get("id")) for b in cands}
+        if gone and not run.dry_run:  # adopted or deleted since: the scan is complete
+            run.ledger.forget_checked(kind, sorted(gone))
         if not cands:
             summary["strategy"][kind] = "none"
             return
-        remembered = run.ledger.checked(kind)
         fresh: list[dict[str, Any]] = []
         held: dict[str, dict[str, Any]] = {}  # ExternalId value -> remembered candidate
         for body in cands:

@@ -418,6 +418,13 @@ class Ledger:
                 for r in rows
             }
 
+    def forget_checked(self, kind: Kind, genesys_ids: Sequence[str]) -> None:
+        """Drop remembered checks of records that are no longer candidates (adopted, deleted)."""
+        t = self.t_checked
+        with self.engine.begin() as conn:
+            for chunk in _chunks(sorted(set(genesys_ids)), 500):
+                conn.execute(delete(t).where(and_(t.c.kind == kind, t.c.genesys_id.in_(chunk))))
+
     def save_checked(self, checked: Sequence[CheckedRecord]) -> None:
         """Remember adoption checks (a later run checks a record again only once it changed)."""
         if not checked:
