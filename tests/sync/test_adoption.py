@@ -155,3 +155,15 @@ async def test_lost_create_answers_are_found_without_identifiers(emu: Emulator, 
     assert report.failures == []
     assert_exact(emu, data)
     assert not ledger.open_ops()
+
+
+async def test_a_key_tagged_on_two_records_adopts_one_and_warns(ledger: Ledger) -> None:
+    emu = Emulator(EmulatorSettings(rate_limit=0, seed=32, unique_external_ids=False))
+    ids = await hand_made(emu, 4, claimed={0: "c-0", 1: "c-0"})  # two holders: a platform may allow it
+    data: list[Record] = [contact("c-0", None, firstName="Zero"), contact("c-1", None, firstName="One")]
+    report = await sync(emu, ledger, data)
+    assert report.adoption["adopted"] == 1
+    assert len(state(emu)["contacts"]) == 5  # 4 by hand + c-1: no duplicate of c-0
+    adopted = [c["id"] for c in state(emu)["contacts"] if c.get("externalIds")]
+    assert ids[0] in adopted and ids[1] not in adopted
+    assert any("also held by" in w and ids[1] in w for w in report.warnings), report.warnings

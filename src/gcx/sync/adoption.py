@@ -81,6 +81,7 @@ class Adopter:
     def __init__(self, run: RunState, source: Source) -> None:
         self.run = run
         self.source = source
+        self._adopted: set[str] = set()  # keys adopted by this run
 
     def _unmatched_keys(self, kind: Kind, idx: RemoteIndex) -> list[str]:
         """Source keys of ``kind`` that neither the scan nor the ledger matched (one source pass)."""
@@ -181,6 +182,12 @@ class Adopter:
                     self._adopt(kind, idx, value, body, summary)
                     wanted.discard(value)
                     break
+                held_by = idx.get(value)
+                if held_by is not None and str(held_by.get("id")) != rid and value in self._adopted:
+                    run.report.warnings.append(
+                        f"{kind} {value!r} is also held by {rid} (an ExternalId identifier a person set); "
+                        f"gcx adopted {held_by.get('id')} and leaves {rid} alone"
+                    )
             if len(done) >= SAVE_GROUP:
                 run.ledger.save_checked(done)
                 done = []
@@ -219,6 +226,7 @@ class Adopter:
         """Match ``body`` to the source key: planning will add gcx's identity to it."""
         rid = str(body.get("id"))
         idx.bind(key, body)
+        self._adopted.add(key)
         if kind == "organization":
             self.run.note_org(key, rid)
         summary["adopted"] += 1
