@@ -59,3 +59,22 @@ async def test_errors_are_raised_or_reported(tmp_path: Path) -> None:
             raise_errors=False,
         )
     assert report.status == "error" and report.exit_code == 1 and "External Source" in (report.error or "")
+
+
+async def test_writes_report_their_progress_with_totals(tmp_path: Path) -> None:
+    emu = Emulator(EmulatorSettings(rate_limit=0))
+    source = open_source(ROOT / "examples" / "records.jsonl", None)
+    seen: list[tuple[str, int, int]] = []
+    async with _client(emu) as gc:
+        report = await run_sync(
+            gc,
+            source,
+            ledger=tmp_path / "l.sqlite",
+            options=SyncOptions(batch_size=2),
+            on_write=lambda *a: seen.append(a),
+        )
+    for kind in ("organization", "contact"):
+        mine = [(n, total) for k, n, total in seen if k == kind]
+        created = report.applied[kind]["created"]
+        assert mine and sum(n for n, _ in mine) == created and {t for _, t in mine} == {created}
+    assert [k for k, _, _ in seen] == sorted((k for k, _, _ in seen), key=lambda k: k != "organization")

@@ -63,6 +63,23 @@ class Progress(Protocol):
 
     def set_description(self, text: str) -> None: ...
 
+    def restart(self, description: str, total: int | None = None) -> None:
+        """A new phase: the count back to 0, a new description and total (rate and ETA anew)."""
+        ...
+
+
+def _rate_column() -> Any:
+    """``123/s`` (items per second over the last seconds), blank until known."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f}/s" if speed else "")
+
+    return RateColumn()
+
 
 class _NoProgress:
     def advance(self, n: int = 1) -> None:
@@ -72,6 +89,9 @@ class _NoProgress:
         return None
 
     def set_description(self, text: str) -> None:
+        return None
+
+    def restart(self, description: str, total: int | None = None) -> None:
         return None
 
 
@@ -88,6 +108,9 @@ class _RichProgress:
 
     def set_description(self, text: str) -> None:
         self._progress.update(self._task, description=text)
+
+    def restart(self, description: str, total: int | None = None) -> None:
+        self._progress.reset(self._task, total=total, description=description)
 
 
 def _isatty(stream: IO[str]) -> bool:
@@ -378,8 +401,12 @@ class Output:
     # ---- progress (stderr, terminal only)
 
     @contextmanager
-    def progress(self, description: str, total: int | None = None) -> Iterator[Progress]:
-        """A progress bar on stderr when it is a terminal (and not ``--quiet``), else a no-op."""
+    def progress(
+        self, description: str, total: int | None = None, *, transient: bool = False
+    ) -> Iterator[Progress]:
+        """A progress bar on stderr when it is a terminal (and not ``--quiet``), else a no-op:
+        done/total, rate and time left (when the total is known), elapsed time. ``transient``:
+        the bar is erased at the end (no frame left between a listing's lines)."""
         if self.quiet or not _isatty(self.stderr):
             yield _NoProgress()
             return
@@ -389,6 +416,7 @@ class Output:
             SpinnerColumn,
             TextColumn,
             TimeElapsedColumn,
+            TimeRemainingColumn,
         )
         from rich.progress import Progress as RichProgress
 
@@ -397,9 +425,11 @@ class Output:
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
+            _rate_column(),
+            TimeRemainingColumn(),
             TimeElapsedColumn(),
         )
-        with RichProgress(*columns, console=self._console(self.stderr), transient=False) as bar:
+        with RichProgress(*columns, console=self._console(self.stderr), transient=transient) as bar:
             task = bar.add_task(description, total=total)
             yield _RichProgress(bar, task)
 

@@ -179,13 +179,25 @@ def _run(
     region = cli.settings().region.name
 
     async def main() -> tuple[RunReport, BaseException | None]:
-        with Ledger(url, create=not dry_run) as ledger, out.progress("syncing") as bar:
+        with Ledger(url, create=not dry_run) as ledger, out.progress("connecting", transient=True) as bar:
+            # Phases, each with its own count, rate and (for writes) total and time left:
+            # reading and planning organizations, writing them, then the same for contacts.
             counts = {"organization": 0, "contact": 0}
+            phase: list[tuple[str, str]] = [("", "")]
+
+            def enter(step: str, kind: str, total: int | None) -> None:
+                if phase[0] != (step, kind):
+                    phase[0] = (step, kind)
+                    bar.restart(f"{step} {kind}s", total)
 
             def progress(kind: str, n: int) -> None:
-                bar.set_description(f"{kind}s")
+                enter("reading", kind, None)
                 bar.advance(n - counts[kind])
                 counts[kind] = n
+
+            def on_write(kind: str, n: int, total: int) -> None:
+                enter("writing", kind, total)
+                bar.advance(n)
 
             async with contextlib.AsyncExitStack() as stack:
                 gc = await stack.enter_async_context(cli.async_client())
@@ -201,6 +213,7 @@ def _run(
                     dry_run=dry_run,
                     on_op=on_op,
                     progress=progress,
+                    on_write=on_write,
                 )
                 if not dry_run:  # what a Ctrl-C during the writes prints after "interrupted"
                     cli.resume_hint = (

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from gcx.sync.options import SyncOptions
 from gcx.sync.report import RunReport
 from gcx.sync.source import Source, check_source
-from gcx.sync.state import OnOp, Progress
+from gcx.sync.state import OnOp, OnWrite, Progress
 
 if TYPE_CHECKING:
     from gcx.client import AsyncClient
@@ -47,13 +47,15 @@ async def run_sync(
     dry_run: bool = False,
     on_op: OnOp | None = None,
     progress: Progress | None = None,
+    on_write: OnWrite | None = None,
     raise_errors: bool = True,
 ) -> RunReport:
     """Make Genesys match ``source`` (``dry_run``: plan only) and return the run's report.
 
     ``ledger``: a SQLAlchemy URL (``sqlite:///...``, ``postgresql+psycopg://...``) or a SQLite
     file path; ``None`` = ``gcx-ledger.sqlite`` in the current directory, as the CLI.
-    ``on_op`` sees each planned operation; ``progress(kind, n)`` the records read so far.
+    ``on_op`` sees each planned operation; ``progress(kind, n)`` the records read so far;
+    ``on_write(kind, n, total)`` each batch written (``n`` items of the ``total`` planned).
     """
     from gcx.sync.engine import SyncEngine
     from gcx.sync.ledger import Ledger, ledger_url
@@ -71,6 +73,7 @@ async def run_sync(
             dry_run=dry_run,
             on_op=on_op,
             progress=progress,
+            on_write=on_write,
         )
         report = await engine.run()
     if raise_errors and engine.exception is not None:

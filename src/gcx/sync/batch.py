@@ -83,6 +83,9 @@ class BatchWriter:
             else:
                 outcomes.append(Outcome(op_id, False, error=run.fail(w.op, res)))
         run.ledger.finish_batch(outcomes, records=records, forget=forget)
+        if run.on_write is not None:
+            counts = run.report.planned.counts[kind]
+            run.on_write(kind, len(writes), sum(counts[op] for op in ("create", "update", "move", "delete")))
         if unknown:
             await self._settle(unknown, {op_id: w.op for op_id, w in zip(ids, writes, strict=True)})
 

@@ -52,7 +52,7 @@ from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport
 from gcx.sync.rows import Binding, check_binding
 from gcx.sync.source import Source
-from gcx.sync.state import OnOp, Progress, RunState
+from gcx.sync.state import OnOp, OnWrite, Progress, RunState
 
 
 class SyncEngine:
@@ -69,6 +69,7 @@ class SyncEngine:
         dry_run: bool = False,
         on_op: OnOp | None = None,
         progress: Progress | None = None,
+        on_write: OnWrite | None = None,
     ) -> None:
         opts = options or SyncOptions()
         opts.check()
@@ -89,6 +90,7 @@ class SyncEngine:
             dry_run=dry_run,
             on_op=on_op,
             progress=progress,
+            on_write=on_write,
         )
         self.finder = Finder(self.state)
         self.reconciler = Reconciler(self.state, self.finder)

@@ -24,6 +24,8 @@ from gcx.sync.rows import LedgerEntry
 
 Progress = Callable[[str, int], None]
 OnOp = Callable[[Op], None]
+#: Writes progress: (kind, items just written, writes planned for that kind).
+OnWrite = Callable[[str, int, int], None]
 
 #: Placeholder id of an organization a plan (dry run) would create.
 NEW_ORG = "(new)"
@@ -46,6 +48,7 @@ class RunState:
     dry_run: bool
     on_op: OnOp | None = None
     progress: Progress | None = None
+    on_write: OnWrite | None = None
     run_id: int = 0
     #: Id of gcx's External Source (None in a plan before it exists).
     source_id: str | None = None
