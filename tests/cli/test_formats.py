@@ -151,7 +151,10 @@ def test_verbose_error_shows_a_redacted_traceback() -> None:
     result = _invoke(_mock_app(403, body), "--verbose", "orgs", "get", "abc")
     assert result.exit_code == 1
     assert "Traceback" in result.stderr and "ForbiddenError" in result.stderr
-    assert result.stderr.strip().splitlines()[-1] == "error: 403 missing.permissions: Not allowed"
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: 403 missing.permissions: Not allowed")
+    # a 403 names the permission the operation needs (GET an organization)
+    assert "needs the permission externalContacts:externalOrganization:view" in last
     assert CANARY_SECRET not in result.stderr and "tok-ABCDEFGH12345678" not in result.stderr
 
 
