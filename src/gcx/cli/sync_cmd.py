@@ -197,6 +197,7 @@ def _run(
 
             def on_write(kind: str, n: int, total: int) -> None:
                 enter("writing", kind, total)
+                bar.set_total(total)  # planning streams ahead of the writes: the total may grow
                 bar.advance(n)
 
             async with contextlib.AsyncExitStack() as stack:

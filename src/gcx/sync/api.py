@@ -55,7 +55,8 @@ async def run_sync(
     ``ledger``: a SQLAlchemy URL (``sqlite:///...``, ``postgresql+psycopg://...``) or a SQLite
     file path; ``None`` = ``gcx-ledger.sqlite`` in the current directory, as the CLI.
     ``on_op`` sees each planned operation; ``progress(kind, n)`` the records read so far;
-    ``on_write(kind, n, total)`` each batch written (``n`` items of the ``total`` planned).
+    ``on_write(kind, n, total)`` each batch written (``n`` items; ``total``: the writes of that
+    kind planned so far, which grows while planning streams ahead of the writes).
     """
     from gcx.sync.engine import SyncEngine
     from gcx.sync.ledger import Ledger, ledger_url
