@@ -153,3 +153,26 @@ def test_after_ctrl_c_mid_write_status_shows_pending_not_failed(
     again = gcx("sync", "apply", str(src), "--batch-size", "10")
     assert again.exit_code == 0, again.output
     assert len(emu.backend.dump()["organizations"]) == 25
+
+
+def test_a_plan_never_lists_the_prune_apply_would_refuse(gcx: Any, emu: Emulator, tmp_path: Path) -> None:
+    org = {"kind": "organization"}
+    first = [
+        {**org, "externalId": "K-1", "name": "One"},
+        {**org, "externalId": "K-2", "name": "Two"},
+        {"kind": "contact", "externalId": "C-2", "organization": "K-1", "firstName": "Cee"},
+        {"kind": "contact", "externalId": "C-3", "organization": "K-2", "firstName": "Dee"},
+    ]
+    assert gcx("sync", "apply", str(_jsonl(tmp_path / "a.jsonl", first))).exit_code == 0
+    # C-2 moves to K-2; C-3, the only other record about K-2, is gone, and so is K-2's own row
+    second = [first[0], {**first[2], "organization": "K-2"}]
+    src = _jsonl(tmp_path / "b.jsonl", second)
+    plan = gcx("sync", "plan", str(src), "--prune", "--force", "-o", "jsonl")
+    decisions = [json.loads(line) for line in plan.stdout.splitlines() if line.strip()]
+    deletes = {(d.get("kind"), d.get("key") or d.get("externalId")) for d in decisions if d.get("op") == "delete"}
+    assert ("contact", "C-3") in deletes and not any(k == "organization" for k, _ in deletes), deletes
+    assert "organization K-2 not pruned: contact C-2 (in the source)" in plan.stderr
+    applied = gcx("sync", "apply", str(src), "--prune", "--force")
+    assert applied.exit_code == 0, applied.output
+    names = {o["name"] for o in emu.backend.dump()["organizations"]}
+    assert names == {"One", "Two"}

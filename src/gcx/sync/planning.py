@@ -134,6 +134,8 @@ class Planner:
         run = self.run
         batch: list[Record] = []
         for rec in self.records(kind):
+            if rec.kind == "contact" and rec.manages_org:
+                run.contact_org[rec.key] = rec.org_key  # prune: who will belong to which organization
             if not await self._check_org_ref(rec):
                 continue
             entry = run.entries.get((kind, rec.key))

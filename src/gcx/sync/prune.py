@@ -3,7 +3,8 @@
 Only records the ledger says gcx created are candidates; keys of invalid source rows count as
 present; nothing is pruned from a source that could not be parsed, nor while some source row
 could not be read at all (without ``--accept-unreadable``), nor above the threshold (:func:`gcx.sync.plan.prune_candidates`). Contacts go
-first; an organization that still holds a contact gcx does not manage is kept.
+first; an organization a contact will still belong to is kept, in the plan as in the apply
+(:meth:`Pruner._held_orgs` names the holders), and checked again in Genesys before its delete.
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class Pruner:
             threshold=run.opts.prune_threshold,
             force=run.opts.force,
         )
+        # Plan and apply agree: an organization a contact will still belong to after this run is
+        # never listed for deletion; the warning names what holds it.
+        kept = await self._held_orgs(candidates)
+        candidates = [c for c in candidates if not (c.kind == "organization" and c.key in kept)]
         for cand in candidates:
             self.planner.handle(Op("delete", cand.kind, cand.key, genesys_id=cand.genesys_id))
         if run.dry_run:
@@ -63,6 +68,35 @@ class Pruner:
                 todo = await self._orgs_free_to_delete(todo)
             for start in range(0, len(todo), run.opts.batch_size):
                 await self._delete_batch(k, todo[start : start + run.opts.batch_size])
+
+    async def _held_orgs(self, candidates: Sequence[LedgerEntry]) -> set[str]:
+        """The organization candidates a contact will still belong to after this run (its source
+        row names the organization, or it is in the organization in Genesys and neither pruned nor
+        moved away), each reported with what holds it."""
+        run = self.run
+        pruned = {c.genesys_id for c in candidates if c.kind == "contact"}
+        key_by_id = {e.genesys_id: e.key for e in run.entries.values() if e.kind == "contact"}
+        kept: set[str] = set()
+        for org in (c for c in candidates if c.kind == "organization"):
+            holders = [
+                f"contact {key} (in the source)" for key, ref in run.contact_org.items() if ref == org.key
+            ]
+            for contact in await run.remote.org_contacts(org.genesys_id):
+                cid = str(contact.get("id"))
+                key = key_by_id.get(cid)
+                if cid in pruned or (key is not None and key in run.contact_org):
+                    continue  # deleted by this prune, or its source row decides (counted above)
+                holders.append(
+                    f"contact {key} (synced by gcx)" if key else f"contact {cid} (not managed by gcx)"
+                )
+            if holders:
+                kept.add(org.key)
+                shown = ", ".join(holders[:3]) + (f" and {len(holders) - 3} more" if len(holders) > 3 else "")
+                run.report.warnings.append(
+                    f"organization {org.key} not pruned: {shown} still belong(s) to it (move or delete "
+                    "them first)"
+                )
+        return kept
 
     async def _orgs_free_to_delete(self, orgs: Sequence[LedgerEntry]) -> list[LedgerEntry]:
         """The organizations no contact belongs to any more (gcx's own were deleted just before).

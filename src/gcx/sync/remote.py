@@ -214,6 +214,13 @@ class Remote:
         async for body in self._res(kind).scan_json(limit=200):
             yield body
 
+    async def org_contacts(self, org_id: str, limit: int = 25) -> list[dict[str, Any]]:
+        """Up to ``limit`` contacts that belong to the organization now (one search request)."""
+        found = []
+        async for contact in self.gc.organizations.contacts(org_id, page_size=limit, max_records=limit):
+            found.append(contact.to_api())
+        return found
+
     async def org_has_contacts(self, org_id: str) -> bool:
         """Whether any contact still belongs to the organization (one search request, page of 1)."""
         async for _contact in self.gc.organizations.contacts(org_id, page_size=1, max_records=1):

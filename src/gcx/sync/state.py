@@ -50,6 +50,9 @@ class RunState:
     progress: Progress | None = None
     on_write: OnWrite | None = None
     run_id: int = 0
+    #: Contact key -> the organization key its source row names (None: no organization), for
+    #: the contacts whose organization the mapping manages.
+    contact_org: dict[str, str | None] = field(default_factory=dict)
     #: Id of gcx's External Source (None in a plan before it exists).
     source_id: str | None = None
     #: The ledger's records, kept current as the run writes.
