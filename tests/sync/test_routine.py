@@ -169,7 +169,9 @@ def test_a_plan_never_lists_the_prune_apply_would_refuse(gcx: Any, emu: Emulator
     src = _jsonl(tmp_path / "b.jsonl", second)
     plan = gcx("sync", "plan", str(src), "--prune", "--force", "-o", "jsonl")
     decisions = [json.loads(line) for line in plan.stdout.splitlines() if line.strip()]
-    deletes = {(d.get("kind"), d.get("key") or d.get("externalId")) for d in decisions if d.get("op") == "delete"}
+    deletes = {
+        (d.get("kind"), d.get("key") or d.get("externalId")) for d in decisions if d.get("op") == "delete"
+    }
     assert ("contact", "C-3") in deletes and not any(k == "organization" for k, _ in deletes), deletes
     assert "organization K-2 not pruned: contact C-2 (in the source)" in plan.stderr
     applied = gcx("sync", "apply", str(src), "--prune", "--force")
