@@ -13,7 +13,7 @@ import time
 
 from gcx import AsyncClient
 from gcx.emulator import Emulator, EmulatorSettings
-from gcx.resources.bulk import map_by_content
+from gcx.resources.bulk_mapping import map_by_content
 
 
 def mapping_cost(n: int, keyed: bool) -> float:

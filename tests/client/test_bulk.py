@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from gcx import AsyncClient, RetryPolicy
 from gcx.errors import UnauthorizedError, ValidationError
-from gcx.resources.bulk import INVALID, OUTCOME_UNKNOWN, UNMAPPED, map_by_content, map_by_id
+from gcx.resources.bulk import INVALID, OUTCOME_UNKNOWN, UNMAPPED
+from gcx.resources.bulk_mapping import map_by_content, map_by_id
 from tests.client.conftest import BASE, CREDS, FakeApi, json_of
 
 BULK_ORGS = "/api/v2/externalcontacts/bulk/organizations"

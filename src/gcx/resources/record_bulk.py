@@ -10,15 +10,9 @@ from typing import Any, Generic, TypeVar
 from gcx.errors import ValidationError
 from gcx.models import ApiModel
 from gcx.resources.bodies import as_list, body_of
-from gcx.resources.bulk import (
-    INVALID,
-    BulkError,
-    BulkResult,
-    build_result,
-    map_by_content,
-    map_by_id,
-    run_bulk,
-)
+from gcx.resources.bulk import INVALID, BulkError, BulkResult
+from gcx.resources.bulk_mapping import map_by_content, map_by_id
+from gcx.resources.bulk_run import build_result, run_bulk
 from gcx.resources.core import Core
 from gcx.transport import QueryValue
 

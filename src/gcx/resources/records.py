@@ -16,16 +16,9 @@ from gcx.models import ApiModel
 from gcx.models.values import IDEMPOTENT_PATCH_ACTIONS
 from gcx.pagination import ScanPager, SearchPager, scan_limit
 from gcx.resources.bodies import api_body, as_list, body_of, coerce, expand_param, jsonable, patch_items, seg
-from gcx.resources.bulk import (
-    INVALID,
-    BulkError,
-    BulkResult,
-    build_result,
-    map_by_content,
-    map_by_tracker,
-    run_bulk,
-    without_tracker,
-)
+from gcx.resources.bulk import INVALID, BulkError, BulkResult
+from gcx.resources.bulk_mapping import map_by_content, map_by_tracker, without_tracker
+from gcx.resources.bulk_run import build_result, run_bulk
 from gcx.resources.core import Core
 from gcx.resources.identifiers import Identifiers, identifier_body
 from gcx.resources.record_bulk import RecordBulk

@@ -1,0 +1,251 @@
+"""Matching bulk answers back to the request items (pure).
+
+The bulk endpoints answer HTTP 200 with one result per item, **in no guaranteed order**.
+gcx maps every result back to the item it answers:
+
+* fetch / update / remove: by record id;
+* add (and enrich): a failure by the item the server echoes in ``error.entity``; a success by
+  the item's ExternalId identifier or ``externalIds`` value when it has one, else by comparing
+  the created record with the fields the caller sent (phones by E.164, server-filled fields
+  ignored). Identical items are interchangeable. An item whose answer cannot be told apart is
+  reported as *unmapped*, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from gcx.merge import contains
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def result_id(result: dict[str, Any]) -> str | None:
+    for source in (result, result.get("entity"), (result.get("error") or {}).get("entity")):
+        if isinstance(source, dict) and isinstance(source.get("id"), str) and source["id"]:
+            return str(source["id"])
+    return None
+
+
+def external_keys(record: dict[str, Any] | None) -> set[tuple[str, str]]:
+    """The record's ExternalId keys: ``(external source id, value)`` from its ``identifiers`` of
+    type ExternalId and its ``externalIds``."""
+    keys: set[tuple[str, str]] = set()
+    if not isinstance(record, dict):
+        return keys
+    for ident in record.get("identifiers") or []:
+        if isinstance(ident, dict) and ident.get("type") == "ExternalId" and ident.get("value"):
+            src = ident.get("externalSource")
+            sid = src.get("id") if isinstance(src, dict) else None
+            keys.add((str(sid or ""), str(ident["value"]).strip()))
+    for ext in record.get("externalIds") or []:
+        if isinstance(ext, dict) and ext.get("value"):
+            src = ext.get("externalSource")
+            sid = src.get("id") if isinstance(src, dict) else None
+            keys.add((str(sid or ""), str(ext["value"]).strip()))
+    return keys
+
+
+def map_by_id(
+    request_ids: Sequence[str | None], results: Sequence[dict[str, Any]]
+) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
+    """Assign results to requests by record id (duplicated ids are assigned in order)."""
+    assigned: list[dict[str, Any] | None] = [None] * len(request_ids)
+    slots: dict[str, list[int]] = {}
+    for i, rid in enumerate(request_ids):
+        if rid:
+            slots.setdefault(rid, []).append(i)
+    unmatched: list[dict[str, Any]] = []
+    for result in results:
+        rid = result_id(result)
+        free = slots.get(rid or "", [])
+        if free:
+            assigned[free.pop(0)] = result
+        else:
+            unmatched.append(result)
+    return assigned, unmatched
+
+
+def map_by_tracker(
+    trackers: Sequence[Any], results: Sequence[dict[str, Any]]
+) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
+    """Assign bulk enrich results by the tracker ``id`` each operation carried (the result's
+    ``id``, or the ``id`` of the operation a failure echoes). Trackers used twice are left out;
+    results without a usable tracker are returned for the next mapping."""
+    assigned: list[dict[str, Any] | None] = [None] * len(trackers)
+    counts: dict[str, int] = {}
+    for t in trackers:
+        if isinstance(t, str) and t:
+            counts[t] = counts.get(t, 0) + 1
+    slot = {t: k for k, t in enumerate(trackers) if isinstance(t, str) and counts.get(t) == 1}
+    rest: list[dict[str, Any]] = []
+    for result in results:
+        echoed = (result.get("error") or {}).get("entity") if isinstance(result.get("error"), dict) else None
+        tracker = result.get("id") or (echoed.get("id") if isinstance(echoed, dict) else None)
+        k = slot.get(tracker) if isinstance(tracker, str) else None
+        if k is not None and assigned[k] is None:
+            assigned[k] = without_tracker(result, tracker)
+        else:
+            rest.append(result)
+    return assigned, rest
+
+
+def without_tracker(result: dict[str, Any], tracker: Any) -> dict[str, Any]:
+    """A copy of an enrich result where the tracker no longer poses as the record's id."""
+    if not isinstance(tracker, str):
+        return result
+    clean = {k: v for k, v in result.items() if not (k == "id" and v == tracker)}
+    error = clean.get("error")
+    if (
+        isinstance(error, dict)
+        and isinstance(error.get("entity"), dict)
+        and error["entity"].get("id") == tracker
+    ):
+        clean["error"] = {**error, "entity": {k: v for k, v in error["entity"].items() if k != "id"}}
+    return clean
+
+
+def _norm_scalar(value: Any) -> tuple[str, Any] | None:
+    """A hashable form of a scalar such that ``same_value(a, b)`` implies equal forms."""
+    if isinstance(value, str):
+        return ("s", value.strip())
+    if isinstance(value, bool | int | float):
+        return ("n", float(value))
+    return None
+
+
+class _ContentIndex:
+    """Narrows the requests a returned record may come from, before the exact comparison.
+
+    Each request is filed under one of its scalar top-level fields (its *anchor*): a record
+    containing the request must hold the same value there. Requests without a scalar field are
+    always candidates. ExternalId keys are indexed too. The anchors are built on first use:
+    results matched by ExternalId (the usual case) never need them.
+    """
+
+    def __init__(self, records: Sequence[dict[str, Any]]) -> None:
+        self.records = records
+        self._anchors: tuple[dict[tuple[str, tuple[str, Any]], list[int]], set[str], list[int]] | None = None
+        self.keys = [external_keys(r) for r in records]
+        self.by_key: dict[tuple[str, str], list[int]] = {}
+        for i in range(len(records)):
+            for key in self.keys[i]:
+                self.by_key.setdefault(key, []).append(i)
+
+    def _anchored(self) -> tuple[dict[tuple[str, tuple[str, Any]], list[int]], set[str], list[int]]:
+        if self._anchors is None:
+            by_anchor: dict[tuple[str, tuple[str, Any]], list[int]] = {}
+            fields: set[str] = set()
+            unanchored: list[int] = []
+            for i, record in enumerate(self.records):
+                anchor = None
+                for name in sorted(record):
+                    norm = _norm_scalar(record[name])
+                    if norm is not None:
+                        anchor = (name, norm)
+                        break
+                if anchor is None:
+                    unanchored.append(i)
+                else:
+                    by_anchor.setdefault(anchor, []).append(i)
+                    fields.add(anchor[0])
+            self._anchors = (by_anchor, fields, unanchored)
+        return self._anchors
+
+    def containing(self, whole: dict[str, Any]) -> list[int]:
+        """Requests every field of which ``whole`` holds (phones by E.164)."""
+        by_anchor, fields, unanchored = self._anchored()
+        found = set(unanchored)
+        for name in fields:
+            norm = _norm_scalar(whole.get(name))
+            if norm is not None:
+                found.update(by_anchor.get((name, norm), ()))
+        return [i for i in sorted(found) if contains(whole, self.records[i])]
+
+    def keyed(self, whole: dict[str, Any]) -> list[int]:
+        """Requests with ExternalId keys, all of which ``whole`` holds."""
+        ekeys = external_keys(whole)
+        found: set[int] = set()
+        for key in ekeys:
+            found.update(self.by_key.get(key, ()))
+        return [i for i in sorted(found) if self.keys[i] <= ekeys]
+
+
+def map_by_content(
+    records: Sequence[dict[str, Any]],
+    results: Sequence[dict[str, Any]],
+    *,
+    echoes: Sequence[dict[str, Any]] | None = None,
+) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
+    """Assign results of a create-like bulk call to the request records that produced them.
+
+    ``records[i]`` is the record the caller sent for item ``i`` (the fields to compare);
+    ``echoes[i]`` (default: the same) is what the server echoes back in ``error.entity``.
+    Only unique answers are assigned; identical requests are interchangeable.
+    """
+    echoes = records if echoes is None else echoes
+    n = len(records)
+    assigned: list[dict[str, Any] | None] = [None] * n
+    fingerprints: list[str | None] = [None] * n  # canonical JSON of each echo, made when needed
+    exact: dict[str, list[int]] | None = None
+
+    def fingerprint(i: int) -> str:
+        fp = fingerprints[i]
+        if fp is None:
+            fp = fingerprints[i] = _canonical(echoes[i])
+        return fp
+
+    index = _ContentIndex(records)
+    echo_index = index if echoes is records else _ContentIndex(echoes)
+    candidates: list[tuple[dict[str, Any], list[int]]] = []
+    unmatched: list[dict[str, Any]] = []
+    for result in results:
+        success = bool(result.get("success")) and not result.get("error")
+        cands: list[int] = []
+        if not success:
+            echoed = (result.get("error") or {}).get("entity")
+            if isinstance(echoed, dict):
+                if exact is None:
+                    exact = {}
+                    for i in range(n):
+                        exact.setdefault(fingerprint(i), []).append(i)
+                cands = exact.get(_canonical(echoed)) or echo_index.containing(echoed)
+        else:
+            entity = result.get("entity")
+            if isinstance(entity, dict):
+                keyed = index.keyed(entity)
+                if len(keyed) > 1:
+                    # Among the requests with its key, prefer those whose fields it also holds.
+                    cands = [i for i in keyed if contains(entity, records[i])] or keyed
+                elif keyed:
+                    cands = keyed  # the only request with its key: comparing fields cannot change that
+                else:
+                    cands = [i for i in index.containing(entity) if not index.keys[i]]
+        candidates.append((result, cands))
+    pending = list(range(len(candidates)))
+    progress = True
+    while pending and progress:
+        progress = False
+        still: list[int] = []
+        for k in pending:
+            result, cands = candidates[k]
+            free = [i for i in cands if assigned[i] is None]
+            if not free:
+                unmatched.append(result)
+                progress = True
+                continue
+            if len(free) == 1 or len({fingerprint(i) for i in free}) == 1:
+                assigned[free[0]] = result
+                progress = True
+            else:
+                still.append(k)
+        pending = still
+    unmatched.extend(candidates[k][0] for k in pending)
+    return assigned, unmatched
+
+
+# -- the chunk runner ---------------------------------------------------------------------
