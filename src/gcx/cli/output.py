@@ -39,6 +39,18 @@ from gcx.cli.columns import (
 )
 from gcx.cli.safety import json_safe, spreadsheet_safe, terminal_safe
 from gcx.cli.shape import Query, project, wants_all
+from gcx.cli.writers import (
+    CsvWriter,
+    JsonArrayWriter,
+    JsonlWriter,
+    QueryWriter,
+    RecordWriter,
+    TableWriter,
+    YamlWriter,
+    cells_of,
+    identity_cell,
+    yaml_text,
+)
 
 
 class OutputFormat(StrEnum):
@@ -280,17 +292,17 @@ class Output:
         """
         writer: RecordWriter
         if self.query is not None:
-            writer = _QueryWriter(self, kind)
+            writer = QueryWriter(self, kind)
         elif self.format is OutputFormat.jsonl:
-            writer = _JsonlWriter(self.stdout)
+            writer = JsonlWriter(self.stdout)
         elif self.format is OutputFormat.json:
-            writer = _JsonArrayWriter(self.stdout)
+            writer = JsonArrayWriter(self.stdout)
         elif self.format is OutputFormat.yaml:
-            writer = _YamlWriter(self.stdout)
+            writer = YamlWriter(self.stdout)
         elif self.format is OutputFormat.csv:
-            writer = _CsvWriter(self.stdout, self.csv_columns(kind), cell=self.csv_cell())
+            writer = CsvWriter(self.stdout, self.csv_columns(kind), cell=self.csv_cell())
         else:
-            writer = _TableWriter(self, kind, noun)
+            writer = TableWriter(self, kind, noun)
         writer.shape = self.shape
         try:
             yield writer
@@ -341,7 +353,7 @@ class Output:
     def csv_cell(self) -> Callable[[str], str]:
         """How a CSV cell is made safe on this output: no formula for a spreadsheet (unless
         ``--raw-csv``), and no terminal escape when stdout is a terminal."""
-        guard = _identity if self.raw_csv else spreadsheet_safe
+        guard = identity_cell if self.raw_csv else spreadsheet_safe
         if _isatty(self.stdout):
             return lambda cell: terminal_safe(guard(cell))
         return guard
@@ -434,156 +446,6 @@ class Output:
             yield _RichProgress(bar, task)
 
 
-class RecordWriter:
-    """Prints records one at a time; :meth:`close` finishes the document."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.closed = False
-
-    #: What is kept of each record (``--fields``), set by :meth:`Output.stream`.
-    shape: Callable[[dict[str, Any]], dict[str, Any]] = staticmethod(lambda row: row)
-
-    def write(self, record: Any) -> None:
-        self._write(self.shape(to_dict(record)))
-        self.count += 1
-
-    def _write(self, row: dict[str, Any]) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._close()
-
-    def _close(self) -> None:
-        return None
-
-    def abort(self) -> None:
-        """The command failed midway: end the document cleanly (a table is not drawn)."""
-        self.close()
-
-
-class _JsonlWriter(RecordWriter):
-    def __init__(self, out: IO[str]) -> None:
-        super().__init__()
-        self._out = out
-
-    def _write(self, row: dict[str, Any]) -> None:
-        self._out.write(json_safe(json.dumps(row, ensure_ascii=False, separators=(",", ":"))) + "\n")
-        self._out.flush()
-
-    def _close(self) -> None:
-        self._out.flush()
-
-
-class _JsonArrayWriter(RecordWriter):
-    def __init__(self, out: IO[str]) -> None:
-        super().__init__()
-        self._out = out
-
-    def _write(self, row: dict[str, Any]) -> None:
-        text = json_safe(json.dumps(row, ensure_ascii=False, indent=2))
-        self._out.write(("[" if self.count == 0 else ",") + "\n" + _indent(text, "  "))
-
-    def _close(self) -> None:
-        self._out.write("\n]\n" if self.count else "[]\n")
-        self._out.flush()
-
-
-class _YamlWriter(RecordWriter):
-    """One YAML sequence, streamed: each record is written as its own ``- `` item."""
-
-    def __init__(self, out: IO[str]) -> None:
-        super().__init__()
-        self._out = out
-
-    def _write(self, row: dict[str, Any]) -> None:
-        self._out.write(yaml_text([row]))
-        self._out.flush()
-
-    def _close(self) -> None:
-        if not self.count:
-            self._out.write("[]\n")
-        self._out.flush()
-
-
-class _QueryWriter(RecordWriter):
-    """Collects the records; on close prints what ``--query`` makes of the list."""
-
-    def __init__(self, output: Output, kind: RecordKind | None) -> None:
-        super().__init__()
-        self._output = output
-        self._kind = kind
-        self._rows: list[dict[str, Any]] = []
-
-    def _write(self, row: dict[str, Any]) -> None:
-        self._rows.append(row)
-
-    def _close(self) -> None:
-        query = self._output.query
-        if query is not None:
-            self._output.result(query.apply(self._rows), self._kind)
-
-    def abort(self) -> None:
-        self.closed = True
-
-
-class _CsvWriter(RecordWriter):
-    """Known kinds stream with their model columns; other records are buffered to learn the columns."""
-
-    def __init__(
-        self, out: IO[str], columns: Sequence[str] | None, *, cell: Callable[[str], str] = spreadsheet_safe
-    ) -> None:
-        super().__init__()
-        self._out = out
-        self._cell = cell
-        self._columns = list(columns) if columns is not None else None
-        self._buffer: list[dict[str, Any]] = []
-        self._writer: Any = None
-
-    def _start(self, columns: list[str]) -> None:
-        self._writer = csv.DictWriter(self._out, fieldnames=columns, lineterminator="\n")
-        self._writer.writerow({c: self._cell(c) for c in columns})
-
-    def _write(self, row: dict[str, Any]) -> None:
-        if self._columns is None:
-            self._buffer.append(row)
-            return
-        if self._writer is None:
-            self._start(self._columns)
-        self._writer.writerow(_cells(flatten(row, self._columns), self._cell))
-
-    def _close(self) -> None:
-        if self._columns is None:
-            columns = generic_columns(self._buffer)
-            if columns:
-                self._start(columns)
-                for row in self._buffer:
-                    self._writer.writerow(_cells(flatten(row, columns), self._cell))
-        elif self._writer is None:
-            self._start(self._columns)
-        self._out.flush()
-
-
-class _TableWriter(RecordWriter):
-    def __init__(self, output: Output, kind: RecordKind | None, noun: str | None) -> None:
-        super().__init__()
-        self._output = output
-        self._kind = kind
-        self._noun = noun
-        self._rows: list[dict[str, Any]] = []
-
-    def _write(self, row: dict[str, Any]) -> None:
-        self._rows.append(row)
-
-    def _close(self) -> None:
-        self._output._draw_table(self._rows, self._kind, self._noun)
-
-    def abort(self) -> None:
-        self.closed = True
-
-
 #: Padding and separator around each table column (box.SIMPLE_HEAD, padding 1).
 _COLUMN_OVERHEAD = 3
 
@@ -646,17 +508,6 @@ def _generic(kind: RecordKind | None) -> RecordKind | None:
     return RecordKind(kind.name, (), None) if kind else None
 
 
-def yaml_text(value: Any) -> str:
-    """``value`` as YAML (block style, keys in their order). Text holding a bidi override or a C1
-    control is written with escapes, so what a terminal shows is what the document holds."""
-    import yaml
-
-    text = yaml.safe_dump(value, sort_keys=False, allow_unicode=True, default_flow_style=False)
-    if json_safe(text) != text:
-        text = yaml.safe_dump(value, sort_keys=False, allow_unicode=False, default_flow_style=False)
-    return str(text).removesuffix("...\n")  # a lone scalar's document-end marker
-
-
 def _columns_env() -> int | None:
     """``COLUMNS`` as a positive width, ignoring values that are not numbers."""
     text = os.environ.get("COLUMNS", "").strip()
@@ -669,10 +520,6 @@ def _box() -> Any:
     return box.SIMPLE_HEAD
 
 
-def _indent(text: str, prefix: str) -> str:
-    return "\n".join(prefix + line for line in text.splitlines())
-
-
 def _flatten_for_view(row: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     """Nested mappings as dot paths for the key/value view; lists stay JSON."""
     for key, value in row.items():
@@ -683,22 +530,14 @@ def _flatten_for_view(row: Mapping[str, Any], prefix: str = "") -> Iterator[tupl
             yield path, value
 
 
-def _identity(cell: str) -> str:
-    return cell
-
-
-def _cells(row: dict[str, str], cell: Callable[[str], str]) -> dict[str, str]:
-    return {k: cell(v) for k, v in row.items()}
-
-
 def render_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, raw: bool = False) -> str:
     """CSV rows for ``rows`` flattened to ``columns`` (used by export); cells a spreadsheet
     would run as formulas are neutralised unless ``raw``."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-    cell = _identity if raw else spreadsheet_safe
+    cell = identity_cell if raw else spreadsheet_safe
     for row in rows:
-        writer.writerow(_cells(flatten(row, columns), cell))
+        writer.writerow(cells_of(flatten(row, columns), cell))
     return buffer.getvalue()
 
 
