@@ -12,9 +12,10 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 
-class Launcher:
+class Launcher(Protocol):
     """Runs ``gcx <args>`` as a separate process that can be SIGKILLed; returns its exit code
     (negative: killed by that signal; None: it outlived ``timeout`` and was killed)."""
 
@@ -27,14 +28,14 @@ class Launcher:
         err: Path,
         on_pid: Callable[[int], None],
         timeout: float,
-    ) -> int | None:
-        raise NotImplementedError
+    ) -> int | None: ...
 
     def close(self) -> None:
         """Release what the launcher holds."""
+        ...
 
 
-class SubprocessLauncher(Launcher):
+class SubprocessLauncher:
     """``python -m gcx.cli.main ARGS``: a fresh interpreter per run (the most faithful)."""
 
     def run(
@@ -60,8 +61,11 @@ class SubprocessLauncher(Launcher):
                 proc.wait()
                 return None
 
+    def close(self) -> None:
+        """Nothing to release: each run was its own process."""
 
-class ForkLauncher(Launcher):
+
+class ForkLauncher:
     """Runs through a fork server that imported gcx once: much faster starts, same ``main()``."""
 
     def __init__(self) -> None:
