@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from gcx.service.signing import sign
+from gcx_testkit.service_fleet import ENV as FLEET_ENV
+from gcx_testkit.service_fleet import query, wait_for
 
 SECRET = "whsec-test-0123456789abcdef"
-ENV = {"GC_ID": "svc-client", "GC_SECRET": "svc-secret-0123456789", "HOOK_SECRET": SECRET}
+ENV = dict(FLEET_ENV)
 
 
 def org(i: int, **extra: Any) -> dict[str, Any]:
@@ -70,15 +70,4 @@ def events_body(records: Iterable[dict[str, Any]], ids: Iterable[str]) -> bytes:
     ).encode()
 
 
-def query(url: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        return list(conn.execute(sql.encode(), params).fetchall())
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str, step: float = 0.2) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+__all__ = ["query", "wait_for"]

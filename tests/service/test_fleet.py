@@ -20,9 +20,9 @@ import pytest
 
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.service.intake import coalesce
+from gcx_testkit.service_fleet import Fleet, free_port
 from gcx_testkit.verify import find_secrets, verify
 
-from .fleet import Fleet, free_port
 from .helpers import ENV, config_text, contact, events_body, org, query, signed, wait_for, write_jsonl
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

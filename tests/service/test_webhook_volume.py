@@ -17,9 +17,9 @@ import pytest
 
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.service.intake import coalesce
+from gcx_testkit.service_fleet import Fleet, free_port
 from gcx_testkit.verify import verify
 
-from .fleet import Fleet, free_port
 from .helpers import config_text, contact, events_body, query, signed, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

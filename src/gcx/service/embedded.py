@@ -20,6 +20,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 from gcx.errors import ConfigError
@@ -29,7 +30,9 @@ USER_ENV = "GCX_EMBEDDED_PG_USER"
 
 def _bin_dir() -> Path:
     try:
-        import pgserver  # noqa: F401
+        with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+            warnings.simplefilter("ignore")
+            import pgserver  # noqa: F401
     except ImportError:
         raise ConfigError(
             "no database URL and no embedded PostgreSQL: set the database URL's environment variable "
@@ -130,7 +133,22 @@ def start_embedded(data_dir: Path) -> str:
         raise ConfigError(f"the data directory path {pgdata} is too long for a PostgreSQL socket (90 max)")
     if os.geteuid() == 0:
         return _start_as_root(pgdata, bin_dir)
-    from pgserver.postgres_server import get_server
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pgserver.postgres_server import get_server
 
-    server = get_server(pgdata, cleanup_mode=None)
+        server = get_server(pgdata, cleanup_mode=None)
     return str(server.get_uri())
+
+
+def stop_embedded(data_dir: Path) -> bool:
+    """Stop the embedded server of ``data_dir`` (fast shutdown); False if it was not running."""
+    pgdata = (data_dir / "postgres").resolve()
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    args = [str(_bin_dir() / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"]
+    if os.geteuid() == 0:
+        st = pgdata.stat()
+        owner = pwd.getpwuid(st.st_uid)
+        return _as(owner, args).returncode == 0
+    return subprocess.run(args, capture_output=True, check=False).returncode == 0  # noqa: S603

@@ -8,6 +8,7 @@ process exits 0. The next worker resumes the interrupted run (it is retried by p
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
 import os
 import signal
@@ -95,6 +96,8 @@ async def serve(cfg: ServiceConfig, url: str, *, worker: bool = True, web: bool 
 
 
 def run(cfg: ServiceConfig, *, worker: bool = True, web: bool = True) -> None:
+    if hasattr(signal, "SIGUSR1"):  # kill -USR1 PID: every thread's stack on stderr (a stuck run)
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     url = database_url(cfg)
     try:
         asyncio.run(serve(cfg, url, worker=worker, web=web))
