@@ -1,24 +1,7 @@
 """The ledger: what gcx has applied, where, and how far each operation got.
 
 SQLAlchemy Core over SQLite (default: ``./gcx-ledger.sqlite``) or PostgreSQL (any URL).
-Tables (names prefixed, default ``gcx_``):
-
-``binding``
-    the Genesys org (``GET /api/v2/organizations/me``), region and External Source this
-    ledger belongs to. A ledger refuses to run against another org.
-``records``
-    one row per (kind, ExternalId): Genesys id, hash of the last applied managed values,
-    those values (JSON), the organization key (contacts) and whether gcx created the record
-    (only those may ever be pruned).
-``ops``
-    one row per write: run, kind, ExternalId, op (create/update/move/delete), state, attempt,
-    batch id, Genesys id, intended values (JSON), error (JSON), source line.
-``checked``
-    one row per record an adoption check has read (kind, Genesys id, its ``modifyDate`` then,
-    and the values of the ExternalId identifiers it held), so later runs check only new or
-    changed records.
-``runs``
-    one row per run: command, source, start/end, status, counts (JSON), report path.
+Its tables (names prefixed, default ``gcx_``) are defined in :mod:`gcx.sync.ledger_tables`.
 
 Operation states form a closed set changed only through named transitions
 (:data:`TRANSITIONS`): ``planned -start-> started -succeed-> done``,
@@ -41,16 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
-    Column,
     Engine,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
     and_,
     bindparam,
     create_engine,
@@ -58,7 +32,6 @@ from sqlalchemy import (
     event,
     func,
     insert,
-    inspect,
     select,
     update,
 )
@@ -71,6 +44,7 @@ from gcx.sync.errors import IllegalTransitionError, LeaseLostError, LedgerLocked
 from gcx.sync.fields import ORG_REF, Kind, normal_key
 from gcx.sync.keyform import KEYS_VERSION, migrate_keys
 from gcx.sync.lease import DEFAULT_LEASE_SECONDS, Holder, LeaseKeeper, held_by_other, pid_alive
+from gcx.sync.ledger_tables import absent, ledger_tables, sqlite_pragmas
 from gcx.sync.rows import (
     OPEN_STATES,
     TRANSITIONS,
@@ -135,94 +109,29 @@ class Ledger:
         except (ArgumentError, SQLAlchemyError, ImportError) as exc:
             hint = extras.install_hint(exc) if isinstance(exc, ImportError) else ""
             raise ConfigError(f"cannot open ledger {safe_url(url)}: {exc}{hint}") from None
-        if not create and _absent(self.engine, f"{prefix}binding"):
+        if not create and absent(self.engine, f"{prefix}binding"):
             self.engine.dispose()
             self.engine = create_engine("sqlite://", future=True)
             self.exists = False
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", sqlite_pragmas)
             db = self.engine.url.database
             if create and db and db != ":memory:" and not db.startswith("file:"):
                 # contact data: 0600 (SQLite gives its -wal and -shm files the same mode); if the
                 # file cannot be made, SQLite says why in its words when the tables are created
                 with contextlib.suppress(OSError):
                     create_private(Path(db))
-        md = MetaData()
-        self.t_binding = Table(
-            f"{prefix}binding",
-            md,
-            Column("id", Integer, primary_key=True),
-            Column("schema_version", Integer, nullable=False),
-            Column("org_id", String(64), nullable=False),
-            Column("org_name", Text),
-            Column("region", Text, nullable=False),
-            Column("external_source_id", String(64), nullable=False),
-            Column("external_source_name", Text, nullable=False),
-            Column("created_at", String(40), nullable=False),
-        )
-        self.t_records = Table(
-            f"{prefix}records",
-            md,
-            Column("kind", String(16), primary_key=True),
-            Column("external_id", String(255), primary_key=True),
-            Column("genesys_id", String(64), nullable=False, index=True),
-            Column("hash", String(64), nullable=False),
-            Column("applied", Text, nullable=False),
-            Column("org_key", String(255)),
-            Column("created_by_gcx", Boolean, nullable=False),
-            Column("updated_at", String(40), nullable=False),
-        )
-        self.t_ops = Table(
-            f"{prefix}ops",
-            md,
-            Column("id", Integer, primary_key=True, autoincrement=True),
-            Column("run_id", Integer, nullable=False, index=True),
-            Column("kind", String(16), nullable=False),
-            Column("external_id", String(255), nullable=False),
-            Column("op", String(16), nullable=False),
-            Column("state", String(16), nullable=False, index=True),
-            Column("attempt", Integer, nullable=False),
-            Column("batch_id", String(64)),
-            Column("genesys_id", String(64)),
-            Column("payload", Text, nullable=False),
-            Column("error", Text),
-            Column("line", Integer),
-            Column("updated_at", String(40), nullable=False),
-            Index(f"{prefix}ops_key", "kind", "external_id"),
-        )
-        self.t_lock = Table(
-            f"{prefix}lock",
-            md,
-            Column("id", Integer, primary_key=True),
-            Column("host", String(255), nullable=False),
-            Column("pid", Integer, nullable=False),
-            Column("token", String(64), nullable=False),
-            Column("heartbeat", Float, nullable=False),
-        )
-        self.t_checked = Table(
-            f"{prefix}checked",
-            md,
-            Column("kind", String(16), primary_key=True),
-            Column("genesys_id", String(64), primary_key=True),
-            Column("modify_date", String(40), nullable=False),
-            Column("external_ids", Text, nullable=False),
-            Column("checked_at", String(40), nullable=False),
-        )
+        tables = ledger_tables(prefix)
+        self.t_binding = tables.binding
+        self.t_records = tables.records
+        self.t_ops = tables.ops
+        self.t_lock = tables.lock
+        self.t_checked = tables.checked
+        self.t_runs = tables.runs
+        md = tables.metadata
         self._lock_token: str | None = None
         self._keeper: LeaseKeeper | None = None
         self.lease_seconds = lease_seconds
-        self.t_runs = Table(
-            f"{prefix}runs",
-            md,
-            Column("id", Integer, primary_key=True, autoincrement=True),
-            Column("command", String(32), nullable=False),
-            Column("source", Text),
-            Column("started_at", String(40), nullable=False),
-            Column("finished_at", String(40)),
-            Column("status", String(16), nullable=False),
-            Column("counts", Text),
-            Column("report_path", Text),
-        )
         self.metadata = md
         self.migration_warnings: list[str] = []
         try:
@@ -806,29 +715,6 @@ def _nfc_ref(applied: dict[str, Any]) -> dict[str, Any]:
     if isinstance(ref, str) and normal_key(ref) != ref:
         return {**applied, ORG_REF: normal_key(ref)}
     return applied
-
-
-def _absent(engine: Engine, table: str) -> bool:
-    """Whether the ledger at ``engine`` does not exist yet, found without writing anything."""
-    if engine.dialect.name == "sqlite":
-        db = engine.url.database
-        if not db or db == ":memory:":
-            return True
-        if not db.startswith("file:"):
-            path = Path(db)
-            if not path.exists() or path.stat().st_size == 0:
-                return True  # opening it would create (or turn it into) a database
-    try:
-        return table not in inspect(engine).get_table_names()
-    except SQLAlchemyError as exc:
-        raise ConfigError(f"cannot open ledger {safe_url(str(engine.url))}: {exc}") from None
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
