@@ -83,3 +83,19 @@ def test_merge_and_body_search(gc: Client) -> None:
         {"pageSize": 2, "pageNumber": 1, "operation": {"simpleSearch": {"query": "Zed"}}}
     )
     assert isinstance(page, ContactListing) and page.total == 3 and len(page.entities or []) == 2
+
+
+def test_merge_an_identified_contact_into_a_curated_one(gc: Client) -> None:
+    target = gc.contacts.create({"firstName": "T", "workEmail": "t@example.com"})
+    enriched = gc.request(
+        "POST",
+        "/api/v2/externalcontacts/contacts/enrich",
+        json={
+            "matchingIdentifiers": [{"type": "Email", "value": "s@example.com"}],
+            "action": "Upsert",
+            "contact": {"firstName": "S", "title": "Dr"},
+        },
+    )
+    merged = gc.contacts.merge_into(enriched["id"], target.id)
+    assert merged.id not in (target.id, enriched["id"])
+    assert merged.firstName == "T" and merged.title == "Dr"
