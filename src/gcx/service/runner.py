@@ -19,7 +19,7 @@ import httpx
 
 from gcx.client import AsyncClient
 from gcx.config import Settings
-from gcx.errors import ConfigError, GcxError
+from gcx.errors import ConfigError
 from gcx.service.config import JobConfig, ProfileConfig
 from gcx.service.database import ledger_url
 from gcx.service.limits import SharedPacer, SharedTokenCache, client_key
@@ -31,10 +31,6 @@ from gcx.sync.records import record_from_json
 from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport
 from gcx.sync.source import Item, Source, open_source
-
-
-class StopRequested(GcxError):
-    """The worker is shutting down: the run stops after the batch in flight."""
 
 
 def ledger_prefix(job: str) -> str:
@@ -142,14 +138,11 @@ async def run_sync(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> RunReport:
     """One run of ``job`` (its own source, or ``records`` from webhooks). Never raises for a
-    failed run: the report's status says it (``error``, ``interrupted`` on a stop request)."""
+    failed run: the report's status says it (``error``; ``interrupted`` when ``should_stop``
+    turned true: the batches in flight were written and recorded, no other was started)."""
     source: Source = (
         EventSource(records, job.source.phone_country) if records is not None else source_for(job, fleet.env)
     )
-
-    def progress(kind: str, n: int) -> None:
-        if should_stop():
-            raise StopRequested("stopped by a shutdown request after the batch in flight")
 
     with Ledger(ledger_url(fleet.url), prefix=ledger_prefix(job.name)) as ledger:
         async with fleet.client(job.profile) as gc:
@@ -159,12 +152,9 @@ async def run_sync(
                 remote=Remote(gc),
                 region=gc.settings.region.name,
                 options=sync_options(job),
-                progress=progress,
+                should_stop=should_stop,
             )
-            report = await engine.run()
-    if isinstance(engine.exception, StopRequested):
-        report.status = "interrupted"
-    return report
+            return await engine.run()
 
 
 def report_summary(report: RunReport) -> dict[str, Any]:

@@ -82,6 +82,10 @@ class Applier:
                     await self.cancel()
                     task.result()
 
+    async def drain(self) -> None:
+        """Wait for the batches in flight to be written and recorded; start no other."""
+        await self._wait(0)
+
     async def cancel(self) -> None:
         """Stop the batches in flight (an error elsewhere ended the run)."""
         tasks, self.in_flight = self.in_flight, set()

@@ -35,13 +35,14 @@ steps live in :mod:`~gcx.sync.lookup` (snapshot, lookups), :mod:`~gcx.sync.recon
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from gcx.errors import GcxError
 from gcx.sync.adoption import Adopter
 from gcx.sync.apply import Applier
 from gcx.sync.batch import BatchWriter
-from gcx.sync.errors import PruneRefusedError, SyncError
+from gcx.sync.errors import PruneRefusedError, RunStopped, SyncError
 from gcx.sync.ledger import Ledger, safe_url
 from gcx.sync.lookup import Finder
 from gcx.sync.options import SyncOptions
@@ -70,6 +71,7 @@ class SyncEngine:
         on_op: OnOp | None = None,
         progress: Progress | None = None,
         on_write: OnWrite | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         opts = options or SyncOptions()
         opts.check()
@@ -91,6 +93,7 @@ class SyncEngine:
             on_op=on_op,
             progress=progress,
             on_write=on_write,
+            should_stop=should_stop,
         )
         self.finder = Finder(self.state)
         self.reconciler = Reconciler(self.state, self.finder)
@@ -138,6 +141,15 @@ class SyncEngine:
             rep.status = "error"
             rep.error = str(exc)
             st.flush_refresh()
+        except RunStopped as exc:  # a shutdown: write and record the batches in flight, start no other
+            rep.status = "interrupted"
+            rep.error = str(exc)
+            self.exception = exc
+            try:
+                await self.applier.drain()
+                st.flush_refresh()
+            except (GcxError, OSError) as err:
+                rep.error = f"{exc}; then: {err}"
         except (GcxError, OSError) as exc:
             rep.status = "error"
             rep.error = str(exc) or type(exc).__name__

@@ -35,5 +35,9 @@ class LedgerLockedError(SyncError):
     """Another run is using the ledger."""
 
 
+class RunStopped(SyncError):
+    """A stop was requested (a service shutting down): the run ended after its batches in flight."""
+
+
 class LeaseLostError(SyncError):
     """This run's lease on the ledger was taken over (or released by hand): it must not write."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
+from gcx.sync.errors import RunStopped
 from gcx.sync.fields import ORG_REF, Kind
 from gcx.sync.lookup import Finder
 from gcx.sync.plan import Change, Op, decide, has_identity, remote_org_ref
@@ -186,6 +187,8 @@ class Planner:
         run.processed[kind] += len(recs)
         if run.progress is not None:
             run.progress(kind, run.processed[kind])
+        if run.should_stop is not None and run.should_stop():
+            raise RunStopped("stopped on request after the batches in flight")
         if self.after_batch is not None and not run.dry_run:
             await self.after_batch(kind)
 

@@ -49,6 +49,8 @@ class RunState:
     on_op: OnOp | None = None
     progress: Progress | None = None
     on_write: OnWrite | None = None
+    #: Asked after each planned batch; True ends the run once the batches in flight are written.
+    should_stop: Callable[[], bool] | None = None
     run_id: int = 0
     #: Contact key -> the organization key its source row names (None: no organization), for
     #: the contacts whose organization the mapping manages.
