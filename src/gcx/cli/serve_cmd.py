@@ -17,7 +17,7 @@ app = typer.Typer(
     name="serve",
     help=(
         "Run the sync as a service: scheduled jobs and webhook intake, on any number of workers "
-        "sharing one PostgreSQL. Without a subcommand: a worker and the web process in one.\n\n"
+        "sharing one PostgreSQL. gcx serve run: a worker and the web process in one.\n\n"
         "Example: gcx serve check service.toml && gcx serve run service.toml"
     ),
     no_args_is_help=True,
