@@ -20,7 +20,7 @@ from gcx.sync.plan import Op, RemoteIndex, applied_after, applied_hash
 from gcx.sync.records import Issue
 from gcx.sync.remote import ItemResult, Remote
 from gcx.sync.report import RunReport
-from gcx.sync.rows import LedgerEntry
+from gcx.sync.rows import JsonObject, LedgerEntry, json_text
 
 Progress = Callable[[str, int], None]
 OnOp = Callable[[Op], None]
@@ -134,7 +134,7 @@ class RunState:
             key=op.key,
             genesys_id=genesys_id,
             hash=applied_hash(op, applied),
-            applied=applied,
+            applied=JsonObject(json_text(applied)),  # held for the whole run: as text, as the ledger has it
             org_key=org_key,
             created_by_gcx=created or bool(prev and prev.created_by_gcx and prev.genesys_id == genesys_id),
         )
