@@ -348,10 +348,12 @@ def main() -> None:
     ap.add_argument("--profile", help="cProfile output file of the first sync (current tree only)")
     ap.add_argument("--tree", action="append", default=[], help="LABEL=PATH of another checkout (repeatable)")
     ap.add_argument("--workdir", help="keep the source, ledgers and reports here")
+    ap.add_argument("--no-current", action="store_true", help="measure only the --tree checkouts")
     args = ap.parse_args()
     contacts = 2000 if args.quick else args.contacts
     trees = [(t.split("=", 1)[0], Path(t.split("=", 1)[1]).resolve()) for t in args.tree]
-    trees.append(("current", HERE))
+    if not args.no_current or not trees:
+        trees.append(("current", HERE))
     with tempfile.TemporaryDirectory(prefix="gcx-scale-") as tmp:
         work = Path(args.workdir) if args.workdir else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
