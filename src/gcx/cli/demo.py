@@ -208,9 +208,9 @@ class Demo:
         return report
 
     def show(self, report: RunReport) -> None:
-        from gcx.cli.sync_cmd import _summary_lines
+        from gcx.cli.sync_show import summary_lines
 
-        for line in _summary_lines(report):
+        for line in summary_lines(report):
             self.say("  " + line)
 
     def problems(self, report: RunReport) -> None:
