@@ -34,17 +34,21 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from croniter import croniter
 
 from gcx.config import resolve_region
 from gcx.errors import ConfigError
 
+if TYPE_CHECKING:
+    from gcx.console.approvals import ApprovalPolicy
+
 SourceType = Literal["csv", "jsonl", "sql", "webhook"]
 SOURCE_TYPES: tuple[str, ...] = ("csv", "jsonl", "sql", "webhook")
 JOB_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+APPROVAL_KEYS = ("approval", "approval_above", "approval_on_delete")
 _SECRET_KEYS = {"client_secret", "secret", "password", "token", "access_token", "database_url"}
 
 
@@ -88,6 +92,7 @@ class JobConfig:
     source: SourceConfig
     schedule: str | None = None
     options: JobOptions = field(default_factory=JobOptions)
+    approval: ApprovalPolicy | None = None  # None: every run is applied at once
 
     @property
     def is_webhook(self) -> bool:
@@ -308,7 +313,7 @@ def _job(name: str, table: Any, profiles: dict[str, ProfileConfig], base: Path) 
     if not JOB_NAME.match(name):
         raise ConfigError(f"{where}: a job name is a lowercase letter then letters, digits or _ (max 40)")
     t = _table(table, where)
-    _check_keys(t, {"profile", "source", "schedule", "options"}, where)
+    _check_keys(t, {"profile", "source", "schedule", "options", *APPROVAL_KEYS}, where)
     prof_name = _str(t, "profile", where)
     if prof_name is None:
         raise ConfigError(f"{where}.profile is required (a [profiles.NAME] table)")
@@ -328,7 +333,29 @@ def _job(name: str, table: Any, profiles: dict[str, ProfileConfig], base: Path) 
         source=source,
         schedule=schedule,
         options=_options(t.get("options", {}), f"{where}.options"),
+        approval=_approval(name, t, source.type),
     )
+
+
+def _approval(name: str, table: Mapping[str, Any], kind: str) -> ApprovalPolicy | None:
+    """The job's approval policy (``gcx.console.approvals.ApprovalPolicy`` parses it), or None."""
+    given = [k for k in APPROVAL_KEYS if k in table]
+    if not given:
+        return None
+    where = f"[jobs.{name}].{given[0]}"
+    if kind == "webhook":
+        raise ConfigError(
+            f"{where}: a webhook job cannot wait for approval (its events are applied as they come)"
+        )
+    try:
+        from gcx.console.approvals import ApprovalPolicy
+    except ImportError as exc:
+        raise ConfigError(f"{where}: approval needs the web console ({exc})") from None
+    try:
+        policy = ApprovalPolicy.from_config(dict(table), job=name)
+    except ConfigError as exc:  # "job NAME: KEY must be ...": said as the service's other errors
+        raise ConfigError(f"[jobs.{name}].{str(exc).removeprefix(f'job {name}: ')}") from None
+    return policy if policy.active else None
 
 
 def parse_config(data: dict[str, Any], path: Path) -> ServiceConfig:

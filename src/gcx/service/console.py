@@ -13,16 +13,19 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute, Mount
 
-from gcx.service.config import ServiceConfig
+from gcx.service.config import JobConfig, ServiceConfig
 from gcx.service.database import ledger_url
 from gcx.service.runner import Fleet, ledger_prefix, sync_options
+
+if TYPE_CHECKING:
+    from gcx.console.execute import JobTarget
 
 log = logging.getLogger("gcx.service.console")
 
@@ -54,34 +57,46 @@ def next_run(schedule: str | None, now: datetime | None = None) -> str | None:
     return nxt.isoformat(timespec="seconds") if isinstance(nxt, datetime) else None
 
 
+def job_target(
+    cfg: ServiceConfig,
+    job: JobConfig,
+    fleet: Fleet,
+    report_loader: Callable[[int], dict[str, Any] | None] | None = None,
+) -> JobTarget:
+    """How the console (and a worker running a job under approval) reaches ``job``: its ledger in
+    the service database, its client from the fleet, its plans and reports in ``data_dir``."""
+    from gcx.console.execute import JobTarget
+
+    def client() -> Any:
+        return fleet.client(job.profile)
+
+    return JobTarget(
+        name=job.name,
+        ledger_url=ledger_url(fleet.url),
+        ledger_prefix=ledger_prefix(job.name),
+        region=_region(job.profile.region, fleet, job.profile),
+        reports_dir=cfg.service.data_dir / "reports" / job.name,
+        client=client,
+        options=sync_options(job),
+        report_loader=report_loader,
+    )
+
+
 class ServiceJobs:
     """The service's jobs as the console sees them (a :class:`gcx.console.JobDirectory`)."""
 
     def __init__(self, cfg: ServiceConfig, fleet: Fleet, engine: Any) -> None:
         from gcx.console.approvals import ApprovalPolicy
         from gcx.console.backend import JobInfo
-        from gcx.console.execute import JobTarget
 
         self.engine = engine  # SQLAlchemy engine on the service database (the console's own)
         self._infos: dict[str, Any] = {}
         for job in cfg.jobs.values():
 
-            def client(profile: Any = job.profile) -> Any:
-                return fleet.client(profile)
-
             def loader(run_id: int, name: str = job.name) -> dict[str, Any] | None:
                 return self.report(name, run_id)
 
-            target = JobTarget(
-                name=job.name,
-                ledger_url=ledger_url(fleet.url),
-                ledger_prefix=ledger_prefix(job.name),
-                region=_region(job.profile.region, fleet, job.profile),
-                reports_dir=cfg.service.data_dir / "reports" / job.name,
-                client=client,
-                options=sync_options(job),
-                report_loader=loader,
-            )
+            target = job_target(cfg, job, fleet, report_loader=loader)
             src = job.source
             source = {
                 "csv": f"CSV {src.path}" + (f" + {src.mapping}" if src.mapping else ""),
@@ -89,13 +104,11 @@ class ServiceJobs:
                 "sql": f"SQL (${src.url_env})",
                 "webhook": "webhooks",
             }[src.type]
-            # a job's approval policy, once the config carries one (JobConfig.approval)
-            policy = getattr(job, "approval", None)
             self._infos[job.name] = JobInfo(
                 target=target,
                 source=source,
                 schedule=job.schedule,
-                approval=policy if isinstance(policy, ApprovalPolicy) else ApprovalPolicy(),
+                approval=job.approval or ApprovalPolicy(),
             )
 
     def jobs(self) -> Sequence[Any]:

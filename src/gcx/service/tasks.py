@@ -19,7 +19,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from procrastinate import App, JobContext, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
@@ -29,8 +29,12 @@ from psycopg_pool import AsyncConnectionPool
 
 from gcx.service import database as db
 from gcx.service.config import JobConfig, ServiceConfig
+from gcx.service.database import ledger_url
 from gcx.service.intake import coalesce
-from gcx.service.runner import Fleet, report_summary, run_sync
+from gcx.service.runner import Fleet, report_summary, run_sync, source_for
+
+if TYPE_CHECKING:
+    from gcx.console.approvals import ApprovalStore
 
 log = logging.getLogger("gcx.service")
 
@@ -73,6 +77,7 @@ class Service:
         self.pool: AsyncConnectionPool = db.open_pool(url)
         self.stopping = asyncio.Event()
         self.app = App(connector=PsycopgConnector(conninfo=url))
+        self._approvals: ApprovalStore | None = None  # the console's queue, for jobs under approval
         self._register()
 
     # ------------------------------------------------------------------ tasks
@@ -112,12 +117,16 @@ class Service:
         await self.app.close_async()
         await self.pool.close()
         self.fleet.close()
+        if self._approvals is not None:
+            self._approvals.db.close()
 
     # ------------------------------------------------------------------ running
 
     async def _run(self, job: JobConfig, trigger: str, records: list[dict[str, Any]] | None) -> str:
         run_id = await db.start_run(self.pool, job.name, trigger, worker_name())
         log.info("run started", extra={"job": job.name, "trigger": trigger, "run": run_id})
+        if records is None and job.approval is not None:
+            return await self._run_under_approval(job, run_id)
         try:
             report = await run_sync(job, self.fleet, records=records, should_stop=self.stopping.is_set)
         except Exception as exc:  # config errors, a source that cannot be read...
@@ -145,6 +154,56 @@ class Service:
         if report.status not in ("ok", "partial"):
             raise RunNotFinished(f"job {job.name}: run {run_id} ended {report.status}: {report.error}")
         return report.status
+
+    async def _run_under_approval(self, job: JobConfig, run_id: int) -> str:
+        """A job with an approval policy: plan, and queue the plan for an operator in the console
+        (``waiting``: nothing written; approving it there applies exactly that plan) or apply it
+        at once when the policy lets it through (:func:`gcx.console.jobflow.run_with_approval`)."""
+        from gcx.console.jobflow import run_with_approval
+        from gcx.service.console import job_target
+
+        assert job.approval is not None
+        try:
+            flow = await run_with_approval(
+                job_target(self.cfg, job, self.fleet),
+                source_for(job, self.fleet.env),
+                job.approval,
+                self.approvals(),
+            )
+        except Exception as exc:
+            await db.finish_run(self.pool, run_id, status="error", error=str(exc) or type(exc).__name__)
+            log.error("run failed", extra={"job": job.name, "run": run_id, "error": str(exc)})
+            raise
+        report = flow.report
+        if flow.state == "waiting":
+            assert flow.approval is not None
+            await db.finish_run(self.pool, run_id, status="waiting", error=None, report=None)
+            log.info(
+                "plan waiting for approval",
+                extra={"job": job.name, "run": run_id, "approval": flow.approval.id, "reason": flow.reason},
+            )
+            return "waiting"
+        status = report.status if flow.state == "applied" and report is not None else "error"
+        await db.finish_run(
+            self.pool,
+            run_id,
+            status=status,
+            error=(report.error if report is not None else None) or flow.reason or None,
+            report=report_summary(report) if report is not None else None,
+        )
+        log.info("run finished", extra={"job": job.name, "run": run_id, "status": status})
+        if status not in ("ok", "partial"):
+            raise RunNotFinished(f"job {job.name}: run {run_id} ended {status}: {flow.reason}")
+        return status
+
+    def approvals(self) -> ApprovalStore:
+        """The console's approval queue in the service database (opened on first use)."""
+        if self._approvals is None:
+            from gcx.console.approvals import ApprovalStore
+            from gcx.console.db import ConsoleDb
+
+            self._approvals = ApprovalStore(ConsoleDb(ledger_url(self.url)))
+        return self._approvals
 
     async def _guarded(
         self, name: str, action: Callable[[JobConfig], Awaitable[None]], context: JobContext
