@@ -89,12 +89,44 @@ def test_a_good_file_is_read_with_paths_relative_to_it(tmp_path: Path) -> None:
         (("port = 9000", "port = 99999"), r"\[web\].port must be a whole number"),
         (("coalesce_seconds = 2", "colaesce_seconds = 2"), r"\[service\]: unknown key 'colaesce_seconds'"),
         (('client_id_env = "GC_ID"', 'client_id_env = "GC ID"'), r"must name an environment variable"),
+        (
+            ("prune_threshold = 0.2 }", 'prune_threshold = 0.2 }\napproval = "yes"'),
+            r"\[jobs.crm\].approval must be",
+        ),
+        (
+            ("prune_threshold = 0.2 }", "prune_threshold = 0.2 }\napproval_above = -1"),
+            r"\[jobs.crm\].approval_above",
+        ),
+        (
+            ("prune_threshold = 0.2 }", 'prune_threshold = 0.2 }\napproval_on_delete = "x"'),
+            r"\[jobs.crm\].approval_on_delete must be true or false",
+        ),
+        (
+            ('secret_env = "HOOK_SECRET" }', 'secret_env = "HOOK_SECRET" }\napproval = "always"'),
+            r"\[jobs.push\].approval: a webhook job cannot wait for approval",
+        ),
     ],
 )
 def test_bad_files_name_the_table_and_key(tmp_path: Path, change: tuple[str, str], message: str) -> None:
     assert change[0] in GOOD
     with pytest.raises(ConfigError, match=message):
         load_config(write(tmp_path, GOOD.replace(change[0], change[1], 1)))
+
+
+def test_an_approval_policy_per_job(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        "prune_threshold = 0.2 }", "prune_threshold = 0.2 }\napproval_above = 10\napproval_on_delete = true"
+    )
+    cfg = load_config(write(tmp_path, text))
+    policy = cfg.jobs["crm"].approval
+    assert policy is not None and (policy.always, policy.above, policy.on_delete) == (False, 10, True)
+    assert cfg.jobs["push"].approval is None
+    never = load_config(
+        write(
+            tmp_path, GOOD.replace("prune_threshold = 0.2 }", 'prune_threshold = 0.2 }\napproval = "never"')
+        )
+    )
+    assert never.jobs["crm"].approval is None
 
 
 def test_a_database_url_is_never_inline(tmp_path: Path) -> None:
