@@ -10,6 +10,7 @@ Modules (one concern each):
 * :mod:`~gcx.service.intake`   webhook bodies -> validated events (pure);
 * :mod:`~gcx.service.runner`   the one seam to :mod:`gcx.sync`: a job run, a webhook batch;
 * :mod:`~gcx.service.tasks`    procrastinate tasks: schedules, locks, retries, stalled recovery;
+* :mod:`~gcx.service.retention` old runs, applied events and run files removed (a periodic task);
 * :mod:`~gcx.service.web`      the ASGI app: webhooks, health, readiness, metrics;
 * :mod:`~gcx.service.metrics`  Prometheus metrics, read from the database (fleet-wide);
 * :mod:`~gcx.service.logs`     JSON log lines, secrets redacted.

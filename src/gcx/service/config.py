@@ -114,6 +114,9 @@ class ServiceSettings:
     stalled_after: float = 30.0  # a worker silent this long is dead: its jobs are retried
     heartbeat_interval: float = 5.0
     concurrency: int = 4  # jobs one worker runs at once
+    keep_runs_days: int = 90  # finished runs (rows and report files) older than this are removed; 0: kept
+    keep_events_days: int = 30  # applied webhook events older than this are removed; 0: kept
+    retention_schedule: str = "17 * * * *"  # when the removal runs (cron)
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,9 @@ def _service(data: dict[str, Any], base: Path) -> ServiceSettings:
             "stalled_after",
             "heartbeat_interval",
             "concurrency",
+            "keep_runs_days",
+            "keep_events_days",
+            "retention_schedule",
         },
         "[service]",
     )
@@ -217,6 +223,11 @@ def _service(data: dict[str, Any], base: Path) -> ServiceSettings:
     stalled = _num(s, "stalled_after", "[service]", d.stalled_after, 2, 3600)
     if stalled <= 2 * heartbeat:
         raise ConfigError("[service].stalled_after must be more than twice heartbeat_interval")
+    retention = _str(s, "retention_schedule", "[service]", d.retention_schedule) or d.retention_schedule
+    if not croniter.is_valid(retention):
+        raise ConfigError(
+            f"[service].retention_schedule: {retention!r} is not a cron expression (e.g. '17 * * * *')"
+        )
     return ServiceSettings(
         database_url_env=_env(s, "database_url_env", "[service]") or d.database_url_env,
         data_dir=_path(base, _str(s, "data_dir", "[service]", str(d.data_dir))) or d.data_dir,
@@ -233,6 +244,9 @@ def _service(data: dict[str, Any], base: Path) -> ServiceSettings:
         stalled_after=stalled,
         heartbeat_interval=heartbeat,
         concurrency=_int(s, "concurrency", "[service]", d.concurrency, 1, 64),
+        keep_runs_days=_int(s, "keep_runs_days", "[service]", d.keep_runs_days, 0, 36_500),
+        keep_events_days=_int(s, "keep_events_days", "[service]", d.keep_events_days, 0, 36_500),
+        retention_schedule=retention,
     )
 
 

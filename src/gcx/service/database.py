@@ -6,6 +6,7 @@
 | ``gcx_svc_runs`` | one row per job run on a worker: job, trigger, worker, start, end, status, events applied, the run report (JSON) |
 | ``gcx_svc_tokens`` | the fleet's OAuth token per client (see :mod:`gcx.service.limits`) |
 | ``gcx_svc_pacing`` | the fleet's rate budget per client (see :mod:`gcx.service.limits`) |
+| ``gcx_svc_run_totals`` | what removed runs counted, for the metrics (see :mod:`gcx.service.retention`) |
 
 Everything is created idempotently under an advisory lock, so that several processes starting
 at once do not race. Queries are plain SQL through psycopg.
@@ -55,6 +56,14 @@ CREATE TABLE IF NOT EXISTS gcx_svc_runs (
     report jsonb
 );
 CREATE INDEX IF NOT EXISTS gcx_svc_runs_job ON gcx_svc_runs (job, id);
+CREATE TABLE IF NOT EXISTS gcx_svc_run_totals (
+    family text NOT NULL,
+    job text NOT NULL,
+    k1 text NOT NULL DEFAULT '',
+    k2 text NOT NULL DEFAULT '',
+    value double precision NOT NULL DEFAULT 0,
+    PRIMARY KEY (family, job, k1, k2)
+);
 CREATE TABLE IF NOT EXISTS gcx_svc_tokens (
     client_key text PRIMARY KEY,
     value text,

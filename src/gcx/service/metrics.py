@@ -2,7 +2,8 @@
 
 Workers record every run (report included) in ``gcx_svc_runs``; the web process turns those
 rows, procrastinate's queue and the pending webhook events into metrics, so one scrape of any
-web process sees every worker. Counters are sums over the runs kept in the table.
+web process sees every worker. Counters are sums over the runs kept in the table plus what the runs
+removed by retention counted (``gcx_svc_run_totals``, see :mod:`gcx.service.retention`).
 """
 
 from __future__ import annotations
@@ -18,31 +19,59 @@ from psycopg_pool import AsyncConnectionPool
 
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 
+_TOTALS = "SELECT job, k1, k2, value FROM gcx_svc_run_totals WHERE family = '{}'"
+
 _QUERIES = {
-    "status": """
-        SELECT job, s.key, sum(s.value::bigint) FROM gcx_svc_runs,
-               jsonb_each_text(coalesce(report->'requestStats'->'by_status', '{}'::jsonb)) s
-        GROUP BY job, s.key""",
-    "stats": """
-        SELECT job, sum((report->'requestStats'->>'requests')::bigint),
-               sum((report->'requestStats'->>'rate_limited')::bigint),
-               sum((report->'requestStats'->>'token_requests')::bigint),
-               sum(coalesce((report->>'invalidTruncated')::bigint,
-                            jsonb_array_length(coalesce(report->'invalid', '[]'::jsonb))))
-        FROM gcx_svc_runs WHERE report IS NOT NULL GROUP BY job""",
-    "records": """
-        SELECT job, k.key, c.key, sum(c.value::bigint) FROM gcx_svc_runs,
-               jsonb_each(coalesce(report->'applied', '{}'::jsonb)) k, jsonb_each_text(k.value) c
-        GROUP BY job, k.key, c.key""",
-    "runs": "SELECT job, status, count(*) FROM gcx_svc_runs GROUP BY job, status",
+    "status": f"""
+        SELECT job, key, sum(n) FROM (
+            SELECT job, s.key, s.value::float8 AS n FROM gcx_svc_runs,
+                   jsonb_each_text(coalesce(report->'requestStats'->'by_status', '{{}}'::jsonb)) s
+            UNION ALL SELECT job, k1, value FROM ({_TOTALS.format("status")}) t) u
+        GROUP BY job, key""",
+    "stats": f"""
+        SELECT job, sum(req), sum(lim), sum(tok), sum(inv) FROM (
+            SELECT job, (report->'requestStats'->>'requests')::float8 AS req,
+                   (report->'requestStats'->>'rate_limited')::float8 AS lim,
+                   (report->'requestStats'->>'token_requests')::float8 AS tok,
+                   coalesce((report->>'invalidTruncated')::float8,
+                            jsonb_array_length(coalesce(report->'invalid', '[]'::jsonb))) AS inv
+            FROM gcx_svc_runs WHERE report IS NOT NULL
+            UNION ALL
+            SELECT job, sum(value) FILTER (WHERE k1 = 'requests'), sum(value) FILTER (WHERE k1 = 'rate_limited'),
+                   sum(value) FILTER (WHERE k1 = 'token_requests'), sum(value) FILTER (WHERE k1 = 'invalid')
+            FROM ({_TOTALS.format("stats")}) t GROUP BY job) u
+        GROUP BY job""",
+    "records": f"""
+        SELECT job, kind, result, sum(n) FROM (
+            SELECT job, k.key AS kind, c.key AS result, c.value::float8 AS n FROM gcx_svc_runs,
+                   jsonb_each(coalesce(report->'applied', '{{}}'::jsonb)) k, jsonb_each_text(k.value) c
+            UNION ALL SELECT job, k1, k2, value FROM ({_TOTALS.format("records")}) t) u
+        GROUP BY job, kind, result""",
+    "runs": f"""
+        SELECT job, status, sum(n) FROM (
+            SELECT job, status, 1::float8 AS n FROM gcx_svc_runs
+            UNION ALL SELECT job, k1, value FROM ({_TOTALS.format("runs")}) t) u
+        GROUP BY job, status""",
     "durations": f"""
-        SELECT job, {", ".join(f"count(*) FILTER (WHERE d <= {b})" for b in DURATION_BUCKETS)},
-               count(*), coalesce(sum(d), 0)
-        FROM (SELECT job, extract(epoch FROM finished_at - started_at) AS d FROM gcx_svc_runs
-              WHERE finished_at IS NOT NULL) r GROUP BY job""",
-    "last_success": """
-        SELECT job, extract(epoch FROM max(finished_at)) FROM gcx_svc_runs
-        WHERE status IN ('ok', 'partial') GROUP BY job""",
+        SELECT job, {", ".join(f"sum(c{i})" for i in range(len(DURATION_BUCKETS)))}, sum(total), sum(seconds)
+        FROM (
+            SELECT job, {", ".join(f"count(*) FILTER (WHERE d <= {b}) AS c{i}" for i, b in enumerate(DURATION_BUCKETS))},
+                   count(*) AS total, coalesce(sum(d), 0) AS seconds
+            FROM (SELECT job, extract(epoch FROM finished_at - started_at) AS d FROM gcx_svc_runs
+                  WHERE finished_at IS NOT NULL) r GROUP BY job
+            UNION ALL
+            SELECT job, {", ".join(f"sum(value) FILTER (WHERE family = 'duration' AND k1 = '{b}')" for b in DURATION_BUCKETS)},
+                   sum(value) FILTER (WHERE family = 'duration' AND k1 = '+Inf'),
+                   sum(value) FILTER (WHERE family = 'duration_sum')
+            FROM gcx_svc_run_totals WHERE family IN ('duration', 'duration_sum') GROUP BY job) u
+        GROUP BY job""",
+    "last_success": f"""
+        SELECT job, max(ts) FROM (
+            SELECT job, extract(epoch FROM max(finished_at))::float8 AS ts FROM gcx_svc_runs
+            WHERE status IN ('ok', 'partial') GROUP BY job
+            UNION ALL SELECT job, value FROM ({_TOTALS.format("last_success")}) t) u
+        GROUP BY job""",
+    "removed": f"SELECT job, k1, value FROM ({_TOTALS.format('removed')}) t",
     "pending": "SELECT job, count(*) FROM gcx_svc_events WHERE applied_at IS NULL GROUP BY job",
     "queue": """
         SELECT task_name, status::text, count(*) FROM procrastinate_jobs
@@ -149,6 +178,14 @@ def families(snap: Snapshot) -> Iterable[Any]:
         cut.add_metric([key], float(n429))
         rate.add_metric([key], float(per_min))
     yield from (sent, cut, rate)
+    removed = CounterMetricFamily(
+        "gcx_retention_removed",
+        "old runs, webhook events and run files removed by retention",
+        labels=["job", "what"],
+    )
+    for job, what, n in r.get("removed", []):
+        removed.add_metric([job, what], float(n))
+    yield removed
 
 
 class Metrics:

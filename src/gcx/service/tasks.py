@@ -28,6 +28,7 @@ from procrastinate.types import TimeDeltaParams
 from psycopg_pool import AsyncConnectionPool
 
 from gcx.service import database as db
+from gcx.service import retention
 from gcx.service.config import JobConfig, ServiceConfig
 from gcx.service.database import ledger_url
 from gcx.service.intake import coalesce
@@ -97,6 +98,7 @@ class Service:
         async def apply_events(context: JobContext, job: str) -> None:
             await self._guarded(job, self.apply_pending, context)
 
+        retention.register(app, self)
         for job in self.cfg.jobs.values():
             if job.schedule:
                 app.periodic(

@@ -1,0 +1,200 @@
+"""Retention: old finished runs, applied events and run files go; pending and running ones stay."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from gcx.errors import ConfigError
+from gcx.service import database as db
+from gcx.service.config import load_config
+from gcx.service.metrics import Metrics
+from gcx.service.retention import RETENTION_TASK, old_run_files, remove_old
+from gcx.service.tasks import Service
+
+from .helpers import config_text, query
+
+JOBS = """
+[jobs.crm]
+profile = "emu"
+schedule = "0 0 1 1 *"
+source = { type = "jsonl", path = "crm.jsonl" }
+"""
+
+
+def _config(tmp_path: Path, **service: object) -> Path:
+    path = tmp_path / "service.toml"
+    path.write_text(config_text({"emu": "http://127.0.0.1:9"}, JOBS, data_dir="state", **service))
+    return path
+
+
+def test_retention_keys_defaults_and_errors_naming_the_key(tmp_path: Path) -> None:
+    s = load_config(_config(tmp_path)).service
+    assert (s.keep_runs_days, s.keep_events_days, s.retention_schedule) == (90, 30, "17 * * * *")
+    s = load_config(_config(tmp_path, keep_runs_days=0, keep_events_days=7)).service
+    assert (s.keep_runs_days, s.keep_events_days) == (0, 7)
+    for key, value, message in [
+        ("keep_runs_days", -1, r"\[service\].keep_runs_days must be a whole number between 0 and 36500"),
+        ("keep_events_days", 1.5, r"\[service\].keep_events_days must be a whole number"),
+        ("keep_events_days", "30", r"\[service\].keep_events_days must be a whole number"),
+        ("retention_schedule", "hourly", r"\[service\].retention_schedule: 'hourly' is not a cron"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            load_config(_config(tmp_path, **{key: value}))
+
+
+def test_old_run_files_are_the_run_files_past_the_cutoff() -> None:
+    now = 1_000 * 86_400.0
+    old, new = now - 31 * 86_400, now - 29 * 86_400
+    entries = [
+        ("run-4.json", old),
+        ("run-4.ops.json", old),
+        ("ops-20260101T000000.json", old),
+        ("run-5.json", new),
+        ("notes.txt", old),
+        ("plan-1.json", old),
+    ]
+    assert old_run_files(entries, now, 30) == ["ops-20260101T000000.json", "run-4.json", "run-4.ops.json"]
+    assert old_run_files(entries, now, 0) == []
+
+
+def _report(requests: int, created: int) -> str:
+    return json.dumps(
+        {
+            "requestStats": {
+                "requests": requests,
+                "rate_limited": 1,
+                "token_requests": 1,
+                "by_status": {"200": requests},
+            },
+            "applied": {"contact": {"created": created}},
+            "invalid": [{"line": 1}],
+        }
+    )
+
+
+def _seed(url: str) -> None:
+    import psycopg
+
+    runs = [  # job, status, started days ago, finished days ago (None: still running), report
+        ("crm", "ok", 100, 100, _report(10, 3)),
+        ("crm", "error", 95, 95, None),
+        ("crm", "partial", 92, 92, _report(5, 2)),
+        ("crm", "running", 120, None, None),
+        ("crm", "waiting", 100, 100, None),
+        ("crm", "ok", 1, 1, _report(7, 1)),
+        ("push", "ok", 200, 200, _report(2, 2)),
+    ]
+    events = [  # job, event id, received days ago, applied days ago (None: pending)
+        ("push", "e-old-1", 40, 40),
+        ("push", "e-old-2", 35, 35),
+        ("push", "e-old-3", 31, 31),
+        ("push", "e-pending", 60, None),
+        ("push", "e-new", 2, 2),
+    ]
+    with psycopg.connect(url, autocommit=True) as conn:
+        for job, status, started, finished, report in runs:
+            conn.execute(
+                "INSERT INTO gcx_svc_runs (job, trigger, worker, started_at, finished_at, status, report) "
+                "VALUES (%s, 'schedule', 'w', now() - make_interval(days => %s), "
+                "now() - make_interval(days => %s) + interval '3 seconds', %s, %s::jsonb)",
+                (job, started, finished, status, report),
+            )
+        for job, eid, received, applied in events:
+            conn.execute(
+                "INSERT INTO gcx_svc_events (job, event_id, kind, external_id, record, received_at, applied_at) "
+                "VALUES (%s, %s, 'contact', 'c-1', '{}'::jsonb, now() - make_interval(days => %s), "
+                "now() - make_interval(days => %s))",
+                (job, eid, received, applied),
+            )
+
+
+def _counters(text: str) -> list[str]:
+    keep = (
+        "gcx_api_requests",
+        "gcx_records_total",
+        "gcx_runs_total",
+        "gcx_run_duration_seconds",
+        "gcx_invalid",
+    )
+    keep += ("gcx_token_requests", "gcx_last_success")
+    return sorted(line for line in text.splitlines() if line.startswith(keep))
+
+
+@pytest.mark.postgres
+async def test_a_round_removes_old_finished_rows_in_chunks_and_counters_never_go_down(
+    pg_url: str, tmp_path: Path
+) -> None:
+    cfg = load_config(_config(tmp_path, keep_runs_days=90, keep_events_days=30))
+    _seed(pg_url)
+    reports = cfg.service.data_dir / "reports" / "crm"
+    (reports / "plans").mkdir(parents=True)
+    stale = time.time() - 91 * 86_400
+    for name in ("run-1.json", "run-1.ops.json", "ops-x.json", "run-9.json", "plans/plan-1.json"):
+        (reports / name).write_text("{}")
+        if name != "run-9.json":
+            os.utime(reports / name, (stale, stale))
+    pool = db.open_pool(pg_url)
+    await pool.open()
+    try:
+        metrics = Metrics()
+        before = _counters((await metrics.render(pool)).decode())
+        removed = await remove_old(pool, cfg.service, chunk=2)
+        after_text = (await metrics.render(pool)).decode()
+        assert removed.runs == {"crm": 3, "push": 1}
+        assert removed.events == {"push": 3}
+        assert removed.files == {"crm": 3}
+        # the metrics keep what the removed runs counted: no counter goes down
+        assert _counters(after_text) == before
+        assert 'gcx_retention_removed_total{job="push",what="events"} 3.0' in after_text
+        assert 'gcx_retention_removed_total{job="crm",what="runs"} 3.0' in after_text
+        assert 'gcx_retention_removed_total{job="crm",what="files"} 3.0' in after_text
+        # a second round removes nothing and counts nothing twice
+        again = await remove_old(pool, cfg.service, chunk=2)
+        assert again.total() == 0
+        assert _counters((await metrics.render(pool)).decode()) == before
+    finally:
+        await pool.close()
+    left = query(pg_url, "SELECT job, status FROM gcx_svc_runs ORDER BY id")
+    assert left == [("crm", "running"), ("crm", "waiting"), ("crm", "ok")]
+    assert query(pg_url, "SELECT event_id FROM gcx_svc_events ORDER BY id") == [("e-pending",), ("e-new",)]
+    assert sorted(p.name for p in reports.iterdir()) == ["plans", "run-9.json"]
+    assert (reports / "plans" / "plan-1.json").exists()
+
+
+@pytest.mark.postgres
+async def test_zero_days_keeps_everything(pg_url: str, tmp_path: Path) -> None:
+    cfg = load_config(_config(tmp_path, keep_runs_days=0, keep_events_days=0))
+    _seed(pg_url)
+    pool = db.open_pool(pg_url)
+    await pool.open()
+    try:
+        assert (await remove_old(pool, cfg.service)).total() == 0
+    finally:
+        await pool.close()
+    assert query(pg_url, "SELECT count(*) FROM gcx_svc_runs") == [(7,)]
+
+
+@pytest.mark.postgres
+async def test_the_service_schedules_one_round_for_the_fleet(pg_url: str, tmp_path: Path) -> None:
+    cfg = load_config(_config(tmp_path, retention_schedule="*/5 * * * *"))
+    _seed(pg_url)
+    service = Service(cfg, pg_url)
+    periodic = service.app.periodic_registry.periodic_tasks
+    task = next(p for (name, _), p in periodic.items() if name == RETENTION_TASK)
+    assert task.cron == "*/5 * * * *"
+    assert task.configure_kwargs["lock"] == task.configure_kwargs["queueing_lock"] == "gcx-retention"
+    await service.open()
+    try:
+        await service.app.tasks[RETENTION_TASK].defer_async(timestamp=0)
+        assert await service.app.run_worker_async(wait=False, install_signal_handlers=False) is None
+    finally:
+        await service.close()
+    assert query(pg_url, "SELECT count(*) FROM gcx_svc_events") == [(2,)]
+    # the job deferred above, and the tick of the schedule the worker's periodic deferrer sent
+    statuses = query(pg_url, "SELECT status FROM procrastinate_jobs WHERE task_name = %s", (RETENTION_TASK,))
+    assert statuses and {s for (s,) in statuses} == {"succeeded"}
