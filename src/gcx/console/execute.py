@@ -28,6 +28,7 @@ from gcx.sync.options import SyncOptions
 from gcx.sync.planfile import PlanSource, PlanWriter
 from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport
+from gcx.sync.runfiles import keep_run_files
 from gcx.sync.source import Source
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[Any]]
@@ -151,17 +152,6 @@ async def apply_source(target: JobTarget, source: Source, options: SyncOptions |
     report = await _run(target, source, dry_run=False, writer=_writer(tmp, source, opts), options=opts)
     keep_run_files(target.reports_dir, report, tmp)
     return report
-
-
-def keep_run_files(reports_dir: Path, report: RunReport, ops_file: Path | None) -> None:
-    """Write ``run-<id>.json`` and move the ops file to ``run-<id>.ops.json``."""
-    if report.run_id is None:
-        if ops_file is not None:
-            ops_file.unlink(missing_ok=True)
-        return
-    report.write(reports_dir / f"run-{report.run_id}.json")
-    if ops_file is not None and ops_file.exists():
-        ops_file.replace(reports_dir / f"run-{report.run_id}.ops.json")
 
 
 async def apply_exact(target: JobTarget, plan_path: Path) -> ApplyOutcome:

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Mount
 
 from gcx.service.config import JobConfig, ServiceConfig
 from gcx.service.database import ledger_url
-from gcx.service.runner import Fleet, ledger_prefix, sync_options
+from gcx.service.runner import Fleet, job_reports_dir, ledger_prefix, sync_options
 
 if TYPE_CHECKING:
     from gcx.console.execute import JobTarget
@@ -75,7 +75,7 @@ def job_target(
         ledger_url=ledger_url(fleet.url),
         ledger_prefix=ledger_prefix(job.name),
         region=_region(job.profile.region, fleet, job.profile),
-        reports_dir=cfg.service.data_dir / "reports" / job.name,
+        reports_dir=job_reports_dir(cfg.service.data_dir, job.name),
         client=client,
         options=sync_options(job),
         report_loader=report_loader,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,11 +31,17 @@ from gcx.sync.options import SyncOptions
 from gcx.sync.records import record_from_json
 from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport
+from gcx.sync.runfiles import keep_run_files, ops_writer
 from gcx.sync.source import Item, Source, open_source
 
 
 def ledger_prefix(job: str) -> str:
     return f"gcx_{job}_"
+
+
+def job_reports_dir(data_dir: Path, job: str) -> Path:
+    """Where a job's run files (:mod:`gcx.sync.runfiles`) and plans live: the console reads them."""
+    return data_dir / "reports" / job
 
 
 def settings_for(profile: ProfileConfig, env: Mapping[str, str] | None = None) -> Settings:
@@ -51,11 +58,13 @@ def settings_for(profile: ProfileConfig, env: Mapping[str, str] | None = None) -
 
 @dataclass
 class Fleet:
-    """Per-process: the database URL and one shared token cache and pacer per OAuth client."""
+    """Per-process: the database URL, one shared token cache and pacer per OAuth client, and the
+    service's data directory (each run keeps its run files under it; None: no run files)."""
 
     url: str
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     transport: Callable[[ProfileConfig], httpx.AsyncBaseTransport | None] | None = None
+    data_dir: Path | None = None
     _caches: dict[str, SharedTokenCache] = field(default_factory=dict)
     _pacers: dict[str, SharedPacer] = field(default_factory=dict)
 
@@ -144,17 +153,34 @@ async def run_sync(
         EventSource(records, job.source.phone_country) if records is not None else source_for(job, fleet.env)
     )
 
-    with Ledger(ledger_url(fleet.url), prefix=ledger_prefix(job.name)) as ledger:
-        async with fleet.client(job.profile) as gc:
-            engine = SyncEngine(
-                ledger=ledger,
-                source=source,
-                remote=Remote(gc),
-                region=gc.settings.region.name,
-                options=sync_options(job),
-                should_stop=should_stop,
-            )
-            return await engine.run()
+    options = sync_options(job)
+    writer = (
+        ops_writer(job_reports_dir(fleet.data_dir, job.name), source.description, options.to_json())
+        if fleet.data_dir is not None
+        else None
+    )
+    try:
+        with Ledger(ledger_url(fleet.url), prefix=ledger_prefix(job.name)) as ledger:
+            async with fleet.client(job.profile) as gc:
+                engine = SyncEngine(
+                    ledger=ledger,
+                    source=source,
+                    remote=Remote(gc),
+                    region=gc.settings.region.name,
+                    options=options,
+                    should_stop=should_stop,
+                    on_op=writer.op if writer is not None else None,
+                )
+                report = await engine.run()
+    except BaseException:
+        if writer is not None:
+            writer.close(None)  # nothing half-written is kept
+        raise
+    if writer is not None:
+        # the run page shows each field's value just before the run -> the value written
+        writer.close(report)
+        keep_run_files(writer.path.parent, report, writer.path)
+    return report
 
 
 def report_summary(report: RunReport) -> dict[str, Any]:

@@ -74,7 +74,7 @@ class Service:
     ) -> None:
         self.cfg = cfg
         self.url = url
-        self.fleet = Fleet(url, transport=transport)
+        self.fleet = Fleet(url, transport=transport, data_dir=cfg.service.data_dir)
         self.pool: AsyncConnectionPool = db.open_pool(url)
         self.stopping = asyncio.Event()
         self.app = App(connector=PsycopgConnector(conninfo=url))

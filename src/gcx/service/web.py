@@ -9,7 +9,9 @@
 * ``GET /healthz``: the process is up. ``GET /readyz``: the database answers and the
   schedule is loaded (503 otherwise). ``GET /metrics``: Prometheus text format.
 
-:func:`create_app` takes extra routes, so that other parts (the console) mount on the same app.
+:func:`create_app` takes extra routes, so that other parts (the console) mount on the same app;
+a mounted app's own lifespan runs inside this one's (Starlette does not run it otherwise), so
+what it opened (the console's database engines) is closed when the web process stops.
 """
 
 from __future__ import annotations
@@ -18,14 +20,14 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from gcx import redact
 from gcx.service import database as db
@@ -143,14 +145,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if not manage_service:  # opened and closed by whoever runs the worker beside it
+        async with AsyncExitStack() as stack:
+            if manage_service:  # else opened and closed by whoever runs the worker beside it
+                await service.open()
+                stack.push_async_callback(service.close)
+            for route in extra_routes:  # closed first: the mounted apps, then the service
+                if isinstance(route, Mount) and isinstance(route.app, Starlette):
+                    await stack.enter_async_context(route.app.router.lifespan_context(route.app))
             yield
-            return
-        await service.open()
-        try:
-            yield
-        finally:
-            await service.close()
 
     routes: list[BaseRoute] = [
         Route("/hooks/{job}", hook, methods=["POST"]),
