@@ -5,13 +5,14 @@ never duplicated; checks are spent only where something can be found."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gcx.client import AsyncClient
 from gcx.emulator import Emulator, EmulatorSettings
-from gcx.sync.adoption import choose
+from gcx.sync.adoption import choose, other_source
 from gcx.sync.ledger import Ledger
 from gcx.sync.records import Record
 from tests.sync.helpers import BASE, assert_exact, contact, dataset, org, state, sync, writes
@@ -59,6 +60,19 @@ def test_choose_the_cheaper_side() -> None:
     assert choose(100, 500).strategy == "candidates" and choose(100, 500).checks == 100
     assert choose(1000, 3).strategy == "keys" and choose(1000, 3).checks == 6
     assert choose(100, 500, enabled=False).strategy == "off"
+
+
+def test_other_source_is_the_identity_gcx_writes_under_another_source() -> None:
+    def ext(sid: object, value: object) -> dict[str, Any]:
+        return {"externalIds": [{"externalSource": sid, "value": value}]}
+
+    assert other_source(ext({"id": "s-b", "name": "crm-b"}, "b-1"), "s-a") == "s-b"
+    assert other_source(ext({"id": "s-a"}, "a-1"), "s-a") is None  # ours
+    assert other_source(ext({"id": "s-b"}, ""), "s-a") is None  # no value: not what gcx writes
+    assert other_source(ext(None, "x"), "s-a") is None  # no source
+    assert other_source(ext({"name": "crm-b"}, "x"), "s-a") is None
+    assert other_source({"firstName": "Hand"}, "s-a") is None
+    assert other_source(ext({"id": "s-b"}, "b-1"), "") == "s-b"  # a plan before our source exists
 
 
 async def test_first_sync_into_an_empty_org_makes_no_check(emu: Emulator, ledger: Ledger) -> None:
@@ -167,3 +181,39 @@ async def test_a_key_tagged_on_two_records_adopts_one_and_warns(ledger: Ledger) 
     adopted = [c["id"] for c in state(emu)["contacts"] if c.get("externalIds")]
     assert ids[0] in adopted and ids[1] not in adopted
     assert any("also held by" in w and ids[1] in w for w in report.warnings), report.warnings
+
+
+async def test_jobs_with_other_external_sources_spend_no_check_on_each_other(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """Two syncs of different External Sources on one org (two service jobs, two CLI syncs): a
+    record carrying the other source's ``externalIds`` entry is that job's, not a candidate."""
+    first: list[Record] = [org("a-org", "A Org")] + [
+        contact(f"a-{i}", "a-org", firstName=f"A{i}") for i in range(40)
+    ]
+    second: list[Record] = [org("b-org", "B Org")] + [
+        contact(f"b-{i}", "b-org", firstName=f"B{i}") for i in range(60)
+    ]
+    hand = await hand_made(emu, 2, claimed={0: "b-3"})  # a person's contact holding one of B's keys
+    with (
+        Ledger(f"sqlite:///{tmp_path / 'a.sqlite'}") as led_a,
+        Ledger(f"sqlite:///{tmp_path / 'b.sqlite'}") as led_b,
+    ):
+        a = await sync(emu, led_a, first, external_source="crm-a")
+        assert a.applied["contact"]["created"] == 40
+        plan = await sync(emu, led_b, second, dry_run=True, external_source="crm-b")
+        assert plan.adoption["checks"] == 2, plan.adoption  # the two hand-made contacts, not A's 41 records
+        reads = identifier_reads(emu)
+        b = await sync(emu, led_b, second, external_source="crm-b")
+        assert b.adoption["candidates"] == 2 and b.adoption["checks"] == 2, b.adoption
+        assert identifier_reads(emu) - reads == 2
+        assert b.adoption["adopted"] == 1 and b.applied["contact"]["adopted"] == 1
+        assert b.applied["contact"]["created"] == 59 and b.applied["organization"]["created"] == 1
+        # and the other way round: A's rerun spends nothing on B's records either
+        again = await sync(emu, led_a, first, external_source="crm-a")
+        assert again.adoption["checks"] == 0, again.adoption
+    st = state(emu)
+    assert len(st["contacts"]) == 2 + 40 + 59  # no duplicate; A's records untouched by B
+    by_id = {c["id"]: c for c in st["contacts"]}
+    assert by_id[hand[0]]["firstName"] == "B3"
+    assert by_id[hand[1]].get("externalIds") in (None, [])  # a stranger without a key stays as it is

@@ -9,7 +9,8 @@ source key) looks like a stranger. Creating the source record again would duplic
 Requests go only where something can be found:
 
 * **candidates**: scanned records that carry no ``externalIds`` entry of gcx's External
-  Source and that the ledger does not know;
+  Source, none of another External Source either (another job's or sync's records: they are
+  its, see :func:`other_source`), and that the ledger does not know;
 * **keys**: source keys that neither the scan nor the ledger matched.
 
 With none of either, nothing is checked (a first sync into an empty org makes no check). Else
@@ -65,12 +66,32 @@ def choose(candidates: int, keys: int, *, enabled: bool = True) -> Choice:
     return Choice("keys", 2 * keys)
 
 
-def candidates_of(idx: RemoteIndex, known_ids: set[str]) -> list[dict[str, Any]]:
-    """Pure: scanned records without gcx's identity that the ledger does not know."""
+def other_source(body: Mapping[str, Any], source_id: str) -> str | None:
+    """Pure: the id of another External Source whose identity the record carries, as gcx writes
+    it (an ``externalIds`` entry: ``{"externalSource": {"id": ...}, "value": key}``), or None.
+
+    Such a record is managed by another job or sync (another External Source on the same org):
+    it is never an adoption candidate of this one."""
+    for e in body.get("externalIds") or []:
+        if not isinstance(e, Mapping) or not e.get("value"):
+            continue
+        src = e.get("externalSource")
+        sid = str(src.get("id")) if isinstance(src, Mapping) and src.get("id") else None
+        if sid is not None and sid != source_id:
+            return sid
+    return None
+
+
+def candidates_of(idx: RemoteIndex, known_ids: set[str], source_id: str) -> list[dict[str, Any]]:
+    """Pure: scanned records without gcx's identity that the ledger does not know and that no
+    other External Source's ``externalIds`` entry claims (:func:`other_source`)."""
     return [
         body
         for rid in idx.all_ids()
-        if rid not in idx.key_by_id and rid not in known_ids and (body := idx.by_id(rid)) is not None
+        if rid not in idx.key_by_id
+        and rid not in known_ids
+        and (body := idx.by_id(rid)) is not None
+        and other_source(body, source_id) is None
     ]
 
 
@@ -117,7 +138,7 @@ class Adopter:
         if idx is None:
             return  # --trust-ledger: no scan, nothing to compare (lookups by key still adopt)
         known = {e.genesys_id for e in run.entries.values() if e.kind == kind}
-        cands = candidates_of(idx, known)
+        cands = candidates_of(idx, known, run.sid)
         remembered = run.ledger.checked(kind)
         gone = set(remembered) - {str(b.get("id")) for b in cands}
         if gone and not run.dry_run:  # adopted or deleted since: the scan is complete
