@@ -27,6 +27,7 @@ from gcx.console.approvals import ApprovalStore
 from gcx.console.audit import AuditLog
 from gcx.console.backend import InProcessExecutor, JobDirectory, PlanExecutor
 from gcx.console.db import ConsoleDb
+from gcx.console.runindex import RunIndexes
 from gcx.console.security import LoginThrottle, OwnRouter, SecureHeaders, csrf_token, current_user
 from gcx.console.users import UserStore
 from gcx.sync.ledger import Ledger
@@ -50,6 +51,7 @@ class ConsoleState:
     audit: AuditLog = field(init=False)
     approvals: ApprovalStore = field(init=False)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    run_indexes: RunIndexes = field(default_factory=RunIndexes)  # big runs page from these
     _ledgers: dict[str, Ledger] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -71,6 +73,7 @@ class ConsoleState:
             for led in self._ledgers.values():
                 led.close()
             self._ledgers.clear()
+        self.run_indexes.close()
         self.db.close()
 
 

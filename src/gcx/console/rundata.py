@@ -1,9 +1,12 @@
 """What the run pages show, read from a job's ledger and its run files (no writes).
 
-A run's rows come from ``run-<id>.ops.json`` (every op with its per-field before -> after)
-when the console or the service ran it; for a run made elsewhere (``gcx sync apply``) the
-ledger's ops give the values written (no "before"). The report (``run-<id>.json``, or the
-CLI's ``*-run<id>.json``) adds invalid rows, failures, conflicts and request counts.
+A run's rows come from ``run-<id>.ops.json`` (every op with its per-field value in Genesys
+just before the run -> the value written, :mod:`gcx.sync.runfiles`) when the console or the
+service ran it; for a run made elsewhere (``gcx sync apply``) the ledger's ops give the values
+written (no "before"), and when the ledger no longer holds them either the rows say so. The
+report (``run-<id>.json``, or the CLI's ``*-run<id>.json``) adds invalid rows, failures,
+conflicts and request counts. Rows are produced as streams (a run may have 100k ops):
+:mod:`gcx.console.runindex` pages, filters and searches them.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +25,7 @@ from sqlalchemy import and_, select
 from gcx.sync.ledger import Ledger
 
 FILTERS = ("all", "create", "update", "move", "delete", "conflict", "failed", "invalid")
+NOT_KEPT = "values not kept: the ledger no longer holds them and this run left no run file"
 
 
 @dataclass
@@ -46,13 +50,15 @@ class Row:
             return False
         if what not in ("all", "conflict", "failed") and self.op != what:
             return False
-        if not q:
-            return True
-        hay = " ".join(
-            [self.kind, self.key, self.op, self.reason, self.field or "", self.genesys_id or ""]
-            + [f"{c.get('field')} {c.get('from')} {c.get('to')}" for c in self.changes]
-        ).lower()
-        return q.lower() in hay
+        return not q or q.lower() in row_hay(self)
+
+
+def row_hay(r: Row) -> str:
+    """Pure: what a search looks in (lower case): key, op, reason, field, id and every value."""
+    return " ".join(
+        [r.kind, r.key, r.op, r.reason, r.field or "", r.genesys_id or ""]
+        + [f"{c.get('field')} {c.get('from')} {c.get('to')}" for c in r.changes]
+    ).lower()
 
 
 @dataclass
@@ -67,15 +73,6 @@ class RunSummary:
     counts: dict[str, int]
     requests: int | None
     rate_limited: int | None
-
-
-@dataclass
-class RunDetail:
-    summary: RunSummary
-    report: dict[str, Any] | None
-    rows: list[Row]
-    has_before: bool
-    warnings: list[str]
 
 
 def _seconds(start: str, end: str | None) -> float | None:
@@ -144,9 +141,7 @@ def list_runs(
     return [summarize(r, load_report(reports_dir, int(r["id"]), loader)) for r in ledger.runs(limit)]
 
 
-def run_detail(
-    ledger: Ledger, reports_dir: Path, run_id: int, loader: ReportLoader | None = None
-) -> RunDetail | None:
+def find_run(ledger: Ledger, run_id: int) -> dict[str, Any] | None:
     t = ledger.t_runs
     with ledger.engine.connect() as conn:
         row = conn.execute(t.select().where(t.c.id == run_id)).mappings().first()
@@ -154,66 +149,91 @@ def run_detail(
         return None
     run = dict(row)
     run["counts"] = json.loads(run["counts"]) if run.get("counts") else {}
-    report = load_report(reports_dir, run_id, loader)
-    states: dict[tuple[str, str, str], Any] = {(o.kind, o.key, o.op): o for o in ledger.ops(run_id=run_id)}
-    rows: list[Row] = []
-    ops_path = reports_dir / f"run-{run_id}.ops.json"
-    has_before = ops_path.is_file()
-    if has_before:
-        for op in _plan_ops(ops_path):
-            if op.get("op") == "unchanged" and not op.get("conflicts"):
-                continue
-            led = states.get((str(op.get("kind")), str(op.get("externalId")), str(op.get("op"))))
-            changes = list(op.get("changes") or [])
-            if op.get("op") == "create":
-                changes = [{"field": k, "from": None, "to": v} for k, v in (op.get("values") or {}).items()]
-            rows.append(
-                Row(
-                    kind=str(op.get("kind")),
-                    key=str(op.get("externalId")),
-                    op=str(op.get("op")),
-                    line=op.get("line"),
-                    genesys_id=(led.genesys_id if led else None) or op.get("genesysId"),
-                    state=led.state.value if led else "",
-                    changes=changes,
-                    conflicts=list(op.get("conflicts") or []),
+    return run
+
+
+def _op_rows(ops: Iterable[dict[str, Any]]) -> Iterator[Row]:
+    """Pure: the rows of a run file's (or a plan's) ops; unchanged records without a conflict
+    are left out; a create's values are its changes (from nothing)."""
+    for op in ops:
+        if op.get("op") == "unchanged" and not op.get("conflicts"):
+            continue
+        changes = list(op.get("changes") or [])
+        if op.get("op") == "create":
+            changes = [{"field": k, "from": None, "to": v} for k, v in (op.get("values") or {}).items()]
+        yield Row(
+            kind=str(op.get("kind")),
+            key=str(op.get("externalId")),
+            op=str(op.get("op")),
+            line=op.get("line"),
+            genesys_id=op.get("genesysId"),
+            changes=changes,
+            conflicts=list(op.get("conflicts") or []),
+        )
+
+
+def file_rows(path: Path) -> Iterator[Row]:
+    """The rows of a run file, read op by op."""
+    return _op_rows(iter_plan_ops(path))
+
+
+def _ledger_chunks(ledger: Ledger, run_id: int, chunk: int = 500) -> Iterator[list[Any]]:
+    """A run's ledger ops in id order, ``chunk`` at a time (never all of them in memory)."""
+    t = ledger.t_ops
+    cols = (t.c.id, t.c.kind, t.c.external_id, t.c.op, t.c.state, t.c.genesys_id, t.c.line, t.c.payload)
+    last = 0
+    while True:
+        with ledger.engine.connect() as conn:
+            got = list(
+                conn.execute(
+                    select(*cols)
+                    .where(and_(t.c.run_id == run_id, t.c.id > last))
+                    .order_by(t.c.id)
+                    .limit(chunk)
                 )
             )
-    else:
-        prev = previous_applied(ledger, run_id, [(o.kind, o.key) for o in states.values()])
-        for o in states.values():
-            applied = o.payload.get("applied") if isinstance(o.payload, dict) else None
-            rows.append(
-                Row(
-                    kind=o.kind,
-                    key=o.key,
-                    op=o.op,
-                    line=o.line,
-                    genesys_id=o.genesys_id,
-                    state=o.state.value,
-                    changes=ledger_changes(prev.get((o.kind, o.key)), applied or {}),
-                )
+        if not got:
+            return
+        last = int(got[-1][0])
+        yield got
+
+
+def ledger_states(ledger: Ledger, run_id: int) -> Iterator[tuple[str, str, str, str, str | None]]:
+    """(kind, key, op, state, genesys_id) of each of a run's ops, streamed."""
+    for got in _ledger_chunks(ledger, run_id, 2000):
+        for _id, kind, key, op, st, gid, _line, _payload in got:
+            yield str(kind), str(key), str(op), str(st), gid
+
+
+def ledger_rows(ledger: Ledger, run_id: int) -> Iterator[Row]:
+    """A run's rows from the ledger alone: the values written against those gcx wrote before
+    (Genesys's own "before" is not known); when the ledger no longer keeps an op's values,
+    the row says so (:data:`NOT_KEPT`)."""
+    for got in _ledger_chunks(ledger, run_id):
+        prev = previous_applied(ledger, run_id, [(str(r[1]), str(r[2])) for r in got])
+        for _id, kind, key, op, st, gid, line, payload in got:
+            try:
+                data = json.loads(payload) if payload else None
+            except ValueError:
+                data = None
+            got_applied = data.get("applied") if isinstance(data, dict) else None
+            kept = isinstance(got_applied, dict)
+            applied: dict[str, Any] = got_applied if isinstance(got_applied, dict) else {}
+            yield Row(
+                kind=str(kind),
+                key=str(key),
+                op=str(op),
+                line=line,
+                genesys_id=gid,
+                state=str(st),
+                changes=ledger_changes(prev.get((str(kind), str(key))), applied) if kept else [],
+                reason="" if kept or op == "delete" else NOT_KEPT,
             )
-    if report is not None:
-        by_key = {(r.kind, r.key): r for r in rows}
-        for f in report.get("failures") or []:
-            hit = by_key.get((str(f.get("kind")), str(f.get("externalId"))))
-            if hit is not None:
-                hit.state, hit.reason, hit.field = "failed", str(f.get("reason") or ""), f.get("field")
-            else:
-                rows.append(_issue_row(f, op=str(f.get("op") or ""), state="failed"))
-        for c in report.get("conflicts") or []:
-            hit = by_key.get((str(c.get("kind")), str(c.get("externalId"))))
-            if hit is not None and not hit.conflicts:
-                hit.conflicts = list(c.get("fields") or [])
-        rows.extend(_issue_row(i, op="invalid", state="invalid") for i in report.get("invalid") or [])
-    return RunDetail(
-        summary=summarize(run, report),
-        report=report,
-        rows=rows,
-        has_before=has_before,
-        warnings=[str(w) for w in (report or {}).get("warnings") or []],
-    )
+
+
+def report_rows(report: dict[str, Any], key: str, *, op: str, state: str) -> Iterator[Row]:
+    """The rows of a report's ``failures`` or ``invalid`` list."""
+    return (_issue_row(i, op=op or str(i.get("op") or ""), state=state) for i in report.get(key) or [])
 
 
 def ledger_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[dict[str, Any]]:
@@ -268,42 +288,49 @@ def _issue_row(data: dict[str, Any], *, op: str, state: str) -> Row:
     )
 
 
-def _plan_ops(path: Path) -> list[dict[str, Any]]:
+def iter_plan_ops(path: Path) -> Iterator[dict[str, Any]]:
+    """The ops of a run or plan file one by one: :class:`~gcx.sync.planfile.PlanWriter` writes
+    one op a line, so a file of 100k ops is never parsed whole (another layout is)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with path.open(encoding="utf-8") as fh:
+            head = fh.readline()
+            if not head.rstrip().endswith('"ops": ['):
+                fh.seek(0)
+                data = json.loads(fh.read())
+                ops = data.get("ops") if isinstance(data, dict) else None
+                yield from (o for o in ops if isinstance(o, dict)) if isinstance(ops, list) else ()
+                return
+            for line in fh:
+                if line.startswith("]"):
+                    return
+                text = line.strip().rstrip(",")
+                if text:
+                    op = json.loads(text)
+                    if isinstance(op, dict):
+                        yield op
     except (OSError, ValueError):
-        return []
-    ops = data.get("ops") if isinstance(data, dict) else None
-    return [o for o in ops if isinstance(o, dict)] if isinstance(ops, list) else []
+        return
+
+
+def plan_tail(path: Path) -> dict[str, Any]:
+    """What follows the ops of a run or plan file (``invalid``, ``summary``), read line by line."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("], "):
+                    data = json.loads("{" + line[3:])
+                    return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        pass
+    return {}
 
 
 def plan_rows(path: Path) -> list[Row] | None:
     """The rows of a saved plan (approval page); None when the file is gone."""
     if not path.is_file():
         return None
-    rows = []
-    for op in _plan_ops(path):
-        if op.get("op") == "unchanged" and not op.get("conflicts"):
-            continue
-        changes = list(op.get("changes") or [])
-        if op.get("op") == "create":
-            changes = [{"field": k, "from": None, "to": v} for k, v in (op.get("values") or {}).items()]
-        rows.append(
-            Row(
-                kind=str(op.get("kind")),
-                key=str(op.get("externalId")),
-                op=str(op.get("op")),
-                line=op.get("line"),
-                genesys_id=op.get("genesysId"),
-                changes=changes,
-                conflicts=list(op.get("conflicts") or []),
-            )
-        )
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        rows.extend(_issue_row(i, op="invalid", state="invalid") for i in data.get("invalid") or [])
-    except (OSError, ValueError):
-        pass
+    rows = list(_op_rows(iter_plan_ops(path)))
+    rows.extend(report_rows(plan_tail(path), "invalid", op="invalid", state="invalid"))
     return rows
 
 
@@ -315,14 +342,16 @@ def _cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def rows_csv(rows: list[Row]) -> str:
-    """Pure: one CSV line per changed field (an op without changes gets one line)."""
+CSV_HEAD = ["kind", "externalId", "op", "line", "genesysId", "state", "field", "before", "after", "reason"]
+
+
+def rows_csv(rows: Iterable[Row]) -> Iterator[str]:
+    """Pure: CSV text, one line per changed field (an op without changes gets one line),
+    yielded a few hundred lines at a time."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(
-        ["kind", "externalId", "op", "line", "genesysId", "state", "field", "before", "after", "reason"]
-    )
-    for r in rows:
+    w.writerow(CSV_HEAD)
+    for n, r in enumerate(rows):
         base = [r.kind, r.key, r.op, "" if r.line is None else r.line, r.genesys_id or "", r.state]
         if not r.changes:
             w.writerow(
@@ -333,22 +362,32 @@ def rows_csv(rows: list[Row]) -> str:
                 [_cell(x) if isinstance(x, str) else x for x in base]
                 + [_cell(str(c.get("field"))), _cell(c.get("from")), _cell(c.get("to")), _cell(r.reason)]
             )
-    return buf.getvalue()
+        if n % 500 == 499:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
 
 
-def rows_json(rows: list[Row]) -> list[dict[str, Any]]:
-    return [
-        {
-            "kind": r.kind,
-            "externalId": r.key,
-            "op": r.op,
-            "line": r.line,
-            "genesysId": r.genesys_id,
-            "state": r.state,
-            "changes": r.changes,
-            "conflicts": r.conflicts,
-            "reason": r.reason or None,
-            "field": r.field,
-        }
-        for r in rows
-    ]
+def row_json(r: Row) -> dict[str, Any]:
+    return {
+        "kind": r.kind,
+        "externalId": r.key,
+        "op": r.op,
+        "line": r.line,
+        "genesysId": r.genesys_id,
+        "state": r.state,
+        "changes": r.changes,
+        "conflicts": r.conflicts,
+        "reason": r.reason or None,
+        "field": r.field,
+    }
+
+
+def rows_json(head: dict[str, Any], rows: Iterable[Row]) -> Iterator[str]:
+    """Pure: ``{...head, "rows": [...]}`` as JSON text, yielded a row at a time."""
+    text = json.dumps(head, indent=2, ensure_ascii=False, default=str)
+    yield text[:-2] + ',\n  "rows": [' if head else '{\n  "rows": ['
+    for n, r in enumerate(rows):
+        yield ("," if n else "") + "\n    " + json.dumps(row_json(r), ensure_ascii=False, default=str)
+    yield "\n  ]\n}\n"

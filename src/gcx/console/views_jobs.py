@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Iterator
 
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from gcx.console.backend import JobInfo
 from gcx.console.charts import Series, bar_chart
-from gcx.console.rundata import FILTERS, Row, RunSummary, list_runs, rows_csv, rows_json, run_detail
+from gcx.console.rundata import FILTERS, RunSummary, list_runs, rows_csv, rows_json
+from gcx.console.runindex import RunDetail, open_run
 from gcx.console.security import guarded
 from gcx.console.users import User
 from gcx.console.web import int_param, job_or_404, render, state
@@ -74,38 +74,37 @@ async def job_page(request: Request, user: User) -> Response:
     )
 
 
-async def _detail(request: Request) -> tuple[JobInfo, Any, list[Row], str, str]:
+async def _detail(request: Request) -> tuple[JobInfo, RunDetail, str, str]:
     job = job_or_404(request)
     run_id = int_param(request.path_params["run"], "run")
-    led = state(request).ledger(job.target.ledger_url, job.target.ledger_prefix)
-    detail = await run_in_threadpool(
-        run_detail, led, job.target.reports_dir, run_id, job.target.report_loader
-    )
+    st = state(request)
+    led = st.ledger(job.target.ledger_url, job.target.ledger_prefix)
+    t = job.target
+    detail = await run_in_threadpool(open_run, led, t.reports_dir, run_id, st.run_indexes, t.report_loader)
     if detail is None:
         raise HTTPException(404, f"job {job.name} has no run {run_id}")
     what = request.query_params.get("what", "all")
     what = what if what in FILTERS else "all"
     q = request.query_params.get("q", "").strip()[:200]
-    rows = [r for r in detail.rows if r.matches(what, q)]
-    return job, detail, rows, what, q
+    return job, detail, what, q
 
 
 @guarded()
 async def run_page(request: Request, user: User) -> Response:
-    job, detail, rows, what, q = await _detail(request)
+    job, detail, what, q = await _detail(request)
     start = max(0, int_param(request.query_params.get("from", "0"), "from"))
-    counts = {f: sum(1 for r in detail.rows if r.matches(f, "")) for f in FILTERS}
+    rows, total = await run_in_threadpool(detail.index.page, what, q, start, PAGE)
     ctx = {
         "job": job,
         "detail": detail,
-        "rows": rows[start : start + PAGE],
-        "total": len(rows),
+        "rows": rows,
+        "total": total,
         "start": start,
         "page": PAGE,
         "what": what,
         "q": q,
         "filters": FILTERS,
-        "counts": counts,
+        "counts": detail.index.counts(),
     }
     partial = request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "rows"
     return render(request, "run_rows.html" if partial else "run.html", ctx)
@@ -113,23 +112,21 @@ async def run_page(request: Request, user: User) -> Response:
 
 @guarded()
 async def run_download(request: Request, user: User) -> Response:
-    job, detail, rows, _what, _q = await _detail(request)
+    """The rows shown (filter and search), streamed from the run's index as CSV or JSON."""
+    job, detail, what, q = await _detail(request)
     fmt = request.path_params["fmt"]
     if fmt not in ("csv", "json"):
         raise HTTPException(404, "download as rows.csv or rows.json")
     name = f"{job.name}-run{detail.summary.id}"
+    rows = detail.index.iter(what, q)
+    body: Iterator[str]
     if fmt == "csv":
         body, media = rows_csv(rows), "text/csv; charset=utf-8"
     else:
-        data = {
-            "job": job.name,
-            "run": detail.summary.__dict__,
-            "rows": rows_json(rows),
-            "report": detail.report,
-        }
-        body, media = json.dumps(data, indent=2, ensure_ascii=False, default=str), "application/json"
+        head = {"job": job.name, "run": detail.summary.__dict__, "report": detail.report}
+        body, media = rows_json(head, rows), "application/json"
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-    return Response(
+    return StreamingResponse(
         body, media_type=media, headers={"content-disposition": f'attachment; filename="{safe}.{fmt}"'}
     )
 
