@@ -182,3 +182,72 @@ def test_sync_checks_its_permissions_before_any_write(
     assert applied.exit_code == 1
     assert "nothing was written" in applied.stderr and permissions.SOURCE_ADD in applied.stderr
     assert not emu.backend.dump()["organizations"]
+
+
+def _sync_extra(emu: Emulator, who: tuple[str, str], *args: str) -> tuple[Result, int]:
+    """A ``gcx sync`` run and the requests it made outside the engine (the permission check)."""
+    before = emu.backend.stats.api_calls()
+    run = _gcx(emu, who, "-o", "json", *args)
+    report = json.loads(run.stdout)
+    return run, emu.backend.stats.api_calls() - before - int(report["requests"])
+
+
+def test_requests_before_the_first_write_are_cut_to_what_is_unproven(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "records.jsonl"
+    rows = [{"kind": "organization", "externalId": "o-1", "name": "Acme"}]
+    rows += [
+        {"kind": "contact", "externalId": f"c-{i}", "organization": "o-1", "firstName": f"F{i}"}
+        for i in range(3)
+    ]
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    other = ("other", "other-secret-1234")
+    emu = Emulator(
+        EmulatorSettings(rate_limit=0, credentials=(READER, ("writer", "writer-secret-1234"), other))
+    )
+    writer = ("writer", "writer-secret-1234")
+    # a plan into an empty org: its scans come before anything the apply would write (they prove
+    # view); its External Source list proves externalSource:view: add and edit of both kinds and
+    # externalSource:add are probed (1 list + 5 probes; it was 1 + 8)
+    plan, extra = _sync_extra(emu, writer, "sync", "plan", str(source))
+    assert plan.exit_code == 0, plan.output
+    assert extra == 6
+    # the first apply creates the External Source before its scans: view is probed (1 + 7; was 1 + 8)
+    first, extra = _sync_extra(emu, writer, "sync", "apply", str(source))
+    assert first.exit_code == 0, first.output
+    assert extra == 8
+    # a rerun with the same client minutes later: every permission was proven by this ledger's
+    # last run (its writes and its probes): nothing is probed (it was 1 + 7)
+    rerun, extra = _sync_extra(emu, writer, "sync", "apply", str(source))
+    assert rerun.exit_code == 0, rerun.output
+    assert extra == 0
+    # another client on the same ledger proves its own: add and edit (the scans prove view)
+    again, extra = _sync_extra(emu, other, "sync", "apply", str(source))
+    assert again.exit_code == 0, again.output
+    assert extra == 5
+
+
+def test_a_missing_view_is_named_before_any_write_when_the_scan_is_the_probe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "records.jsonl"
+    source.write_text(json.dumps({"kind": "organization", "externalId": "o-1", "name": "Acme"}) + "\n")
+    role = tuple(
+        p for p in (*permissions.RECORD_PERMISSIONS, permissions.SOURCE_VIEW) if p != permissions.CONTACT_VIEW
+    )
+    emu = Emulator(
+        EmulatorSettings(
+            rate_limit=0,
+            credentials=(READER, ("writer", "writer-secret-1234")),
+            client_permissions=((READER[0], role),),
+        )
+    )
+    with _client(emu, ("writer", "writer-secret-1234")) as gc:
+        gc.external_sources.create({"name": "gcx"})  # the source exists: the run's scans come first
+    applied = _gcx(emu, READER, "sync", "apply", str(source))
+    assert applied.exit_code == 1
+    assert permissions.CONTACT_VIEW in applied.stderr
+    assert not emu.backend.dump()["organizations"]

@@ -15,7 +15,7 @@ Nothing is created, changed or deleted, whatever the role. The decisions are pur
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -139,24 +139,79 @@ def sync_needs(*, prune: bool, source_exists: bool) -> tuple[str, ...]:
     return tuple(needed)
 
 
-async def check_sync_access(gc: AsyncClient, *, source_name: str, prune: bool) -> str | None:
-    """Probe what a sync run needs before it writes anything; the problem in one line, or None."""
+#: Permissions a run's own scans prove (they come before anything is written when the External
+#: Source exists, or in a plan): not probed then, a 403 of the scan names them before any write.
+SCAN_PROVES: tuple[str, ...] = (perm.CONTACT_VIEW, perm.ORG_VIEW)
+
+
+@dataclass(frozen=True)
+class AccessCheck:
+    """What :func:`check_sync_access` found: the problem in one line (None: none), the
+    permissions it saw granted (to remember), and the requests it made."""
+
+    problem: str | None
+    granted: tuple[str, ...] = ()
+    requests: int = 0
+
+
+def to_probe(needed: Iterable[str], proven: Collection[str], *, scans_first: bool) -> tuple[str, ...]:
+    """Pure: what to probe among ``needed``: not what is ``proven`` already, nor what the run's
+    own scans prove when they come before any write (``scans_first``)."""
+    skip = set(proven) | (set(SCAN_PROVES) if scans_first else set())
+    return tuple(p for p in needed if p not in skip)
+
+
+async def check_sync_access(
+    gc: AsyncClient,
+    *,
+    source_name: str,
+    prune: bool,
+    dry_run: bool = False,
+    proven: Collection[str] = (),
+    source_bound: bool = False,
+) -> AccessCheck:
+    """Probe what a sync run needs before it writes anything, each permission at most once and
+    only when not already known:
+
+    * ``proven``: permissions this client proved on this ledger a short while ago (a write or a
+      probe, :mod:`gcx.sync.proven`): not probed again;
+    * the External Source list (needed anyway to know whether the source exists) proves
+      ``externalSource:view``; it is skipped when that is proven and the ledger is bound to a
+      source (``source_bound``);
+    * view of both kinds is proven by the run's own scans when they come before any write: in a
+      plan, or when the External Source exists (else the run creates it first)."""
     exists: bool | None = None
-    try:
-        async for src in gc.external_sources.list(name=source_name):
-            if (src.name or "").strip() == source_name.strip():
-                exists = True
-                break
-        else:
+    granted: list[str] = []
+    requests = 0
+    problems: list[ProbeResult] = []
+    if source_bound and perm.SOURCE_VIEW in proven:
+        exists = True
+    else:
+        requests += 1
+        try:
+            async for src in gc.external_sources.list(name=source_name):
+                if (src.name or "").strip() == source_name.strip():
+                    exists = True
+                    break
+            else:
+                exists = False
+            granted.append(perm.SOURCE_VIEW)
+        except ApiError as exc:
             exists = False
-    except ApiError:
-        exists = False  # a refused read is probed (and reported) below
+            if exc.status == 403:
+                problems.append(
+                    ProbeResult(perm.SOURCE_VIEW, "read External Sources (sync)", "missing", "403")
+                )
     needed = sync_needs(prune=prune, source_exists=bool(exists))
-    results = await probe_access(gc, probes_for(needed))
+    wanted = to_probe(needed, {*proven, *granted}, scans_first=dry_run or bool(exists))
+    wanted = tuple(p for p in wanted if p not in {r.permission for r in problems})
+    results = problems + await probe_access(gc, probes_for(wanted))
+    requests += len(wanted)
+    granted += [r.permission for r in results if r.verdict == "granted"]
     problem = summary(results, needed)
     if problem and perm.SOURCE_ADD in missing(results):
         problem += (
             f"; the sync creates its External Source {source_name!r} on its first run, which needs "
             f"{perm.SOURCE_ADD} (or create the source once with a role that has it)"
         )
-    return problem
+    return AccessCheck(problem, tuple(dict.fromkeys(granted)), requests)

@@ -13,6 +13,7 @@ from gcx.cli.output import Output
 
 if TYPE_CHECKING:  # the engine (SQLAlchemy, the client) is imported when a sync command runs
     from gcx.client import AsyncClient
+    from gcx.sync.ledger import Ledger
     from gcx.sync.options import SyncOptions
     from gcx.sync.plan import Op
     from gcx.sync.report import RunReport
@@ -63,8 +64,9 @@ def run_sync(
 
             async with contextlib.AsyncExitStack() as stack:
                 gc = await stack.enter_async_context(cli.async_client())
+                proofs = None
                 if not options.trust_ledger:
-                    await check_access(gc, options, dry_run=dry_run, out=out)
+                    proofs = await check_access(gc, ledger, options, dry_run=dry_run, out=out)
                 writers = [await stack.enter_async_context(cli.async_client()) for _ in range(tokens - 1)]
                 engine = SyncEngine(
                     ledger=ledger,
@@ -84,21 +86,51 @@ def run_sync(
                     )
                 report = await engine.run()  # a Ctrl-C escapes with the hint still set
                 cli.resume_hint = None
+                if proofs is not None and not dry_run:
+                    proofs.remember(report)
                 return report, engine.exception
 
     report, exc = asyncio.run(main())
     return report, exc, url
 
 
-async def check_access(gc: AsyncClient, options: SyncOptions, *, dry_run: bool, out: Output) -> None:
-    """Before anything is written: the permissions this run needs (harmless probes, gcx.access).
-    A plan warns (it writes nothing); an apply stops with nothing written."""
-    from gcx.access import check_sync_access
+class Proofs:
+    """The permissions the check saw granted, remembered in the ledger with what the run's
+    writes proved (:mod:`gcx.sync.proven`), so that the next run within minutes probes none."""
 
-    problem = await check_sync_access(gc, source_name=options.external_source, prune=options.prune)
-    if problem is None:
-        return
-    if dry_run:
-        out.warn(f"apply would be refused: {problem}")
-        return
-    raise CliError(f"nothing was written: {problem}")
+    def __init__(self, ledger: Ledger, key: str, granted: tuple[str, ...]) -> None:
+        self.ledger, self.key, self.granted = ledger, key, granted
+
+    def remember(self, report: RunReport) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from gcx.sync.proven import ProvenAccess, proven_by_writes
+
+        proved = {*self.granted, *proven_by_writes(report.applied)}
+        with contextlib.suppress(SQLAlchemyError):  # a proof not kept costs a probe next time, no more
+            ProvenAccess(self.ledger).save(self.key, proved)
+
+
+async def check_access(
+    gc: AsyncClient, ledger: Ledger, options: SyncOptions, *, dry_run: bool, out: Output
+) -> Proofs:
+    """Before anything is written: the permissions this run needs (harmless probes, gcx.access),
+    less those this client proved on this ledger minutes ago. A plan warns (it writes nothing);
+    an apply stops with nothing written."""
+    from gcx.access import check_sync_access
+    from gcx.sync.proven import ProvenAccess, client_key
+
+    key = client_key(gc.settings.region.name, gc.settings.client_id or "")
+    check = await check_sync_access(
+        gc,
+        source_name=options.external_source,
+        prune=options.prune,
+        dry_run=dry_run,
+        proven=ProvenAccess(ledger).load(key),
+        source_bound=ledger.binding() is not None,
+    )
+    if check.problem is not None:
+        if not dry_run:
+            raise CliError(f"nothing was written: {check.problem}")
+        out.warn(f"apply would be refused: {check.problem}")
+    return Proofs(ledger, key, check.granted)
