@@ -1,7 +1,8 @@
 """``gcx console``: the web console's users, and the console served on its own.
 
 ``gcx console user add NAME --role operator`` (password prompted, or one line on stdin with
-``--password-stdin``), ``user list``, ``user remove``. ``gcx console serve`` serves the console
+``--password-stdin``), ``user list``, ``user disable|enable``, ``user remove``; ``session list``,
+``session revoke HANDLE|--user NAME``. ``gcx console serve`` serves the console
 for one ledger on 127.0.0.1 (the Genesys org from the global --profile/--region or the
 environment); inside the service the console is part of ``gcx serve``'s web process.
 """
@@ -28,6 +29,9 @@ app = typer.Typer(
 )
 user_app = typer.Typer(
     help="Console users (roles: viewer reads, operator also edits and approves).", no_args_is_help=True
+)
+session_app = typer.Typer(
+    help="Console sessions: who is logged in, and ending a session.", no_args_is_help=True
 )
 
 DbOpt = Annotated[
@@ -80,7 +84,58 @@ def list_users(ctx: typer.Context, url: str) -> None:
     cli = get_cli(ctx)
     with ConsoleDb(url) as cdb:
         users = UserStore(cdb).list()
-    cli.out.records([{"name": u.name, "role": u.role} for u in users], noun="user")
+    cli.out.records([{"name": u.name, "role": u.role, "disabled": u.disabled} for u in users], noun="user")
+
+
+def disable_user(url: str, name: str, disabled: bool) -> None:
+    """Disable (their sessions end) or enable a console user."""
+    from gcx.console.db import ConsoleDb
+    from gcx.console.users import UserStore
+
+    with ConsoleDb(url) as cdb:
+        if not UserStore(cdb).set_disabled(name, disabled):
+            raise CliError(f"no console user named {name!r}")
+    typer.echo(f"user {name} {'disabled (their sessions ended)' if disabled else 'enabled'}")
+
+
+def list_sessions(ctx: typer.Context, url: str, user: str | None) -> None:
+    from gcx.console.db import ConsoleDb
+    from gcx.console.sessions import SessionStore
+
+    cli = get_cli(ctx)
+    with ConsoleDb(url) as cdb:
+        live = SessionStore(cdb).active(user)
+    cli.out.records(
+        [
+            {"handle": s.handle, "user": s.user, "created": s.created_at, "lastSeen": s.last_seen,
+             "address": s.address, "agent": s.agent}
+            for s in live
+        ],
+        noun="session",
+    )  # fmt: skip
+
+
+def revoke_sessions(url: str, handle: str | None, user: str | None) -> None:
+    """End one session (by handle) or every session of a user."""
+    from gcx.console.audit import AuditLog
+    from gcx.console.db import ConsoleDb
+    from gcx.console.sessions import SessionStore
+
+    if (handle is None) == (user is None):
+        raise CliError("give a session handle (see session list) or --user NAME, not both")
+    with ConsoleDb(url) as cdb:
+        store = SessionStore(cdb)
+        if handle is not None:
+            found = store.revoke(handle, "revoked from the command line")
+            if found is None:
+                raise CliError(f"no live session {handle!r} (see gcx console session list)")
+            AuditLog(cdb).record("cli", "revoke", f"session {handle}", {"user": found.user})
+            typer.echo(f"session {handle} of {found.user} ended")
+        else:
+            assert user is not None
+            n = store.end_user(user, "revoked from the command line")
+            AuditLog(cdb).record("cli", "revoke", f"sessions of {user}", {"ended": n})
+            typer.echo(f"{n} session(s) of {user} ended")
 
 
 def remove_user(url: str, name: str) -> None:
@@ -129,11 +184,51 @@ def user_list(ctx: typer.Context, db: DbOpt = None) -> None:
 
 @user_app.command("remove")
 def user_remove(name: NameArg, db: DbOpt = None) -> None:
-    """Remove a console user (their open sessions end at their next request).
+    """Remove a console user (their sessions end now).
 
     Example: gcx console user remove ada
     """
     remove_user(db_url(db), name)
+
+
+@user_app.command("disable")
+def user_disable(name: NameArg, db: DbOpt = None) -> None:
+    """Disable a console user: they cannot log in, their sessions end now.
+
+    Example: gcx console user disable ada
+    """
+    disable_user(db_url(db), name, True)
+
+
+@user_app.command("enable")
+def user_enable(name: NameArg, db: DbOpt = None) -> None:
+    """Let a disabled console user log in again.
+
+    Example: gcx console user enable ada
+    """
+    disable_user(db_url(db), name, False)
+
+
+HandleArg = Annotated[str | None, typer.Argument(help="The session's handle (see session list).")]
+UserOpt = Annotated[str | None, typer.Option("--user", help="Only this user's sessions.")]
+
+
+@session_app.command("list")
+def session_list(ctx: typer.Context, user: UserOpt = None, db: DbOpt = None) -> None:
+    """Live console sessions: handle, user, login time, last request, address, browser.
+
+    Example: gcx console session list
+    """
+    list_sessions(ctx, db_url(db), user)
+
+
+@session_app.command("revoke")
+def session_revoke(handle: HandleArg = None, user: UserOpt = None, db: DbOpt = None) -> None:
+    """End a session now (its cookie is refused from then on), or every session of --user.
+
+    Example: gcx console session revoke 3f9a1c2b7d4e
+    """
+    revoke_sessions(db_url(db), handle, user)
 
 
 def session_secret(db: str) -> str:
@@ -211,6 +306,7 @@ def serve(
 
 
 app.add_typer(user_app, name="user")
+app.add_typer(session_app, name="session")
 
 
 def register(root: typer.Typer) -> None:

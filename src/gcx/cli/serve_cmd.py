@@ -140,14 +140,59 @@ def user_list_cmd(ctx: typer.Context, config: ConfigArg) -> None:
 
 @user_app.command("remove")
 def user_remove_cmd(config: ConfigArg, name: console_cmd.NameArg) -> None:
-    """Remove a console user (their sessions end at their next request).
+    """Remove a console user (their sessions end now).
 
     Example: gcx serve user remove service.toml ada
     """
     console_cmd.remove_user(_console_db(config), name)
 
 
+@user_app.command("disable")
+def user_disable_cmd(config: ConfigArg, name: console_cmd.NameArg) -> None:
+    """Disable a console user: they cannot log in, their sessions end now.
+
+    Example: gcx serve user disable service.toml ada
+    """
+    console_cmd.disable_user(_console_db(config), name, True)
+
+
+@user_app.command("enable")
+def user_enable_cmd(config: ConfigArg, name: console_cmd.NameArg) -> None:
+    """Let a disabled console user log in again.
+
+    Example: gcx serve user enable service.toml ada
+    """
+    console_cmd.disable_user(_console_db(config), name, False)
+
+
+session_app = typer.Typer(
+    help="Console sessions in the service's database: who is logged in, and ending a session.",
+    no_args_is_help=True,
+)
+
+
+@session_app.command("list")
+def session_list_cmd(ctx: typer.Context, config: ConfigArg, user: console_cmd.UserOpt = None) -> None:
+    """Live console sessions: handle, user, login time, last request, address, browser.
+
+    Example: gcx serve session list service.toml
+    """
+    console_cmd.list_sessions(ctx, _console_db(config), user)
+
+
+@session_app.command("revoke")
+def session_revoke_cmd(
+    config: ConfigArg, handle: console_cmd.HandleArg = None, user: console_cmd.UserOpt = None
+) -> None:
+    """End a console session now (its cookie is refused from then on), or every session of --user.
+
+    Example: gcx serve session revoke service.toml 3f9a1c2b7d4e
+    """
+    console_cmd.revoke_sessions(_console_db(config), handle, user)
+
+
 app.add_typer(user_app, name="user")
+app.add_typer(session_app, name="session")
 
 
 def register(root: typer.Typer) -> None:

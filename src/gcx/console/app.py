@@ -29,17 +29,18 @@ from gcx.console.backend import InProcessExecutor, JobDirectory, PlanExecutor
 from gcx.console.db import ConsoleDb
 from gcx.console.runindex import RunIndexes
 from gcx.console.security import LoginThrottle, OwnRouter, SecureHeaders, csrf_token, current_user
+from gcx.console.sessions import IDLE_SECONDS, LIFETIME_SECONDS, SessionStore
 from gcx.console.users import UserStore
 from gcx.sync.ledger import Ledger
 
 HERE = Path(__file__).parent
-SESSION_HOURS = 12
 
 
 @dataclass
 class ConsoleState:
     """What the console needs. ``secret_key`` signs the session cookies (keep it stable across
-    restarts and processes, and secret); ``https`` marks the cookie Secure."""
+    restarts and processes, and secret); ``https`` marks the cookie Secure; a session ends after
+    ``session_idle`` seconds without a request and ``session_lifetime`` seconds after login."""
 
     db: ConsoleDb
     jobs: JobDirectory
@@ -47,7 +48,10 @@ class ConsoleState:
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     https: bool = False
     edit_wait: float = 15.0  # seconds an edit waits for a running sync to finish
+    session_idle: float = IDLE_SECONDS
+    session_lifetime: float = LIFETIME_SECONDS
     users: UserStore = field(init=False)
+    sessions: SessionStore = field(init=False)
     audit: AuditLog = field(init=False)
     approvals: ApprovalStore = field(init=False)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
@@ -57,6 +61,7 @@ class ConsoleState:
 
     def __post_init__(self) -> None:
         self.users = UserStore(self.db)
+        self.sessions = SessionStore(self.db, idle=self.session_idle, lifetime=self.session_lifetime)
         self.audit = AuditLog(self.db)
         self.approvals = ApprovalStore(self.db)
 
@@ -129,7 +134,7 @@ def create_console_app(state: ConsoleState) -> Starlette:
                 SessionMiddleware,
                 secret_key=state.secret_key,
                 session_cookie="gcx_console",
-                max_age=SESSION_HOURS * 3600,
+                max_age=int(state.session_lifetime),
                 same_site="strict",
                 https_only=state.https,
             ),

@@ -1,4 +1,4 @@
-"""The console's own tables: users, the audit trail and plan approvals.
+"""The console's own tables: users, sessions, the audit trail and plan approvals.
 
 They live in one SQLAlchemy database (the service's PostgreSQL, or a SQLite file for a
 standalone console), prefixed ``gcx_console_``. Created on first use.
@@ -8,7 +8,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, create_engine, event
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    false,
+    inspect,
+    text,
+)
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from gcx.errors import ConfigError
@@ -20,7 +34,7 @@ def now_iso() -> str:
 
 
 class ConsoleDb:
-    """The engine and the three tables. Use as a context manager (disposes the engine)."""
+    """The engine and the tables. Use as a context manager (disposes the engine)."""
 
     def __init__(self, url: str, *, prefix: str = "gcx_console_") -> None:
         self.url = url
@@ -38,6 +52,21 @@ class ConsoleDb:
             Column("role", String(16), nullable=False),
             Column("password_hash", Text, nullable=False),
             Column("created_at", String(40), nullable=False),
+            Column("disabled", Boolean, nullable=False, server_default=false()),
+        )
+        # one row per login; the cookie holds a random token, the table only its SHA-256
+        self.sessions = Table(
+            f"{prefix}sessions",
+            md,
+            Column("id", String(64), primary_key=True),
+            Column("handle", String(16), nullable=False, unique=True),  # shown, revocable by
+            Column("user", String(64), nullable=False, index=True),
+            Column("created_at", String(40), nullable=False),
+            Column("last_seen", String(40), nullable=False),
+            Column("address", String(64), nullable=False),
+            Column("agent", String(200), nullable=False),
+            Column("ended_at", String(40), index=True),
+            Column("ended_why", String(64)),
         )
         self.audit = Table(
             f"{prefix}audit",
@@ -69,9 +98,19 @@ class ConsoleDb:
         self.metadata = md
         try:
             md.create_all(self.engine)
+            self._upgrade(prefix)
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise ConfigError(f"cannot open console database {safe_url(url)}: {exc}") from None
+
+    def _upgrade(self, prefix: str) -> None:
+        """Columns added since a table was first created (``create_all`` adds tables only)."""
+        have = {c["name"] for c in inspect(self.engine).get_columns(f"{prefix}users")}
+        if "disabled" not in have:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    text(f"ALTER TABLE {prefix}users ADD COLUMN disabled BOOLEAN NOT NULL DEFAULT false")
+                )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,8 +1,10 @@
 """Sessions, CSRF, roles and the security headers of every console response.
 
 - Sessions: Starlette's signed cookie (itsdangerous), ``SameSite=Strict``, ``HttpOnly``, secure
-  when served over HTTPS; the session holds only the user name and its CSRF token. The user is
-  re-read on every request, so a removed user or a changed role counts at once.
+  when served over HTTPS; it holds only a session token (checked against the server-side
+  record of :mod:`gcx.console.sessions` on every request: logged out, revoked, idle or expired
+  sessions are refused) and its CSRF token. The user is re-read on every request, so a removed
+  or disabled user or a changed role counts at once.
 - CSRF: every POST carries the session's token in a ``csrf`` field (compared in constant time);
   a cross-site ``Origin`` is refused as well.
 - Headers: a CSP without inline scripts or styles, no framing, no sniffing, no referrer, no cache.
@@ -23,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gcx.console.sessions import SessionStore
 from gcx.console.users import User, UserStore
 
 CSP = (
@@ -87,11 +90,33 @@ def csrf_token(request: Request) -> str:
 
 
 def current_user(request: Request) -> User | None:
-    name = request.session.get("user")
-    if not isinstance(name, str):
-        return None
-    users: UserStore = request.app.state.console.users
-    return users.get(name)
+    """The user of the request's live session (looked up once per request), else None."""
+    if "gcx_user" in request.scope:
+        found: User | None = request.scope["gcx_user"]
+        return found
+    user = None
+    token = request.session.get("sid")
+    if isinstance(token, str):
+        sessions: SessionStore = request.app.state.console.sessions
+        info = sessions.check(token)
+        if info is None:
+            request.session.clear()  # ended: the browser drops the cookie too
+        else:
+            users: UserStore = request.app.state.console.users
+            user = users.get(info.user)
+            request.scope["gcx_session"] = info.handle
+    request.scope["gcx_user"] = user
+    return user
+
+
+def session_handle(request: Request) -> str | None:
+    """The public handle of the request's session (after :func:`current_user`)."""
+    handle = request.scope.get("gcx_session")
+    return handle if isinstance(handle, str) else None
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "?"
 
 
 def _same_origin(request: Request) -> bool:
