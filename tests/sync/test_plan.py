@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from gcx.sync.errors import PruneRefusedError
 from gcx.sync.plan import (
-    RemoteIndex,
     applied_after,
     applied_hash,
     create_body,
@@ -232,29 +230,6 @@ def test_reported_conflict_keeps_last_applied_so_it_is_reported_again() -> None:
     assert [c.path for c in again.conflicts] == ["firstName"] and again.op == "unchanged"
 
 
-def test_remote_index_prefers_ledger_record_then_oldest() -> None:
-    idx = RemoteIndex("contact")
-    a = {
-        "id": "a",
-        "createDate": "2024-02-01",
-        "externalIds": [{"externalSource": {"id": SRC}, "value": "k"}],
-    }
-    b = {
-        "id": "b",
-        "createDate": "2024-01-01",
-        "externalIds": [{"externalSource": {"id": SRC}, "value": "k"}],
-    }
-    other = {"id": "c", "externalIds": [{"externalSource": {"id": "elsewhere"}, "value": "k2"}]}
-    idx.add(a, SRC)
-    idx.add(b, SRC)
-    idx.add(other, SRC)
-    assert idx.get("k") == b and idx.duplicates == {"k": ["a", "b"]} and idx.total == 3
-    idx2 = RemoteIndex("contact")
-    idx2.add(b, SRC, {"k": "a"})
-    idx2.add(a, SRC, {"k": "a"})
-    assert idx2.get("k") == a and idx2.key_by_id == {"a": "k"}
-
-
 def test_prune_guard() -> None:
     entries = [entry({}, gid=f"g{i}", key=f"c-{i}") for i in range(20)]
     entries.append(LedgerEntry("contact", "adopted", "gx", "h", {}, None, False))
@@ -264,27 +239,6 @@ def test_prune_guard() -> None:
     with pytest.raises(PruneRefusedError, match="would delete 20 of the 21"):
         prune_candidates(entries, {}, held=21, threshold=0.1, force=False)
     assert len(prune_candidates(entries, {}, held=21, threshold=0.1, force=True)) == 20
-
-
-def test_remote_index_keeps_records_packed_and_gives_fresh_copies() -> None:
-    idx = RemoteIndex("contact")
-    bodies = [
-        {
-            "id": f"id-{i}",
-            "firstName": f"P{i}",
-            "division": {"id": "d", "name": "Home", "selfUri": "/api/v2/authorization/divisions/d"},
-            "externalIds": [{"externalSource": {"id": SRC}, "value": f"k-{i}"}],
-        }
-        for i in range(50)
-    ]
-    for body in bodies:
-        idx.add(body, SRC)
-    idx.add({"id": "other", "firstName": "no key"}, SRC)
-    assert idx.get("k-7") == bodies[7] and idx.by_id("other") == {"id": "other", "firstName": "no key"}
-    assert idx.get("k-7") is not idx.get("k-7")  # a copy each time: callers may change it freely
-    assert idx.id_of("k-3") == "id-3" and dict(idx.ids())["k-49"] == "id-49" and idx.get("nope") is None
-    packed = sum(len(p) for p in idx._packed.values())
-    assert packed < len(json.dumps(bodies)) / 3  # records of a scan share most of their text
 
 
 def test_ledger_values_are_held_as_json_text() -> None:

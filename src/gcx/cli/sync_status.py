@@ -50,7 +50,7 @@ def status_cmd(
     cli = get_cli(ctx)
     with _existing_ledger(ledger) as (led, url):
         binding = led.binding()
-        entries = led.entries()
+        counts = led.record_counts()
         data: dict[str, Any] = {
             "ledger": safe_url(url),
             "org": (
@@ -65,10 +65,7 @@ def status_cmd(
                 else None
             ),
             "records": {
-                kind: {
-                    "total": sum(1 for e in entries.values() if e.kind == kind),
-                    "createdByGcx": sum(1 for e in entries.values() if e.kind == kind and e.created_by_gcx),
-                }
+                kind: {"total": counts.get(kind, (0, 0))[0], "createdByGcx": counts.get(kind, (0, 0))[1]}
                 for kind in ("organization", "contact")
             },
             "ops": led.op_counts(),

@@ -29,14 +29,15 @@ off (when you know no one made records by hand).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from gcx.sync.fields import KINDS, Kind
-from gcx.sync.plan import RemoteIndex, external_id_values
+from gcx.sync.plan import external_id_values
 from gcx.sync.records import Record
 from gcx.sync.rows import CheckedRecord
+from gcx.sync.snapshot import Snapshot
 from gcx.sync.source import Source
 from gcx.sync.state import RunState
 
@@ -44,6 +45,8 @@ Strategy = Literal["off", "none", "candidates", "keys"]
 
 #: Checked candidates are saved in groups of this many (a crash loses at most one group's reads).
 SAVE_GROUP = 200
+#: Source keys matched against the snapshot and the ledger per query.
+CHUNK = 400
 
 
 # --------------------------------------------------------------------------- pure rules
@@ -82,16 +85,15 @@ def other_source(body: Mapping[str, Any], source_id: str) -> str | None:
     return None
 
 
-def candidates_of(idx: RemoteIndex, known_ids: set[str], source_id: str) -> list[dict[str, Any]]:
-    """Pure: scanned records without gcx's identity that the ledger does not know and that no
+def candidates_of(
+    unkeyed: Iterable[dict[str, Any]], known_ids: Container[str], source_id: str
+) -> list[dict[str, Any]]:
+    """Pure: of the scanned records no key matched, those the ledger does not know and that no
     other External Source's ``externalIds`` entry claims (:func:`other_source`)."""
     return [
         body
-        for rid in idx.all_ids()
-        if rid not in idx.key_by_id
-        and rid not in known_ids
-        and (body := idx.by_id(rid)) is not None
-        and other_source(body, source_id) is None
+        for body in unkeyed
+        if str(body.get("id")) not in known_ids and other_source(body, source_id) is None
     ]
 
 
@@ -104,20 +106,45 @@ class Adopter:
         self.source = source
         self._adopted: set[str] = set()  # keys adopted by this run
 
-    def _unmatched_keys(self, kind: Kind, idx: RemoteIndex) -> list[str]:
-        """Source keys of ``kind`` that neither the scan nor the ledger matched (one source pass)."""
+    def _candidates(self, kind: Kind, idx: Snapshot) -> list[dict[str, Any]]:
+        """The adoption candidates of the snapshot, read a chunk at a time (a record another
+        External Source claims is dropped before the ledger is asked about it)."""
         run = self.run
+        out: list[dict[str, Any]] = []
+        chunk: list[dict[str, Any]] = []
+        for body in idx.unkeyed():
+            if other_source(body, run.sid) is None:
+                chunk.append(body)
+            if len(chunk) >= CHUNK:
+                out += candidates_of(
+                    chunk, run.records.keys_of_ids(kind, [str(b.get("id")) for b in chunk]), run.sid
+                )
+                chunk = []
+        known = run.records.keys_of_ids(kind, [str(b.get("id")) for b in chunk])
+        return out + candidates_of(chunk, known, run.sid)
+
+    def _unmatched_keys(self, kind: Kind, idx: Snapshot) -> list[str]:
+        """Source keys of ``kind`` that neither the scan nor the ledger matched (one source pass,
+        checked a chunk of keys at a time)."""
         keys: dict[str, None] = {}
+        chunk: dict[str, None] = {}
         for item in self.source.items((kind,)):
             if not isinstance(item, Record) or item.kind != kind or item.key in keys:
                 continue
-            if idx.get(item.key) is not None:
-                continue
-            entry = run.entries.get((kind, item.key))
-            if entry is not None and idx.has(entry.genesys_id):
-                continue
-            keys[item.key] = None
+            chunk[item.key] = None
+            if len(chunk) >= CHUNK:
+                keys.update(dict.fromkeys(self._unmatched(kind, idx, list(chunk))))
+                chunk = {}
+        keys.update(dict.fromkeys(self._unmatched(kind, idx, list(chunk))))
         return list(keys)
+
+    def _unmatched(self, kind: Kind, idx: Snapshot, keys: list[str]) -> list[str]:
+        """Those of ``keys`` that no scanned record holds, directly or through the ledger's id."""
+        matched = set(idx.ids_of(keys))
+        rest = [k for k in keys if k not in matched]
+        entries = self.run.records.get_many(kind, rest)
+        scanned = idx.has_ids(e.genesys_id for e in entries.values())
+        return [k for k in rest if not ((e := entries.get(k)) is not None and e.genesys_id in scanned)]
 
     async def check(self) -> None:
         """Adopt what can be found, for organizations then contacts (after the snapshot)."""
@@ -137,8 +164,7 @@ class Adopter:
         idx = run.index[kind]
         if idx is None:
             return  # --trust-ledger: no scan, nothing to compare (lookups by key still adopt)
-        known = {e.genesys_id for e in run.entries.values() if e.kind == kind}
-        cands = candidates_of(idx, known, run.sid)
+        cands = self._candidates(kind, idx)
         remembered = run.ledger.checked(kind)
         gone = set(remembered) - {str(b.get("id")) for b in cands}
         if gone and not run.dry_run:  # adopted or deleted since: the scan is complete
@@ -186,7 +212,7 @@ class Adopter:
     async def _by_candidate(
         self,
         kind: Kind,
-        idx: RemoteIndex,
+        idx: Snapshot,
         fresh: Sequence[dict[str, Any]],
         wanted: set[str],
         summary: dict[str, Any],
@@ -217,7 +243,7 @@ class Adopter:
     async def _by_key(
         self,
         kind: Kind,
-        idx: RemoteIndex,
+        idx: Snapshot,
         fresh: Sequence[dict[str, Any]],
         keys: Sequence[str],
         summary: dict[str, Any],
@@ -242,7 +268,7 @@ class Adopter:
                 del by_id[str(body.get("id"))]
 
     def _adopt(
-        self, kind: Kind, idx: RemoteIndex, key: str, body: dict[str, Any], summary: dict[str, Any]
+        self, kind: Kind, idx: Snapshot, key: str, body: dict[str, Any], summary: dict[str, Any]
     ) -> None:
         """Match ``body`` to the source key: planning will add gcx's identity to it."""
         rid = str(body.get("id"))

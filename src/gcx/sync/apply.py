@@ -15,7 +15,7 @@ its own record-then-send order in the ledger (``BatchWriter``); batches never sh
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from gcx.sync.batch import BatchWriter, Done, Write
@@ -23,7 +23,7 @@ from gcx.sync.fields import ORG_REF, Kind
 from gcx.sync.plan import Op, applied_after, applied_hash, create_body, update_body
 from gcx.sync.planning import Planner
 from gcx.sync.remote import ItemResult
-from gcx.sync.rows import NewOp
+from gcx.sync.rows import LedgerEntry, NewOp
 from gcx.sync.state import NEW_ORG, RunState
 
 Pending = list[tuple[Op, dict[str, Any]]]
@@ -125,18 +125,22 @@ class Applier:
                 assert op.record is not None
                 body = create_body(op.record, run.sid, org_id)
                 writes.append(Write(op, NewOp(kind, op.key, "create", self._payload(op), line=op.line), body))
-        await self.writer.write(kind, writes, run.remote.bulk_add, self._created)
+        if not writes:
+            return
+        prev = run.records.get_many(kind, [w.op.key for w in writes])  # a stale record it replaces
 
-    def _created(self, w: Write, res: ItemResult) -> Done | None:
-        if not (res.ok and res.id):
-            return None
-        entry = self.run.entry_for(w.op, res.id, created=True)
-        self.run.written(w.op, entry, "created")
-        return Done(res.id, entry=entry)
+        def created(w: Write, res: ItemResult) -> Done | None:
+            if not (res.ok and res.id):
+                return None
+            entry = run.entry_for(w.op, res.id, created=True, prev=prev.get(w.op.key))
+            run.written(w.op, entry, "created")
+            return Done(res.id, entry=entry)
+
+        await self.writer.write(kind, writes, run.remote.bulk_add, created)
 
     # ------------------------------------------------------------------ updates and moves
 
-    async def _reread(self, kind: Kind, items: Pending) -> Pending:
+    async def _reread(self, kind: Kind, items: Pending, prev: Mapping[str, LedgerEntry]) -> Pending:
         """Re-read records right before their bulk update (one bulk fetch per batch) and re-decide.
 
         An update is a full replacement built from the record as read; the scan may be minutes
@@ -157,21 +161,23 @@ class Applier:
                     out.append((op, old))
                 continue
             fresh = res.entity
-            again = self.planner.decide(op.record, run.entries.get((kind, op.key)), fresh)
+            entry = prev.get(op.key)
+            again = self.planner.decide(op.record, entry, fresh)
             again.adopted = op.adopted
             seen = {c.path for c in op.conflicts}
             new_conflicts = [c for c in again.conflicts if c.path not in seen]
             if new_conflicts:
                 self.planner.report_conflicts(op, new_conflicts)
             if again.op == "unchanged":
-                run.refresh(again)
+                run.refresh(again, entry)
                 continue
             out.append((again, fresh))
         return out
 
     async def _updates(self, kind: Kind, items: Pending) -> None:
         run = self.run
-        items = await self._reread(kind, items)
+        prev = run.records.get_many(kind, [op.key for op, _ in items])
+        items = await self._reread(kind, items, prev)
         writes: list[Write] = []
         for op, remote in items:
             org_id: str | None = None
@@ -182,13 +188,14 @@ class Applier:
             body = update_body(op, remote, run.sid, org_id)
             new = NewOp(kind, op.key, op.op, self._payload(op), genesys_id=op.genesys_id, line=op.line)
             writes.append(Write(op, new, body))
-        await self.writer.write(kind, writes, run.remote.bulk_update, self._updated)
 
-    def _updated(self, w: Write, res: ItemResult) -> Done | None:
-        if not res.ok:
-            return None
-        op = w.op
-        assert op.genesys_id is not None
-        entry = self.run.entry_for(op, op.genesys_id, created=False)
-        self.run.written(op, entry, "moved" if op.op == "move" else "updated")
-        return Done(op.genesys_id, entry=entry)
+        def updated(w: Write, res: ItemResult) -> Done | None:
+            if not res.ok:
+                return None
+            op = w.op
+            assert op.genesys_id is not None
+            entry = run.entry_for(op, op.genesys_id, created=False, prev=prev.get(op.key))
+            run.written(op, entry, "moved" if op.op == "move" else "updated")
+            return Done(op.genesys_id, entry=entry)
+
+        await self.writer.write(kind, writes, run.remote.bulk_update, updated)

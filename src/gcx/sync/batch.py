@@ -106,7 +106,9 @@ class BatchWriter:
             if op.op == "delete":
                 continue  # reconciliation forgot the record, or recorded that it is still there
             if applied:
-                self.run.written(op, run.entries[(op.kind, op.key)], _DONE_AS.get(op.op, "updated"))
+                entry = run.records.get(op.kind, op.key)  # reconciliation saved it
+                assert entry is not None
+                self.run.written(op, entry, _DONE_AS.get(op.op, "updated"))
             elif op.op == "create" and (op.kind, op.key) not in run.retried:
                 run.retried.add((op.kind, op.key))
                 run.pending_creates[op.kind].append(op)

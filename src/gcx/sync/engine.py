@@ -22,9 +22,11 @@ Order of a run (``apply``; ``plan`` is the same without any write, to Genesys or
    refused above the threshold without ``--force``.
 
 Each batch is written ``started`` in the ledger before its bulk call, and its outcome with
-the resulting ledger records in one transaction right after. Memory: the ledger index, the
-remote index and the set of keys seen in the source (for duplicates and pruning) are held;
-source rows are streamed.
+the resulting ledger records in one transaction right after. Memory stays flat however many
+records there are: source rows are streamed; the ledger's records are read a batch at a time
+(:mod:`~gcx.sync.known`); the remote snapshot and the keys seen in the source (duplicates,
+pruning) go to the run's private scratch database (:mod:`~gcx.sync.spill`,
+:mod:`~gcx.sync.snapshot`), removed when the run ends.
 
 This module only orchestrates. The run's state is one :class:`~gcx.sync.state.RunState`; the
 steps live in :mod:`~gcx.sync.lookup` (snapshot, lookups), :mod:`~gcx.sync.reconcile`,
@@ -123,9 +125,9 @@ class SyncEngine:
             rep.run_id = st.run_id
         try:
             await self._bind()
-            st.entries = st.ledger.entries()
+            st.records.load()
             st.rebuild_org_maps()
-            if not st.opts.trust_ledger or not st.entries:
+            if not st.opts.trust_ledger or not st.records.total:
                 await self.finder.load_snapshot()
             await self.reconciler.open_ops()
             await self.adopter.check()
@@ -156,6 +158,7 @@ class SyncEngine:
             self.exception = exc
         finally:
             await self.applier.cancel()
+            st.close()
             if rep.status == "running":
                 rep.status = "interrupted"
             rep.seconds = time.monotonic() - t0

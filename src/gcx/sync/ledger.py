@@ -41,16 +41,16 @@ from gcx import extras, redact
 from gcx.errors import ConfigError
 from gcx.private import create_private
 from gcx.sync.errors import IllegalTransitionError, LeaseLostError, LedgerLockedError
-from gcx.sync.fields import ORG_REF, Kind, normal_key
+from gcx.sync.fields import Kind, normal_key
 from gcx.sync.keyform import KEYS_VERSION, migrate_keys
 from gcx.sync.lease import DEFAULT_LEASE_SECONDS, Holder, LeaseKeeper, held_by_other, pid_alive
+from gcx.sync.ledger_reads import RecordReads
 from gcx.sync.ledger_tables import absent, ledger_tables, sqlite_pragmas
 from gcx.sync.rows import (
     OPEN_STATES,
     TRANSITIONS,
     Binding,
     CheckedRecord,
-    JsonObject,
     LedgerEntry,
     NewOp,
     OpRow,
@@ -84,7 +84,7 @@ def safe_url(url: str) -> str:
     return redact.scrub(url)
 
 
-class Ledger:
+class Ledger(RecordReads):
     """The ledger database. Use as a context manager (closes its connections)."""
 
     def __init__(
@@ -241,34 +241,6 @@ class Ledger:
         return binding
 
     # ------------------------------------------------------------------ records
-
-    def entries(self, kind: Kind | None = None) -> dict[tuple[str, str], LedgerEntry]:
-        """Every record (or every record of ``kind``), keyed by (kind, ExternalId)."""
-        t = self.t_records
-        stmt = select(t)
-        if kind is not None:
-            stmt = stmt.where(t.c.kind == kind)
-        out: dict[tuple[str, str], LedgerEntry] = {}
-        with self.engine.connect() as conn:
-            for row in conn.execute(stmt).mappings():
-                # NFC on read too: a ledger not migrated yet (opened read-only by plan) reads right
-                entry = LedgerEntry(
-                    kind=row["kind"],
-                    key=normal_key(row["external_id"]),
-                    genesys_id=row["genesys_id"],
-                    hash=row["hash"],
-                    applied=_applied(row["applied"]),
-                    org_key=normal_key(row["org_key"]) if row["org_key"] else row["org_key"],
-                    created_by_gcx=bool(row["created_by_gcx"]),
-                )
-                out[(entry.kind, entry.key)] = entry
-        return out
-
-    def count_records(self) -> dict[str, int]:
-        t = self.t_records
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(t.c.kind, func.count()).group_by(t.c.kind)).all()
-        return {str(k): int(n) for k, n in rows}
 
     def _upsert_records(self, conn: Any, entries: Sequence[LedgerEntry]) -> None:
         if not entries:
@@ -701,20 +673,6 @@ class Ledger:
                 if len(out) >= limit:
                     break
         return out
-
-
-def _applied(text: str) -> Mapping[str, Any]:
-    """A record's applied values as stored: kept as text (NFC only changes non-ASCII text)."""
-    if text.isascii():
-        return JsonObject(text)
-    return _nfc_ref(json.loads(text))
-
-
-def _nfc_ref(applied: dict[str, Any]) -> dict[str, Any]:
-    ref = applied.get(ORG_REF)
-    if isinstance(ref, str) and normal_key(ref) != ref:
-        return {**applied, ORG_REF: normal_key(ref)}
-    return applied
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

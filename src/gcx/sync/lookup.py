@@ -10,12 +10,14 @@ is cheaper than the lookups.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gcx.sync.fields import Kind
-from gcx.sync.plan import Op, RemoteIndex, external_id_values, key_of
+from gcx.sync.plan import Op, external_id_values, key_of
 from gcx.sync.records import Record
+from gcx.sync.rows import LedgerEntry
+from gcx.sync.snapshot import Snapshot
 from gcx.sync.state import RunState
 
 #: Records per scan page.
@@ -28,12 +30,20 @@ class Finder:
     def __init__(self, run: RunState) -> None:
         self.run = run
 
-    async def scan_index(self, kind: Kind) -> RemoteIndex:
+    def _preferred(self, kind: Kind, keys: Sequence[str]) -> dict[str, str]:
+        """The ledger's Genesys id of each key (asked only for keys two records hold)."""
+        return {k: e.genesys_id for k, e in self.run.records.get_many(kind, keys).items()}
+
+    async def scan_index(self, kind: Kind) -> Snapshot:
         run = self.run
-        preferred = {e.key: e.genesys_id for e in run.entries.values() if e.kind == kind}
-        idx = RemoteIndex(kind)
+        idx = run.new_snapshot(kind)
+        page: list[dict[str, Any]] = []
         async for body in run.remote.scan(kind):
-            idx.add(body, run.sid, preferred)
+            page.append(body)
+            if len(page) >= SCAN_PAGE:
+                idx.add_page(page, run.sid, lambda keys: self._preferred(kind, keys))
+                page = []
+        idx.add_page(page, run.sid, lambda keys: self._preferred(kind, keys))
         for key, ids in idx.duplicates.items():
             kept = idx.id_of(key)
             run.report.warnings.append(
@@ -50,12 +60,12 @@ class Finder:
 
     def lookup_budget(self, kind: Kind) -> int:
         """Lookups worth making before one scan of ``kind`` is cheaper."""
-        held = sum(1 for e in self.run.entries.values() if e.kind == kind)
+        held = self.run.records.held.get(kind, 0)
         return max(10, math.ceil(held / SCAN_PAGE) + 1)
 
     def one_page_covers_orgs(self) -> bool:
         """Whether a scan of the organizations takes no more requests than two lookups."""
-        held = sum(1 for e in self.run.entries.values() if e.kind == "organization")
+        held = self.run.records.held.get("organization", 0)
         return math.ceil((held + 1) / SCAN_PAGE) + 1 <= 2
 
     async def find(self, kind: Kind, keys: Sequence[str]) -> Found:
@@ -66,7 +76,8 @@ class Finder:
             return out
         if len(keys) > self.lookup_budget(kind):
             idx = await self.scan_index(kind)
-            return {k: idx.get(k) for k in keys}
+            got = idx.get_many(keys)
+            return {k: got.get(k) for k in keys}
         for key in keys:
             run.lookups += 1
             found = await run.remote.lookup(kind, key, run.source_id)
@@ -83,23 +94,27 @@ class Finder:
             out[key] = found
         return out
 
-    async def remotes_for(self, kind: Kind, recs: Sequence[Record]) -> Found:
-        """The Genesys record of each source record (None: there is none)."""
+    async def remotes_for(
+        self, kind: Kind, recs: Sequence[Record], entries: Mapping[str, LedgerEntry]
+    ) -> Found:
+        """The Genesys record of each source record (None: there is none); ``entries``: the
+        ledger's records of these keys."""
         run = self.run
         idx = run.index[kind]
         out: Found = {}
         if idx is not None:
+            by_key = idx.get_many(rec.key for rec in recs)
+            moved = [e.genesys_id for rec in recs if rec.key not in by_key and (e := entries.get(rec.key))]
+            by_id = idx.by_ids(moved) if moved else {}
             for rec in recs:
-                body = idx.get(rec.key)
-                if body is None:
-                    entry = run.entries.get((kind, rec.key))
-                    if entry is not None:
-                        body = idx.by_id(entry.genesys_id)
+                body = by_key.get(rec.key)
+                if body is None and (entry := entries.get(rec.key)) is not None:
+                    body = by_id.get(entry.genesys_id)
                 out[rec.key] = body
             return out
         # --trust-ledger: fetch only what the ledger cannot vouch for
-        known = [(rec, run.entries[(kind, rec.key)]) for rec in recs if (kind, rec.key) in run.entries]
-        unknown = [rec.key for rec in recs if (kind, rec.key) not in run.entries]
+        known = [(rec, entries[rec.key]) for rec in recs if rec.key in entries]
+        unknown = [rec.key for rec in recs if rec.key not in entries]
         if known:
             results = await run.remote.bulk_get(kind, [e.genesys_id for _, e in known])
             for (rec, _), res in zip(known, results, strict=True):
@@ -114,6 +129,7 @@ class Finder:
                 run.index[kind] = scanned
                 if kind == "organization":
                     run.rebuild_org_maps()
-                return {**out, **{k: scanned.get(k) for k in unknown}}
+                got = scanned.get_many(unknown)
+                return {**out, **{k: got.get(k) for k in unknown}}
             out.update(await self.find(kind, unknown))
         return out

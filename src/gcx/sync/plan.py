@@ -22,9 +22,7 @@ organization's ExternalId); a change of it is a **move** (same id, all data kept
 from __future__ import annotations
 
 import copy
-import json
-import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -294,98 +292,6 @@ def has_identity(body: Mapping[str, Any], key: str, source_id: str) -> bool:
         isinstance(e, Mapping) and _ext_source(e) == source_id and normal_key(str(e.get("value", ""))) == key
         for e in body.get("externalIds") or []
     )
-
-
-_WBITS = -12  # raw deflate, 4 KB window: a record and its preset dictionary fit
-
-
-@dataclass
-class RemoteIndex:
-    """Remote records of one kind by ExternalId (and Genesys id -> ExternalId).
-
-    A scan of a million records must not hold a million dicts (about 5 KB each in Python). Each
-    record is kept as its compact JSON, deflated against the first record of the scan as a preset
-    dictionary (records of one org share most of their text: field names, division, organization),
-    about 100 to 200 bytes instead of 1 KB of JSON; it is decoded, as a new dict, when asked for.
-    """
-
-    kind: Kind
-    key_by_id: dict[str, str] = field(default_factory=dict)
-    duplicates: dict[str, list[str]] = field(default_factory=dict)
-    total: int = 0
-    _packed: dict[str, bytes] = field(default_factory=dict, repr=False)  # id -> deflated JSON
-    _ids: dict[str, str] = field(default_factory=dict, repr=False)  # key -> id
-    _zdict: bytes | None = field(default=None, repr=False)
-
-    def _pack(self, body: Mapping[str, Any]) -> bytes:
-        text = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-        if self._zdict is None:
-            self._zdict = text
-        packer = zlib.compressobj(1, zlib.DEFLATED, _WBITS, 4, zlib.Z_DEFAULT_STRATEGY, self._zdict)
-        return packer.compress(text) + packer.flush()
-
-    def _unpack(self, packed: bytes) -> dict[str, Any]:
-        assert self._zdict is not None
-        body: dict[str, Any] = json.loads(zlib.decompressobj(_WBITS, self._zdict).decompress(packed))
-        return body
-
-    def add(
-        self, body: dict[str, Any], source_id: str, preferred_ids: Mapping[str, str] | None = None
-    ) -> None:
-        """Index a record. When two records hold one key, keep the ledger's, else the oldest."""
-        self.total += 1
-        key = key_of(body, source_id)
-        rid = str(body.get("id") or "")
-        if rid:
-            self._packed[rid] = self._pack(body)
-        if key is None or not rid:
-            return
-        current_id = self._ids.get(key)
-        if current_id is not None:
-            current = self.by_id(current_id) or {}
-            self.duplicates.setdefault(key, [current_id])
-            self.duplicates[key].append(rid)
-            preferred = (preferred_ids or {}).get(key)
-            keep_new = rid == preferred or (
-                current_id != preferred
-                and str(body.get("createDate") or "") < str(current.get("createDate") or "")
-            )
-            if not keep_new:
-                return
-            self.key_by_id.pop(current_id, None)
-        self._ids[key] = rid
-        self.key_by_id[rid] = key
-
-    def get(self, key: str) -> dict[str, Any] | None:
-        """The record holding ``key`` (a new dict each time), or None."""
-        rid = self._ids.get(key)
-        return self.by_id(rid) if rid is not None else None
-
-    def by_id(self, record_id: str) -> dict[str, Any] | None:
-        """Any scanned record by its Genesys id (a new dict each time), or None."""
-        packed = self._packed.get(record_id)
-        return self._unpack(packed) if packed is not None else None
-
-    def id_of(self, key: str) -> str | None:
-        return self._ids.get(key)
-
-    def ids(self) -> Iterator[tuple[str, str]]:
-        """(ExternalId, Genesys id) of every keyed record."""
-        return iter(self._ids.items())
-
-    def has(self, record_id: str) -> bool:
-        return record_id in self._packed
-
-    def all_ids(self) -> Iterator[str]:
-        """The Genesys id of every scanned record, keyed or not."""
-        return iter(self._packed)
-
-    def bind(self, key: str, body: dict[str, Any]) -> None:
-        """Match a record that does not carry the key (an adoption check found it holds it)."""
-        rid = str(body.get("id") or "")
-        self._packed[rid] = self._pack(body)
-        self._ids[key] = rid
-        self.key_by_id[rid] = key
 
 
 def remote_org_ref(contact: Mapping[str, Any]) -> str | None:

@@ -9,7 +9,7 @@ in an apply, queued for :mod:`gcx.sync.apply`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from gcx.sync.errors import RunStopped
@@ -19,6 +19,7 @@ from gcx.sync.plan import Change, Op, decide, has_identity, remote_org_ref
 from gcx.sync.records import Issue, Record
 from gcx.sync.rows import LedgerEntry
 from gcx.sync.source import Source
+from gcx.sync.spill import Seen
 from gcx.sync.state import NEW_ORG, RunState
 
 
@@ -36,54 +37,73 @@ class Planner:
         """One pass over the source, yielding the valid, first-seen records of ``kind``.
 
         Only records of ``kind`` are validated in a pass. Issues of rows that could not be read
-        at all (no kind) are reported by the first pass (organizations) only.
+        at all (no kind) are reported by the first pass (organizations) only. Rows are read a
+        chunk at a time: the keys already seen are asked of the scratch database
+        (:class:`~gcx.sync.spill.SeenKeys`) once per chunk, in the chunk's order.
         """
         first = kind == "organization"
+        chunk: list[Record | Issue] = []
+        size = max(self.run.opts.batch_size, 1)
+        n = 0
         for item in self.source.items((kind,)):
             if isinstance(item, Issue):
                 if item.kind is not None or first:
-                    self.issue(item)
+                    chunk.append(item)
                 continue
             if item.kind != kind:
                 continue
-            if kind == "organization":
-                if self._first_org(item):
-                    yield item
+            chunk.append(item)
+            n += 1
+            if n >= size:
+                yield from self._first_seen(kind, chunk)
+                chunk, n = [], 0
+        yield from self._first_seen(kind, chunk)
+
+    def _first_seen(self, kind: Kind, chunk: Sequence[Record | Issue]) -> Iterator[Record]:
+        """The chunk's records seen for the first time (duplicates reported), in source order."""
+        seen = self.run.seen
+        earlier = seen.first(kind, [r.key for r in chunk if isinstance(r, Record)])
+        new: dict[str, Seen] = {}
+        rows: list[tuple[str, int | None, str, str | None, bool]] = []
+        out: list[Record | Issue] = []
+        for item in chunk:
+            if isinstance(item, Issue):
+                out.append(item)
                 continue
-            seen = self.run.first_line["contact"]
-            if item.key in seen:
-                self.issue(
+            prior = earlier.get(item.key) or new.get(item.key)
+            if prior is None:
+                new[item.key] = Seen(item.line, item.hash)
+                manages = item.kind == "contact" and item.manages_org
+                rows.append((item.key, item.line, item.hash, item.org_key if manages else None, manages))
+                out.append(item)
+            elif kind == "contact":
+                out.append(
                     Issue(
                         item.line,
-                        f"duplicate ExternalId {item.key!r} (first at line {seen[item.key]}): row skipped",
+                        f"duplicate ExternalId {item.key!r} (first at line {prior.line}): row skipped",
                         field="externalId",
                         key=item.key,
                         kind="contact",
                     )
                 )
-                continue
-            seen[item.key] = item.line
-            yield item
-
-    def _first_org(self, rec: Record) -> bool:
-        run = self.run
-        seen = run.first_line["organization"]
-        if rec.key not in seen:
-            seen[rec.key] = rec.line
-            run.org_hash[rec.key] = rec.hash
-            return True
-        if run.org_hash[rec.key] != rec.hash:
-            self.issue(
-                Issue(
-                    rec.line,
-                    f"duplicate ExternalId {rec.key!r} with different values (first at line "
-                    f"{seen[rec.key]}, which is kept)",
-                    field="externalId",
-                    key=rec.key,
-                    kind="organization",
+            elif prior.hash != item.hash:
+                out.append(
+                    Issue(
+                        item.line,
+                        f"duplicate ExternalId {item.key!r} with different values (first at line "
+                        f"{prior.line}, which is kept)",
+                        field="externalId",
+                        key=item.key,
+                        kind="organization",
+                    )
                 )
-            )
-        return False
+        if rows:
+            seen.add(kind, rows)  # before the chunk is yielded: the next chunk sees these keys
+        for item in out:
+            if isinstance(item, Issue):
+                self.issue(item)
+            else:
+                yield item
 
     def issue(self, issue: Issue) -> None:
         run = self.run
@@ -131,31 +151,56 @@ class Planner:
     # ------------------------------------------------------------------ deciding
 
     async def process(self, kind: Kind) -> None:
-        """Plan every record of ``kind`` in the source (and queue its write in an apply)."""
+        """Plan every record of ``kind`` in the source (and queue its write in an apply).
+
+        The ledger's records are read per chunk of source records (one query), never all at once.
+        """
         run = self.run
+        size = max(run.opts.batch_size, 1)
+        chunk: list[Record] = []
         batch: list[Record] = []
+        entries: dict[str, LedgerEntry] = {}  # the ledger's records of the records not decided yet
         for rec in self.records(kind):
-            if rec.kind == "contact" and rec.manages_org:
-                run.contact_org[rec.key] = rec.org_key  # prune: who will belong to which organization
             if not await self._check_org_ref(rec):
                 continue
-            entry = run.entries.get((kind, rec.key))
+            chunk.append(rec)
+            if len(chunk) < size:
+                continue
+            batch = await self._sort_chunk(kind, chunk, batch, entries)
+            chunk = []
+        batch = await self._sort_chunk(kind, chunk, batch, entries)
+        if batch:
+            await self._decide_batch(kind, batch, entries)
+
+    async def _sort_chunk(
+        self, kind: Kind, chunk: Sequence[Record], batch: list[Record], entries: dict[str, LedgerEntry]
+    ) -> list[Record]:
+        """Read the chunk's ledger records; handle what the ledger vouches for (--trust-ledger),
+        queue the rest for deciding, deciding each full batch. Returns the batch still open."""
+        run = self.run
+        if not chunk:
+            return batch
+        found = run.records.get_many(kind, [rec.key for rec in chunk])
+        for rec in chunk:
+            entry = found.get(rec.key)
             if (
                 run.opts.trust_ledger
                 and run.index[kind] is None
                 and entry is not None
                 and entry.hash == rec.hash
             ):
-                self.handle(
-                    Op("unchanged", kind, rec.key, record=rec, genesys_id=entry.genesys_id, line=rec.line)
-                )
+                op = Op("unchanged", kind, rec.key, record=rec, genesys_id=entry.genesys_id, line=rec.line)
+                self.handle(op, entry=entry)
                 continue
+            if entry is not None:
+                entries[rec.key] = entry
             batch.append(rec)
             if len(batch) >= run.opts.batch_size:
-                await self._decide_batch(kind, batch)
+                await self._decide_batch(kind, batch, entries)
+                for done in batch:
+                    entries.pop(done.key, None)
                 batch = []
-        if batch:
-            await self._decide_batch(kind, batch)
+        return batch
 
     def decide(self, rec: Record, entry: LedgerEntry | None, remote: dict[str, Any] | None) -> Op:
         run = self.run
@@ -172,18 +217,20 @@ class Planner:
             policy=run.opts.on_conflict,
         )
 
-    async def _decide_batch(self, kind: Kind, recs: Sequence[Record]) -> None:
+    async def _decide_batch(
+        self, kind: Kind, recs: Sequence[Record], entries: Mapping[str, LedgerEntry]
+    ) -> None:
         run = self.run
-        remotes = await self.finder.remotes_for(kind, recs)
+        remotes = await self.finder.remotes_for(kind, recs, entries)
         for rec in recs:
             if (kind, rec.key) in run.skipped:
                 continue
             remote = remotes.get(rec.key)
-            entry = run.entries.get((kind, rec.key))
+            entry = entries.get(rec.key)
             op = self.decide(rec, entry, remote)
             if run.source_id is None and op.needs_identity and not op.changes:
                 op.op = "unchanged"  # plan without an External Source yet: apply will add it
-            self.handle(op, remote)
+            self.handle(op, remote, entry=entry)
         run.processed[kind] += len(recs)
         if run.progress is not None:
             run.progress(kind, run.processed[kind])
@@ -203,8 +250,11 @@ class Planner:
             }
         )
 
-    def handle(self, op: Op, remote: dict[str, Any] | None = None) -> None:
-        """Report a decided operation and, in an apply, queue it (or refresh its ledger record)."""
+    def handle(
+        self, op: Op, remote: dict[str, Any] | None = None, *, entry: LedgerEntry | None = None
+    ) -> None:
+        """Report a decided operation and, in an apply, queue it (or refresh its ledger record,
+        ``entry``)."""
         run = self.run
         run.report.planned.add(op)
         if op.conflicts:
@@ -216,7 +266,7 @@ class Planner:
         if run.dry_run:
             return
         if op.op == "unchanged":
-            run.refresh(op)
+            run.refresh(op, entry)
         elif op.op == "create":
             run.pending_creates[op.kind].append(op)
         elif op.op in ("update", "move"):

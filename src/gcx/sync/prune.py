@@ -9,15 +9,18 @@ first; an organization a contact will still belong to is kept, in the plan as in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from gcx.sync.batch import BatchWriter, Done, Write
-from gcx.sync.fields import Kind
+from gcx.sync.fields import KINDS, Kind
 from gcx.sync.plan import Op, prune_candidates
 from gcx.sync.planning import Planner
 from gcx.sync.remote import ItemResult
 from gcx.sync.rows import LedgerEntry, NewOp
 from gcx.sync.state import RunState
+
+#: Ledger records checked against the source keys per query.
+PAGE = 500
 
 
 class Pruner:
@@ -42,14 +45,10 @@ class Pruner:
                 "anyway (the records those rows hold would be deleted)"
             )
             return
-        seen: dict[Kind, set[str]] = {
-            "organization": set(run.first_line["organization"]) | run.invalid_keys["organization"],
-            "contact": set(run.first_line["contact"]) | run.invalid_keys["contact"],
-        }
         candidates = prune_candidates(
-            list(run.entries.values()),
-            seen,
-            held=len(run.entries),
+            self._absent(),
+            {},
+            held=sum(run.ledger.count_records().values()),
             threshold=run.opts.prune_threshold,
             force=run.opts.force,
         )
@@ -69,22 +68,39 @@ class Pruner:
             for start in range(0, len(todo), run.opts.batch_size):
                 await self._delete_batch(k, todo[start : start + run.opts.batch_size])
 
+    def _absent(self) -> Iterator[LedgerEntry]:
+        """The records gcx created whose key no source row holds (keys of invalid rows count as
+        held), read from the ledger and checked against the keys seen a page at a time."""
+        run = self.run
+        for kind in KINDS:
+            page: list[LedgerEntry] = []
+            for entry in run.records.walk(kind, created_by_gcx=True):
+                page.append(entry)
+                if len(page) >= PAGE:
+                    yield from self._unseen(kind, page)
+                    page = []
+            yield from self._unseen(kind, page)
+
+    def _unseen(self, kind: Kind, page: Sequence[LedgerEntry]) -> list[LedgerEntry]:
+        held = self.run.seen.present(kind, [e.key for e in page]) | self.run.invalid_keys[kind]
+        return [e for e in page if e.key not in held]
+
     async def _held_orgs(self, candidates: Sequence[LedgerEntry]) -> set[str]:
         """The organization candidates a contact will still belong to after this run (its source
         row names the organization, or it is in the organization in Genesys and neither pruned nor
         moved away), each reported with what holds it."""
         run = self.run
         pruned = {c.genesys_id for c in candidates if c.kind == "contact"}
-        key_by_id = {e.genesys_id: e.key for e in run.entries.values() if e.kind == "contact"}
         kept: set[str] = set()
         for org in (c for c in candidates if c.kind == "organization"):
-            holders = [
-                f"contact {key} (in the source)" for key, ref in run.contact_org.items() if ref == org.key
-            ]
-            for contact in await run.remote.org_contacts(org.genesys_id):
+            holders = [f"contact {key} (in the source)" for key in run.seen.members(org.key)]
+            members = await run.remote.org_contacts(org.genesys_id)
+            key_by_id = run.records.keys_of_ids("contact", [str(c.get("id")) for c in members])
+            decided = run.seen.managed(list(key_by_id.values()))
+            for contact in members:
                 cid = str(contact.get("id"))
                 key = key_by_id.get(cid)
-                if cid in pruned or (key is not None and key in run.contact_org):
+                if cid in pruned or (key is not None and key in decided):
                     continue  # deleted by this prune, or its source row decides (counted above)
                 holders.append(
                     f"contact {key} (synced by gcx)" if key else f"contact {cid} (not managed by gcx)"
@@ -131,7 +147,7 @@ class Pruner:
         if not (res.ok or (res.error or {}).get("status") == 404):
             return None
         run = self.run
-        run.entries.pop((w.op.kind, w.op.key), None)
+        run.records.counted(w.op.kind, -1)
         run.report.applied[w.op.kind]["deleted"] += 1
         assert w.op.genesys_id is not None
         return Done(w.op.genesys_id, forget=True)

@@ -64,8 +64,9 @@ class Reconciler:
             mine = [r for r in rows if r.kind == kind]
             idx = self.run.index[kind]
             if from_snapshot and idx is not None:
+                got = idx.get_many(r.key for r in mine)
                 for r in mine:
-                    found[(kind, r.key)] = idx.get(r.key)
+                    found[(kind, r.key)] = got.get(r.key)
                 continue
             by_id = [r for r in mine if r.genesys_id]
             if by_id:
@@ -78,14 +79,20 @@ class Reconciler:
             creates = sorted({r.key for r in mine if not r.genesys_id})
             if creates:
                 scanned = await self.finder.scan_index(kind)
+                got = scanned.get_many(creates)
                 for key in creates:
-                    found[(kind, key)] = scanned.get(key)
+                    found[(kind, key)] = got.get(key)
         return found
 
     async def reconcile(self, rows: Sequence[OpRow], *, from_snapshot: bool) -> dict[int, bool]:
         """Resolve ops whose outcome is unknown. Returns op id -> applied (found in Genesys)."""
         run = self.run
         found_map = await self._found(rows, from_snapshot=from_snapshot)
+        prevs = {
+            (kind, key): e
+            for kind in KINDS
+            for key, e in run.records.get_many(kind, [r.key for r in rows if r.kind == kind]).items()
+        }
         outcomes: list[Outcome] = []
         records: list[LedgerEntry] = []
         forget: list[tuple[str, str]] = []
@@ -98,7 +105,8 @@ class Reconciler:
                 if remote is None:
                     outcomes.append(Outcome(row.id, True, row.genesys_id))
                     forget.append((row.kind, row.key))
-                    run.entries.pop((row.kind, row.key), None)
+                    if prevs.pop((row.kind, row.key), None) is not None:
+                        run.records.counted(row.kind, -1)
                 else:
                     outcomes.append(Outcome(row.id, False, error={"reason": "the delete did not happen"}))
                 continue
@@ -110,7 +118,7 @@ class Reconciler:
                 )
                 continue
             gid = str(remote.get("id"))
-            prev = run.entries.get((row.kind, row.key))
+            prev = prevs.get((row.kind, row.key))
             matched = self.remote_matches(row.kind, applied, remote)
             entry = LedgerEntry(
                 kind=row.kind,
@@ -123,7 +131,9 @@ class Reconciler:
             )
             outcomes.append(Outcome(row.id, True, gid))
             records.append(entry)
-            run.entries[(row.kind, row.key)] = entry
+            if prev is None:
+                run.records.counted(row.kind, 1)
+            prevs[(row.kind, row.key)] = entry  # a later op of the same key replaces this one
             if row.kind == "organization":
                 run.note_org(row.key, gid)
             idx = run.index[row.kind]

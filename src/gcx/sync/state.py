@@ -11,16 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from gcx.sync.fields import ORG_REF
+from gcx.sync.known import KnownRecords
 from gcx.sync.ledger import Ledger
 from gcx.sync.options import SyncOptions
-from gcx.sync.plan import Op, RemoteIndex, applied_after, applied_hash
+from gcx.sync.plan import Op, applied_after, applied_hash
 from gcx.sync.records import Issue
 from gcx.sync.remote import ItemResult, Remote
 from gcx.sync.report import RunReport
 from gcx.sync.rows import JsonObject, LedgerEntry, json_text
+from gcx.sync.snapshot import Snapshot
+from gcx.sync.spill import SeenKeys, Spill
 
 Progress = Callable[[str, int], None]
 OnOp = Callable[[Op], None]
@@ -52,23 +56,14 @@ class RunState:
     #: Asked after each planned batch; True ends the run once the batches in flight are written.
     should_stop: Callable[[], bool] | None = None
     run_id: int = 0
-    #: Contact key -> the organization key its source row names (None: no organization), for
-    #: the contacts whose organization the mapping manages.
-    contact_org: dict[str, str | None] = field(default_factory=dict)
     #: Id of gcx's External Source (None in a plan before it exists).
     source_id: str | None = None
-    #: The ledger's records, kept current as the run writes.
-    entries: dict[tuple[str, str], LedgerEntry] = field(default_factory=dict)
-    #: The remote snapshot by kind (None: not scanned, e.g. with --trust-ledger).
-    index: dict[str, RemoteIndex | None] = field(default_factory=_per_kind)
+    #: The remote snapshot by kind (None: not scanned, e.g. with --trust-ledger), on disk.
+    index: dict[str, Snapshot | None] = field(default_factory=_per_kind)
     #: Organization key <-> Genesys id, from the ledger, the snapshot and the writes.
     org_ids: dict[str, str] = field(default_factory=dict)
     org_key_by_id: dict[str, str] = field(default_factory=dict)
-    #: Keys present in the source (valid or not) with their first line: duplicates, prune safety.
-    first_line: dict[str, dict[str, int | None]] = field(
-        default_factory=lambda: {"organization": {}, "contact": {}}
-    )
-    org_hash: dict[str, str] = field(default_factory=dict)
+    #: Keys of invalid source rows (they count as present: prune safety).
     invalid_keys: dict[str, set[str]] = field(
         default_factory=lambda: {"organization": set(), "contact": set()}
     )
@@ -89,6 +84,41 @@ class RunState:
     skipped: set[tuple[str, str]] = field(default_factory=set)
     lookups: int = 0
     processed: dict[str, int] = field(default_factory=lambda: {"organization": 0, "contact": 0})
+    #: The ledger's records, read a batch at a time (the ledger is the run's current view).
+    records: KnownRecords = field(init=False)
+    _spill: Spill | None = None
+
+    def __post_init__(self) -> None:
+        self.records = KnownRecords(self.ledger)
+
+    # ------------------------------------------------------------------ scratch
+
+    @property
+    def spill(self) -> Spill:
+        """The run's scratch database (:mod:`gcx.sync.spill`), opened on first use."""
+        if self._spill is None:
+            where = _ledger_dir(self.ledger)
+            try:
+                self._spill = Spill(where)
+            except OSError:
+                if where is None:
+                    raise
+                self._spill = Spill(None)  # the ledger's directory is read-only: the temporary one
+        return self._spill
+
+    @property
+    def seen(self) -> SeenKeys:
+        """Source keys read so far, with their first line: duplicates, prune safety."""
+        return SeenKeys(self.spill)
+
+    def new_snapshot(self, kind: str) -> Snapshot:
+        return Snapshot(self.spill, "organization" if kind == "organization" else "contact")
+
+    def close(self) -> None:
+        """Remove the scratch database."""
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
 
     @property
     def sid(self) -> str:
@@ -102,9 +132,8 @@ class RunState:
         self.org_key_by_id[genesys_id] = key
 
     def rebuild_org_maps(self) -> None:
-        for e in self.entries.values():
-            if e.kind == "organization":
-                self.note_org(e.key, e.genesys_id)
+        for e in self.records.walk("organization"):
+            self.note_org(e.key, e.genesys_id)
         idx = self.index["organization"]
         if idx is not None:
             for key, rid in idx.ids():
@@ -123,11 +152,10 @@ class RunState:
 
     # ------------------------------------------------------------------ outcomes
 
-    def entry_for(self, op: Op, genesys_id: str, *, created: bool) -> LedgerEntry:
-        """The ledger record a successful write of ``op`` leaves."""
+    def entry_for(self, op: Op, genesys_id: str, *, created: bool, prev: LedgerEntry | None) -> LedgerEntry:
+        """The ledger record a successful write of ``op`` leaves (``prev``: the one it replaces)."""
         assert op.record is not None
         applied = applied_after(op)
-        prev = self.entries.get((op.kind, op.key))
         org_key = op.record.org_key if op.record.manages_org else (prev.org_key if prev else None)
         return LedgerEntry(
             kind=op.kind,
@@ -140,8 +168,10 @@ class RunState:
         )
 
     def written(self, op: Op, entry: LedgerEntry, what: str) -> None:
-        """``op`` is applied (``what``: created, updated, moved): count it, remember its record."""
-        self.entries[(op.kind, op.key)] = entry
+        """``op`` is applied (``what``: created, updated, moved): count it (its record is saved with
+        the batch's outcome)."""
+        if what == "created":
+            self.records.counted(op.kind, 1)
         self.report.applied[op.kind][what] += 1
         if op.adopted and what != "created":
             self.report.applied[op.kind]["adopted"] += 1
@@ -170,12 +200,11 @@ class RunState:
 
     # ------------------------------------------------------------------ ledger refresh
 
-    def refresh(self, op: Op) -> None:
-        """An unchanged record whose ledger row is missing or stale (adoption): no API call."""
+    def refresh(self, op: Op, prev: LedgerEntry | None) -> None:
+        """An unchanged record whose ledger row (``prev``) is missing or stale (adoption): no API call."""
         if op.genesys_id is None or op.record is None:
             return
-        prev = self.entries.get((op.kind, op.key))
-        entry = self.entry_for(op, op.genesys_id, created=False)
+        entry = self.entry_for(op, op.genesys_id, created=False, prev=prev)
         if prev is not None and (prev.genesys_id, prev.hash, prev.applied, prev.org_key) == (
             entry.genesys_id,
             entry.hash,
@@ -185,7 +214,7 @@ class RunState:
             return
         if prev is None:
             self.report.applied[op.kind]["adopted"] += 1
-        self.entries[(op.kind, op.key)] = entry
+            self.records.counted(op.kind, 1)
         self.pending_refresh.append(entry)
         if len(self.pending_refresh) >= REFRESH_GROUP:
             self.flush_refresh()
@@ -194,3 +223,12 @@ class RunState:
         if self.pending_refresh and not self.dry_run:
             self.ledger.save_records(self.pending_refresh)
         self.pending_refresh = []
+
+
+def _ledger_dir(ledger: Ledger) -> Path | None:
+    """The directory of a SQLite ledger file (the scratch database goes beside it), else None."""
+    url = ledger.engine.url
+    db = url.database
+    if ledger.engine.dialect.name != "sqlite" or not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    return Path(db).resolve().parent

@@ -1,0 +1,151 @@
+"""The run's scratch database: what a run learns per record, on disk instead of in memory.
+
+A sync of a million records must not hold a million of anything. What a run needs per record
+beyond the batch at hand (the scan snapshot, :mod:`gcx.sync.snapshot`; the source keys seen so
+far, :class:`SeenKeys`) goes into one private SQLite database: created 0600 in the ledger's
+directory (or the temporary directory), and unlinked as soon as it is open, so nothing is left
+on disk even after a ``kill -9`` (it holds contact data). Without a journal and without
+``fsync``: it is scratch, rebuilt by every run. Rows go in with ``executemany`` and come back
+with ``IN`` queries of a few hundred keys, so a record costs a few microseconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+#: Keys per ``IN`` query.
+IN_CHUNK = 400
+
+_SCHEMA = """
+CREATE TABLE seen (
+    kind TEXT NOT NULL, key TEXT NOT NULL, line INTEGER, hash TEXT NOT NULL,
+    org_key TEXT, manages INTEGER NOT NULL, PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE TABLE remote (snap INTEGER NOT NULL, id TEXT NOT NULL, key TEXT, body BLOB NOT NULL);
+CREATE UNIQUE INDEX remote_id ON remote (snap, id);
+CREATE INDEX remote_key ON remote (snap, key);
+"""
+
+
+def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class Spill:
+    """One private scratch SQLite database (close it: :meth:`close`)."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        fd, name = tempfile.mkstemp(prefix=".gcx-run-", suffix=".sqlite", dir=directory)  # 0600
+        os.close(fd)
+        self._path: str | None = name
+        try:
+            self.conn = sqlite3.connect(name, isolation_level=None, check_same_thread=False)
+            for pragma in (
+                "journal_mode=OFF",
+                "synchronous=OFF",
+                "locking_mode=EXCLUSIVE",
+                "cache_size=-8192",
+            ):
+                self.conn.execute(f"PRAGMA {pragma}")
+            self.conn.executescript(_SCHEMA)
+        except BaseException:
+            os.unlink(name)
+            raise
+        with contextlib.suppress(OSError):  # where a file in use cannot be removed, close() does
+            os.unlink(name)
+            self._path = None
+        self._snaps = 0
+
+    def next_snapshot(self) -> int:
+        self._snaps += 1
+        return self._snaps
+
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """``executemany`` in one transaction."""
+        self.conn.execute("BEGIN")
+        try:
+            self.conn.executemany(sql, rows)
+        finally:
+            self.conn.execute("COMMIT")
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+        return self.conn.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        self.conn.close()
+        if self._path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._path)
+            self._path = None
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The first source row of a key: its line and values' hash."""
+
+    line: int | None
+    hash: str
+
+
+class SeenKeys:
+    """Source keys read so far, with their first line (duplicates, prune) and, for contacts whose
+    organization the mapping manages, the organization key the row names (prune)."""
+
+    def __init__(self, spill: Spill) -> None:
+        self.spill = spill
+
+    def first(self, kind: str, keys: Sequence[str]) -> dict[str, Seen]:
+        """The keys of ``kind`` already seen, with their first row."""
+        out: dict[str, Seen] = {}
+        for chunk in chunks(sorted(set(keys))):
+            rows = self.spill.query(
+                f"SELECT key, line, hash FROM seen WHERE kind = ? AND key IN ({marks(len(chunk))})",
+                [kind, *chunk],
+            )
+            out.update({k: Seen(line, h) for k, line, h in rows})
+        return out
+
+    def add(self, kind: str, rows: Sequence[tuple[str, int | None, str, str | None, bool]]) -> None:
+        """First rows: (key, line, hash, organization key, whether the organization is managed)."""
+        self.spill.many(
+            "INSERT INTO seen (kind, key, line, hash, org_key, manages) VALUES (?, ?, ?, ?, ?, ?)",
+            [(kind, *row) for row in rows],
+        )
+
+    def present(self, kind: str, keys: Sequence[str]) -> set[str]:
+        return set(self.first(kind, keys))
+
+    def count(self, kind: str) -> int:
+        return int(self.spill.query("SELECT count(*) FROM seen WHERE kind = ?", [kind])[0][0])
+
+    def managed(self, keys: Sequence[str]) -> set[str]:
+        """The contact keys whose source row decides their organization."""
+        out: set[str] = set()
+        for chunk in chunks(sorted(set(keys))):
+            rows = self.spill.query(
+                f"SELECT key FROM seen WHERE kind = 'contact' AND manages = 1 AND key IN ({marks(len(chunk))})",
+                list(chunk),
+            )
+            out.update(k for (k,) in rows)
+        return out
+
+    def members(self, org_key: str) -> list[str]:
+        """The contacts whose source row names the organization ``org_key``, in source order."""
+        self.spill.conn.execute("CREATE INDEX IF NOT EXISTS seen_org ON seen (org_key) WHERE manages = 1")
+        rows = self.spill.query(
+            "SELECT key FROM seen WHERE org_key = ? AND manages = 1 AND kind = 'contact' ORDER BY line, key",
+            [org_key],
+        )
+        return [k for (k,) in rows]
