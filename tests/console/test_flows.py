@@ -49,18 +49,19 @@ async def test_approve_applies_exactly_that_plan(env: Env, http: httpx.AsyncClie
     assert done.state == "applied" and done.decided_by == "olga" and done.run_id is not None
     for i in range(6):
         assert (await _contact(env, f"c-{i}"))["firstName"] == f"Ada{i}-v2"
-    # the run applied exactly the approved ops
-    from pathlib import Path
+    # the run applied exactly the approved ops (the plan as stored when it was queued)
+    import json
 
     from gcx.console.execute import read_plan_ops
 
     applied = read_plan_ops(env.target.reports_dir / f"run-{done.run_id}.ops.json")
-    assert plan_signature(applied) == plan_signature(read_plan_ops(Path(approval.plan_path)))
+    stored = json.loads(env.state.approvals.plan_document(approval.id) or b"{}")["ops"]
+    assert plan_signature(applied) == plan_signature(stored)
     run = await http.get(f"/jobs/crm/runs/{done.run_id}")
     assert "Ada3-v2" in run.text and "Ada3" in run.text
     # a second click changes nothing
     r = await http.post(f"/approvals/{approval.id}/approve", data={"csrf": token})
-    assert r.status_code == 409
+    assert r.status_code == 409 and "already approved by olga and applied" in r.text
     assert [e.action for e in env.state.audit.latest(3)][:2] == ["apply", "approve"]
 
 
@@ -96,7 +97,8 @@ async def test_reject_writes_nothing(env: Env, http: httpx.AsyncClient) -> None:
     a = env.state.approvals.get(approval.id)
     assert a.state == "rejected" and a.note == "wrong extract"
     assert (await _contact(env, "c-1"))["firstName"] == "Ada1"
-    assert (await http.post(f"/approvals/{approval.id}/approve", data={"csrf": token})).status_code == 409
+    again = await http.post(f"/approvals/{approval.id}/approve", data={"csrf": token})
+    assert again.status_code == 409 and "it was rejected by olga" in again.text
 
 
 async def test_edit_writes_only_the_changed_field_and_never_over_a_newer_value(
@@ -264,8 +266,9 @@ async def test_a_job_run_under_a_policy_waits_or_applies(env: Env) -> None:
     )
     assert out.state == "applied"
     assert (await _contact(env, "c-1"))["firstName"] == "Ada1-v2"
-    kept = list((env.target.reports_dir / "plans").glob("*.json"))
-    assert [str(p) for p in kept] == [out_waiting.plan_path]  # only the plan still waiting is kept
+    # the waiting plan is kept in the database, not on the disk; applied plans leave no file
+    assert list((env.target.reports_dir / "plans").glob("*.json")) == []
+    assert b'"Ada1-v2"' in (store.plan_document(out_waiting.id) or b"")
 
 
 async def test_a_run_made_outside_the_console_shows_what_changed_since_gcx_last_wrote(

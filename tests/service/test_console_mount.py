@@ -16,7 +16,7 @@ from gcx.emulator import Emulator, EmulatorSettings
 from gcx.service.config import load_config
 from gcx.service.console import console_routes, next_run
 from gcx.service.database import ledger_url
-from gcx.service.runner import EventSource
+from gcx.service.runner import source_for
 from gcx.service.tasks import Service
 from gcx.service.web import create_app
 from gcx_testkit.verify import verify
@@ -63,7 +63,7 @@ source = { type = "jsonl", path = "crm.jsonl" }
                 await asyncio.sleep(0.2)
             with ConsoleDb(ledger_url(pg_url)) as db:
                 UserStore(db).add("olga", "operator", PASSWORD)
-            routes = console_routes(cfg, service.fleet, env={})
+            routes = console_routes(service, env={})
             assert (tmp_path / "data" / "console-session.key").stat().st_mode & 0o777 == 0o600
             app = create_app(service, manage_service=False, extra_routes=routes)
             async with httpx.AsyncClient(
@@ -89,12 +89,13 @@ source = { type = "jsonl", path = "crm.jsonl" }
                 assert recs.count('href="http://svc/console/records/crm/contacts/') == 6
                 assert (await web.get("/healthz")).status_code == 200  # the service's routes still there
                 assert ENV["GC_SECRET"] not in dash + run + recs
-                # a plan waiting for approval, approved in the console, applied through the fleet
+                # a plan waiting for approval, approved in the console, applied by the worker
                 state = routes[0].app.state.console  # type: ignore[attr-defined]
                 job = state.jobs.jobs()[0]
                 assert job.next_run is not None and job.pending_events == 0
                 changed = [org(1), org(2), *[contact(i, 1 + i % 2, firstName=f"New{i}") for i in range(6)]]
-                planned = await plan_job(job.target, EventSource(changed))
+                write_jsonl(tmp_path / "crm.jsonl", changed)
+                planned = await plan_job(job.target, source_for(cfg.jobs["crm"], ENV))
                 assert planned.plan_path is not None, planned.report.error
                 approval = state.approvals.submit(
                     "crm", str(planned.plan_path), ["test"], {"planned": planned.report.planned.to_json()}
@@ -103,7 +104,11 @@ source = { type = "jsonl", path = "crm.jsonl" }
                 token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
                 r = await web.post(f"/console/approvals/{approval.id}/approve", data={"csrf": token})
                 assert r.status_code == 303 and r.headers["location"] == f"/console/approvals/{approval.id}"
-                done = state.approvals.get(approval.id)
+                for _ in range(150):
+                    done = state.approvals.get(approval.id)
+                    if done.state not in ("approved", "applying"):
+                        break
+                    await asyncio.sleep(0.2)
                 assert done.state == "applied", done.note
                 assert verify(emu.dump(), changed).ok
             routes[0].app.state.console.close()  # type: ignore[attr-defined]

@@ -2,16 +2,30 @@
 
 A job's policy (``approval = "always"``, ``approval_above = N``, ``approval_on_delete = true``)
 is checked against the plan's counts by :func:`approval_reasons` (pure). A plan that needs
-approval is stored ``pending``; an operator approves or rejects it; an approved plan is applied
-exactly (see :mod:`gcx.console.execute`) and ends ``applied``, ``stale`` (re-planned: a new
-pending approval replaces it) or ``failed``. States only move forward:
-``pending -> approved -> applied|stale|failed`` and ``pending -> rejected|stale``.
+approval is stored ``pending`` (the console says *waiting*), its document in the database with
+its SHA-256 (:meth:`ApprovalStore.submit`); an operator approves or rejects it; an approved plan
+is applied exactly (see :mod:`gcx.console.execute`, :func:`gcx.console.jobflow.apply_approved`),
+in the web process (standalone console) or by a worker (the service), and ends ``applied``,
+``stale`` (re-planned: a new pending approval replaces it) or ``failed``. States only move
+forward::
+
+    pending -> approved -> applying -> applied | stale | failed
+    pending -> rejected | stale (a newer plan replaced it)
+
+:func:`refusal` says, in words, why an approval that is not pending cannot be decided again.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, insert, select, update
@@ -19,14 +33,27 @@ from sqlalchemy import and_, insert, select, update
 from gcx.console.db import ConsoleDb, now_iso
 from gcx.errors import ConfigError
 
-STATES = ("pending", "approved", "applied", "rejected", "stale", "failed")
+STATES = ("pending", "approved", "applying", "applied", "rejected", "stale", "failed")
 _FROM: dict[str, tuple[str, ...]] = {
     "approved": ("pending",),
     "rejected": ("pending",),
-    "applied": ("approved",),
-    "failed": ("approved",),
-    "stale": ("pending", "approved"),
+    "applying": ("approved",),
+    "applied": ("approved", "applying"),
+    "failed": ("approved", "applying"),
+    "stale": ("pending", "approved", "applying"),
 }
+#: What each state is called on the console's pages.
+LABELS = {
+    "pending": "waiting",
+    "approved": "approved, queued",
+    "applying": "applying",
+    "applied": "applied",
+    "rejected": "rejected",
+    "stale": "stale",
+    "failed": "failed",
+}
+#: States in which the approval may still change without anyone acting (the page refreshes).
+IN_FLIGHT = ("approved", "applying")
 
 
 @dataclass(frozen=True)
@@ -104,29 +131,85 @@ class Approval:
     note: str | None
     run_id: int | None
     replaced_by: int | None
+    plan_digest: str | None = None
+    service_run: int | None = None
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.state, self.state)
+
+
+def refusal(approval: Approval, action: str = "approve") -> str:
+    """Pure: why ``approval`` (not pending) cannot be approved or rejected, in an operator's words."""
+    who = f" by {approval.decided_by}" if approval.decided_by else ""
+    when = f" at {approval.decided_at}" if approval.decided_at else ""
+    head = f"approval #{approval.id} cannot be {action}d: "
+    tail = "; nothing was done"
+    if approval.state in IN_FLIGHT:
+        why = f"it was already approved{who}{when} and is {LABELS[approval.state]}"
+    elif approval.state == "applied":
+        why = f"it was already approved{who} and applied" + (
+            f" (run #{approval.run_id})" if approval.run_id is not None else ""
+        )
+    elif approval.state == "rejected":
+        why = f"it was rejected{who}{when}"
+    elif approval.state == "stale":
+        why = "it is stale" + (
+            f": plan #{approval.replaced_by} replaced it, decide on that one"
+            if approval.replaced_by is not None
+            else f" ({approval.note or 'superseded'})"
+        )
+    elif approval.state == "failed":
+        why = f"it was approved{who} and its apply failed ({approval.note or 'see the activity'})"
+    else:
+        why = f"it is {approval.state}"
+    return head + why + tail
+
+
+def plan_digest(document: bytes) -> str:
+    return hashlib.sha256(document).hexdigest()
 
 
 class ApprovalStore:
     def __init__(self, db: ConsoleDb) -> None:
         self.db = db
 
-    def submit(self, job: str, plan_path: str, reasons: list[str], summary: dict[str, Any]) -> Approval:
-        """Queue a plan; an older plan of the same job still waiting is superseded (stale)."""
+    def submit(
+        self,
+        job: str,
+        plan: str | Path,
+        reasons: list[str],
+        summary: dict[str, Any],
+        *,
+        service_run: int | None = None,
+    ) -> Approval:
+        """Queue the plan file ``plan``: its document is stored in the database (the file may be
+        deleted afterwards); an older plan of the same job still waiting is superseded (stale)."""
+        path = Path(plan)
+        document = path.read_bytes()
+        digest = plan_digest(document)
         t = self.db.approvals
         with self.db.engine.begin() as conn:
             res = conn.execute(
                 insert(t).values(
                     job=job,
-                    plan_path=plan_path,
+                    plan_path=path.name,
                     created_at=now_iso(),
                     reason="; ".join(reasons),
                     summary=json.dumps(summary, sort_keys=True, default=str),
                     state="pending",
+                    plan_digest=digest,
+                    service_run=service_run,
                 )
             )
             pk = res.inserted_primary_key
             assert pk is not None
             new_id = int(pk[0])
+            conn.execute(
+                insert(self.db.plans).values(
+                    approval_id=new_id, digest=digest, size=len(document), document=gzip.compress(document, 6)
+                )
+            )
             conn.execute(
                 update(t)
                 .where(and_(t.c.job == job, t.c.state == "pending", t.c.id != new_id))
@@ -137,6 +220,39 @@ class ApprovalStore:
         found = self.get(new_id)
         assert found is not None
         return found
+
+    def plan_document(self, approval_id: int) -> bytes | None:
+        """The plan's document as submitted (None: not stored, e.g. a plan queued before plans
+        were kept in the database). Refused when it no longer matches its digest."""
+        p = self.db.plans
+        with self.db.engine.connect() as conn:
+            row = conn.execute(select(p.c.digest, p.c.document).where(p.c.approval_id == approval_id)).first()
+        if row is None:
+            return None
+        document = gzip.decompress(row[1])
+        if plan_digest(document) != row[0]:
+            raise ConfigError(f"approval {approval_id}: the stored plan does not match its digest")
+        return document
+
+    @contextmanager
+    def plan_file(self, approval_id: int, legacy: str | None = None) -> Iterator[Path | None]:
+        """The plan as a private (0600) temporary file for the body, removed afterwards; None
+        when it is not stored (an older approval's ``legacy`` path is used when it exists)."""
+        document = self.plan_document(approval_id)
+        if document is None:
+            yield Path(legacy) if legacy and Path(legacy).is_absolute() and Path(legacy).is_file() else None
+            return
+        fd, name = tempfile.mkstemp(prefix=f"gcx-plan-{approval_id}-", suffix=".json")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(document)
+            yield Path(name)
+        finally:
+            Path(name).unlink(missing_ok=True)
+
+    def approve(self, approval_id: int, by: str) -> bool:
+        """Record ``by``'s approval of a pending plan (atomic: two clicks, one winner)."""
+        return self.move(approval_id, "approved", by=by)
 
     def get(self, approval_id: int) -> Approval | None:
         t = self.db.approvals
@@ -198,4 +314,6 @@ def _row(r: Any) -> Approval:
         note=r["note"],
         run_id=r["run_id"],
         replaced_by=r["replaced_by"],
+        plan_digest=r.get("plan_digest"),
+        service_run=r.get("service_run"),
     )

@@ -1,8 +1,9 @@
 """The console's narrow view of the service: which jobs exist and how a plan gets applied.
 
 The ``gcx serve`` web process gives the console a :class:`JobDirectory` (its jobs, their
-schedules and pending webhook events) and a :class:`PlanExecutor` (how an approved plan is
-applied: in this process, or handed to a worker). Everything else the console reads itself:
+schedules and pending webhook events) and a :class:`PlanExecutor` (what follows an operator's
+decision: a standalone console applies the approved plan in its own process
+(:class:`InProcessExecutor`); the service queues it for a worker and writes nothing itself). Everything else the console reads itself:
 the ledger (runs, ops, records), the run files in each job's reports directory, and Genesys
 through the job's client.
 """
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
-from gcx.console.approvals import Approval, ApprovalPolicy
-from gcx.console.execute import ApplyOutcome, JobTarget, apply_exact
+from gcx.console.approvals import Approval, ApprovalPolicy, ApprovalStore
+from gcx.console.audit import AuditLog
+from gcx.console.execute import JobTarget
+from gcx.console.jobflow import apply_approved
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,15 @@ class JobDirectory(Protocol):
 
 
 class PlanExecutor(Protocol):
-    async def execute(self, job: JobInfo, approval: Approval) -> ApplyOutcome:
-        """Apply exactly the approved plan (or report it stale); see :func:`apply_exact`."""
+    async def approved(
+        self, job: JobInfo, approval: Approval, approvals: ApprovalStore, audit: AuditLog
+    ) -> str:
+        """An operator approved ``approval`` (recorded): have exactly that plan applied (see
+        :func:`gcx.console.jobflow.apply_approved`). Returns the approval's state afterwards."""
+        ...
+
+    async def rejected(self, approval: Approval) -> None:
+        """An operator rejected ``approval`` (recorded)."""
         ...
 
 
@@ -55,10 +64,16 @@ class StaticJobs:
 
 
 class InProcessExecutor:
-    """Applies the plan in the web process itself (a standalone console, tests)."""
+    """Applies the plan in the web process itself, within the approving request (a standalone
+    console: ``gcx console serve`` has no worker). Re-plans from the plan's own records."""
 
-    async def execute(self, job: JobInfo, approval: Approval) -> ApplyOutcome:
-        return await apply_exact(job.target, Path(approval.plan_path))
+    async def approved(
+        self, job: JobInfo, approval: Approval, approvals: ApprovalStore, audit: AuditLog
+    ) -> str:
+        return (await apply_approved(job.target, approval, approvals, audit)).state
+
+    async def rejected(self, approval: Approval) -> None:
+        return None
 
 
 def find_job(jobs: JobDirectory, name: str) -> JobInfo | None:

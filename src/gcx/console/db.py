@@ -1,7 +1,13 @@
-"""The console's own tables: users, sessions, the audit trail and plan approvals.
+"""The console's own tables: users, sessions, the audit trail, plan approvals and the plans
+themselves.
 
 They live in one SQLAlchemy database (the service's PostgreSQL, or a SQLite file for a
-standalone console), prefixed ``gcx_console_``. Created on first use.
+standalone console), prefixed ``gcx_console_``. Created on first use; a column added since a
+table was created is added to it then (nullable, so older rows stay valid).
+
+A waiting plan is kept in ``gcx_console_plans`` (gzip of the plan document, with its SHA-256),
+not on a disk: in the service, the web process that shows and approves it and the worker that
+applies it may run on different hosts.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from sqlalchemy import (
     Column,
     Engine,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -94,11 +101,22 @@ class ConsoleDb:
             Column("note", Text),
             Column("run_id", Integer),
             Column("replaced_by", Integer),
+            Column("plan_digest", String(64)),  # SHA-256 of the plan document (gcx_console_plans)
+            Column("service_run", Integer),  # gcx_svc_runs row of the run whose plan waits (service)
+        )
+        self.plans = Table(
+            f"{prefix}plans",
+            md,
+            Column("approval_id", Integer, primary_key=True),
+            Column("digest", String(64), nullable=False),
+            Column("size", Integer, nullable=False),
+            Column("document", LargeBinary, nullable=False),  # gzip of the plan file's bytes
         )
         self.metadata = md
         try:
             md.create_all(self.engine)
             self._upgrade(prefix)
+            _add_missing_columns(self.engine, self.approvals)
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise ConfigError(f"cannot open console database {safe_url(url)}: {exc}") from None
@@ -120,6 +138,19 @@ class ConsoleDb:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _add_missing_columns(engine: Engine, table: Table) -> None:
+    """Columns added to ``table`` since it was created (all nullable): ``ALTER TABLE ADD COLUMN``."""
+    present = {c["name"] for c in inspect(engine).get_columns(table.name)}
+    missing = [c for c in table.columns if c.name not in present]
+    if not missing:
+        return
+    guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""  # processes starting at once
+    with engine.begin() as conn:
+        for col in missing:
+            kind = col.type.compile(dialect=engine.dialect)
+            conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN {guard}"{col.name}" {kind}'))
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:

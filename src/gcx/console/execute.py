@@ -6,15 +6,23 @@ Every run leaves two files in the job's reports directory, which the run page re
 op as decided, with its per-field changes, in the plan file format). Plans waiting for an
 operator are saved under ``plans/``.
 
-Applying an approved plan first re-plans it against Genesys and the ledger as they are now
-(a dry run). When that gives the same operations and values as the approved plan, it is
-applied; when anything differs (someone edited a record, another run applied part of it), the
-plan is *stale*: the fresh plan is returned so it can be approved anew, and nothing is written.
+Applying an approved plan (:func:`apply_exact`) first takes the job's ledger lease (no sync run
+and no console edit can change the ledger meanwhile) and re-plans against Genesys and the
+ledger as they are now, from the job's current source when it is given (the service), else
+from the plan's own records (a dry run). When that gives the same operations and values as the
+approved plan, the plan's records are applied with a guard: an operation that is not in the
+approved plan (something changed in the instant between the re-plan and the write) stops the
+run before it is written. When anything differs, the plan is *stale*: the fresh plan is
+returned so it can be approved anew, and nothing is written. A resumed apply (the first one was
+interrupted by a shutdown) may find part of the plan already done: it goes on when what is left
+is part of the approved plan.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
@@ -23,8 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from gcx.sync.engine import SyncEngine
+from gcx.sync.errors import LedgerLockedError, SyncError
 from gcx.sync.ledger import Ledger
 from gcx.sync.options import SyncOptions
+from gcx.sync.plan import Op
 from gcx.sync.planfile import PlanSource, PlanWriter
 from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport
@@ -61,7 +71,9 @@ class PlanResult:
 
 @dataclass(frozen=True)
 class ApplyOutcome:
-    """``applied`` (run_id set), ``stale`` (fresh_plan set, nothing written) or ``failed``."""
+    """``applied`` (run_id set), ``stale`` (fresh_plan set, nothing written), ``failed``,
+    ``interrupted`` (a shutdown: the batches in flight were written; resume it) or ``busy``
+    (another run holds the ledger: nothing was done, try again)."""
 
     state: str
     run_id: int | None = None
@@ -109,6 +121,26 @@ def differences(approved: Signature, fresh: Signature, limit: int = 20) -> list[
     return out[:limit]
 
 
+class NotApproved(SyncError):
+    """An apply under approval met an operation the operator did not approve: it stopped there."""
+
+
+def approved_only(approved: Signature) -> Callable[[Op], None]:
+    """An ``on_op`` guard: raises :class:`NotApproved` (before the op is queued for writing) for
+    any op that writes and is not in ``approved``."""
+    allowed = set(approved)
+
+    def check(op: Op) -> None:
+        data = op.to_json()
+        if data.get("op") != "unchanged" and op_signature(data) not in allowed:
+            raise NotApproved(
+                f"{op.op} {op.kind} {op.key} is not in the approved plan (Genesys, the ledger or the "
+                "source changed while it was applied): stopped before writing it"
+            )
+
+    return check
+
+
 async def _run(
     target: JobTarget,
     source: Source,
@@ -116,7 +148,15 @@ async def _run(
     dry_run: bool,
     writer: PlanWriter | None,
     options: SyncOptions | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    guard: Callable[[Op], None] | None = None,
 ) -> RunReport:
+    def on_op(op: Op) -> None:
+        if guard is not None:
+            guard(op)
+        if writer is not None:
+            writer.op(op)
+
     with Ledger(target.ledger_url, prefix=target.ledger_prefix) as ledger:
         async with target.client() as gc:
             engine = SyncEngine(
@@ -126,7 +166,8 @@ async def _run(
                 region=target.region,
                 options=options or target.options,
                 dry_run=dry_run,
-                on_op=writer.op if writer is not None else None,
+                on_op=on_op,
+                should_stop=should_stop,
             )
             report = await engine.run()
     if writer is not None:
@@ -138,47 +179,83 @@ def _writer(path: Path, source: Source, options: SyncOptions) -> PlanWriter:
     return PlanWriter(path, source=source.description, options=options.to_json())
 
 
-async def plan_job(target: JobTarget, source: Source) -> PlanResult:
+async def plan_job(
+    target: JobTarget, source: Source, should_stop: Callable[[], bool] | None = None
+) -> PlanResult:
     """A dry run saved as a plan file under ``plans/`` (None when the plan did not complete)."""
     path = target.reports_dir / "plans" / f"plan-{_stamp()}.json"
-    report = await _run(target, source, dry_run=True, writer=_writer(path, source, target.options))
+    writer = _writer(path, source, target.options)
+    report = await _run(target, source, dry_run=True, writer=writer, should_stop=should_stop)
     return PlanResult(path if path.exists() else None, report)
 
 
-async def apply_source(target: JobTarget, source: Source, options: SyncOptions | None = None) -> RunReport:
+async def apply_source(
+    target: JobTarget,
+    source: Source,
+    options: SyncOptions | None = None,
+    *,
+    should_stop: Callable[[], bool] | None = None,
+    guard: Callable[[Op], None] | None = None,
+) -> RunReport:
     """Apply (no approval step), keeping the run's report and ops for the run page."""
     opts = options or target.options
     tmp = target.reports_dir / f"ops-{_stamp()}.json"
-    report = await _run(target, source, dry_run=False, writer=_writer(tmp, source, opts), options=opts)
+    writer = _writer(tmp, source, opts)
+    report = await _run(
+        target, source, dry_run=False, writer=writer, options=opts, should_stop=should_stop, guard=guard
+    )
     keep_run_files(target.reports_dir, report, tmp)
     return report
 
 
-async def apply_exact(target: JobTarget, plan_path: Path) -> ApplyOutcome:
-    """Apply the approved plan at ``plan_path`` if, and only if, it is still what would be done."""
-    source = PlanSource(plan_path)
+async def apply_exact(
+    target: JobTarget,
+    plan_path: Path,
+    *,
+    source: Source | None = None,
+    resume: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+    lease_wait: float = 30.0,
+) -> ApplyOutcome:
+    """Apply the approved plan at ``plan_path`` if, and only if, it is still what would be done.
+
+    ``source``: the job's source as it is now (re-planned from it: a source changed since the
+    plan makes it stale); None re-plans the plan's own records. ``resume``: an earlier apply of
+    this plan was interrupted, so part of it may be done already."""
+    plan = PlanSource(plan_path)
     approved = plan_signature(read_plan_ops(plan_path))
-    options = _plan_options(source.options(), target.options)
-    fresh = await plan_job(replace(target, options=options), source)
+    options = _plan_options(plan.options(), target.options)
+    lease = Ledger(target.ledger_url, prefix=target.ledger_prefix)
+    try:
+        if not await _take_lease(lease, lease_wait):
+            return ApplyOutcome("busy", reason="another run holds the job's ledger: nothing was done yet")
+        fresh = await plan_job(replace(target, options=options), source or plan, should_stop)
+    finally:
+        lease.release()
+        lease.close()
     if fresh.plan_path is None:
-        return ApplyOutcome("failed", report=fresh.report, reason=fresh.report.error or "re-planning failed")
+        state = "interrupted" if fresh.report.status == "interrupted" else "failed"
+        return ApplyOutcome(state, report=fresh.report, reason=fresh.report.error or "re-planning failed")
     fresh_sig = plan_signature(read_plan_ops(fresh.plan_path))
-    if fresh_sig != approved:
+    same = set(fresh_sig) <= set(approved) if resume else fresh_sig == approved
+    if not same:
         return ApplyOutcome(
             "stale",
             fresh_plan=fresh.plan_path,
             report=fresh.report,
-            reason="Genesys or the ledger changed since this plan was made: it was re-planned",
+            reason="the source, Genesys or the ledger changed since this plan was made: it was re-planned",
             differences=differences(approved, fresh_sig),
         )
     fresh.plan_path.unlink(missing_ok=True)
-    report = await apply_source(target, source, options)
+    report = await apply_source(target, plan, options, should_stop=should_stop, guard=approved_only(approved))
+    if report.status == "interrupted":
+        return ApplyOutcome("interrupted", run_id=report.run_id, report=report, reason=report.error or "")
     if report.status == "error" or report.run_id is None:
         return ApplyOutcome(
             "failed", run_id=report.run_id, report=report, reason=report.error or "apply failed"
         )
     done = plan_signature(read_plan_ops(target.reports_dir / f"run-{report.run_id}.ops.json"))
-    diff = differences(approved, done) if done != approved else []
+    diff = differences(approved, done) if done != approved and not resume else []
     return ApplyOutcome(
         "applied",
         run_id=report.run_id,
@@ -186,6 +263,19 @@ async def apply_exact(target: JobTarget, plan_path: Path) -> ApplyOutcome:
         reason="applied" if not diff else "applied; records changed while it ran (see the differences)",
         differences=diff,
     )
+
+
+async def _take_lease(ledger: Ledger, wait: float) -> bool:
+    """The ledger's run lease, waiting up to ``wait`` seconds for a run or an edit to end."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            ledger.acquire()
+            return True
+        except LedgerLockedError:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.5)
 
 
 def _plan_options(saved: dict[str, Any], default: SyncOptions) -> SyncOptions:

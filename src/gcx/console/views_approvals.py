@@ -1,8 +1,7 @@
-"""Plans waiting for an operator: review, approve (then exactly that plan is applied), reject."""
+"""Plans waiting for an operator: review, approve (then exactly that plan is applied, here or by a
+worker: see :class:`~gcx.console.backend.PlanExecutor`), reject."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -10,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gcx.console.approvals import Approval, change_counts
-from gcx.console.rundata import FILTERS, plan_rows
+from gcx.console.approvals import IN_FLIGHT, Approval, ApprovalStore, change_counts, refusal
+from gcx.console.rundata import FILTERS, Row, plan_rows
 from gcx.console.security import guarded
 from gcx.console.users import User
 from gcx.console.web import int_param, job_or_404, render, state
@@ -37,7 +36,7 @@ async def approval_page(request: Request, user: User) -> Response:
     what = request.query_params.get("what", "all")
     what = what if what in FILTERS else "all"
     q = request.query_params.get("q", "").strip()[:200]
-    loaded = await run_in_threadpool(plan_rows, Path(approval.plan_path))
+    loaded = await run_in_threadpool(_plan_rows, state(request).approvals, approval)
     all_rows = loaded or []
     rows = [r for r in all_rows if r.matches(what, q)]
     ctx = {
@@ -51,6 +50,7 @@ async def approval_page(request: Request, user: User) -> Response:
         "changes": change_counts(approval.summary.get("planned") or {}),
         "history": state(request).audit.latest(50, target=f"approval:{approval.id}"),
         "missing": loaded is None,
+        "in_flight": approval.state in IN_FLIGHT,
     }
     return render(request, "approval.html", ctx)
 
@@ -60,33 +60,11 @@ async def approve(request: Request, user: User) -> Response:
     st = state(request)
     approval = _approval(request)
     job = job_or_404(request, approval.job)
-    target = f"approval:{approval.id}"
-    if not st.approvals.move(approval.id, "approved", by=user.name):
-        raise HTTPException(409, f"approval {approval.id} is {approval.state}, not pending: nothing was done")
-    st.audit.record(user.name, "approve", target, {"job": job.name, "plan": Path(approval.plan_path).name})
-    outcome = await st.executor.execute(job, approval)
-    if outcome.state == "applied":
-        note = outcome.reason + ("" if not outcome.differences else ": " + "; ".join(outcome.differences))
-        st.approvals.move(approval.id, "applied", note=note, run_id=outcome.run_id)
-        st.audit.record(user.name, "apply", target, {"job": job.name, "run": outcome.run_id})
-    elif outcome.state == "stale" and outcome.fresh_plan is not None:
-        report = outcome.report
-        summary = {"planned": report.planned.to_json() if report else {}, "replanned_from": approval.id}
-        fresh = st.approvals.submit(
-            job.name, str(outcome.fresh_plan), [f"re-planned from approval {approval.id}"], summary
-        )
-        st.approvals.move(
-            approval.id,
-            "stale",
-            note=outcome.reason + ": " + "; ".join(outcome.differences),
-            replaced_by=fresh.id,
-        )
-        st.audit.record(user.name, "apply", target, {"job": job.name, "replanned": fresh.id}, outcome="stale")
-    else:
-        st.approvals.move(approval.id, "failed", note=outcome.reason)
-        st.audit.record(
-            user.name, "apply", target, {"job": job.name, "reason": outcome.reason}, outcome="failed"
-        )
+    if not st.approvals.approve(approval.id, user.name):
+        raise HTTPException(409, refusal(st.approvals.get(approval.id) or approval))
+    detail = {"job": job.name, "plan": approval.plan_path, "digest": approval.plan_digest}
+    st.audit.record(user.name, "approve", f"approval:{approval.id}", detail)
+    await st.executor.approved(job, st.approvals.get(approval.id), st.approvals, st.audit)
     return RedirectResponse(str(request.url_for("approval", id=str(approval.id)).path), status_code=303)
 
 
@@ -97,9 +75,15 @@ async def reject(request: Request, user: User) -> Response:
     form = await request.form()
     note = str(form.get("note") or "").strip()[:500] or None
     if not st.approvals.move(approval.id, "rejected", by=user.name, note=note):
-        raise HTTPException(409, f"approval {approval.id} is {approval.state}, not pending: nothing was done")
+        raise HTTPException(409, refusal(st.approvals.get(approval.id) or approval, "reject"))
     st.audit.record(user.name, "reject", f"approval:{approval.id}", {"job": approval.job, "note": note})
+    await st.executor.rejected(approval)
     return RedirectResponse(str(request.url_for("approval", id=str(approval.id)).path), status_code=303)
+
+
+def _plan_rows(store: ApprovalStore, approval: Approval) -> list[Row] | None:
+    with store.plan_file(approval.id, legacy=approval.plan_path) as path:
+        return plan_rows(path) if path is not None else None
 
 
 def routes() -> list[BaseRoute]:

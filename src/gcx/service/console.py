@@ -3,8 +3,11 @@
 The service gives the console its jobs (:class:`ServiceJobs`: each job's ledger in the service
 database, its Genesys client from the fleet (shared token and rate budget), its schedule and next
 run, its pending webhook events, its run reports from ``gcx_svc_runs``) and its own tables in the
-same database. Sessions are signed with ``$GCX_CONSOLE_SECRET`` or a key kept (0600) in the data
-directory. Without the ``console`` extra the web process serves no console and says so once.
+same database. An approved plan is not applied here: the decision is recorded and the plan
+handed to a worker (:class:`gcx.service.approved.WorkerExecutor`), so the web process writes
+nothing to Genesys. Sessions are signed with ``$GCX_CONSOLE_SECRET`` or a key kept (0600) in
+the data directory. Without the ``console`` extra the web process serves no console and says so
+once.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from gcx.service.runner import Fleet, job_reports_dir, ledger_prefix, sync_optio
 
 if TYPE_CHECKING:
     from gcx.console.execute import JobTarget
+    from gcx.service.tasks import Service
 
 log = logging.getLogger("gcx.service.console")
 
@@ -164,18 +168,23 @@ def _region(region: str | None, fleet: Fleet, profile: Any) -> str:
         return str(profile.name)
 
 
-def console_routes(cfg: ServiceConfig, fleet: Fleet, env: Mapping[str, str] | None = None) -> list[BaseRoute]:
-    """``[Mount("/console", app)]``, or nothing (logged) when the console extra is missing."""
+def console_routes(service: Service, env: Mapping[str, str] | None = None) -> list[BaseRoute]:
+    """``[Mount("/console", app)]``, or nothing (logged) when the console extra is missing.
+    Approved plans are queued for ``service``'s workers."""
     try:
         from gcx.console import ConsoleDb, ConsoleState, create_console_app
     except ImportError as exc:
         log.warning("no web console: %s", exc)
         return []
+    from gcx.service.approved import WorkerExecutor
+
+    cfg, fleet = service.cfg, service.fleet
     env = os.environ if env is None else env
     db = ConsoleDb(ledger_url(fleet.url))
     state = ConsoleState(
         db=db,
         jobs=ServiceJobs(cfg, fleet, db.engine),
+        executor=WorkerExecutor(service),
         secret_key=session_secret(cfg.service.data_dir, env),
         https=env.get(ENV_HTTPS, "").strip().lower() in ("1", "true", "yes"),
     )

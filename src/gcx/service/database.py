@@ -229,7 +229,8 @@ async def runs(pool: AsyncConnectionPool, job: str | None = None, limit: int = 5
 
 
 async def unfinished_streak(pool: AsyncConnectionPool, job: str) -> int:
-    """How many of the job's latest runs in a row ended neither ok nor partial (nor waiting for approval)."""
+    """How many of the job's latest runs in a row ended neither ok nor partial (nor waiting for
+    approval, nor a plan's fate: approved, rejected, stale)."""
     async with pool.connection() as conn:
         cur = await conn.execute(
             "SELECT status FROM gcx_svc_runs WHERE job = %s AND finished_at IS NOT NULL ORDER BY id DESC LIMIT 10",
@@ -237,7 +238,7 @@ async def unfinished_streak(pool: AsyncConnectionPool, job: str) -> int:
         )
         n = 0
         for (status,) in await cur.fetchall():
-            if status in ("ok", "partial", "waiting"):
+            if status in ("ok", "partial", "waiting", "approved", "rejected", "stale", "skipped"):
                 break
             n += 1
         return n

@@ -57,9 +57,7 @@ def _server(service: Service, *, manage_service: bool) -> uvicorn.Server:
     s = service.cfg.service
     from gcx.service.console import console_routes
 
-    app = create_app(
-        service, manage_service=manage_service, extra_routes=console_routes(service.cfg, service.fleet)
-    )
+    app = create_app(service, manage_service=manage_service, extra_routes=console_routes(service))
     config = uvicorn.Config(app, host=s.host, port=s.port, log_config=None, access_log=False, lifespan="on")
     return _Server(config)
 

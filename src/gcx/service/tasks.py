@@ -3,6 +3,9 @@
 * ``gcx.run_job(job)``: a scheduled run (a periodic task per job with a ``schedule``).
 * ``gcx.apply_events(job)``: applies the job's pending webhook events in one coalesced run,
   deferred by the web process ``coalesce_seconds`` after the first event of a burst.
+* ``gcx.apply_approved(job, approval)``: applies a plan an operator approved in the console
+  (deferred by the web process; see :mod:`gcx.service.approved`), retried by procrastinate
+  after a shutdown or while the ledger is busy (the retry resumes it).
 
 Every task of a job carries the procrastinate ``lock`` ``gcx-job:<job>``: whatever the number
 of workers, one run of a job at a time (the ledger's run lock is the second fence). The
@@ -21,12 +24,13 @@ import socket
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from procrastinate import App, JobContext, PsycopgConnector
+from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Status
 from procrastinate.types import TimeDeltaParams
 from psycopg_pool import AsyncConnectionPool
 
+from gcx.service import approved as approved_plans
 from gcx.service import database as db
 from gcx.service import retention
 from gcx.service.config import JobConfig, ServiceConfig
@@ -42,6 +46,15 @@ log = logging.getLogger("gcx.service")
 RUN_TASK = "gcx.run_job"
 SCHEDULED_TASK = "gcx.scheduled_run"
 APPLY_TASK = "gcx.apply_events"
+APPROVED_TASK = "gcx.apply_approved"
+
+
+_UNQUEUED_APPROVALS = """
+SELECT a.id, a.job FROM gcx_console_approvals a
+WHERE a.state = 'approved' AND NOT EXISTS (
+    SELECT 1 FROM procrastinate_jobs j
+    WHERE j.task_name = %s AND j.status IN ('todo', 'doing') AND j.args->>'approval' = a.id::text)
+"""
 
 
 class RunNotFinished(Exception):
@@ -99,6 +112,19 @@ class Service:
             await self._guarded(job, self.apply_pending, context)
 
         retention.register(app, self)
+
+        @app.task(
+            name=APPROVED_TASK,
+            pass_context=True,
+            retry=RetryStrategy(
+                max_attempts=approved_plans.ATTEMPTS, wait=1, linear_wait=3, retry_exceptions={RunNotFinished}
+            ),
+        )
+        async def apply_approved(context: JobContext, job: str, approval: int) -> None:
+            attempts = context.job.attempts if context.job is not None else 0
+            last = attempts + 1 >= approved_plans.ATTEMPTS
+            await approved_plans.run_approved(self, job, approval, last_attempt=last)
+
         for job in self.cfg.jobs.values():
             if job.schedule:
                 app.periodic(
@@ -110,6 +136,7 @@ class Service:
                 )(scheduled)
         self.run_job = run_job
         self.apply_events = apply_events
+        self.apply_approved = apply_approved
 
     async def open(self) -> None:
         await self.pool.open(wait=True)
@@ -159,8 +186,9 @@ class Service:
 
     async def _run_under_approval(self, job: JobConfig, run_id: int) -> str:
         """A job with an approval policy: plan, and queue the plan for an operator in the console
-        (``waiting``: nothing written; approving it there applies exactly that plan) or apply it
-        at once when the policy lets it through (:func:`gcx.console.jobflow.run_with_approval`)."""
+        (``waiting``, with the plan's report: nothing written; approved there, a worker applies
+        exactly that plan: :mod:`gcx.service.approved`) or apply it at once when the policy lets
+        it through (:func:`gcx.console.jobflow.run_with_approval`)."""
         from gcx.console.jobflow import run_with_approval
         from gcx.service.console import job_target
 
@@ -171,6 +199,8 @@ class Service:
                 source_for(job, self.fleet.env),
                 job.approval,
                 self.approvals(),
+                service_run=run_id,
+                should_stop=self.stopping.is_set,
             )
         except Exception as exc:
             await db.finish_run(self.pool, run_id, status="error", error=str(exc) or type(exc).__name__)
@@ -179,7 +209,9 @@ class Service:
         report = flow.report
         if flow.state == "waiting":
             assert flow.approval is not None
-            await db.finish_run(self.pool, run_id, status="waiting", error=None, report=None)
+            summary = report_summary(report) if report is not None else None
+            await db.finish_run(self.pool, run_id, status="waiting", error=None, report=summary)
+            await approved_plans.settle_waiting_runs(self)  # a plan it replaced: its run is stale
             log.info(
                 "plan waiting for approval",
                 extra={"job": job.name, "run": run_id, "approval": flow.approval.id, "reason": flow.reason},
@@ -320,6 +352,16 @@ class Service:
             return False
         return True
 
+    async def defer_approved(self, job: str, approval_id: int) -> bool:
+        """Queue the apply of an approved plan (False: it is already queued)."""
+        try:
+            await self.apply_approved.configure(
+                lock=job_lock(job), queueing_lock=f"gcx-approval:{approval_id}"
+            ).defer_async(job=job, approval=approval_id)
+        except AlreadyEnqueued:
+            return False
+        return True
+
     async def defer_run(self, job: str, *, delay: float = 0.0) -> bool:
         """Queue a run of ``job`` (False: one is already waiting)."""
         try:
@@ -351,6 +393,8 @@ class Service:
             if name in self.cfg.jobs:
                 if job.task_name == APPLY_TASK:
                     await self.defer_apply(name, delay=0)
+                elif job.task_name == APPROVED_TASK:  # resumed: the approval is still 'applying'
+                    await self.defer_approved(name, int(str((job.task_kwargs or {}).get("approval", 0))))
                 else:
                     await self.defer_run(name)
             recovered.append(job.id)
@@ -368,12 +412,28 @@ class Service:
             if job in self.cfg.jobs:
                 await self.defer_apply(job)
 
+    async def sweep_approvals(self) -> None:
+        """Make sure every approved plan has its apply queued or running (e.g. the web process
+        approved it and lost its database connection before deferring)."""
+        if not any(j.approval is not None for j in self.cfg.jobs.values()):
+            return
+        async with self.pool.connection() as conn:
+            found = await (await conn.execute("SELECT to_regclass('gcx_console_approvals')")).fetchone()
+            if found is None or found[0] is None:
+                return  # the console has not created its tables yet: nothing was approved
+            cur = await conn.execute(_UNQUEUED_APPROVALS, (APPROVED_TASK,))
+            rows = await cur.fetchall()
+        for approval_id, job in rows:
+            if job in self.cfg.jobs:
+                await self.defer_approved(str(job), int(approval_id))
+
     async def maintenance(self) -> None:
         interval = self.cfg.service.heartbeat_interval
         while not self.stopping.is_set():
             try:
                 await self.recover_stalled()
                 await self.sweep_events()
+                await self.sweep_approvals()
             except Exception as exc:
                 log.warning("maintenance round failed: %s", exc)
             with contextlib.suppress(TimeoutError):
