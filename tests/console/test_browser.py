@@ -111,7 +111,7 @@ def test_the_console_in_a_browser(tmp_path: Path) -> None:
             row = page.locator("tbody.op", has_text="c-1")
             expect(row.locator("td.before")).to_have_text("Ada1")
             expect(row.locator("td.after")).to_have_text("Ada1-v2")
-            expect(page.locator("tbody.op", has_text="c-9")).to_contain_text("not an email address")
+            expect(page.locator("tbody.op.invalid", has_text="c-9")).to_contain_text("not an email address")
             expect(page.locator("tr.conflicts")).to_contain_text("Byron")
             shot(page, "run")
             page.fill("#q", "Ada3-v2")
