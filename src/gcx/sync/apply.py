@@ -93,6 +93,16 @@ class Applier:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _replaced(self, kind: Kind, keys: list[str]) -> dict[str, LedgerEntry]:
+        """The ledger records a batch's writes replace, as planning read them (a create retried
+        after a lost answer is read again)."""
+        run = self.run
+        out = {k: e for k in keys if (e := run.queued_entries.pop((kind, k), None)) is not None}
+        again = [k for k in keys if k not in out and (kind, k) in run.retried]
+        if again:
+            out.update(run.records.get_many(kind, again))
+        return out
+
     def _payload(self, op: Op) -> dict[str, Any]:
         """What the ledger keeps with the op: the managed values it means to leave."""
         assert op.record is not None
@@ -118,6 +128,7 @@ class Applier:
 
     async def _creates(self, kind: Kind, ops: list[Op]) -> None:
         run = self.run
+        prev = self._replaced(kind, [op.key for op in ops])  # a stale record a create replaces
         writes: list[Write] = []
         for op in ops:
             ok, org_id = self._org_id_for(op)
@@ -127,7 +138,6 @@ class Applier:
                 writes.append(Write(op, NewOp(kind, op.key, "create", self._payload(op), line=op.line), body))
         if not writes:
             return
-        prev = run.records.get_many(kind, [w.op.key for w in writes])  # a stale record it replaces
 
         def created(w: Write, res: ItemResult) -> Done | None:
             if not (res.ok and res.id):
@@ -176,7 +186,7 @@ class Applier:
 
     async def _updates(self, kind: Kind, items: Pending) -> None:
         run = self.run
-        prev = run.records.get_many(kind, [op.key for op, _ in items])
+        prev = self._replaced(kind, [op.key for op, _ in items])
         items = await self._reread(kind, items, prev)
         writes: list[Write] = []
         for op, remote in items:

@@ -39,6 +39,12 @@ class KnownRecords:
             return {k: e for k in keys if (e := self._whole.get((kind, k))) is not None}
         return self.ledger.records_for(kind, keys)
 
+    def holds(self, kind: Kind) -> bool:
+        """Whether the ledger holds any record of ``kind`` now."""
+        if self._whole is not None:
+            return any(k == kind for k, _ in self._whole)
+        return self.ledger.holds_any(kind)
+
     def get(self, kind: Kind, key: str) -> LedgerEntry | None:
         return self.get_many(kind, [key]).get(key)
 

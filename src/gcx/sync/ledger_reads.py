@@ -68,6 +68,12 @@ class RecordReads:
                 return True
             return conn.execute(select(self.t_records.c.kind).limit(1)).first() is None
 
+    def holds_any(self, kind: Kind) -> bool:
+        """Whether any record of ``kind`` is held."""
+        t = self.t_records
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.c.kind).where(t.c.kind == kind).limit(1)).first() is not None
+
     def records_for(self, kind: Kind, keys: Iterable[str]) -> dict[str, LedgerEntry]:
         """The records of ``kind`` held for these keys (absent keys are left out)."""
         t = self.t_records

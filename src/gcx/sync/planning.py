@@ -30,6 +30,7 @@ class Planner:
         self.finder = finder
         #: Called after each decided batch in an apply: the applier starts the batches now full.
         self.after_batch: Callable[[Kind], Awaitable[None]] | None = None
+        self._none_held = False
 
     # ------------------------------------------------------------------ source rows
 
@@ -157,6 +158,9 @@ class Planner:
         """
         run = self.run
         size = max(run.opts.batch_size, 1)
+        # A ledger with no record of ``kind`` now has none for any key still to plan (what the
+        # run writes from here on is of keys already planned): no lookup at all (a first sync).
+        self._none_held = not run.records.holds(kind)
         chunk: list[Record] = []
         batch: list[Record] = []
         entries: dict[str, LedgerEntry] = {}  # the ledger's records of the records not decided yet
@@ -180,7 +184,7 @@ class Planner:
         run = self.run
         if not chunk:
             return batch
-        found = run.records.get_many(kind, [rec.key for rec in chunk])
+        found = {} if self._none_held else run.records.get_many(kind, [rec.key for rec in chunk])
         for rec in chunk:
             entry = found.get(rec.key)
             if (
@@ -267,7 +271,10 @@ class Planner:
             return
         if op.op == "unchanged":
             run.refresh(op, entry)
-        elif op.op == "create":
+            return
+        if entry is not None:
+            run.queued_entries[(op.kind, op.key)] = entry
+        if op.op == "create":
             run.pending_creates[op.kind].append(op)
         elif op.op in ("update", "move"):
             assert remote is not None

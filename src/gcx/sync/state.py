@@ -79,6 +79,9 @@ class RunState:
         default_factory=lambda: {"organization": [], "contact": []}
     )
     pending_refresh: list[LedgerEntry] = field(default_factory=list)
+    #: The ledger record each queued write replaces, as planning read it (popped when its batch
+    #: is built): apply need not read the ledger again.
+    queued_entries: dict[tuple[str, str], LedgerEntry] = field(default_factory=dict)
     #: Creates retried once after a lost answer, and records skipped for this run.
     retried: set[tuple[str, str]] = field(default_factory=set)
     skipped: set[tuple[str, str]] = field(default_factory=set)
