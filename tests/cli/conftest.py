@@ -16,7 +16,6 @@ from typer.testing import CliRunner, Result
 from gcx import Client
 from gcx.cli.main import app
 from gcx.emulator import Emulator, EmulatorSettings
-from gcx.emulator.settings import KIND_IDENTITY
 from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
 
 Invoke = Callable[..., Result]
@@ -62,8 +61,8 @@ def credentials_env(region: str) -> dict[str, str]:
 def served_emulator() -> Iterator[tuple[Emulator, str]]:
     """One emulator per test module on real loopback HTTP; only the canary credentials work."""
     emu = Emulator(
-        EmulatorSettings(rate_limit=0, credentials=((CANARY_CLIENT_ID, CANARY_SECRET),), **KIND_IDENTITY)
-    )  # pinned to the kind identity rules until the sync adopts under the strict ones (issue 10 item 3)
+        EmulatorSettings(rate_limit=0, credentials=((CANARY_CLIENT_ID, CANARY_SECRET),))
+    )  # the documented identity rules (the emulator's strict defaults)
     with emu.serve() as url:
         yield emu, url
 

@@ -269,6 +269,28 @@ def test_contacts_lookup_and_identifiers(gcx: Gcx, emu: Emulator, client: Client
     assert run.code == 1 and "no contact holds" in run.stderr
 
 
+def test_get_shows_the_identifiers(gcx: Gcx, emu: Emulator, client: Client) -> None:
+    """Genesys shows a record's identifiers only with expand=identifiers (docs/emulator.md):
+    ``get`` asks for them, so they are shown again, in every format."""
+    cid = _contact(client, None, workEmail="Ada@Example.com")
+    assert gcx("contacts", "identifiers", "claim", cid, "--type", "ExternalId", "--value", "crm-7").code == 0
+    org_id = _org(client)
+    assert gcx("orgs", "identifiers", "claim", org_id, "--value", "org-7").code == 0
+    one = gcx("-o", "json", "contacts", "get", cid).json()
+    assert {(i["type"], i["value"]) for i in one["identifiers"]} >= {
+        ("Email", "ada@example.com"),
+        ("ExternalId", "crm-7"),
+    }
+    several = gcx("-o", "jsonl", "contacts", "get", cid, cid).jsonl()
+    assert all(
+        ("ExternalId", "crm-7") in {(i["type"], i["value"]) for i in r["identifiers"]} for r in several
+    )
+    table = gcx("contacts", "get", cid)
+    assert table.code == 0 and "crm-7" in table.stdout
+    org = gcx("-o", "json", "orgs", "get", org_id).json()
+    assert ("ExternalId", "org-7") in {(i["type"], i["value"]) for i in org["identifiers"]}
+
+
 def test_contacts_list_every_format_and_search(gcx: Gcx, emu: Emulator, client: Client) -> None:
     org_id = _org(client)
     ids = {_contact(client, org_id, firstName=f"Person{n}", workEmail=f"p{n}@example.com") for n in range(3)}
@@ -288,17 +310,21 @@ def test_contacts_list_every_format_and_search(gcx: Gcx, emu: Emulator, client: 
 def test_contacts_create_from_jsonl_partial_failure_exits_3(
     gcx: Gcx, emu: Emulator, client: Client, tmp_path: Path
 ) -> None:
+    # A body's identifiers claim nothing (documented; bulk answers never show identifiers): line 1
+    # is created and its answer still found; line 3 names an organization that does not exist.
     lines = [
         {"firstName": "A", "identifiers": [{"type": "ExternalId", "value": "dup-1"}]},
         {"firstName": "B"},
-        {"firstName": "C", "identifiers": [{"type": "ExternalId", "value": "dup-1"}]},
+        {"firstName": "C", "externalOrganization": {"id": "00000000-0000-0000-0000-0000000000c3"}},
     ]
     path = tmp_path / "people.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     run = gcx("-o", "jsonl", "contacts", "create", "--file", str(path))
     assert run.code == 3, run.stderr
-    assert len(run.jsonl()) == 2
-    assert "people.jsonl line 3" in run.stderr and "409" in run.stderr
+    assert [r["firstName"] for r in run.jsonl()] == ["A", "B"]
+    assert (
+        "people.jsonl line 3" in run.stderr and "400" in run.stderr and "externalOrganization" in run.stderr
+    )
     assert counts(emu) == (0, 2)
 
 

@@ -34,6 +34,7 @@ from tests.conftest import CANARY_CLIENT_ID, CANARY_SECRET
 pytestmark = pytest.mark.slow
 
 Call = tuple[Sequence[str], dict[str, Any]]
+NIL = "00000000-0000-0000-0000-0000000000e2"  # no organization has this id
 
 
 def run_all(gcx: Gcx, calls: dict[str, Call]) -> dict[str, Run]:
@@ -81,10 +82,10 @@ def test_every_command_through_the_entry_point(
     client.contacts.identifiers.claim(fay, "ExternalId", "e2e-fay")
 
     # -- files and config for the local commands
-    partial = tmp_path / "partial.jsonl"
+    partial = tmp_path / "partial.jsonl"  # line 2 names an organization that does not exist (400)
     partial.write_text(
         "".join(
-            json.dumps({"firstName": f"Dup{n}", "identifiers": [{"type": "ExternalId", "value": "e2e-dup"}]})
+            json.dumps({"firstName": f"Part{n}", "externalOrganization": {"id": org_b if n == 0 else NIL}})
             + "\n"
             for n in range(2)
         )
@@ -194,7 +195,7 @@ def test_every_command_through_the_entry_point(
     assert "Ada" in runs["contacts list"].stdout and runs["contacts list"].stderr.strip().endswith("contacts")
     assert runs["contacts create"].json()["externalOrganization"]["id"] == org_a
     partial_run = runs["contacts create partial"]
-    assert partial_run.code == 3 and len(partial_run.jsonl()) == 1 and "409" in partial_run.stderr
+    assert partial_run.code == 3 and len(partial_run.jsonl()) == 1 and "400" in partial_run.stderr
     bob_now = client.contacts.get(bob)
     assert bob_now.title == "Builder" and bob_now.firstName == "Bob"
     moved = runs["contacts move"].json()

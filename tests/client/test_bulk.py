@@ -84,6 +84,44 @@ def test_map_add_results_by_echo_key_and_fields() -> None:
     assert assigned[2] is not None and assigned[2]["error"]["message"] == "bad email"
 
 
+def test_add_answers_without_identifiers_map_to_requests_that_sent_some() -> None:
+    """Genesys shows identifiers only with expand=identifiers, never in bulk answers, and claims
+    nothing from a body's ``identifiers`` (docs/emulator.md): an answer without them still maps
+    to the request that sent some, by its other fields; ``externalIds`` (a plain field, shown)
+    still count."""
+    ident = [{"type": "ExternalId", "value": "dup-1"}]
+    ext = {"externalSource": {"id": "src"}, "value": "k-9"}
+    requests: list[dict[str, Any]] = [
+        {"firstName": "A", "identifiers": ident},
+        {"firstName": "B"},
+        {"firstName": "C", "identifiers": ident},
+        {"firstName": "D", "externalIds": [ext], "identifiers": ident},
+        {"firstName": "E", "externalIds": [ext]},
+    ]
+    results = [
+        {"success": True, "entity": {"id": "id-c", "firstName": "C"}},
+        {"success": True, "entity": {"id": "id-a", "firstName": "A"}},
+        {"success": True, "entity": {"id": "id-b", "firstName": "B"}},
+        {"success": True, "entity": {"id": "id-d", "firstName": "D", "externalIds": [ext]}},
+        {"success": True, "entity": {"id": "id-e", "firstName": "E"}},  # lost its externalIds: not E's
+    ]
+    assigned, unmatched = map_by_content(requests, results)
+    ids = [(r.get("entity") or {}).get("id") if r else None for r in assigned]
+    assert ids == ["id-a", "id-b", "id-c", "id-d", None]
+    assert [u["entity"]["id"] for u in unmatched] == ["id-e"]
+    # identical but for their identifiers: never guessed
+    twins = [
+        {"firstName": "T", "identifiers": ident},
+        {"firstName": "T", "identifiers": [{"type": "ExternalId", "value": "x"}]},
+    ]
+    answers = [
+        {"success": True, "entity": {"id": "1", "firstName": "T"}},
+        {"success": True, "entity": {"id": "2", "firstName": "T"}},
+    ]
+    assigned, unmatched = map_by_content(twins, answers)
+    assert assigned == [None, None] and len(unmatched) == 2
+
+
 def test_identical_requests_are_interchangeable() -> None:
     requests = [{"name": "Same"}, {"name": "Same"}]
     results = [

@@ -13,7 +13,6 @@ import pytest
 
 from gcx import AsyncClient, Client, RetryPolicy
 from gcx.emulator import Emulator, EmulatorSettings
-from gcx.emulator.settings import KIND_IDENTITY
 from gcx.errors import (
     AuthError,
     BadRequestError,
@@ -73,7 +72,6 @@ def emu(clock: FakeClock) -> Emulator:
             rate_limit=0,
             token_ttl=3600,
             credentials=((CANARY_CLIENT_ID, CANARY_SECRET),),
-            **KIND_IDENTITY,  # the client's reconciliation finds lost creates by ExternalId
         ),
         clock=clock,
     )
@@ -288,10 +286,12 @@ async def test_create_outcome_unknown_then_reconcile(make: ClientFactory, emu: E
     body = {"firstName": "Ada", "externalIds": [{"externalSource": {"id": source.id}, "value": "k-1"}]}
     with pytest.raises(OutcomeUnknownError):
         await gc.contacts.create(body)
-    # The create was applied exactly once; the caller reconciles by its key.
-    found = await gc.contacts.lookup_external_id("k-1", source.id)
-    assert found is not None and found.firstName == "Ada"
-    assert len([c async for c in gc.contacts.scan()]) == 1
+    # The create was applied exactly once; the caller reconciles by its key, which the record
+    # carries in externalIds (a plain field, in every scan: externalIds make no identifier).
+    everyone = [c async for c in gc.contacts.scan()]
+    assert len(everyone) == 1 and everyone[0].firstName == "Ada"
+    assert [e.value for e in everyone[0].externalIds or []] == ["k-1"]
+    assert await gc.contacts.lookup_external_id("k-1", source.id) is None
 
 
 # -- bulk, scan ---------------------------------------------------------------------------------

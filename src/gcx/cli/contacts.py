@@ -159,7 +159,7 @@ def get_contacts(
     contact_ids: Annotated[list[str], typer.Argument(help="One or more contact ids.", metavar="CONTACT...")],
     output: OutputOpt = None,
 ) -> None:
-    """Show contacts by id.
+    """Show contacts by id, with their identifiers (emails, phones, ExternalIds...).
 
     Example: gcx -o json contacts get 3f1c...e2
     """

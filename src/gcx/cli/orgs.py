@@ -143,7 +143,7 @@ def get_orgs(
     org_ids: Annotated[list[str], typer.Argument(help="One or more organization ids.", metavar="ORG...")],
     output: OutputOpt = None,
 ) -> None:
-    """Show organizations by id.
+    """Show organizations by id, with their identifiers (ExternalIds).
 
     Example: gcx -o json orgs get 7c2d...91
     """

@@ -9,6 +9,11 @@ gcx maps every result back to the item it answers:
   the created record with the fields the caller sent (phones by E.164, server-filled fields
   ignored). Identical items are interchangeable. An item whose answer cannot be told apart is
   reported as *unmapped*, never guessed.
+
+  Genesys shows a record's identifiers only when asked (``expand=identifiers``), never in a bulk
+  answer, and does not claim the ``identifiers`` a body sends: an answer without an
+  ``identifiers`` array is compared with what the caller sent *but* its identifiers (its
+  ``externalIds``, a plain field shown in every answer, still count as keys).
 """
 
 from __future__ import annotations
@@ -31,13 +36,13 @@ def result_id(result: dict[str, Any]) -> str | None:
     return None
 
 
-def external_keys(record: dict[str, Any] | None) -> set[tuple[str, str]]:
+def external_keys(record: dict[str, Any] | None, *, identifiers: bool = True) -> set[tuple[str, str]]:
     """The record's ExternalId keys: ``(external source id, value)`` from its ``identifiers`` of
-    type ExternalId and its ``externalIds``."""
+    type ExternalId (unless ``identifiers`` is false) and its ``externalIds``."""
     keys: set[tuple[str, str]] = set()
     if not isinstance(record, dict):
         return keys
-    for ident in record.get("identifiers") or []:
+    for ident in record.get("identifiers") or [] if identifiers else []:
         if isinstance(ident, dict) and ident.get("type") == "ExternalId" and ident.get("value"):
             src = ident.get("externalSource")
             sid = src.get("id") if isinstance(src, dict) else None
@@ -135,6 +140,17 @@ class _ContentIndex:
         for i in range(len(records)):
             for key in self.keys[i]:
                 self.by_key.setdefault(key, []).append(i)
+        # what an answer that shows no identifiers can hold of each request (built on first use)
+        self._plain: tuple[list[set[tuple[str, str]]], list[dict[str, Any]]] | None = None
+
+    def plain(self) -> tuple[list[set[tuple[str, str]]], list[dict[str, Any]]]:
+        """Each request's ``externalIds`` keys, and the request without its ``identifiers``."""
+        if self._plain is None:
+            self._plain = (
+                [external_keys(r, identifiers=False) for r in self.records],
+                [{k: v for k, v in r.items() if k != "identifiers"} for r in self.records],
+            )
+        return self._plain
 
     def _anchored(self) -> tuple[dict[tuple[str, tuple[str, Any]], list[int]], set[str], list[int]]:
         if self._anchors is None:
@@ -156,23 +172,30 @@ class _ContentIndex:
             self._anchors = (by_anchor, fields, unanchored)
         return self._anchors
 
-    def containing(self, whole: dict[str, Any]) -> list[int]:
-        """Requests every field of which ``whole`` holds (phones by E.164)."""
+    def containing(self, whole: dict[str, Any], *, plain: bool = False) -> list[int]:
+        """Requests every field of which ``whole`` holds (phones by E.164); ``plain``: every
+        field but their identifiers."""
         by_anchor, fields, unanchored = self._anchored()
         found = set(unanchored)
         for name in fields:
             norm = _norm_scalar(whole.get(name))
             if norm is not None:
                 found.update(by_anchor.get((name, norm), ()))
-        return [i for i in sorted(found) if contains(whole, self.records[i])]
+        records = self.plain()[1] if plain else self.records
+        return [i for i in sorted(found) if contains(whole, records[i])]
 
-    def keyed(self, whole: dict[str, Any]) -> list[int]:
-        """Requests with ExternalId keys, all of which ``whole`` holds."""
+    def keyed(self, whole: dict[str, Any], *, plain: bool = False) -> list[int]:
+        """Requests with ExternalId keys, all of which ``whole`` holds; ``plain``: their
+        ``externalIds`` keys only (an answer that shows no identifiers)."""
         ekeys = external_keys(whole)
+        keys = self.plain()[0] if plain else self.keys
         found: set[int] = set()
         for key in ekeys:
-            found.update(self.by_key.get(key, ()))
-        return [i for i in sorted(found) if self.keys[i] <= ekeys]
+            found.update(i for i in self.by_key.get(key, ()) if key in keys[i])
+        return [i for i in sorted(found) if keys[i] and keys[i] <= ekeys]
+
+    def unkeyed(self, i: int, *, plain: bool = False) -> bool:
+        return not (self.plain()[0] if plain else self.keys)[i]
 
 
 def map_by_content(
@@ -217,14 +240,18 @@ def map_by_content(
         else:
             entity = result.get("entity")
             if isinstance(entity, dict):
-                keyed = index.keyed(entity)
+                plain = not isinstance(entity.get("identifiers"), list)  # not shown: compare without
+                keyed = index.keyed(entity, plain=plain)
                 if len(keyed) > 1:
                     # Among the requests with its key, prefer those whose fields it also holds.
-                    cands = [i for i in keyed if contains(entity, records[i])] or keyed
+                    shown = index.plain()[1] if plain else records
+                    cands = [i for i in keyed if contains(entity, shown[i])] or keyed
                 elif keyed:
                     cands = keyed  # the only request with its key: comparing fields cannot change that
                 else:
-                    cands = [i for i in index.containing(entity) if not index.keys[i]]
+                    cands = [
+                        i for i in index.containing(entity, plain=plain) if index.unkeyed(i, plain=plain)
+                    ]
         candidates.append((result, cands))
     pending = list(range(len(candidates)))
     progress = True
