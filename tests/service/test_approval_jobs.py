@@ -124,15 +124,17 @@ def _is_write(method: str, route: str) -> bool:
 
 
 @asynccontextmanager
-async def setup(pg_url: str, tmp_path: Path, records: list[dict[str, Any]]) -> AsyncIterator[Setup]:
-    emu = Emulator(EmulatorSettings(rate_limit=0, seed=5))
+async def setup(
+    pg_url: str, tmp_path: Path, records: list[dict[str, Any]], *, latency: float = 0.0, job: str = ""
+) -> AsyncIterator[Setup]:
+    emu = Emulator(EmulatorSettings(rate_limit=0, seed=5, latency=latency))
     write_jsonl(tmp_path / "crm.jsonl", records)
     with emu.serve() as base:
         (tmp_path / "service.toml").write_text(
             config_text(
                 {"emu": base},
                 '[jobs.crm]\nprofile = "emu"\nschedule = "0 3 * * *"\n'
-                'source = { type = "jsonl", path = "crm.jsonl" }\napproval = "always"\n',
+                'source = { type = "jsonl", path = "crm.jsonl" }\napproval = "always"\n' + job,
                 data_dir=str(tmp_path / "data"),
             )
         )
@@ -317,3 +319,57 @@ async def test_reject_and_a_superseded_plan(pg_url: str, tmp_path: Path) -> None
             pg_url, "SELECT count(*) FROM procrastinate_jobs WHERE task_name = %s", (APPROVED_TASK,)
         ) == [(0,)]
         assert s.writes() == 0 and s.emu.dump()["contacts"] == []
+
+
+async def test_sigterm_stops_an_approved_apply_after_the_batch_in_flight_and_the_retry_resumes_it(
+    pg_url: str, tmp_path: Path
+) -> None:
+    source = [org(1), *[contact(i, 1) for i in range(400)]]
+    async with setup(pg_url, tmp_path, source, latency=0.2, job="options = { batch_size = 25 }\n") as s:
+        waiting = await s.scheduled_run()
+        await login(s)
+        assert (await s.post(f"/approvals/{waiting.id}/approve")).status_code == 303
+
+        def contacts_done() -> int:
+            sql = (
+                "SELECT count(*) FROM gcx_crm_ops WHERE state = 'done' AND kind = 'contact' AND op = 'create'"
+            )
+            return int(query(pg_url, sql)[0][0])
+
+        async with s.worker():  # stopped (SIGTERM's stop flag) once it has written some contacts
+            await until(lambda: contacts_done() > 0, "the apply writing contacts", timeout=120)
+        assert s.state(waiting.id) == "applying"
+        [run] = query(
+            pg_url,
+            "SELECT status, report->'applied'->'contact'->>'created' FROM gcx_svc_runs WHERE trigger = 'approval'",
+        )
+        assert run[0] == "interrupted" and 0 < int(run[1]) < 400
+        assert 0 < len(s.emu.dump()["contacts"]) < 400
+        open_ops = query(pg_url, "SELECT count(*) FROM gcx_crm_ops WHERE state IN ('started', 'unknown')")
+        assert open_ops == [(0,)]  # the batches in flight were finished and recorded
+        # procrastinate's retry of the same task waits in the queue
+        assert query(pg_url, "SELECT task_name, status::text, attempts FROM procrastinate_jobs") == [
+            (APPROVED_TASK, "todo", 1)
+        ]
+        page = (await s.web.get(f"/console/approvals/{waiting.id}")).text
+        assert "applying" in page and 'hx-trigger="every 2s"' in page
+
+        done = await s.apply_on_worker(waiting.id)  # the next worker resumes it
+        assert done.state == "applied", done.note
+        assert verify(s.emu.dump(), source).ok and len(s.emu.dump()["contacts"]) == 400
+        outcomes = [(e.action, e.outcome) for e in reversed(AuditLog(s.store.db).latest(3))]
+        assert outcomes == [("approve", "ok"), ("apply", "interrupted"), ("apply", "ok")]
+        statuses = query(pg_url, "SELECT status FROM gcx_svc_runs WHERE trigger = 'approval' ORDER BY id")
+        assert statuses == [("interrupted",), ("ok",)]
+
+
+async def test_an_approval_whose_task_was_lost_is_queued_by_the_workers(pg_url: str, tmp_path: Path) -> None:
+    source = [org(1), contact(1, 1)]
+    async with setup(pg_url, tmp_path, source) as s:
+        waiting = await s.scheduled_run()
+        # the web process recorded the decision, then died before deferring the task
+        assert s.store.approve(waiting.id, "olga")
+        assert query(pg_url, "SELECT count(*) FROM procrastinate_jobs") == [(0,)]
+        done = await s.apply_on_worker(waiting.id)  # the workers' maintenance queues it
+        assert done.state == "applied", done.note
+        assert verify(s.emu.dump(), source).ok
