@@ -97,7 +97,9 @@ async def test_a_big_run_pages_filters_searches_and_streams(env: Env, http: http
     # the next pages, a filter and a search, all answered by the server
     last = (await http.get(f"/jobs/crm/runs/{run_id}?from=49800")).text
     assert "<code>k-49999</code>" in last and "<code>k-49799</code>" not in last
-    assert "Next 200 rows" not in last
+    assert "Next 200 rows" not in last and "Rows 49801–50000 of 50000" in last
+    assert 'href="?what=all&amp;q=&amp;from=49600" rel="prev"' in last
+    assert "Rows 1–200 of 50000" in html and 'href="?what=all&amp;q=&amp;from=200" rel="next"' in html
     creates = (await http.get(f"/jobs/crm/runs/{run_id}?what=create&from=200")).text
     assert "<code>k-2000</code>" in creates and "<code>k-1990</code>" not in creates
     found = (
@@ -134,3 +136,25 @@ def test_a_big_run_without_a_run_file_pages_from_the_ledger(env: Env) -> None:
             assert open_run(led, env.target.reports_dir, run_id, indexes).index is detail.index  # built once
     finally:
         indexes.close()
+
+
+async def test_a_run_whose_values_are_kept_nowhere_says_so(env: Env, http: httpx.AsyncClient) -> None:
+    """No run file, and a ledger that no longer keeps the payload of finished ops."""
+    with Ledger(env.target.ledger_url) as led:
+        run_id = led.start_run("apply", "crm.csv")
+        with led.engine.begin() as conn:
+            conn.execute(
+                led.t_ops.insert(),
+                [
+                    {"run_id": run_id, "kind": "contact", "external_id": f"k-{i}", "op": "update",
+                     "state": "done", "attempt": 1, "genesys_id": f"g-{i}", "line": i + 2,
+                     "updated_at": "2026-01-01T00:00:00", "payload": "{}"}
+                    for i in range(3)
+                ],
+            )  # fmt: skip
+        led.finish_run(run_id, "ok", {}, None)
+    await login(http, "victor")
+    page = (await http.get(f"/jobs/crm/runs/{run_id}")).text
+    assert "Some rows show no values" in page
+    assert page.count("values not kept: the ledger no longer holds them and this run left no run file") == 3
+    assert "<code>k-2</code>" in page and "3 row(s)." in page

@@ -325,15 +325,6 @@ def plan_tail(path: Path) -> dict[str, Any]:
     return {}
 
 
-def plan_rows(path: Path) -> list[Row] | None:
-    """The rows of a saved plan (approval page); None when the file is gone."""
-    if not path.is_file():
-        return None
-    rows = list(_op_rows(iter_plan_ops(path)))
-    rows.extend(report_rows(plan_tail(path), "invalid", op="invalid", state="invalid"))
-    return rows
-
-
 def _cell(value: Any) -> str:
     if value is None:
         return ""

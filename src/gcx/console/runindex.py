@@ -33,6 +33,7 @@ from gcx.console.rundata import (
     ledger_rows,
     ledger_states,
     load_report,
+    plan_tail,
     report_rows,
     row_hay,
     summarize,
@@ -347,3 +348,20 @@ def open_run(
             "the values of finished operations."
         )
     return RunDetail(summarize(run, report), report, index, has_before, warnings)
+
+
+def open_plan(path: Path, indexes: RunIndexes, key: Hashable | None = None) -> RunIndex | None:
+    """The rows of a saved plan (the approval page), indexed like a run's (under ``key``, else
+    the file's name, size and time); None when the file is gone."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+
+    def build(to: Path) -> RunIndex:
+        def amend(index: RunIndex) -> None:
+            index.append(report_rows(plan_tail(path), "invalid", op="invalid", state="invalid"))
+
+        return RunIndex.build(to, file_rows(path), amend)
+
+    return indexes.get(key if key is not None else ("plan", str(path), st.st_size, st.st_mtime_ns), build)

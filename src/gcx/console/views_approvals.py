@@ -9,11 +9,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gcx.console.approvals import IN_FLIGHT, Approval, ApprovalStore, change_counts, refusal
-from gcx.console.rundata import FILTERS, Row, plan_rows
+from gcx.console.approvals import IN_FLIGHT, Approval, change_counts, refusal
+from gcx.console.rundata import FILTERS
+from gcx.console.runindex import RunIndex, open_plan
 from gcx.console.security import guarded
 from gcx.console.users import User
 from gcx.console.web import int_param, job_or_404, render, state
+
+PAGE = 200
 
 
 def _approval(request: Request) -> Approval:
@@ -36,20 +39,22 @@ async def approval_page(request: Request, user: User) -> Response:
     what = request.query_params.get("what", "all")
     what = what if what in FILTERS else "all"
     q = request.query_params.get("q", "").strip()[:200]
-    loaded = await run_in_threadpool(_plan_rows, state(request).approvals, approval)
-    all_rows = loaded or []
-    rows = [r for r in all_rows if r.matches(what, q)]
+    start = max(0, int_param(request.query_params.get("from", "0"), "from"))
+    index = await run_in_threadpool(_plan_index, request, approval)
+    rows, total = await run_in_threadpool(index.page, what, q, start, PAGE) if index else ([], 0)
     ctx = {
         "a": approval,
-        "rows": rows[:500],
-        "total": len(rows),
+        "rows": rows,
+        "total": total,
+        "start": start,
+        "page": PAGE,
         "what": what,
         "q": q,
         "filters": FILTERS,
-        "counts": {f: sum(1 for r in all_rows if r.matches(f, "")) for f in FILTERS},
+        "counts": index.counts() if index else dict.fromkeys(FILTERS, 0),
         "changes": change_counts(approval.summary.get("planned") or {}),
         "history": state(request).audit.latest(50, target=f"approval:{approval.id}"),
-        "missing": loaded is None,
+        "missing": index is None,
         "in_flight": approval.state in IN_FLIGHT,
     }
     return render(request, "approval.html", ctx)
@@ -81,9 +86,15 @@ async def reject(request: Request, user: User) -> Response:
     return RedirectResponse(str(request.url_for("approval", id=str(approval.id)).path), status_code=303)
 
 
-def _plan_rows(store: ApprovalStore, approval: Approval) -> list[Row] | None:
-    with store.plan_file(approval.id, legacy=approval.plan_path) as path:
-        return plan_rows(path) if path is not None else None
+def _plan_index(request: Request, approval: Approval) -> RunIndex | None:
+    """The plan's rows, indexed once per approval and plan (None when the plan is not stored)."""
+    st = state(request)
+    key = ("approval", approval.id, approval.plan_digest, approval.plan_path)
+    found: RunIndex | None = st.run_indexes.cached(key)
+    if found is not None:
+        return found
+    with st.approvals.plan_file(approval.id, legacy=approval.plan_path) as path:
+        return open_plan(path, st.run_indexes, key) if path is not None else None
 
 
 def routes() -> list[BaseRoute]:
