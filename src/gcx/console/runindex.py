@@ -19,6 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -242,12 +243,50 @@ class RunIndexes:
         self._items: OrderedDict[Hashable, RunIndex] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[Hashable, threading.Lock] = {}
+        self._threads: dict[Hashable, threading.Thread] = {}
+        self._failed: dict[Hashable, Exception] = {}
         self._count = 0
 
     def _root(self) -> Path:
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="gcx-console-runs-"))  # 0700
         return self._dir
+
+    def ready(
+        self, key: Hashable, build: Callable[[Path], RunIndex], patience: float = 0.5
+    ) -> RunIndex | None:
+        """The index for ``key`` when it is built within ``patience`` seconds (a small run's
+        is); else None, and it goes on being built in the background (a build that failed is
+        raised here, once)."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+            failed = self._failed.pop(key, None)
+            if failed is not None:
+                raise failed
+            if key not in self._threads:
+                self._threads[key] = threading.Thread(target=self._background, args=(key, build), daemon=True)
+                self._threads[key].start()
+            thread = self._threads[key]
+        thread.join(patience)
+        with self._lock:
+            found = self._items.get(key)
+            failed = self._failed.pop(key, None)
+        if failed is not None:
+            raise failed
+        return found
+
+    def _background(self, key: Hashable, build: Callable[[Path], RunIndex]) -> None:
+        try:
+            self.get(key, build)
+        except Exception as exc:  # shown to the next request for this run
+            with self._lock:
+                self._failed[key] = exc
+        finally:
+            with self._lock:
+                self._threads.pop(key, None)
 
     def get(self, key: Hashable, build: Callable[[Path], RunIndex]) -> RunIndex:
         """The index for ``key`` (a run and what its data looked like), built once."""
@@ -276,6 +315,10 @@ class RunIndexes:
 
     def close(self) -> None:
         with self._lock:
+            threads = list(self._threads.values())
+        for thread in threads:  # a build in progress finishes (it cannot be cut short)
+            thread.join(60)
+        with self._lock:
             for index in self._items.values():
                 index.close()
             self._items.clear()
@@ -286,11 +329,15 @@ class RunIndexes:
 
 @dataclass
 class RunDetail:
+    """A run's summary and its rows: ``index`` once built; until then ``preview``, its first
+    rows read straight from the run file or the ledger (states and failures not merged yet)."""
+
     summary: RunSummary
     report: dict[str, Any] | None
-    index: RunIndex
+    index: RunIndex | None
     has_before: bool  # the rows come from the run file (Genesys's value just before the run)
     warnings: list[str]
+    preview: list[Row]
 
 
 def _amend(report: dict[str, Any] | None, ledger: Ledger | None, run_id: int) -> Callable[[RunIndex], None]:
@@ -316,9 +363,14 @@ def open_run(
     run_id: int,
     indexes: RunIndexes,
     loader: ReportLoader | None = None,
+    *,
+    wait: bool = True,
+    preview: int = 200,
 ) -> RunDetail | None:
     """A run's summary and its rows' index (built on first look), or None for no such run.
-    The rows come from the run file when there is one, else from the ledger."""
+    The rows come from the run file when there is one, else from the ledger. ``wait=False``:
+    when the index is not built yet, it is built in the background and the detail carries the
+    first ``preview`` rows instead (a big run's first page shows at once)."""
     run = find_run(ledger, run_id)
     if run is None:
         return None
@@ -340,14 +392,20 @@ def open_run(
         def build(to: Path) -> RunIndex:
             return RunIndex.build(to, ledger_rows(ledger, run_id), _amend(report, None, run_id))
 
-    index = indexes.get(key, build)
+    index = indexes.get(key, build) if wait else indexes.ready(key, build)
+    first: list[Row] = []
+    if index is None:
+        first = list(islice(file_rows(path) if has_before else ledger_rows(ledger, run_id), preview))
     warnings = [str(w) for w in (report or {}).get("warnings") or []]
-    if not has_before and index.page("all", NOT_KEPT.lower(), 0, 1)[1]:
+    not_kept = (
+        index.page("all", NOT_KEPT.lower(), 0, 1)[1] if index else any(r.reason == NOT_KEPT for r in first)
+    )
+    if not has_before and not_kept:
         warnings.append(
             "Some rows show no values: this run left no run file and the ledger no longer keeps "
             "the values of finished operations."
         )
-    return RunDetail(summarize(run, report), report, index, has_before, warnings)
+    return RunDetail(summarize(run, report), report, index, has_before, warnings, first)
 
 
 def open_plan(path: Path, indexes: RunIndexes, key: Hashable | None = None) -> RunIndex | None:

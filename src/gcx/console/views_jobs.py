@@ -74,26 +74,37 @@ async def job_page(request: Request, user: User) -> Response:
     )
 
 
-async def _detail(request: Request) -> tuple[JobInfo, RunDetail, str, str]:
+async def _detail(request: Request, *, wait: bool = True) -> tuple[JobInfo, RunDetail, str, str]:
     job = job_or_404(request)
     run_id = int_param(request.path_params["run"], "run")
-    st = state(request)
-    led = st.ledger(job.target.ledger_url, job.target.ledger_prefix)
-    t = job.target
-    detail = await run_in_threadpool(open_run, led, t.reports_dir, run_id, st.run_indexes, t.report_loader)
-    if detail is None:
-        raise HTTPException(404, f"job {job.name} has no run {run_id}")
     what = request.query_params.get("what", "all")
     what = what if what in FILTERS else "all"
     q = request.query_params.get("q", "").strip()[:200]
+    st = state(request)
+    led = st.ledger(job.target.ledger_url, job.target.ledger_prefix)
+    t = job.target
+
+    def load() -> RunDetail | None:
+        # the plain first page need not wait for a big run's index: its first rows show at once
+        plain = not wait and what == "all" and not q and not request.query_params.get("from")
+        return open_run(led, t.reports_dir, run_id, st.run_indexes, t.report_loader, wait=not plain)
+
+    detail = await run_in_threadpool(load)
+    if detail is None:
+        raise HTTPException(404, f"job {job.name} has no run {run_id}")
     return job, detail, what, q
 
 
 @guarded()
 async def run_page(request: Request, user: User) -> Response:
-    job, detail, what, q = await _detail(request)
+    job, detail, what, q = await _detail(request, wait=False)
     start = max(0, int_param(request.query_params.get("from", "0"), "from"))
-    rows, total = await run_in_threadpool(detail.index.page, what, q, start, PAGE)
+    index = detail.index
+    if index is None:  # still reading a big run: its first rows, and the page refreshes itself
+        rows, total, counts = detail.preview, len(detail.preview), None
+    else:
+        rows, total = await run_in_threadpool(index.page, what, q, start, PAGE)
+        counts = index.counts()
     ctx = {
         "job": job,
         "detail": detail,
@@ -104,7 +115,8 @@ async def run_page(request: Request, user: User) -> Response:
         "what": what,
         "q": q,
         "filters": FILTERS,
-        "counts": detail.index.counts(),
+        "counts": counts,
+        "reading": index is None,
     }
     partial = request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "rows"
     return render(request, "run_rows.html" if partial else "run.html", ctx)
@@ -118,6 +130,7 @@ async def run_download(request: Request, user: User) -> Response:
     if fmt not in ("csv", "json"):
         raise HTTPException(404, "download as rows.csv or rows.json")
     name = f"{job.name}-run{detail.summary.id}"
+    assert detail.index is not None  # waited for
     rows = detail.index.iter(what, q)
     body: Iterator[str]
     if fmt == "csv":
