@@ -72,7 +72,7 @@ async def test_a_service_run_shows_genesys_values_before_it_and_the_console_clos
 
             with ConsoleDb(ledger_url(pg_url)) as db:
                 UserStore(db).add("olga", "viewer", PASSWORD)
-            routes = console_routes(cfg, service.fleet, env={})
+            routes = console_routes(service, env={})
             app = create_app(service, manage_service=False, extra_routes=routes)
             state = routes[0].app.state.console  # type: ignore[attr-defined]
             async with app.router.lifespan_context(app):

@@ -252,6 +252,10 @@ class RunIndexes:
             self._dir = Path(tempfile.mkdtemp(prefix="gcx-console-runs-"))  # 0700
         return self._dir
 
+    def cached(self, key: Hashable) -> RunIndex | None:
+        with self._lock:
+            return self._items.get(key)
+
     def ready(
         self, key: Hashable, build: Callable[[Path], RunIndex], patience: float = 0.5
     ) -> RunIndex | None:
