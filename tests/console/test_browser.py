@@ -156,9 +156,19 @@ def test_the_console_in_a_browser(tmp_path: Path) -> None:
             expect(page.locator("tbody")).to_contain_text("move")
             shot(page, "activity")
 
-            # log out: the pages are closed again
+            # the live sessions: this one, with its address and browser
+            page.get_by_role("link", name="Sessions").click()
+            expect(page.locator("h1")).to_have_text("Sessions")
+            expect(page.locator("tbody tr", has_text="this one")).to_contain_text("olga")
+            shot(page, "sessions")
+            cookies = page.context.cookies()
+
+            # log out: the pages are closed again, also to the old cookie replayed
             page.get_by_role("button", name="Log out").click()
             expect(page.locator("h1")).to_have_text("Log in")
+            page.goto(url + "/jobs/crm")
+            expect(page.locator("h1")).to_have_text("Log in")
+            page.context.add_cookies(cookies)  # type: ignore[arg-type]
             page.goto(url + "/jobs/crm")
             expect(page.locator("h1")).to_have_text("Log in")
             browser.close()
