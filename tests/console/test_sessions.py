@@ -107,7 +107,7 @@ def test_idle_timeout_and_absolute_lifetime(tmp_path: Path) -> None:
         assert store.active() == []
         assert {s.ended_why for s in _ended(db)} == {"expired", "idle"}
         now[0] += timedelta(days=31)
-        assert store.forget_ended() == 2
+        assert store.forget_ended() == 2 and _ended(db) == []
 
 
 def _ended(db: ConsoleDb) -> list[Any]:
@@ -163,3 +163,13 @@ def test_a_console_database_from_before_sessions_is_upgraded(tmp_path: Path) -> 
         users = UserStore(db)
         users.add("ada", "viewer", PASSWORD)
         assert users.get("ada") is not None and users.set_disabled("ada", True) and users.get("ada") is None
+
+
+async def test_a_login_forgets_sessions_that_ended_a_month_ago(env: Env) -> None:
+    old = env.state.sessions.create("victor", "10.0.0.9", "Firefox")
+    env.state.sessions.end(old)
+    with env.state.db.engine.begin() as conn:
+        conn.execute(env.state.db.sessions.update().values(ended_at="2020-01-01T00:00:00+00:00"))
+    async with _client(env) as http:
+        await login(http, "olga")
+    assert [s["address"] for s in _ended(env.state.db)] == ["127.0.0.1"]

@@ -57,6 +57,7 @@ async def login(request: Request) -> Response:
     request.session.clear()  # a new session on login: no fixation
     agent = request.headers.get("user-agent", "")
     request.session["sid"] = st.sessions.create(user.name, client_address(request), agent)
+    st.sessions.forget_ended()  # sessions that ended a month ago leave the table
     csrf_token(request)
     st.audit.record(user.name, "login", "console", {"role": user.role, "address": client_address(request)})
     return RedirectResponse(nxt, status_code=303)
