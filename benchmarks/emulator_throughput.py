@@ -7,6 +7,12 @@ The store is preloaded with ``--preload`` contacts first, to show request cost d
 with the total. Prints requests/second and latency percentiles. Bounded: well under 60 s.
 
     .venv/bin/python benchmarks/emulator_throughput.py [--seconds 3] [--clients 8] [--preload 20000]
+    .venv/bin/python benchmarks/emulator_throughput.py --per-record 100000
+
+``--per-record N`` measures instead what a first sync costs the emulator per stored record, in
+process through its ASGI app (no sockets, no client): N contacts in organizations of 200 sent as
+gcx sends them (bulk adds of 200 with names, title, work email, cell phone, city, an ExternalId),
+then one full scan; it prints CPU (ms) and RSS (KB) per stored record.
 
 The emulator runs in its own process (forked, uvicorn on a loopback socket) and the clients
 in this one, so the figures measure the emulator rather than the GIL they would otherwise
@@ -139,6 +145,118 @@ async def asgi_cost(requests: int = 2000) -> None:
         )
 
 
+def _asgi_caller(emu: Emulator, token: str) -> Callable[[str, str, bytes], Awaitable[tuple[int, bytes]]]:
+    async def call(method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
+        path, _, query = target.partition("?")
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "root_path": "",
+            "query_string": query.encode(),
+            "headers": [
+                (b"authorization", f"Bearer {token}".encode()),
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+            "server": ("127.0.0.1", 80),
+            "client": ("127.0.0.1", 1),
+        }
+        status: list[int] = []
+        chunks: list[bytes] = []
+
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(int(message["status"]))  # type: ignore[call-overload]
+            elif message["type"] == "http.response.body":
+                chunks.append(bytes(message.get("body", b"")))  # type: ignore[arg-type]
+
+        await emu.app(scope, receive, send)
+        return status[0], b"".join(chunks)
+
+    return call
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+async def per_record(count: int) -> None:
+    """CPU and RSS per stored record of a first sync (bulk adds of 200, then a scan), in process."""
+    import json
+
+    emu = Emulator(EmulatorSettings(rate_limit=0, seed=1))
+    call = _asgi_caller(emu, emu.issue_token())
+    source = emu.backend.create_source({"name": "bench"})["id"]
+    orgs = max(1, count // 200)
+    rss0, cpu0 = _rss(), time.process_time()
+    org_ids: list[str] = []
+    for start in range(0, orgs, 200):
+        body = {
+            "entities": [
+                {"name": f"Org {o} Ltd", "industry": "Retail"} for o in range(start, min(start + 200, orgs))
+            ]
+        }
+        status, raw = await call("POST", f"{API}/bulk/organizations/add", json.dumps(body).encode())
+        org_ids.extend(r["id"] for r in json.loads(raw)["results"])
+    rnd = random.Random(1)
+    for start in range(0, count, 200):
+        entities = []
+        for c in range(start, min(start + 200, count)):
+            first = rnd.choice(["Ada", "Grace", "Alan", "Edsger", "Barbara"])
+            entities.append(
+                {
+                    "firstName": first,
+                    "lastName": f"Lovelace{c}",
+                    "workEmail": f"{first.lower()}.lovelace{c}@example.com",
+                    "cellPhone": {
+                        "display": f"+1{200 + c // 10_000_000 % 800}{c // 10_000 % 1000:03d}{c % 10_000:04d}"
+                    },
+                    "address": {"city": "Paris"},
+                    "title": "Engineer",
+                    "externalOrganization": {"id": org_ids[c % orgs]},
+                    "externalIds": [{"externalSource": {"id": source}, "value": f"c-{c}"}],
+                    "identifiers": [
+                        {"type": "ExternalId", "value": f"c-{c}", "externalSource": {"id": source}}
+                    ],
+                }
+            )
+        status, raw = await call(
+            "POST", f"{API}/bulk/contacts/add", json.dumps({"entities": entities}).encode()
+        )
+        if status != 200 or b'"errorCount":0' not in raw:
+            raise RuntimeError(f"bulk add answered {status}: {raw[:300]!r}")
+    add_cpu = time.process_time() - cpu0
+    scanned, cursor = 0, ""
+    while True:
+        status, raw = await call(
+            "GET", f"{API}/scan/contacts?limit=200" + (f"&cursor={cursor}" if cursor else "")
+        )
+        page = json.loads(raw)
+        scanned += len(page["entities"])
+        cursor = (page.get("cursors") or {}).get("after", "")
+        if not cursor:
+            break
+    cpu, rss = time.process_time() - cpu0, _rss() - rss0
+    stored = count + orgs
+    print(
+        f"{count:,} contacts + {orgs:,} organizations stored, {scanned:,} scanned: "
+        f"{cpu / stored * 1000:.3f} ms CPU per stored record ({add_cpu / stored * 1000:.3f} ms adding, "
+        f"{(cpu - add_cpu) / stored * 1000:.3f} ms scanning), {rss / stored / 1024:.2f} KB of RSS per stored record"
+    )
+
+
 def serve_child(sock: object, preload_count: int, ready: object) -> None:
     """The emulator process: preload, then serve on the inherited socket until SIGTERM."""
     emu = Emulator(EmulatorSettings(rate_limit=0, seed=1))
@@ -231,7 +349,17 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=3.0, help="duration of each scenario (max 10)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent httpx clients")
     parser.add_argument("--preload", type=int, default=20_000, help="contacts stored before measuring")
+    parser.add_argument(
+        "--per-record",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first-sync cost per stored record (in process)",
+    )
     parsed = parser.parse_args()
+    if parsed.per_record:
+        asyncio.run(per_record(parsed.per_record))
+        raise SystemExit(0)
     parsed.seconds = min(max(parsed.seconds, 0.5), 10.0)
     parsed.preload = min(max(parsed.preload, 1), 200_000)
     asyncio.run(main(parsed))

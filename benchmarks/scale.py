@@ -22,6 +22,7 @@ side with the current tree in one run.
     python benchmarks/scale.py --quick                       # 2,000 contacts, seconds
     python benchmarks/scale.py --contacts 100000             # paced first sync: ~2 minutes
     python benchmarks/scale.py --contacts 100000 --unpaced --profile /tmp/first.prof
+    python benchmarks/scale.py --contacts 100000 --unpaced --first-only --emulator-profile /tmp/emu.prof
     python benchmarks/scale.py --contacts 100000 --tree before=/tmp/gcx-before
 """
 
@@ -31,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import signal
 import socket
 import subprocess
 import sys
@@ -130,14 +132,16 @@ class Emulator:
     rate: int
     tokens: int = 1
     org_rate: int = 0
+    profile: str | None = None
     url: str = ""
     base_rss: int = 0
     proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Emulator:
         port = _free_port()
+        head = [sys.executable, "-m", "cProfile", "-o", self.profile] if self.profile else [sys.executable]
         cmd = [
-            sys.executable,
+            *head,
             "-m",
             "gcx.cli.main",
             "emulator",
@@ -162,7 +166,10 @@ class Emulator:
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None:
-            self.proc.terminate()
+            if self.profile:  # SIGINT: uvicorn stops, then cProfile writes its file (SIGTERM kills it)
+                self.proc.send_signal(signal.SIGINT)
+            else:
+                self.proc.terminate()
             self.proc.wait(timeout=30)
 
     def stats(self) -> dict[str, Any]:
@@ -247,7 +254,8 @@ def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Nam
     rate = 0 if args.unpaced else args.rate
     rows: list[Row] = []
     profile = args.profile if label == "current" else None
-    with Emulator(env, 0, tokens=args.tokens, org_rate=args.org_rate) as emu:
+    emu_profile = args.emulator_profile if label == "current" else None
+    with Emulator(env, 0, tokens=args.tokens, org_rate=args.org_rate, profile=emu_profile) as emu:
         row = run_gcx(
             emu,
             ["sync", "plan", str(source), *common, "--report", str(reports / "plan.json")],
@@ -346,6 +354,9 @@ def main() -> None:
     ap.add_argument("--org-rate", type=int, default=0, help="emulator org-wide limit (requests/minute)")
     ap.add_argument("--first-only", action="store_true", help="skip the no-op runs")
     ap.add_argument("--profile", help="cProfile output file of the first sync (current tree only)")
+    ap.add_argument(
+        "--emulator-profile", help="cProfile output file of the emulator process (current tree only)"
+    )
     ap.add_argument("--tree", action="append", default=[], help="LABEL=PATH of another checkout (repeatable)")
     ap.add_argument("--workdir", help="keep the source, ledgers and reports here")
     ap.add_argument("--no-current", action="store_true", help="measure only the --tree checkouts")

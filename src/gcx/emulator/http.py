@@ -13,6 +13,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from gcx.emulator import jsonio
 from gcx.emulator.errors import EmulatorError, invalid
 from gcx.emulator.kinds import MAX_JSON_DEPTH, nests_deeper
 from gcx.emulator.schema import FieldProblem
@@ -24,7 +25,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
-        json.dumps(data, separators=(",", ":")),
+        jsonio.dumps(data),
         status_code=status,
         headers=headers,
         media_type="application/json",
@@ -93,7 +94,7 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
             415, "unsupported.media.type", f"Content-Type {ctype!r} is not supported; send application/json"
         )
     try:
-        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+        data = jsonio.loads(raw, _strict_loads)
     except RecursionError:
         data = _TOO_DEEP
     except (ValueError, UnicodeDecodeError) as exc:
@@ -104,6 +105,10 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
 
 
 _TOO_DEEP = object()
+
+
+def _strict_loads(raw: bytes) -> Any:
+    return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
 
 
 def _reject_constant(name: str) -> Any:

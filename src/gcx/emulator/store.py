@@ -16,12 +16,12 @@ fresh dict each time, and a change is a :meth:`put`.
 
 from __future__ import annotations
 
-import bisect
-import json
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from gcx.emulator import jsonio
 
 Record = dict[str, Any]
 
@@ -29,7 +29,7 @@ Record = dict[str, Any]
 KINDS = ("organizations", "contacts", "externalsources", "notes", "relationships")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IdentifierKey:
     """What makes two identifiers the same: type, value, and the external source (or None)."""
 
@@ -63,81 +63,119 @@ class Store(Protocol):
 
 
 _WBITS = -12  # raw deflate, 4 KB window: a record and its preset dictionary fit
+_SEQ = 5  # bytes of the sequence number in front of each packed record (up to 2**40 records)
 
 
 class _Collection:
-    """Records of one kind, packed, by id and in insertion order (lazy deletion in the order list)."""
+    """Records of one kind, packed, by id and in insertion order.
+
+    ``rows`` maps an id to its sequence number (5 bytes) followed by the record, packed;
+    ``order[seq - 1]`` is the id stored with ``seq`` (None once deleted: a scan steps over it).
+    One dict entry, one list slot and the packed bytes per record, the id's text shared by both.
+    """
 
     def __init__(self) -> None:
-        self.by_id: dict[str, bytes] = {}
-        self.seq: dict[str, int] = {}
-        self.by_seq: dict[int, str] = {}
-        self.order: list[int] = []
-        self.next_seq = 1
-        self.dead = 0
+        self.rows: dict[str, bytes] = {}
+        self.order: list[str | None] = []
         self.zdict: bytes | None = None
 
     def pack(self, record: Record) -> bytes:
-        text = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode()
+        text = jsonio.dumps(record)
         if self.zdict is None:
             self.zdict = text
         packer = zlib.compressobj(1, zlib.DEFLATED, _WBITS, 4, zlib.Z_DEFAULT_STRATEGY, self.zdict)
         return packer.compress(text) + packer.flush()
 
-    def unpack(self, packed: bytes) -> Record:
+    def unpack(self, row: bytes) -> Record:
         assert self.zdict is not None
-        record: Record = json.loads(zlib.decompressobj(_WBITS, self.zdict).decompress(packed))
+        unpacker = zlib.decompressobj(_WBITS, self.zdict)
+        record: Record = jsonio.loads(unpacker.decompress(memoryview(row)[_SEQ:]))
         return record
 
     def get(self, record_id: str) -> Record | None:
-        packed = self.by_id.get(record_id)
-        return self.unpack(packed) if packed is not None else None
+        row = self.rows.get(record_id)
+        return self.unpack(row) if row is not None else None
+
+    def seq_of(self, record_id: str) -> int | None:
+        row = self.rows.get(record_id)
+        return int.from_bytes(row[:_SEQ]) if row is not None else None
 
     def put(self, record: Record) -> int:
-        record_id = record["id"]
-        if record_id in self.seq:
-            self.by_id[record_id] = self.pack(record)
-            return self.seq[record_id]
-        seq = self.next_seq
-        self.next_seq += 1
-        self.by_id[record_id] = self.pack(record)
-        self.seq[record_id] = seq
-        self.by_seq[seq] = record_id
-        self.order.append(seq)
+        record_id: str = record["id"]
+        row = self.rows.get(record_id)
+        if row is not None:
+            self.rows[record_id] = row[:_SEQ] + self.pack(record)
+            return int.from_bytes(row[:_SEQ])
+        self.order.append(record_id)
+        seq = len(self.order)
+        self.rows[record_id] = seq.to_bytes(_SEQ) + self.pack(record)
         return seq
 
     def delete(self, record_id: str) -> Record | None:
-        packed = self.by_id.pop(record_id, None)
-        if packed is None:
+        row = self.rows.pop(record_id, None)
+        if row is None:
             return None
-        record = self.unpack(packed)
-        seq = self.seq.pop(record_id)
-        del self.by_seq[seq]
-        self.dead += 1
-        if self.dead > 1024 and self.dead * 2 > len(self.order):
-            self.order = [s for s in self.order if s in self.by_seq]
-            self.dead = 0
-        return record
+        self.order[int.from_bytes(row[:_SEQ]) - 1] = None
+        return self.unpack(row)
 
     def scan_after(self, after_seq: int) -> Iterator[tuple[int, Record]]:
-        start = bisect.bisect_right(self.order, after_seq)
         order = self.order
-        i = start
+        i = max(after_seq, 0)
         while i < len(order):
-            seq = order[i]
-            record_id = self.by_seq.get(seq)
-            if record_id is not None:
-                yield seq, self.unpack(self.by_id[record_id])
+            record_id = order[i]
             i += 1
+            if record_id is not None:
+                row = self.rows.get(record_id)
+                if row is not None:
+                    yield i, self.unpack(row)
+
+
+class _Holders:
+    """The holders of one identifier type and value when there is more than one (or a source
+    and more): by external source (None: none), and how many of its identifiers each one has."""
+
+    __slots__ = ("exact", "loose")
+
+    def __init__(self) -> None:
+        self.exact: dict[str | None, dict[str, None]] = {}
+        self.loose: dict[str, int] = {}
+
+    def add(self, source: str | None, record_id: str) -> None:
+        holders = self.exact.setdefault(source, {})
+        if record_id in holders:
+            return
+        holders[record_id] = None
+        self.loose[record_id] = self.loose.get(record_id, 0) + 1
+
+    def remove(self, source: str | None, record_id: str) -> None:
+        holders = self.exact.get(source)
+        if holders is None or record_id not in holders:
+            return
+        del holders[record_id]
+        if not holders:
+            del self.exact[source]
+        # The record may still hold the same type and value under another source.
+        self.loose[record_id] -= 1
+        if self.loose[record_id] <= 0:
+            del self.loose[record_id]
+
+
+#: One identifier type and value's holders: a record id (one holder, no source), a (source,
+#: record id) pair (one holder with that source), or :class:`_Holders` (anything else).
+_Entry = str | tuple[str, str] | _Holders
 
 
 class MemoryStore:
-    """In-memory :class:`Store`: dicts and sorted sequence lists, nothing persisted."""
+    """In-memory :class:`Store`: dicts and insertion-order lists, nothing persisted.
+
+    The identifier index keeps one entry per identifier type and value (``"type\\0value"``),
+    most of them as the holder's id alone (the same string object the record is stored under).
+    """
 
     def __init__(self) -> None:
         self._cols: dict[str, _Collection] = {}
-        self._ident: dict[str, dict[IdentifierKey, dict[str, None]]] = {}
-        self._ident_any: dict[str, dict[tuple[str, str], dict[str, int]]] = {}
+        self._ident: dict[str, dict[str, _Entry]] = {}
+        self._names: dict[str, str] = {}
         self._members: dict[str, dict[str, None]] = {}
         self._children: dict[tuple[str, str], dict[str, None]] = {}
         self.clear()
@@ -145,7 +183,7 @@ class MemoryStore:
     def clear(self) -> None:
         self._cols = {kind: _Collection() for kind in KINDS}
         self._ident = {kind: {} for kind in KINDS}
-        self._ident_any = {kind: {} for kind in KINDS}
+        self._names = {}
         self._members = {}
         self._children = {}
 
@@ -160,7 +198,7 @@ class MemoryStore:
 
     def version(self, kind: str, record_id: str) -> object | None:
         """An object that is the same until the record is written again (caches key on it)."""
-        return self._col(kind).by_id.get(record_id)
+        return self._col(kind).rows.get(record_id)
 
     def put(self, kind: str, record: Record) -> int:
         return self._col(kind).put(record)
@@ -169,10 +207,10 @@ class MemoryStore:
         return self._col(kind).delete(record_id)
 
     def count(self, kind: str) -> int:
-        return len(self._col(kind).by_id)
+        return len(self._col(kind).rows)
 
     def seq_of(self, kind: str, record_id: str) -> int | None:
-        return self._col(kind).seq.get(record_id)
+        return self._col(kind).seq_of(record_id)
 
     def scan_after(self, kind: str, after_seq: int) -> Iterator[tuple[int, Record]]:
         return self._col(kind).scan_after(after_seq)
@@ -180,35 +218,68 @@ class MemoryStore:
     def all(self, kind: str) -> Iterator[Record]:
         return (record for _, record in self.scan_after(kind, 0))
 
+    def _name(self, text: str | None) -> str | None:
+        """One string object per distinct source id (thousands of entries name the same one)."""
+        return None if text is None else self._names.setdefault(text, text)
+
     def add_identifier(self, kind: str, key: IdentifierKey, record_id: str) -> None:
-        holders = self._ident[kind].setdefault(key, {})
-        if record_id in holders:
+        index = self._ident[kind]
+        name = f"{key.type}\0{key.value}"
+        source = self._name(key.source)
+        entry = index.get(name)
+        if entry is None:
+            index[name] = record_id if source is None else (source, record_id)
             return
-        holders[record_id] = None
-        loose = self._ident_any[kind].setdefault((key.type, key.value), {})
-        loose[record_id] = loose.get(record_id, 0) + 1
+        if isinstance(entry, _Holders):
+            entry.add(source, record_id)
+            return
+        held_source, held_id = (None, entry) if isinstance(entry, str) else entry
+        if held_source == source and held_id == record_id:
+            return
+        holders = _Holders()
+        holders.add(held_source, held_id)
+        holders.add(source, record_id)
+        index[name] = holders
 
     def remove_identifier(self, kind: str, key: IdentifierKey, record_id: str) -> None:
-        holders = self._ident[kind].get(key)
-        if holders is None or record_id not in holders:
+        index = self._ident[kind]
+        name = f"{key.type}\0{key.value}"
+        entry = index.get(name)
+        if entry is None:
             return
-        del holders[record_id]
-        if not holders:
-            del self._ident[kind][key]
-        any_key = (key.type, key.value)
-        loose = self._ident_any[kind][any_key]
-        # The record may still hold the same type and value under another source.
-        loose[record_id] -= 1
-        if loose[record_id] <= 0:
-            del loose[record_id]
-            if not loose:
-                del self._ident_any[kind][any_key]
+        if not isinstance(entry, _Holders):
+            held_source, held_id = (None, entry) if isinstance(entry, str) else entry
+            if held_source == key.source and held_id == record_id:
+                del index[name]
+            return
+        entry.remove(key.source, record_id)
+        if not entry.loose:
+            del index[name]
+        elif len(entry.exact) == 1 and len(entry.loose) == 1:
+            ((source, holders),) = entry.exact.items()
+            if len(holders) == 1:  # one holder again: back to the compact form
+                (held_id,) = holders
+                index[name] = held_id if source is None else (source, held_id)
 
     def holders(self, kind: str, key: IdentifierKey) -> list[str]:
-        return list(self._ident[kind].get(key, {}))
+        entry = self._ident[kind].get(f"{key.type}\0{key.value}")
+        if entry is None:
+            return []
+        if isinstance(entry, str):
+            return [entry] if key.source is None else []
+        if isinstance(entry, tuple):
+            return [entry[1]] if entry[0] == key.source else []
+        return list(entry.exact.get(key.source, {}))
 
     def holders_any_source(self, kind: str, type_: str, value: str) -> list[str]:
-        return list(self._ident_any[kind].get((type_, value), {}))
+        entry = self._ident[kind].get(f"{type_}\0{value}")
+        if entry is None:
+            return []
+        if isinstance(entry, str):
+            return [entry]
+        if isinstance(entry, tuple):
+            return [entry[1]]
+        return list(entry.loose)
 
     def link_member(self, org_id: str, contact_id: str) -> None:
         self._members.setdefault(org_id, {})[contact_id] = None

@@ -48,6 +48,9 @@ class State:
         self.trustor_links: dict[str, set[str]] = {}
         #: A merged (ancestor) contact's id -> the contact it was merged into (``merge``).
         self.merged: dict[str, str] = {}
+        #: Organizations as last read, by id, with their stored version: a contact's answer shows
+        #: its organization, and a page of 200 contacts names a few (bounded, see ``_org``).
+        self._orgs: dict[str, tuple[object, Record]] = {}
 
     def update_settings(self, **changes: Any) -> EmulatorSettings:
         with self.lock:
@@ -96,21 +99,39 @@ class State:
         return self.require(kind, self.resolve(kind, record_id))
 
     def render(self, kind: str, record: Record, expand: Collection[str] = ()) -> dict[str, Any]:
-        """A stored record as the API returns it (a private copy).
+        """A stored record as the API returns it.
 
-        Identifiers are shown only when ``expand`` names them (or the ``identifiers_in_all_reads``
-        setting says every answer shows them).
+        ``record`` is one the caller owns (the store gives a fresh dict on every read, and a
+        write's record is packed when stored): the answer shares its values rather than copying
+        them. Identifiers are shown only when ``expand`` names them (or the
+        ``identifiers_in_all_reads`` setting says every answer shows them).
         """
-        out = clone(record)
+        out = dict(record)
         if "identifiers" in out and not ("identifiers" in expand or self.settings.identifiers_in_all_reads):
             del out["identifiers"]
         if kind in (CONTACTS, RELATIONSHIPS):
             ref = out.pop("externalOrganization", None)
             if isinstance(ref, dict) and isinstance(ref.get("id"), str):
-                org = self.store.get(ORGS, ref["id"])
+                org = self._org(ref["id"])
                 if org is not None:
                     out["externalOrganization"] = clone(org)
         return out
+
+    def _org(self, org_id: str) -> Record | None:
+        """The stored organization ``org_id`` (not to be changed: callers copy it), read once per version."""
+        version = self.store.version(ORGS, org_id)
+        if version is None:
+            return None
+        cached = self._orgs.get(org_id)
+        if cached is not None and cached[0] is version:
+            return cached[1]
+        org = self.store.get(ORGS, org_id)
+        if org is None:  # pragma: no cover - a version without a record
+            return None
+        if len(self._orgs) >= 4096:
+            self._orgs.clear()
+        self._orgs[org_id] = (version, org)
+        return org
 
     @staticmethod
     def input_form(record: Record) -> dict[str, Any]:
