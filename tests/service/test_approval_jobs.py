@@ -299,6 +299,8 @@ async def test_reject_and_a_superseded_plan(pg_url: str, tmp_path: Path) -> None
         newer = await s.scheduled_run()  # a later run while a plan waits: its plan replaces it
         assert s.state(older.id) == "stale" and s.store.get(older.id).replaced_by == newer.id  # type: ignore[union-attr]
         assert [r[2] for r in svc_runs(pg_url)] == ["stale", "waiting"]
+        # the superseded plan was never decided: its document is dropped, the newer one kept
+        assert s.store.plan_document(older.id) is None and s.store.plan_document(newer.id)
         await login(s, "victor")  # a viewer cannot decide
         assert (await s.post(f"/approvals/{newer.id}/reject")).status_code == 403
         await login(s)

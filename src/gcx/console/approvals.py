@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 
 from gcx.console.db import ConsoleDb, now_iso
 from gcx.errors import ConfigError
@@ -184,7 +184,8 @@ class ApprovalStore:
         service_run: int | None = None,
     ) -> Approval:
         """Queue the plan file ``plan``: its document is stored in the database (the file may be
-        deleted afterwards); an older plan of the same job still waiting is superseded (stale)."""
+        deleted afterwards); an older plan of the same job still waiting is superseded (stale)
+        and its document dropped (decided plans keep theirs: their pages show what was decided)."""
         path = Path(plan)
         document = path.read_bytes()
         digest = plan_digest(document)
@@ -210,13 +211,24 @@ class ApprovalStore:
                     approval_id=new_id, digest=digest, size=len(document), document=gzip.compress(document, 6)
                 )
             )
-            conn.execute(
-                update(t)
-                .where(and_(t.c.job == job, t.c.state == "pending", t.c.id != new_id))
-                .values(
-                    state="stale", replaced_by=new_id, decided_at=now_iso(), note="a newer plan replaced it"
+            superseded = (
+                conn.execute(
+                    update(t)
+                    .where(and_(t.c.job == job, t.c.state == "pending", t.c.id != new_id))
+                    .values(
+                        state="stale",
+                        replaced_by=new_id,
+                        decided_at=now_iso(),
+                        note="a newer plan replaced it",
+                    )
+                    .returning(t.c.id)
                 )
+                .scalars()
+                .all()
             )
+            if superseded:  # never decided, never applicable again: a job planning every 15 minutes
+                # under approval would otherwise keep a copy of its source per run
+                conn.execute(delete(self.db.plans).where(self.db.plans.c.approval_id.in_(list(superseded))))
         found = self.get(new_id)
         assert found is not None
         return found

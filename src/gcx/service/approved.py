@@ -71,8 +71,8 @@ class WorkerExecutor:
     async def approved(
         self, job: JobInfo, approval: Approval, approvals: ApprovalStore, audit: AuditLog
     ) -> str:
-        await settle_waiting_runs(self.service)
         try:
+            await settle_waiting_runs(self.service)
             queued = await self.service.defer_approved(job.name, approval.id)
         except Exception as exc:  # the workers' sweep queues it (see Service.sweep_approvals)
             log.warning(
