@@ -17,16 +17,16 @@ forward::
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import and_, delete, insert, select, update
 
@@ -170,6 +170,37 @@ def plan_digest(document: bytes) -> str:
     return hashlib.sha256(document).hexdigest()
 
 
+_CHUNK = 1 << 20
+
+
+def _pack(path: Path) -> tuple[bytes, str, int]:
+    """The file gzipped (level 6), its SHA-256 and size, read as a stream."""
+    sha, packer, parts, size = hashlib.sha256(), zlib.compressobj(6, zlib.DEFLATED, 31), [], 0
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            sha.update(chunk)
+            size += len(chunk)
+            parts.append(packer.compress(chunk))
+    parts.append(packer.flush())
+    return b"".join(parts), sha.hexdigest(), size
+
+
+def _unpack(packed: bytes, out: IO[bytes]) -> str:
+    """Write the gunzipped ``packed`` to ``out`` a chunk at a time; returns its SHA-256."""
+    sha, unpacker = hashlib.sha256(), zlib.decompressobj(31)
+    for start in range(0, len(packed), _CHUNK):
+        data = packed[start : start + _CHUNK]
+        while data:
+            chunk = unpacker.decompress(data, _CHUNK)
+            sha.update(chunk)
+            out.write(chunk)
+            data = unpacker.unconsumed_tail
+    rest = unpacker.flush()
+    sha.update(rest)
+    out.write(rest)
+    return sha.hexdigest()
+
+
 class ApprovalStore:
     def __init__(self, db: ConsoleDb) -> None:
         self.db = db
@@ -187,8 +218,7 @@ class ApprovalStore:
         deleted afterwards); an older plan of the same job still waiting is superseded (stale)
         and its document dropped (decided plans keep theirs: their pages show what was decided)."""
         path = Path(plan)
-        document = path.read_bytes()
-        digest = plan_digest(document)
+        packed, digest, size = _pack(path)
         t = self.db.approvals
         with self.db.engine.begin() as conn:
             res = conn.execute(
@@ -207,9 +237,7 @@ class ApprovalStore:
             assert pk is not None
             new_id = int(pk[0])
             conn.execute(
-                insert(self.db.plans).values(
-                    approval_id=new_id, digest=digest, size=len(document), document=gzip.compress(document, 6)
-                )
+                insert(self.db.plans).values(approval_id=new_id, digest=digest, size=size, document=packed)
             )
             superseded = (
                 conn.execute(
@@ -233,31 +261,35 @@ class ApprovalStore:
         assert found is not None
         return found
 
-    def plan_document(self, approval_id: int) -> bytes | None:
-        """The plan's document as submitted (None: not stored, e.g. a plan queued before plans
-        were kept in the database). Refused when it no longer matches its digest."""
+    def stored_digest(self, approval_id: int) -> str | None:
+        """The SHA-256 of the stored plan (None: not stored)."""
         p = self.db.plans
         with self.db.engine.connect() as conn:
-            row = conn.execute(select(p.c.digest, p.c.document).where(p.c.approval_id == approval_id)).first()
-        if row is None:
-            return None
-        document = gzip.decompress(row[1])
-        if plan_digest(document) != row[0]:
-            raise ConfigError(f"approval {approval_id}: the stored plan does not match its digest")
-        return document
+            return conn.execute(select(p.c.digest).where(p.c.approval_id == approval_id)).scalar()
+
+    def plan_document(self, approval_id: int) -> bytes | None:
+        """The plan's document as submitted, in memory (None: not stored); see :meth:`plan_file`."""
+        with self.plan_file(approval_id) as path:
+            return path.read_bytes() if path is not None else None
 
     @contextmanager
     def plan_file(self, approval_id: int, legacy: str | None = None) -> Iterator[Path | None]:
         """The plan as a private (0600) temporary file for the body, removed afterwards; None
-        when it is not stored (an older approval's ``legacy`` path is used when it exists)."""
-        document = self.plan_document(approval_id)
-        if document is None:
+        when it is not stored (an older approval's ``legacy`` path is used when it exists).
+        Decompressed as a stream (memory: the compressed document and one chunk); refused
+        (:class:`ConfigError`) when it does not match its digest."""
+        p = self.db.plans
+        with self.db.engine.connect() as conn:
+            row = conn.execute(select(p.c.digest, p.c.document).where(p.c.approval_id == approval_id)).first()
+        if row is None:
             yield Path(legacy) if legacy and Path(legacy).is_absolute() and Path(legacy).is_file() else None
             return
         fd, name = tempfile.mkstemp(prefix=f"gcx-plan-{approval_id}-", suffix=".json")  # mode 0600
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(document)
+                digest = _unpack(row[1], fh)
+            if digest != row[0]:
+                raise ConfigError(f"approval {approval_id}: the stored plan does not match its digest")
             yield Path(name)
         finally:
             Path(name).unlink(missing_ok=True)

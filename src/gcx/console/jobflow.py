@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gcx.console.approvals import Approval, ApprovalPolicy, ApprovalStore, approval_reasons, plan_digest
+from gcx.console.approvals import Approval, ApprovalPolicy, ApprovalStore, approval_reasons
 from gcx.console.audit import AuditLog
 from gcx.console.execute import (
     ApplyOutcome,
@@ -30,6 +30,7 @@ from gcx.console.execute import (
     plan_signature,
     read_plan_ops,
 )
+from gcx.errors import ConfigError
 from gcx.sync.report import RunReport
 from gcx.sync.source import Source
 
@@ -113,15 +114,18 @@ async def apply_approved(
         return ApprovedResult("skipped", reason=f"approval {approval.id} was taken by another worker")
     who = current.decided_by or "worker"
     target_name = f"approval:{current.id}"
-    document = approvals.plan_document(current.id)
-    if document is None or (current.plan_digest is not None and plan_digest(document) != current.plan_digest):
-        note = "the approved plan is not stored any more (or not the one approved): nothing was written"
+    stored = approvals.stored_digest(current.id)
+    try:
+        if stored is None or (current.plan_digest is not None and stored != current.plan_digest):
+            raise ConfigError("the approved plan is not stored any more, or not the one approved")
+        with approvals.plan_file(current.id) as plan:
+            assert plan is not None
+            outcome = await apply_exact(target, plan, source=source, resume=resume, should_stop=should_stop)
+    except ConfigError as exc:  # checked before anything is planned or written
+        note = f"{exc}: nothing was written"
         approvals.move(current.id, "failed", note=note)
         audit.record(who, "apply", target_name, {"job": target.name, "reason": note}, outcome="failed")
         return ApprovedResult("failed", reason=note)
-    with approvals.plan_file(current.id) as plan:
-        assert plan is not None
-        outcome = await apply_exact(target, plan, source=source, resume=resume, should_stop=should_stop)
     return _record(target, current, outcome, approvals, audit, who, service_run)
 
 
