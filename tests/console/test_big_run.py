@@ -174,3 +174,17 @@ async def test_a_run_whose_values_are_kept_nowhere_says_so(env: Env, http: httpx
     assert "Some rows show no values" in page
     assert page.count("values not kept: the ledger no longer holds them and this run left no run file") == 3
     assert "<code>k-2</code>" in page and "3 row(s)." in page
+
+
+async def test_a_run_in_progress_refreshes_its_summary(env: Env, http: httpx.AsyncClient) -> None:
+    with Ledger(env.target.ledger_url) as led:
+        running = led.start_run("apply", "crm.csv")
+        done = led.start_run("apply", "crm.csv")
+        led.finish_run(done, "ok", {}, None)
+    await login(http, "victor")
+    page = (await settled(http, f"/jobs/crm/runs/{running}")).text
+    assert "In progress" in page and 'id="facts" hx-get="" hx-trigger="every 5s"' in page
+    page = (await settled(http, f"/jobs/crm/runs/{done}")).text
+    assert "In progress" not in page and "every 5s" not in page
+    assert f'/jobs/crm/runs/{running}" rel="prev">\u2190 run #{running}</a>' in page  # to the run before
+    assert 'rel="next"' not in page.split("</p>")[0]  # the last run has none after it

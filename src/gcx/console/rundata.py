@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from gcx.sync.ledger import Ledger
 
@@ -150,6 +150,15 @@ def find_run(ledger: Ledger, run_id: int) -> dict[str, Any] | None:
     run = dict(row)
     run["counts"] = json.loads(run["counts"]) if run.get("counts") else {}
     return run
+
+
+def neighbours(ledger: Ledger, run_id: int) -> tuple[int | None, int | None]:
+    """The ids of the runs just before and just after ``run_id``."""
+    t = ledger.t_runs
+    with ledger.engine.connect() as conn:
+        before = conn.execute(select(func.max(t.c.id)).where(t.c.id < run_id)).scalar()
+        after = conn.execute(select(func.min(t.c.id)).where(t.c.id > run_id)).scalar()
+    return before, after
 
 
 def _op_rows(ops: Iterable[dict[str, Any]]) -> Iterator[Row]:

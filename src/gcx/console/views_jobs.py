@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from gcx.console.backend import JobInfo
 from gcx.console.charts import Series, bar_chart
-from gcx.console.rundata import FILTERS, RunSummary, list_runs, rows_csv, rows_json
+from gcx.console.rundata import FILTERS, RunSummary, list_runs, neighbours, rows_csv, rows_json
 from gcx.console.runindex import RunDetail, open_run
 from gcx.console.security import guarded
 from gcx.console.users import User
@@ -99,6 +99,8 @@ async def _detail(request: Request, *, wait: bool = True) -> tuple[JobInfo, RunD
 async def run_page(request: Request, user: User) -> Response:
     job, detail, what, q = await _detail(request, wait=False)
     start = max(0, int_param(request.query_params.get("from", "0"), "from"))
+    led = state(request).ledger(job.target.ledger_url, job.target.ledger_prefix)
+    prev_run, next_run = await run_in_threadpool(neighbours, led, detail.summary.id)
     index = detail.index
     if index is None:  # still reading a big run: its first rows, and the page refreshes itself
         rows, total, counts = detail.preview, len(detail.preview), None
@@ -117,6 +119,8 @@ async def run_page(request: Request, user: User) -> Response:
         "filters": FILTERS,
         "counts": counts,
         "reading": index is None,
+        "prev_run": prev_run,
+        "next_run": next_run,
     }
     partial = request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "rows"
     return render(request, "run_rows.html" if partial else "run.html", ctx)
