@@ -98,3 +98,25 @@ async def test_a_key_held_twice_in_two_forms_keeps_the_nfc_record(tmp_path: Path
         entries = ledger.entries()
         assert entries[("contact", NFC)].genesys_id != "dup-id"
         assert len(entries) == 2
+
+
+async def test_a_plan_reads_a_ledger_not_migrated_yet_by_its_nfc_keys(tmp_path: Path) -> None:
+    """``sync plan`` does not migrate: the records of a schema-1 ledger with NFD keys still match
+    (the run reads such a ledger whole, as NFC, instead of looking keys up)."""
+    emu = Emulator(EmulatorSettings(rate_limit=0, seed=3))
+    url = f"sqlite:///{tmp_path / 'l.sqlite'}"
+    with Ledger(url) as ledger:
+        await sync(emu, ledger, _data(NFC, ORG_NFC))
+        with ledger.engine.begin() as conn:
+            t = ledger.t_records
+            conn.execute(update(t).where(t.c.external_id == NFC).values(external_id=NFD, org_key=ORG_NFD))
+            conn.execute(update(t).where(t.c.external_id == ORG_NFC).values(external_id=ORG_NFD))
+            conn.execute(update(ledger.t_binding).values(schema_version=1))
+    with Ledger(url, create=False) as ledger:
+        assert not ledger.keys_in_nfc()
+        report = await sync(emu, ledger, _data(NFC, ORG_NFC), dry_run=True, trust_ledger=True)
+        with ledger.engine.connect() as conn:  # still as it was: a plan writes nothing
+            assert conn.execute(select(ledger.t_binding.c.schema_version)).scalar() == 1
+    assert report.planned.counts["contact"]["unchanged"] == 1
+    assert report.planned.counts["organization"]["unchanged"] == 1
+    assert report.requests == 0  # the ledger vouched for both: no lookup by ExternalId
