@@ -95,6 +95,17 @@ def test_build_record_collects_every_issue() -> None:
     ]
 
 
+@pytest.mark.parametrize("raw", [float("nan"), float("inf"), float("-inf")])
+def test_a_custom_value_that_json_cannot_carry_is_refused_naming_record_and_field(raw: float) -> None:
+    # a JSONL source may say NaN or Infinity (json reads them); sent, they would become null
+    built = record_from_json({"kind": "contact", "externalId": "c-9", "customFields": {"score": raw}}, line=4)
+    assert built.record is None
+    [issue] = built.issues
+    assert (issue.line, issue.key, issue.field) == (4, "c-9", "customFields.score")
+    assert "not a JSON number" in issue.reason
+    assert to_value(field_spec("contact", "customFields.score"), 2.5) == 2.5
+
+
 def test_organization_needs_a_name_and_key() -> None:
     built = build_record("organization", "", {"name": ""}, line=3)
     assert built.record is None

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from gcx import jsonfast
 from gcx.errors import ApiError
 from gcx.retry import RetryPolicy
 from gcx.transport import REPLAYED, QueryValue, Requester
@@ -110,23 +111,11 @@ def _decoded(response: httpx.Response, method: str, path: str) -> Any:
         )
 
     try:
-        data = response.json()
+        data = jsonfast.loads(response.content)
     except RecursionError:
         raise refuse("JSON nested deeper than it can be read") from None
     except ValueError:
         raise refuse("a body that is not JSON") from None
-    if _nests_deeper(data, MAX_ANSWER_DEPTH):
+    if jsonfast.nests_deeper(data, MAX_ANSWER_DEPTH):
         raise refuse(f"JSON nested deeper than {MAX_ANSWER_DEPTH} levels, which no record is")
     return data
-
-
-def _nests_deeper(data: Any, limit: int) -> bool:
-    """Whether objects/arrays nest deeper than ``limit`` (iterative: no recursion on hostile input)."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        if children and depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -215,6 +216,8 @@ def _to_value(spec: FieldSpec, raw: Any, phone_country: str | None) -> Any:
             return False
         raise ValueError(f"expected true/false, got {raw!r}")
     if spec.type == "custom":
+        if isinstance(raw, float) and not math.isfinite(raw):
+            raise ValueError(f"{raw} is not a JSON number (only finite numbers can be sent)")
         if isinstance(raw, bool | int | float):
             return raw
         if isinstance(raw, str):

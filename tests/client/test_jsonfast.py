@@ -1,0 +1,150 @@
+"""gcx.jsonfast gives what the standard library gives (values, errors), only faster."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gcx import jsonfast
+
+# JSON values as the standard library writes and reads them (finite floats; any text).
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, and of the same types throughout (1 and 1.0 differ here)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_dumps_reads_back_as_httpx_json_would(value: Any) -> None:
+    stdlib = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    assert _same(json.loads(jsonfast.dumps(value)), json.loads(stdlib))
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_loads_exact_reads_what_json_loads_reads(value: Any) -> None:
+    text = json.dumps(value, ensure_ascii=False)
+    assert _same(jsonfast.loads_exact(text), json.loads(text))
+    assert _same(jsonfast.loads_exact(json.dumps(value)), json.loads(text))  # \\u escapes
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values)
+def test_loads_reads_what_json_loads_reads_within_64_bits(value: Any) -> None:
+    text = json.dumps(value)
+    if _has_big_int(json.loads(text)):
+        return  # integers beyond 64 bits: the documented difference of loads (not loads_exact)
+    assert _same(jsonfast.loads(text.encode()), json.loads(text))
+
+
+def _has_big_int(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_big_int(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_big_int(v) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**64
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "NaN",
+        "[Infinity, -Infinity]",
+        '"\\ud800"',
+        "123456789012345678901234567890",
+        '{"employeeCount": 123456789012345678901234567890}',
+        '{"a": 1, "a": 2}',
+        "[1e400]",
+    ],
+)
+def test_what_orjson_refuses_or_reads_otherwise_is_read_as_json_loads_reads_it(text: str) -> None:
+    expected = json.loads(text)
+    got = jsonfast.loads_exact(text)
+    assert repr(got) == repr(expected)
+    if "1234567890123456789" not in text:
+        assert repr(jsonfast.loads(text)) == repr(expected)
+
+
+@pytest.mark.parametrize("text", ["", "{", '{"a": }', "[1,]", '"\\x"', "\ufeff{}"])
+def test_bad_json_raises_the_standard_librarys_error(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError) as got:
+        jsonfast.loads_exact(text)
+    assert (got.value.msg, got.value.colno) == (expected.value.msg, expected.value.colno)
+
+
+def test_dumps_refuses_what_httpx_refuses_and_writes_what_orjson_cannot() -> None:
+    with pytest.raises(TypeError):
+        jsonfast.dumps({"when": object()})
+    assert json.loads(jsonfast.dumps({1: "a"})) == {"1": "a"}  # a non-string key, as json writes it
+    assert json.loads(jsonfast.dumps({"big": 2**70})) == {"big": 2**70}
+    assert jsonfast.dumps({"name": "José"}) == '{"name":"José"}'.encode()
+
+
+def test_dumps_sorted_is_the_ledger_text() -> None:
+    value = {"b": [1, "é"], "a": {"z": None, "y": True}}
+    assert jsonfast.dumps_sorted(value) == json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+def _nested(depth: int, leaf: Any = 1) -> Any:
+    value = leaf
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def _reference_nests_deeper(data: Any, limit: int) -> bool:
+    """The check before jsonfast (one object at a time)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        if children and depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+@pytest.mark.parametrize("depth", [1, 2, 99, 100, 101, 102])
+@pytest.mark.parametrize("leaf", [1, [], {}, [1]])
+def test_nests_deeper_agrees_with_the_walk_it_replaces(depth: int, leaf: Any) -> None:
+    data = {"results": [{"entity": _nested(depth, leaf)}, {"ok": True}]}
+    assert jsonfast.nests_deeper(data, 100) == _reference_nests_deeper(data, 100)
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_values, st.integers(min_value=1, max_value=6))
+def test_nests_deeper_agrees_on_any_value(value: Any, limit: int) -> None:
+    assert jsonfast.nests_deeper(value, limit) == _reference_nests_deeper(value, limit)
+
+
+def test_nan_is_not_written_as_null_by_the_fallback() -> None:
+    # orjson writes NaN as null (documented: bodies are checked finite before); the fallback
+    # for other values still refuses it as httpx did
+    with pytest.raises(ValueError):
+        jsonfast.dumps({"x": math.nan, 1: "non-string key sends it to the standard library"})
