@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from gcx.phones import PHONE_CACHE_SIZE, read_phone
+from gcx.phones import NANP_FAST_REGIONS, PHONE_CACHE_SIZE, cached_readings, clear_cache, read_phone
 from gcx.sync.fields import (
     FieldError,
     check_email,
@@ -87,15 +87,83 @@ def test_cached_phone_equals_uncached(raw: str, country: str | None) -> None:
 
 
 def test_phone_cache_is_bounded_and_keyed_by_country() -> None:
-    read_phone.cache_clear()
+    clear_cache()
     assert normalize_phone("020 7946 0958", "GB") == "+442079460958"
     with pytest.raises(ValueError, match="cannot read phone number"):
         normalize_phone("020 7946 0958", "US")
     # a number written with +<code> ignores the country, so both countries share one entry
     assert normalize_phone("+44 20 7946 0958", "US") == normalize_phone("+44 20 7946 0958", "FR")
     for i in range(PHONE_CACHE_SIZE + 10):
-        normalize_phone(f"+1 212 {i:07d}", None)
-    assert read_phone.cache_info().currsize == PHONE_CACHE_SIZE
+        normalize_phone(f"+44 20 {i:08d}", None)
+    assert cached_readings() == PHONE_CACHE_SIZE
+
+
+# The North American fast path (gcx.phones._NANP_*): every spelling it takes, and its near misses
+# (area code 0/1, nine or eleven digits, other separators, other digits, other regions), must
+# read exactly as phonenumbers reads them.
+_d = st.text(alphabet="0123456789", min_size=1, max_size=1)
+_sep = st.sampled_from(["", " ", "-", ".", "  ", "/", " - ", "\u00a0", "x"])
+nanp_spellings = st.builds(
+    lambda plus, one, s0, area, paren, s1, mid, s2, last: (
+        f"{plus}{one}{s0}{'(' + area + ')' if paren else area}{s1}{mid}{s2}{last}"
+    ),
+    st.sampled_from(["+", "", "\uff0b", "++"]),
+    st.sampled_from(["1", "", "11", "2", "44"]),
+    _sep,
+    st.text(alphabet="0123456789", min_size=2, max_size=4),
+    st.booleans(),
+    _sep,
+    st.text(alphabet="0123456789\u0663", min_size=2, max_size=4),
+    _sep,
+    st.text(alphabet="0123456789", min_size=3, max_size=5),
+)
+_digits = lambda n: st.text(alphabet="0123456789", min_size=n, max_size=n)  # noqa: E731
+_fast_sep = st.sampled_from(["", " ", "-", "."])
+nanp_usual = st.builds(
+    lambda prefix, area, paren, s1, mid, s2, last: (
+        f"{prefix}{'(' + area + ')' if paren else area}{s1}{mid}{s2}{last}"
+    ),
+    st.sampled_from(["+1", "+1 ", "+1-", "+1.", "1", "1 ", "1-", "", "", ""]),
+    _digits(3),
+    st.booleans(),
+    _fast_sep,
+    _digits(3),
+    _fast_sep,
+    _digits(4),
+)
+nanp_regions = st.sampled_from([None, "US", "CA", "US", "CA", "us", "GB", "BS", "PR", "JM", "FR", "ZZ"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(raw=st.one_of(nanp_usual, nanp_spellings), country=nanp_regions)
+@example(raw="+1 212 555 0100", country=None)
+@example(raw="+1 (212) 555-0100", country="GB")
+@example(raw="+12125550100", country=None)
+@example(raw="(212) 555-0100", country="US")
+@example(raw="1 (212) 555-0100", country="CA")
+@example(raw="1-212-555-0100", country="US")
+@example(raw="212.555.0100", country="CA")
+@example(raw="+1 112 555 0100", country=None)
+@example(raw="+1 012 555 0100", country=None)
+@example(raw="012 555 0100", country="US")
+@example(raw="112 555 0100", country="US")
+@example(raw="11 212 555 0100", country="US")
+@example(raw="212 555 0100", country="BS")
+@example(raw="212 555 0100", country="us")
+@example(raw="+1 212 \u0665\u0665\u0665 0100", country=None)
+def test_nanp_fast_path_reads_as_phonenumbers(raw: str, country: str | None) -> None:
+    clear_cache()
+    assert outcome(normalize_phone, raw, country) == outcome(slow_phone, raw, country)
+
+
+def test_nanp_fast_path_is_taken_and_leaves_the_cache_alone() -> None:
+    clear_cache()
+    for region in NANP_FAST_REGIONS:
+        assert read_phone("(415) 555-0132", region) == ("+14155550132", None)
+    assert read_phone("+1 415 555 0132", None) == ("+14155550132", None)
+    assert cached_readings() == 0  # none of them needed phonenumbers
+    assert read_phone("415 555 0132", "GB") == ("+444155550132", None)  # phonenumbers' answer in GB
+    assert cached_readings() == 1
 
 
 ATEXT = "abcXYZ0189!#$%&'*+/=?^_`{|}~-"

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from email_validator import EmailNotValidError, validate_email
 
 from gcx.merge import get_path
+from gcx.phones import clear_cache as clear_phone_cache
 from gcx.phones import phone_region, read_phone
 
 Kind = Literal["organization", "contact"]
@@ -363,6 +364,6 @@ def set_path(body: dict[str, Any], kind: Kind, path: str, value: Any) -> None:
 def clear_caches() -> None:
     """Forget the cached verdicts (phones, email domains, field specs): they are bounded, and
     only a measurement of memory from a cold start needs this."""
-    read_phone.cache_clear()
+    clear_phone_cache()
     _domain_error.cache_clear()
     field_spec.cache_clear()
