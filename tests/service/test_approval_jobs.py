@@ -375,3 +375,23 @@ async def test_an_approval_whose_task_was_lost_is_queued_by_the_workers(pg_url: 
         done = await s.apply_on_worker(waiting.id)  # the workers' maintenance queues it
         assert done.state == "applied", done.note
         assert verify(s.emu.dump(), source).ok
+
+
+async def test_a_worker_lost_while_applying_an_approved_plan_is_recovered_and_the_apply_resumed(
+    pg_url: str, tmp_path: Path
+) -> None:
+    source = [org(1), *[contact(i, 1) for i in range(3)]]
+    async with setup(pg_url, tmp_path, source) as s:
+        waiting = await s.scheduled_run()
+        await login(s)
+        assert (await s.post(f"/approvals/{waiting.id}/approve")).status_code == 303
+        # a worker took the task and started the apply, then vanished (kill -9: no heartbeat)
+        assert s.store.move(waiting.id, "applying")
+        query(pg_url, "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL RETURNING id")
+        done = await s.apply_on_worker(waiting.id)  # the stalled-job recovery queues it again
+        assert done.state == "applied", done.note
+        assert verify(s.emu.dump(), source).ok and len(s.emu.dump()["contacts"]) == 3
+        jobs = query(
+            pg_url, "SELECT task_name, status::text, args->>'approval' FROM procrastinate_jobs ORDER BY id"
+        )
+        assert jobs[0] == (APPROVED_TASK, "failed", str(waiting.id))  # closed by the recovery
