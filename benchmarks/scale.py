@@ -11,7 +11,12 @@ Rows of the table:
 * ``first sync``: ``gcx sync apply`` into the empty org, paced at ``--rate`` requests/minute on
   both sides (emulator limit and client pacing; ``--unpaced``: no limit anywhere);
 * ``no-op, scan``: the same source again, unpaced (the scan reads every record);
-* ``no-op, --trust-ledger``: again, comparing with the ledger only.
+* ``no-op, --trust-ledger``: again, comparing with the ledger only;
+* ``--changes N``: then two more runs, a no-op and one where N contacts changed their title (a
+  third run that writes), to show how the ledger grows over later runs.
+
+After the table, the ledger's size after each run (its WAL checkpointed into the file) divided by
+the records it holds.
 
 Beside each paced run, the floor: the requests it made at the allowed rate (a first sync cannot
 make fewer than one bulk request per 200 records). The emulator's CPU and RSS are per stored record
@@ -234,6 +239,32 @@ def run_gcx(
     )
 
 
+def edited(source: Path, changes: int) -> Path:
+    """The source with the title of its first ``changes`` contacts changed."""
+    out = source.with_name(f"{source.stem}-changed-{changes}.jsonl")
+    if out.exists():
+        return out
+    left = changes
+    with source.open(encoding="utf-8") as src, out.open("w", encoding="utf-8") as dst:
+        for line in src:
+            rec = json.loads(line)
+            if left and rec.get("kind") == "contact":
+                rec["title"] = "Changed"
+                left -= 1
+            dst.write(json.dumps(rec) + "\n")
+    return out
+
+
+def ledger_size(ledger: Path) -> int:
+    """The ledger file's size once its WAL is checkpointed into it (the WAL itself counted too)."""
+    import sqlite3
+
+    with sqlite3.connect(ledger) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return sum(p.stat().st_size for p in ledger.parent.glob(ledger.name + "*") if p.is_file())
+
+
 def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Namespace) -> list[Row]:
     env = {
         **os.environ,
@@ -277,9 +308,7 @@ def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Nam
             row.run += f", {args.tokens} tokens"
             row.tokens = args.tokens
         row.extra["emu_base"] = emu.base_rss
-        row.extra["ledger"] = sum(
-            p.stat().st_size for p in ledger.parent.glob(ledger.name + "*") if p.is_file()
-        )
+        row.extra["ledger"] = ledger_size(ledger)
         rows.append(row)
         emu.set_rate(0)
         if not args.first_only:
@@ -306,6 +335,16 @@ def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Nam
                 rate=0,
             )
             row.run = "no-op, --trust-ledger"
+            rows.append(row)
+        for n, src in ((0, source), (args.changes, edited(source, args.changes))) if args.changes else ():
+            row = run_gcx(
+                emu,
+                ["sync", "apply", str(src), *common, "--report", str(reports / f"changes-{n}.json")],
+                env=env,
+                rate=0,
+            )
+            row.run = f"{n:,} contacts changed" if n else "no-op, scan (again)"
+            row.extra["ledger"] = ledger_size(ledger)
             rows.append(row)
         written = json.loads((reports / "first.json").read_text()).get("applied", {})
         rows[1].extra["written"] = written
@@ -334,6 +373,9 @@ def table(results: dict[str, list[Row]], contacts: int, orgs: int) -> str:
             )
     lines.append("")
     for label, rows in results.items():
+        sizes = [f"{r.run}: {r.extra['ledger'] / stored:.0f}" for r in rows if "ledger" in r.extra]
+        lines.append(f"{label}: ledger bytes/record after each run (WAL checkpointed): {'; '.join(sizes)}")
+    for label, rows in results.items():
         first = rows[1]
         emu_rss = first.emu_rss - first.extra.get("emu_base", 0)
         per = first.extra.get("ledger", 0) / stored
@@ -352,6 +394,7 @@ def main() -> None:
     ap.add_argument("--unpaced", action="store_true", help="first sync with no rate limit anywhere")
     ap.add_argument("--tokens", type=int, default=1, help="client-credential tokens (gcx --tokens)")
     ap.add_argument("--org-rate", type=int, default=0, help="emulator org-wide limit (requests/minute)")
+    ap.add_argument("--changes", type=int, default=0, help="then a no-op and a run changing N contacts")
     ap.add_argument("--first-only", action="store_true", help="skip the no-op runs")
     ap.add_argument("--profile", help="cProfile output file of the first sync (current tree only)")
     ap.add_argument(

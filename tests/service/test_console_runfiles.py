@@ -19,6 +19,7 @@ from gcx.service.console import console_routes
 from gcx.service.database import ledger_url
 from gcx.service.tasks import Service
 from gcx.service.web import create_app
+from gcx.sync.ledger import Ledger
 
 from .helpers import ENV, config_text, contact, org, query, write_jsonl
 
@@ -57,8 +58,9 @@ async def test_a_service_run_shows_genesys_values_before_it_and_the_console_clos
             await _finished(pg_url, 1)
             # someone edits c-0 in Genesys; then the source changes it and another field
             async with AsyncClient(base, client_id="id", client_secret="s", rate_limit=0) as gc:
-                [(cid,)] = query(pg_url, "SELECT genesys_id FROM gcx_crm_ops WHERE external_id = 'c-0'")
-                await gc.contacts.safe_update(str(cid), {"firstName": "EditedInGenesys"})
+                with Ledger(ledger_url(pg_url), prefix="gcx_crm_", create=False) as led:
+                    cid = led.entries()[("contact", "c-0")].genesys_id
+                await gc.contacts.safe_update(cid, {"firstName": "EditedInGenesys"})
             changed = [org(1), contact(0, 1, firstName="FromSource", lastName="Renamed"), *source[2:]]
             write_jsonl(tmp_path / "crm.jsonl", changed)
             assert await service.defer_run("crm")

@@ -32,8 +32,9 @@ def test_sigterm_mid_run_then_another_worker_resumes(pg_url: str, tmp_path: Path
 
             def mid_run() -> bool:
                 try:
+                    # kind 'c': contact, as the ledger stores it (gcx.sync.ledger_codec)
                     done = query(
-                        pg_url, "SELECT count(*) FROM gcx_crm_ops WHERE state = 'done' AND kind = 'contact'"
+                        pg_url, "SELECT count(*) FROM gcx_crm_ops WHERE state = 'done' AND kind = 'c'"
                     )
                 except psycopg.errors.UndefinedTable:
                     return False

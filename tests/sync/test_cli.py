@@ -103,6 +103,11 @@ def test_apply_crm_extract(gcx: Any, emu: Emulator, tmp_path: Path) -> None:
     assert len(st["runs"]) == 2
     table = gcx("sync", "status")
     assert "contacts: " in table.stdout
+    trimmed = gcx("sync", "trim-history", "--keep-runs", "1", "--yes")
+    assert trimmed.exit_code == 0, trimmed.output
+    assert f"dropped {created + 8} done operation(s)" in trimmed.stdout + trimmed.stderr
+    st = json.loads(gcx("-o", "json", "sync", "status").stdout)
+    assert st["records"]["contact"]["total"] == created and st["ops"].get("done", 0) == 0
 
 
 def test_apply_saved_plan_and_jsonl(gcx: Any, emu: Emulator, tmp_path: Path) -> None:

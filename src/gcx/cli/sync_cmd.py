@@ -1,11 +1,11 @@
-"""``gcx sync plan|apply|status|unlock``: make Genesys match a source of truth, run after run.
+"""``gcx sync plan|apply|status|unlock|trim-history``: make Genesys match a source of truth, run after run.
 
 See ``docs/sync.md``. Exit codes: 0 everything synced, 3 some rows or records failed (the
 others are synced; see the report), 1 the run could not proceed (bad mapping, ledger bound to
 another org, prune refused...).
 
 This module holds the plan and apply commands; their options are in ``sync_options``, the engine
-run in ``sync_run``, what a run prints in ``sync_show``, and status and unlock in ``sync_status``.
+run in ``sync_run``, what a run prints in ``sync_show``, and status, unlock and trim-history in ``sync_status``.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from gcx.cli.sync_options import (
 )
 from gcx.cli.sync_run import run_sync
 from gcx.cli.sync_show import finish, op_line, preview_and_ask
-from gcx.cli.sync_status import status_cmd, unlock_cmd
+from gcx.cli.sync_status import status_cmd, trim_history_cmd, unlock_cmd
 
 if TYPE_CHECKING:  # the engine (SQLAlchemy, the client) is imported when a sync command runs
     from gcx.sync.plan import Op
@@ -252,6 +252,7 @@ def _interactive() -> bool:
 # after plan and apply: the order of the commands in ``gcx sync --help``
 app.command("status")(status_cmd)
 app.command("unlock")(unlock_cmd)
+app.command("trim-history")(trim_history_cmd)
 
 
 def register(root: typer.Typer) -> None:

@@ -1,4 +1,5 @@
-"""``gcx sync status`` and ``gcx sync unlock``: what a ledger holds, and releasing its run lock."""
+"""``gcx sync status``, ``unlock`` and ``trim-history``: what a ledger holds, releasing its run
+lock, and dropping the history of old runs."""
 
 from __future__ import annotations
 
@@ -157,6 +158,37 @@ def unlock_cmd(
         cli.confirm(f"Release the lock of {who}, renewed {lock['renewedSecondsAgo']:.0f} s ago?", yes=yes)
         led.unlock()
     cli.out.message(f"released the lock of {who}")
+
+
+def trim_history_cmd(
+    ctx: typer.Context,
+    keep_runs: Annotated[
+        int, typer.Option("--keep-runs", min=1, help="How many of the latest runs keep their operations.")
+    ],
+    ledger: LedgerOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Drop the done operations of runs older than the latest --keep-runs (the ledger's history).
+
+    Each run adds one operation row per record it wrote; records, failed and unfinished
+    operations and the list of runs stay. The console's pages of those older runs made outside it
+    then list no operations. Waits for no run: refused while one holds the ledger.
+
+    Example: gcx sync trim-history --keep-runs 30 --yes
+    """
+    from gcx.sync.ledger import Ledger
+
+    cli = get_cli(ctx)
+    with _existing_ledger(ledger) as (_, url):
+        pass
+    cli.confirm(f"Drop the done operations of the runs before the latest {keep_runs}?", yes=yes)
+    with Ledger(url) as led:
+        led.acquire()
+        try:
+            dropped = led.prune_history(keep_runs)
+        finally:
+            led.release()
+    cli.out.message(f"dropped {dropped} done operation(s) of runs before the latest {keep_runs}")
 
 
 def _applied_total(counts: Any) -> str:

@@ -33,6 +33,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
@@ -44,8 +45,10 @@ from gcx.sync.errors import IllegalTransitionError, LeaseLostError, LedgerLocked
 from gcx.sync.fields import Kind, normal_key
 from gcx.sync.keyform import KEYS_VERSION, migrate_keys
 from gcx.sync.lease import DEFAULT_LEASE_SECONDS, Holder, LeaseKeeper, held_by_other, pid_alive
+from gcx.sync.ledger_history import done_undos, prune_done
+from gcx.sync.ledger_migrate import compact
 from gcx.sync.ledger_reads import RecordReads
-from gcx.sync.ledger_tables import absent, ledger_tables, sqlite_pragmas
+from gcx.sync.ledger_tables import COMPACT_VERSION, absent, is_legacy, ledger_tables, sqlite_pragmas
 from gcx.sync.rows import (
     OPEN_STATES,
     TRANSITIONS,
@@ -62,7 +65,8 @@ from gcx.sync.rows import (
 )
 
 DEFAULT_LEDGER_FILE = "gcx-ledger.sqlite"
-SCHEMA_VERSION = KEYS_VERSION  # 2: keys in NFC (gcx.sync.keyform)
+SCHEMA_VERSION = COMPACT_VERSION  # 2: keys in NFC (gcx.sync.keyform); 3: compact (ledger_migrate)
+NOT_DONE = "state <> 'done'"  # the partial index of the ops not done: name it in such queries
 
 
 def _now() -> str:
@@ -121,13 +125,19 @@ class Ledger(RecordReads):
                 # file cannot be made, SQLite says why in its words when the tables are created
                 with contextlib.suppress(OSError):
                     create_private(Path(db))
-        tables = ledger_tables(prefix)
+        try:
+            legacy = not create and self.exists and is_legacy(self.engine, f"{prefix}")
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            raise ConfigError(f"cannot open ledger {safe_url(url)}: {exc}") from None
+        tables = ledger_tables(prefix, legacy=legacy)
         self.t_binding = tables.binding
         self.t_records = tables.records
         self.t_ops = tables.ops
         self.t_lock = tables.lock
         self.t_checked = tables.checked
         self.t_runs = tables.runs
+        self.t_pending = tables.pending
         md = tables.metadata
         self._lock_token: str | None = None
         self._keeper: LeaseKeeper | None = None
@@ -136,7 +146,9 @@ class Ledger(RecordReads):
         self.migration_warnings: list[str] = []
         try:
             if create or not self.exists:
-                md.create_all(self.engine)
+                with self.engine.begin() as conn:
+                    self._serialize(conn)  # several workers may create the same tables at once
+                    md.create_all(conn)
             if create:
                 self._migrate()
         except SQLAlchemyError as exc:
@@ -146,23 +158,51 @@ class Ledger(RecordReads):
             ) from None
 
     def _migrate(self) -> None:
-        """Bring a ledger written by an earlier gcx to this schema (keys in NFC), once."""
+        """Bring a ledger written by an earlier gcx to this schema, once: keys in NFC (schema 2),
+        values stored compactly (schema 3, :mod:`gcx.sync.ledger_migrate`)."""
+        compacted = False
         with self.engine.begin() as conn:
             version = conn.execute(
                 select(self.t_binding.c.schema_version).where(self.t_binding.c.id == 1)
             ).scalar()
-            if version is not None and version >= KEYS_VERSION:
+            if version is not None and version >= SCHEMA_VERSION:
                 return
-            if (
-                version is None
-                and not conn.execute(select(func.count()).select_from(self.t_records)).scalar()
-            ):
-                return  # a new ledger
-            self.migration_warnings = migrate_keys(conn, self.t_records, self.t_ops)
+            if conn.dialect.name == "postgresql":
+                # several workers may open an old ledger at once: one migrates, the others then
+                # find it done (SQLite refuses a second writer working from a stale read instead)
+                self._serialize(conn)
+                version = conn.execute(
+                    select(self.t_binding.c.schema_version).where(self.t_binding.c.id == 1)
+                ).scalar()
+                if version is not None and version >= SCHEMA_VERSION:
+                    return
+            old = ledger_tables(self.prefix, legacy=True)
+            legacy = is_legacy(conn, self.prefix)
+            if (version is None or version < KEYS_VERSION) and conn.execute(
+                select(func.count()).select_from(self.t_records)
+            ).scalar():
+                tables = old if legacy else ledger_tables(self.prefix)
+                self.migration_warnings = migrate_keys(conn, tables.records, tables.ops)
+            if legacy:
+                compact(conn, old, ledger_tables(self.prefix))
+                compacted = True
             if version is not None:
                 conn.execute(
-                    update(self.t_binding).where(self.t_binding.c.id == 1).values(schema_version=KEYS_VERSION)
+                    update(self.t_binding)
+                    .where(self.t_binding.c.id == 1)
+                    .values(schema_version=SCHEMA_VERSION)
                 )
+        if compacted and self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("VACUUM")  # give the space of the old tables back
+
+    def _serialize(self, conn: Any) -> None:
+        """PostgreSQL: wait for any other process creating or migrating this ledger (a lock held
+        until ``conn``'s transaction ends)."""
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(hashtext(%(name)s))", {"name": f"gcx-ledger:{self.prefix}"}
+            )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -368,11 +408,7 @@ class Ledger(RecordReads):
                     "op": op.op,
                     "state": OpState.PLANNED.value,
                     "attempt": prev.get((op.kind, op.key, op.op), 0) + 1,
-                    "batch_id": batch_id,
                     "genesys_id": op.genesys_id,
-                    "payload": json.dumps(
-                        op.payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")
-                    ),
                     "line": op.line,
                     "updated_at": now,
                 }
@@ -381,6 +417,21 @@ class Ledger(RecordReads):
             if params:
                 res = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), params)
                 ids = [int(r[0]) for r in res]
+                # what each op means to leave, kept apart until it is done or failed (the op rows
+                # keep their size: rows that shrank in place would leave their pages half empty)
+                conn.execute(
+                    insert(self._pending()),
+                    [
+                        {
+                            "op_id": op_id,
+                            "batch_id": batch_id,
+                            "payload": json.dumps(
+                                op.payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+                            ),
+                        }
+                        for op_id, op in zip(ids, ops, strict=True)
+                    ],
+                )
             self._transition(conn, ids, "start")
         return ids
 
@@ -409,6 +460,9 @@ class Ledger(RecordReads):
                     + ", ".join(f"{i} ({s})" for i, s in bad[:5])
                     + f": allowed only from {', '.join(sorted(states))}"
                 )
+            if target not in OPEN_STATES and target is not OpState.PLANNED:
+                pending = self._pending()
+                conn.execute(delete(pending).where(pending.c.op_id.in_(chunk)))
 
     def transition(self, ids: Sequence[int], event_name: str) -> None:
         """Apply a named transition to ops (refuses illegal ones, all or nothing)."""
@@ -429,26 +483,48 @@ class Ledger(RecordReads):
         ok_event, ko_event = ("reconcile_found", "reconcile_absent") if reconcile else ("succeed", "fail")
         t = self.t_ops
         with self.engine.begin() as conn:
+            undos = done_undos(
+                conn, self.t_ops, self.t_records, [o.op_id for o in outcomes if o.ok], records, forget
+            )
             self._transition(conn, [o.op_id for o in outcomes if o.ok], ok_event)
             self._transition(conn, [o.op_id for o in outcomes if not o.ok], ko_event)
-            details = [
+            done = [
+                {"b_id": o.op_id, "b_gid": o.genesys_id, "b_undo": undos[o.op_id]}
+                for o in outcomes
+                if o.ok and undos.get(o.op_id) is not None
+            ]
+            if done:  # a create of a new record keeps none: its Genesys id is its record's
+                conn.execute(
+                    update(t)
+                    .where(t.c.id == bindparam("b_id"))
+                    .values(
+                        genesys_id=func.coalesce(
+                            bindparam("b_gid", type_=t.c.genesys_id.type), t.c.genesys_id
+                        ),
+                        payload=bindparam("b_undo", type_=t.c.payload.type),
+                    ),
+                    done,
+                )
+            failed = [
                 {
                     "b_id": o.op_id,
                     "b_gid": o.genesys_id,
                     "b_err": json.dumps(o.error, sort_keys=True, ensure_ascii=False) if o.error else None,
                 }
                 for o in outcomes
-                if o.genesys_id or o.error is not None
+                if not o.ok and (o.genesys_id or o.error is not None)
             ]
-            if details:
+            if failed:
                 conn.execute(
                     update(t)
                     .where(t.c.id == bindparam("b_id"))
                     .values(
-                        genesys_id=func.coalesce(bindparam("b_gid"), t.c.genesys_id),
+                        genesys_id=func.coalesce(
+                            bindparam("b_gid", type_=t.c.genesys_id.type), t.c.genesys_id
+                        ),
                         error=bindparam("b_err"),
                     ),
-                    details,
+                    failed,
                 )
             self._upsert_records(conn, records)
             self._delete_records(conn, forget)
@@ -460,15 +536,15 @@ class Ledger(RecordReads):
     def open_ops(self) -> list[OpRow]:
         """Ops left ``started`` or ``unknown`` (a crash or a lost answer), oldest first."""
         t = self.t_ops
+        stmt = self._op_select().where(and_(text(NOT_DONE), t.c.state.in_([s.value for s in OPEN_STATES])))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t).where(t.c.state.in_([s.value for s in OPEN_STATES])).order_by(t.c.id)
-            ).mappings()
-            return [self._op_row(r) for r in rows]
+            return [self._op_row(r) for r in conn.execute(stmt.order_by(t.c.id)).mappings()]
 
     def ops(self, run_id: int | None = None, state: OpState | None = None) -> list[OpRow]:
+        """Ops (of one run, in one state). A done op's payload is its undo (:func:`done_payload`);
+        an op not done yet has what it means to leave (``applied``, ``hash``, ``org_key``)."""
         t = self.t_ops
-        stmt = select(t).order_by(t.c.id)
+        stmt = self._op_select().order_by(t.c.id)
         if run_id is not None:
             stmt = stmt.where(t.c.run_id == run_id)
         if state is not None:
@@ -476,8 +552,25 @@ class Ledger(RecordReads):
         with self.engine.connect() as conn:
             return [self._op_row(r) for r in conn.execute(stmt).mappings()]
 
+    def _pending(self) -> Any:
+        if self.t_pending is None:
+            raise ConfigError(
+                "this ledger was opened read-only and is not migrated yet: nothing can be written"
+            )
+        return self.t_pending
+
+    def _op_select(self) -> Any:
+        """The ops with the values of those not done (legacy ledgers: all in ``ops.payload``)."""
+        t, p = self.t_ops, self.t_pending
+        if p is None:
+            return select(t)
+        return select(t, p.c.payload.label("open_payload"), p.c.batch_id.label("batch_id")).select_from(
+            t.outerjoin(p, p.c.op_id == t.c.id)
+        )
+
     @staticmethod
     def _op_row(r: Any) -> OpRow:
+        payload = r.get("open_payload") or r["payload"]
         return OpRow(
             id=int(r["id"]),
             run_id=int(r["run_id"]),
@@ -486,12 +579,18 @@ class Ledger(RecordReads):
             op=r["op"],
             state=OpState(r["state"]),
             attempt=int(r["attempt"]),
-            batch_id=r["batch_id"],
+            batch_id=r.get("batch_id"),
             genesys_id=r["genesys_id"],
-            payload=json.loads(r["payload"]),
+            payload=json.loads(payload) if payload else {},
             error=json.loads(r["error"]) if r["error"] else None,
             line=r["line"],
         )
+
+    def prune_history(self, keep_runs: int) -> int:
+        """Drop the done ops of all runs but the latest ``keep_runs``; returns how many went
+        (:func:`gcx.sync.ledger_history.prune_done`)."""
+        with self.engine.begin() as conn:
+            return prune_done(conn, self.t_runs, self.t_ops, keep_runs)
 
     def op_counts(self) -> dict[str, int]:
         t = self.t_ops
@@ -645,8 +744,8 @@ class Ledger(RecordReads):
         with self.engine.connect() as conn:
             rows = (
                 conn.execute(
-                    select(t)
-                    .where(t.c.state == OpState.FAILED.value)
+                    self._op_select()
+                    .where(and_(text(NOT_DONE), t.c.state == OpState.FAILED.value))
                     .order_by(t.c.id.desc())
                     .limit(limit * 4)
                 )

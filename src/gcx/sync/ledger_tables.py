@@ -1,17 +1,33 @@
 """The ledger's tables (SQLAlchemy Core), one definition for SQLite and PostgreSQL.
 
-Tables (names prefixed, default ``gcx_``):
+Tables (names prefixed, default ``gcx_``); schema 3 stores values compactly
+(:mod:`gcx.sync.ledger_codec`: packed JSON, 16-byte hashes and Genesys ids, kinds and op names
+as one letter, integer timestamps), read back as the text the rest of gcx uses:
 
 ``binding``
     the Genesys org (``GET /api/v2/organizations/me``), region and External Source this
-    ledger belongs to. A ledger refuses to run against another org.
+    ledger belongs to, and the ledger's ``schema_version``. A ledger refuses to run against
+    another org.
 ``records``
-    one row per (kind, ExternalId): Genesys id, hash of the last applied managed values,
-    those values (JSON), the organization key (contacts) and whether gcx created the record
-    (only those may ever be pruned).
+    one row per (kind, ExternalId), its primary key (SQLite: ``WITHOUT ROWID``, the rows are
+    stored in key order): Genesys id (indexed: the console finds a record by it), hash of the
+    last applied managed values (:class:`Digest`), those values (:class:`PackedJson`), the
+    organization key (contacts), whether gcx created the record (only those may ever be
+    pruned) and when the row was written (:class:`EpochTime`).
 ``ops``
     one row per write: run, kind, ExternalId, op (create/update/move/delete), state, attempt,
-    batch id, Genesys id, intended values (JSON), error (JSON), source line.
+    batch id, Genesys id, payload (:class:`PackedJson`), error (JSON), source line, when.
+    While an op can still be reconciled (``planned``/``started``/``unknown``) and once it
+    ``failed``, its payload is what it meant to leave (``applied`` values, ``hash``,
+    ``org_key``). Once ``done`` those values live in the record: the payload shrinks to the
+    op's *undo* (:func:`gcx.sync.rows.done_payload`): ``null`` for a create of a record the
+    ledger did not hold, else ``{"before": {path: value it replaced}, "added": [paths it
+    added]}`` (a delete: every value it removed), and the batch id is cleared. A run page
+    rebuilds what any op wrote from the record and the later ops' undos
+    (:func:`gcx.sync.rows.values_around`). The ops of a first sync cost about 70 bytes a
+    record; each later run adds a row per record it *wrote* (nothing for unchanged records):
+    ``Ledger.prune_history`` drops the done ops of old runs. Indexes: (kind, ExternalId), run,
+    and a partial index on state for the ops not ``done``.
 ``checked``
     one row per record an adoption check has read (kind, Genesys id, its ``modifyDate`` then,
     and the values of the ExternalId identifiers it held), so later runs check only new or
@@ -40,16 +56,27 @@ from sqlalchemy import (
     Table,
     Text,
     inspect,
+    text,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.schema import SchemaItem
 
 from gcx import redact
 from gcx.errors import ConfigError
+from gcx.sync.ledger_codec import Digest, EpochTime, GenesysId, KindCode, OpCode, PackedJson
+
+#: Schema 3: values stored compactly (:mod:`gcx.sync.ledger_codec`), open ops' values apart.
+COMPACT_VERSION = 3
 
 
 @dataclass(frozen=True)
 class LedgerTables:
-    """The ledger's tables under one name prefix (default ``gcx_``)."""
+    """The ledger's tables under one name prefix (default ``gcx_``).
+
+    ``pending`` is ``None`` for a ledger of schema 2 or older read as it is (``legacy``): its
+    ops keep their values in ``ops.payload`` and its columns hold text.
+    """
 
     metadata: MetaData
     binding: Table
@@ -58,11 +85,18 @@ class LedgerTables:
     lock: Table
     checked: Table
     runs: Table
+    pending: Table | None
 
 
-def ledger_tables(prefix: str) -> LedgerTables:
-    """The table definitions, named ``<prefix><table>``."""
+def ledger_tables(prefix: str, *, legacy: bool = False) -> LedgerTables:
+    """The table definitions, named ``<prefix><table>`` (``legacy``: as schema 2 wrote them)."""
     md = MetaData()
+    gid: Any = String(64) if legacy else GenesysId
+    digest: Any = String(64) if legacy else Digest
+    packed: Any = Text if legacy else PackedJson
+    stamp: Any = String(40) if legacy else EpochTime
+    kind: Any = String(16) if legacy else KindCode
+    opname: Any = String(16) if legacy else OpCode
     binding = Table(
         f"{prefix}binding",
         md,
@@ -78,32 +112,56 @@ def ledger_tables(prefix: str) -> LedgerTables:
     records = Table(
         f"{prefix}records",
         md,
-        Column("kind", String(16), primary_key=True),
+        Column("kind", kind, primary_key=True),
         Column("external_id", String(255), primary_key=True),
-        Column("genesys_id", String(64), nullable=False, index=True),
-        Column("hash", String(64), nullable=False),
-        Column("applied", Text, nullable=False),
+        Column("genesys_id", gid, nullable=False, index=True),
+        Column("hash", digest, nullable=False),
+        Column("applied", packed, nullable=False),
         Column("org_key", String(255)),
         Column("created_by_gcx", Boolean, nullable=False),
-        Column("updated_at", String(40), nullable=False),
+        Column("updated_at", stamp, nullable=False),
+        sqlite_with_rowid=legacy,
     )
-    ops = Table(
-        f"{prefix}ops",
-        md,
+    op_columns: list[SchemaItem] = [
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("run_id", Integer, nullable=False, index=True),
-        Column("kind", String(16), nullable=False),
+        Column("kind", kind, nullable=False),
         Column("external_id", String(255), nullable=False),
-        Column("op", String(16), nullable=False),
-        Column("state", String(16), nullable=False, index=True),
+        Column("op", opname, nullable=False),
+        Column("state", String(16), nullable=False, index=legacy),
         Column("attempt", Integer, nullable=False),
-        Column("batch_id", String(64)),
-        Column("genesys_id", String(64)),
-        Column("payload", Text, nullable=False),
+    ]
+    if legacy:
+        op_columns.append(Column("batch_id", String(64)))
+    op_columns += [
+        Column("genesys_id", gid),
+        Column("payload", packed, nullable=not legacy),
         Column("error", Text),
         Column("line", Integer),
-        Column("updated_at", String(40), nullable=False),
+        Column("updated_at", stamp, nullable=False),
         Index(f"{prefix}ops_key", "kind", "external_id"),
+    ]
+    if not legacy:
+        # only the ops not done (open or failed): a query uses it with ``state <> 'done'``
+        op_columns.append(
+            Index(
+                f"{prefix}ops_open",
+                "state",
+                sqlite_where=text("state <> 'done'"),
+                postgresql_where=text("state <> 'done'"),
+            )
+        )
+    ops = Table(f"{prefix}ops", md, *op_columns)
+    pending = (
+        None
+        if legacy
+        else Table(
+            f"{prefix}pending",
+            md,
+            Column("op_id", Integer, primary_key=True, autoincrement=False),
+            Column("batch_id", String(64)),
+            Column("payload", PackedJson, nullable=False),
+        )
     )
     lock = Table(
         f"{prefix}lock",
@@ -135,7 +193,18 @@ def ledger_tables(prefix: str) -> LedgerTables:
         Column("counts", Text),
         Column("report_path", Text),
     )
-    return LedgerTables(md, binding, records, ops, lock, checked, runs)
+    return LedgerTables(md, binding, records, ops, lock, checked, runs, pending)
+
+
+def is_legacy(engine: Engine | Connection, prefix: str) -> bool:
+    """Whether the ledger at ``engine`` has the tables of schema 2 or older (values as text)."""
+    cols = {c["name"]: c for c in inspect(engine).get_columns(f"{prefix}records")}
+    applied = cols.get("applied")
+    return (
+        applied is not None
+        and "BLOB" not in str(applied["type"]).upper()
+        and "BYTEA" not in str(applied["type"]).upper()
+    )
 
 
 def absent(engine: Engine, table: str) -> bool:

@@ -13,7 +13,7 @@ else raises :class:`~gcx.sync.errors.IllegalTransitionError`.
 from __future__ import annotations
 
 import json
-from collections.abc import ItemsView, Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -100,6 +100,44 @@ def json_text(values: Mapping[str, Any]) -> str:
     if isinstance(values, JsonObject):
         return values.text
     return json.dumps(dict(values), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def done_payload(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Pure: what a done op keeps in the ledger, its *undo*: ``None`` when the ledger held no
+    record before it (a create), else the values it replaced (``before``: every path whose value
+    changed or went away, a delete's every value) and the paths it added (``added``)."""
+    if before is None:
+        return None
+    now = after or {}
+    out: dict[str, Any] = {"before": {p: v for p, v in before.items() if p not in now or now[p] != v}}
+    added = sorted(p for p in now if p not in before)
+    if added:
+        out["added"] = added
+    return out
+
+
+def undo(after: Mapping[str, Any] | None, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Pure: the values before a done op, from those after it and its undo (``{}``: none kept,
+    so there was no record before it)."""
+    if "before" not in payload:
+        return None
+    added = set(payload.get("added") or ())
+    values = {p: v for p, v in (after or {}).items() if p not in added}
+    values.update(payload["before"])
+    return values
+
+
+def values_around(
+    current: Mapping[str, Any] | None,
+    later: Sequence[Mapping[str, Any]],
+    own: Mapping[str, Any],
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Pure: (values before, values after) a done op, from the record's values now, the undos of
+    the record's later done ops (latest first) and its own undo."""
+    after = dict(current) if current is not None else None
+    for payload in later:
+        after = undo(after, payload)
+    return undo(after, own), after
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,195 @@
+"""How the ledger stores its values compactly (schema 3), as column types that read and write
+what the rest of gcx already uses: JSON text, hex hashes and ISO timestamps.
+
+* :class:`PackedJson`: JSON text as one format byte (``1``) and raw deflate against a preset
+  dictionary of every field path gcx can manage (the key names of a record's values are most of
+  its JSON): a contact's 180 bytes of applied values take about 80.
+* :class:`Digest`: a 32-hex-digit hash as its 16 bytes; any other hash text (``conflict:...``,
+  ``reconciled``, empty) as ``0x00`` + its UTF-8 (padded
+  with ``0x00`` when that makes 16 bytes: a 16-byte value always means a digest).
+* :class:`GenesysId`: a Genesys id in the canonical UUID form as its 16 bytes; any other id as
+  ``0x00`` + its UTF-8, padded the same way.
+* :class:`KindCode`, :class:`OpCode`: a record's kind and an op's name as one letter
+  (``organization`` ``o``, ``contact`` ``c``; ``create`` ``c``, ``update`` ``u``, ``move`` ``m``,
+  ``delete`` ``d``): four columns of every record and op, two of them in indexes.
+* :class:`EpochTime`: an ISO timestamp (``_now()``, seconds, UTC) as integer seconds.
+
+Each reads back what was written, and passes through a value of the older text form (a ledger
+opened read-only by ``sync plan`` or ``sync status`` before it was migrated).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+import zlib
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, LargeBinary, String
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+from gcx.sync.fields import FIELDS, ORG_REF
+
+_PACKED = 1  # format byte of PackedJson; a new dictionary would be format 2, read beside 1
+# Part of the stored format: never change it (a new one gets a new format byte).
+_DICTIONARY = (
+    "".join(f'"{p}":' for p in sorted({p for kind in FIELDS.values() for p in kind} | {ORG_REF}))
+    + '"applied":"before":"added":"hash":"org_key":null,true,false,'
+).encode()
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def pack_json(text: str) -> bytes:
+    """JSON text -> stored bytes (format byte + raw deflate with the preset dictionary)."""
+    co = zlib.compressobj(6, zlib.DEFLATED, -10, 4, zlib.Z_DEFAULT_STRATEGY, zdict=_DICTIONARY)
+    return bytes([_PACKED]) + co.compress(text.encode("utf-8")) + co.flush()
+
+
+def unpack_json(data: bytes | str) -> str:
+    """Stored bytes -> JSON text (text of a ledger not migrated yet is returned as it is)."""
+    if isinstance(data, str):
+        return data
+    raw = bytes(data)
+    if not raw or raw[0] != _PACKED:
+        raise ValueError(f"ledger value in an unknown format (first byte {raw[:1]!r})")
+    do = zlib.decompressobj(-15, zdict=_DICTIONARY)
+    return (do.decompress(raw[1:]) + do.flush()).decode("utf-8")
+
+
+def pack_digest(text: str) -> bytes:
+    if len(text) == 32 and _HEX32.fullmatch(text):
+        return bytes.fromhex(text)
+    return _tagged(text)
+
+
+def unpack_digest(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data
+    raw = bytes(data)
+    return raw.hex() if len(raw) == 16 else _untagged(raw)
+
+
+def _tagged(text: str) -> bytes:
+    out = b"\x00" + text.encode("utf-8")
+    return out + b"\x00" if len(out) == 16 else out  # 16 bytes always mean the compact form
+
+
+def _untagged(raw: bytes) -> str:
+    return raw[1:].rstrip(b"\x00").decode("utf-8")
+
+
+def pack_id(text: str) -> bytes:
+    if len(text) == 36 and _UUID.fullmatch(text):
+        return uuid.UUID(text).bytes
+    return _tagged(text)
+
+
+def unpack_id(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data
+    raw = bytes(data)
+    return str(uuid.UUID(bytes=raw)) if len(raw) == 16 else _untagged(raw)
+
+
+def epoch(text: str) -> int:
+    """An ISO timestamp -> integer seconds (UTC when it names no zone)."""
+    stamp = datetime.fromisoformat(text)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=UTC)
+    return int(stamp.timestamp())
+
+
+def iso(seconds: int | str) -> str:
+    if isinstance(seconds, str):
+        return seconds
+    return datetime.fromtimestamp(int(seconds), UTC).isoformat(timespec="seconds")
+
+
+class PackedJson(TypeDecorator[str]):
+    """JSON text stored packed (:func:`pack_json`)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        return None if value is None else pack_json(str(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else unpack_json(value)
+
+
+class Digest(TypeDecorator[str]):
+    """A hash stored as its bytes (:func:`pack_digest`)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        return None if value is None else pack_digest(str(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else unpack_digest(value)
+
+
+class GenesysId(TypeDecorator[str]):
+    """A Genesys id stored as its bytes (:func:`pack_id`)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        return None if value is None else pack_id(str(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else unpack_id(value)
+
+
+class EpochTime(TypeDecorator[str]):
+    """An ISO timestamp stored as integer seconds."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else epoch(str(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else iso(value)
+
+
+class _Letter(TypeDecorator[str]):
+    """A name from a closed set stored as one letter (a name outside the set as it is)."""
+
+    impl = String(16)
+    cache_ok = True
+    codes: dict[str, str] = {}
+    names: dict[str, str] = {}
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.codes.get(str(value), str(value))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.names.get(str(value), str(value))
+
+
+KIND_CODES = {"organization": "o", "contact": "c"}
+OP_CODES = {"create": "c", "update": "u", "move": "m", "delete": "d"}
+
+
+class KindCode(_Letter):
+    """A record's kind stored as ``o`` or ``c``."""
+
+    cache_ok = True
+    codes = KIND_CODES
+    names = {v: k for k, v in KIND_CODES.items()}
+
+
+class OpCode(_Letter):
+    """An op's name stored as ``c``, ``u``, ``m`` or ``d``."""
+
+    cache_ok = True
+    codes = OP_CODES
+    names = {v: k for k, v in OP_CODES.items()}
