@@ -34,6 +34,9 @@ def _op(i: int) -> Op:
     )  # fmt: skip
 
 
+UNDO = json.dumps({"before": {}, "added": ["firstName"]})
+
+
 def make_big_run(ledger_url: str, reports: Path, *, run_file: bool = True) -> int:
     """A finished run of N ops in the ledger (and its run file), written without Genesys."""
     with Ledger(ledger_url) as led:
@@ -49,9 +52,23 @@ def make_big_run(ledger_url: str, reports: Path, *, run_file: bool = True) -> in
                             "op": "create" if i % 10 == 0 else "update",
                             "state": "failed" if i == 7 else "done", "attempt": 1,
                             "genesys_id": f"g-{i}", "line": i + 2, "updated_at": "2026-01-01T00:00:00",
-                            "payload": json.dumps({"applied": {"firstName": f"New{i}"}}),
+                            # a done op keeps its undo (schema 3): a create none, an update what it
+                            # replaced (here: it added the field); a failed op keeps nothing
+                            "payload": None if i % 10 == 0 or i == 7 else UNDO,
                         }
                         for i in range(start, min(N, start + 5000))
+                    ],
+                )  # fmt: skip
+                conn.execute(
+                    led.t_records.insert(),
+                    [
+                        {
+                            "kind": "contact", "external_id": f"k-{i}", "genesys_id": f"g-{i}", "hash": "h",
+                            "applied": json.dumps({"firstName": f"New{i}"}), "org_key": None,
+                            "created_by_gcx": True, "updated_at": "2026-01-01T00:00:00",
+                        }
+                        for i in range(start, min(N, start + 5000))
+                        if i != 7
                     ],
                 )  # fmt: skip
         led.finish_run(run_id, "partial", {"applied": {"contact": {"updated": N - 1}}}, None)

@@ -2,8 +2,9 @@
 
 A run's rows come from ``run-<id>.ops.json`` (every op with its per-field value in Genesys
 just before the run -> the value written, :mod:`gcx.sync.runfiles`) when the console or the
-service ran it; for a run made elsewhere (``gcx sync apply``) the ledger's ops give the values
-written (no "before"), and when the ledger no longer holds them either the rows say so. The
+service ran it; for a run made elsewhere (``gcx sync apply``) the values each done op wrote and
+those gcx wrote before are rebuilt from the ledger's records and the undos its done ops keep, and
+when the ledger no longer holds them (a failed op) the rows say so. The
 report (``run-<id>.json``, or the CLI's ``*-run<id>.json``) adds invalid rows, failures,
 conflicts and request counts. Rows are produced as streams (a run may have 100k ops):
 :mod:`gcx.console.runindex` pages, filters and searches them.
@@ -23,6 +24,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 
 from gcx.sync.ledger import Ledger
+from gcx.sync.rows import values_around
 
 FILTERS = ("all", "create", "update", "move", "delete", "conflict", "failed", "invalid")
 NOT_KEPT = "values not kept: the ledger no longer holds them and this run left no run file"
@@ -216,27 +218,31 @@ def ledger_states(ledger: Ledger, run_id: int) -> Iterator[tuple[str, str, str, 
 
 def ledger_rows(ledger: Ledger, run_id: int) -> Iterator[Row]:
     """A run's rows from the ledger alone: the values written against those gcx wrote before
-    (Genesys's own "before" is not known); when the ledger no longer keeps an op's values,
-    the row says so (:data:`NOT_KEPT`)."""
+    (Genesys's own "before" is not known), rebuilt for done ops (:func:`values_of_ops`); an op
+    not done keeps no values once it failed: the row says so (:data:`NOT_KEPT`)."""
     for got in _ledger_chunks(ledger, run_id):
-        prev = previous_applied(ledger, run_id, [(str(r[1]), str(r[2])) for r in got])
-        for _id, kind, key, op, st, gid, line, payload in got:
-            try:
-                data = json.loads(payload) if payload else None
-            except ValueError:
-                data = None
-            got_applied = data.get("applied") if isinstance(data, dict) else None
-            kept = isinstance(got_applied, dict)
-            applied: dict[str, Any] = got_applied if isinstance(got_applied, dict) else {}
+        around = values_of_ops(
+            ledger, [(int(r[0]), str(r[1]), str(r[2])) for r in got if str(r[4]) == "done"]
+        )
+        for op_id, kind, key, op, st, gid, line, payload in got:
+            before, after, record_gid = around.get(int(op_id), (None, None, None))
+            if str(st) != "done":  # a ledger of schema 2 read as it is kept what it meant to write
+                try:
+                    data = json.loads(payload) if payload else None
+                except ValueError:
+                    data = None
+                got_applied = data.get("applied") if isinstance(data, dict) else None
+                after = got_applied if isinstance(got_applied, dict) else None
+            kept = after is not None or op == "delete"
             yield Row(
                 kind=str(kind),
                 key=str(key),
                 op=str(op),
                 line=line,
-                genesys_id=gid,
+                genesys_id=gid or record_gid,
                 state=str(st),
-                changes=ledger_changes(prev.get((str(kind), str(key))), applied) if kept else [],
-                reason="" if kept or op == "delete" else NOT_KEPT,
+                changes=ledger_changes(before, after) if after is not None else [],
+                reason="" if kept else NOT_KEPT,
             )
 
 
@@ -256,32 +262,49 @@ def ledger_changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list
     ]
 
 
-def previous_applied(
-    ledger: Ledger, run_id: int, keys: list[tuple[str, str]]
-) -> dict[tuple[str, str], dict[str, Any]]:
-    """The values gcx wrote for each (kind, key) in its latest successful op before ``run_id``."""
-    t = ledger.t_ops
-    out: dict[tuple[str, str], dict[str, Any]] = {}
+def values_of_ops(
+    ledger: Ledger, ops: list[tuple[int, str, str]]
+) -> dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]]:
+    """(values before, values after, the record's Genesys id) of each done op (id, kind, key):
+    the ledger keeps a done op's undo only, so they are rebuilt from the record's values now
+    and the undos of the record's later ops (:func:`gcx.sync.rows.values_around`). "before" is
+    gcx's last written value, not necessarily Genesys's; a record refreshed since without a
+    write (adoption, reconciliation) shows its values as refreshed."""
+    t, r = ledger.t_ops, ledger.t_records
+    out: dict[int, tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]] = {}
     with ledger.engine.connect() as conn:
-        for kind in sorted({k for k, _ in keys}):
-            ids = sorted({e for k, e in keys if k == kind})
-            for start in range(0, len(ids), 500):
-                rows = conn.execute(
-                    select(t.c.external_id, t.c.payload)
-                    .where(
+        for kind in sorted({k for _, k, _ in ops}):
+            mine = {key: op_id for op_id, k, key in ops if k == kind}
+            keys = sorted(mine)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                first = min(mine[k] for k in chunk)
+                undos: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+                for key, op_id, payload in conn.execute(
+                    select(t.c.external_id, t.c.id, t.c.payload).where(
                         and_(
-                            t.c.kind == kind,
-                            t.c.external_id.in_(ids[start : start + 500]),
-                            t.c.run_id < run_id,
-                            t.c.state == "done",
+                            t.c.kind == kind, t.c.external_id.in_(chunk), t.c.id >= first, t.c.state == "done"
                         )
                     )
-                    .order_by(t.c.id)
-                )
-                for key, payload in rows:
-                    data = json.loads(payload)
-                    if isinstance(data, dict) and isinstance(data.get("applied"), dict):
-                        out[(kind, str(key))] = data["applied"]
+                ):
+                    undos.setdefault(str(key), []).append(
+                        (int(op_id), json.loads(payload) if payload else {})
+                    )
+                current = {
+                    str(key): (json.loads(applied), str(gid))
+                    for key, applied, gid in conn.execute(
+                        select(r.c.external_id, r.c.applied, r.c.genesys_id).where(
+                            and_(r.c.kind == kind, r.c.external_id.in_(chunk))
+                        )
+                    )
+                }
+                for key in chunk:
+                    op_id = mine[key]
+                    later = sorted(undos.get(key, []), key=lambda u: u[0], reverse=True)
+                    own = next((u for i, u in later if i == op_id), {})
+                    values, gid = current.get(key, (None, None))
+                    before, after = values_around(values, [u for i, u in later if i > op_id], own)
+                    out[op_id] = (before, after, gid)
     return out
 
 
