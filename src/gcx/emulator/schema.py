@@ -31,6 +31,8 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from phonenumbers import PhoneMetadata, PhoneNumberType
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, _number_type_helper
 
 SCHEMA_PREFIX = "#/components/schemas/"
 
@@ -117,7 +119,7 @@ def parse_phone(display: str, region: str) -> tuple[str, str, str] | None:
         return None
     if not phonenumbers.is_possible_number(parsed):
         return None
-    region_code = phonenumbers.region_code_for_number(parsed)
+    region_code = region_code_for_number(parsed)
     return (
         phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
         phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
@@ -125,9 +127,72 @@ def parse_phone(display: str, region: str) -> tuple[str, str, str] | None:
     )
 
 
-@lru_cache(maxsize=4096)
+#: Countries sharing a calling code (+1, +7, +44...): each region with its metadata and its
+#: leading-digits pattern compiled (phonenumbers looks the pattern up in its cache per region).
+_REGION_TESTS: dict[int, list[tuple[str, Any, re.Pattern[str] | None]]] = {}
+
+
+def region_code_for_number(number: phonenumbers.PhoneNumber) -> str | None:
+    """``phonenumbers.region_code_for_number``, step for step, with the patterns compiled once.
+
+    A calling code shared by several regions (+1: 25 of them) is resolved by trying each region in
+    phonenumbers' order: its leading digits when it has them, else a full validation; a number of
+    no region (an unassigned area code) tries them all. ``tests/emulator/test_email_fast.py``
+    checks the answer against phonenumbers' own on numbers of every calling code.
+    """
+    code = number.country_code
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(code) if code is not None else None
+    if code is None or regions is None:
+        return None
+    if len(regions) == 1:
+        return str(regions[0])
+    tests = _REGION_TESTS.get(code)
+    if tests is None:
+        tests = []
+        for region in regions:
+            metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
+            if metadata is not None:
+                leading = metadata.leading_digits
+                tests.append((region, metadata, re.compile(leading) if leading is not None else None))
+        _REGION_TESTS[code] = tests
+    national = phonenumbers.national_significant_number(number)
+    for region, metadata, leading_digits in tests:
+        if leading_digits is not None:
+            if leading_digits.match(national):
+                return region
+        elif _number_type_helper(national, metadata) != PhoneNumberType.UNKNOWN:
+            return region
+    return None
+
+
+#: Addresses of plain ASCII (dot-separated runs of letters, digits, ``_``, ``+``, ``-`` before the
+#: @-sign; letters, digits, dots and hyphens after it): email-validator's verdict on those is its
+#: verdict on the domain alone once the lengths are within bounds.
+_PLAIN_EMAIL = re.compile(r"([A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*)@([A-Za-z0-9.\-]+)")
+
+
 def email_problem(text: str) -> str | None:
-    """Why ``text`` is not a valid email address, or None when it is."""
+    """Why ``text`` is not a valid email address, or None when it is (email-validator's verdict).
+
+    A plain ASCII address (see ``_PLAIN_EMAIL``) whose parts are within the length limits (64
+    before the @-sign, 254 in all) is valid exactly when its domain is, which is checked once per
+    domain; anything else, and every address that is not valid, gets email-validator's full
+    check and its own message. ``tests/emulator/test_email_fast.py`` compares both on hostile
+    addresses.
+    """
+    plain = _PLAIN_EMAIL.fullmatch(text)
+    if (
+        plain is not None
+        and len(plain.group(1)) <= 64
+        and len(text) <= 254
+        and _full_email_problem(f"a@{plain.group(2)}") is None
+    ):
+        return None
+    return _full_email_problem(text)
+
+
+@lru_cache(maxsize=4096)
+def _full_email_problem(text: str) -> str | None:
     try:
         validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
