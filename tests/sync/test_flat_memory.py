@@ -122,6 +122,9 @@ def test_snapshot_prefers_the_ledgers_record_then_the_oldest(tmp_path: Path) -> 
         idx2.add_page([b], SRC)
         idx2.add_page([a], SRC, lambda keys: {"k": "a"} if "k" in keys else {})
         assert idx2.get("k") == a and dict(idx2.ids()) == {"k": "a"} and idx.get("k") == b
+        idx2.discard()  # a scan made for one question: its rows go, the other snapshot's stay
+        assert idx2.get("k") is None and idx.get("k") == b
+        assert spill.query("SELECT count(*) FROM remote WHERE snap = ?", [idx2.snap]) == [(0,)]
     finally:
         spill.close()
 

@@ -77,6 +77,7 @@ class Finder:
         if len(keys) > self.lookup_budget(kind):
             idx = await self.scan_index(kind)
             got = idx.get_many(keys)
+            idx.discard()
             return {k: got.get(k) for k in keys}
         for key in keys:
             run.lookups += 1

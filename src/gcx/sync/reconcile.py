@@ -80,6 +80,7 @@ class Reconciler:
             if creates:
                 scanned = await self.finder.scan_index(kind)
                 got = scanned.get_many(creates)
+                scanned.discard()
                 for key in creates:
                     found[(kind, key)] = got.get(key)
         return found

@@ -121,6 +121,10 @@ class Snapshot:
     def _set_key(self, rid: str, key: str | None) -> None:
         self.spill.conn.execute("UPDATE remote SET key = ? WHERE snap = ? AND id = ?", (key, self.snap, rid))
 
+    def discard(self) -> None:
+        """Drop this snapshot's rows (a scan made for one question, answered)."""
+        self.spill.conn.execute("DELETE FROM remote WHERE snap = ?", (self.snap,))
+
     # ------------------------------------------------------------------ reading
 
     def ids_of(self, keys: Iterable[str]) -> dict[str, str]:
