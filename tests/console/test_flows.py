@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from gcx.console.approvals import ApprovalPolicy, approval_reasons, change_counts
 from gcx.console.execute import plan_signature
@@ -32,6 +33,31 @@ def test_approval_policy_is_pure() -> None:
     ]
     assert approval_reasons(ApprovalPolicy(on_delete=True), planned) == ["1 delete(s)"]
     assert approval_reasons(ApprovalPolicy(always=True), {"contact": {"unchanged": 9}}) == []
+
+
+def test_only_approved_data_writes_pass_the_guard() -> None:
+    from gcx.console.execute import NotApproved, approved_only
+    from gcx.sync.plan import Change, Op
+
+    update = {"op": "update", "kind": "contact", "externalId": "c-1", "genesysId": "g1",
+              "changes": [{"field": "firstName", "from": "A", "to": "B"}]}  # fmt: skip
+    identity_only = {"op": "update", "kind": "contact", "externalId": "c-2", "genesysId": "g2"}
+    approved = plan_signature(
+        [update, identity_only, {"op": "unchanged", "kind": "contact", "externalId": "c-3"}]
+    )
+    assert len(approved) == 1  # neither the unchanged record nor the identity-only update writes data
+    guard = approved_only(approved)
+    guard(Op("update", "contact", "c-1", genesys_id="g1", changes=[Change("firstName", "A", "B")]))
+    guard(Op("update", "contact", "c-2", genesys_id="g2", needs_identity=True))  # adds gcx's identity only
+    guard(Op("unchanged", "contact", "c-3"))
+    for other in (
+        Op(
+            "update", "contact", "c-1", genesys_id="g1", changes=[Change("firstName", "A", "C")]
+        ),  # another value
+        Op("delete", "contact", "c-4", genesys_id="g4"),
+    ):
+        with pytest.raises(NotApproved, match="not in the approved plan"):
+            guard(other)
 
 
 async def test_approve_applies_exactly_that_plan(env: Env, http: httpx.AsyncClient) -> None:

@@ -102,9 +102,18 @@ def op_signature(op: dict[str, Any]) -> tuple[str, str, str, str, str]:
     )
 
 
+def writes_data(op: dict[str, Any]) -> bool:
+    """Pure: does this op change a record's data? Not an unchanged record, nor an update without
+    changes: that only adds gcx's identity to a record that already matches the source (a plan
+    made before gcx's External Source exists shows it unchanged: "apply will add it")."""
+    kind = op.get("op")
+    return kind != "unchanged" and not (kind == "update" and not op.get("changes"))
+
+
 def plan_signature(ops: Iterable[dict[str, Any]]) -> Signature:
-    """Pure: the writes of a plan (unchanged records left out), order-independent."""
-    return tuple(sorted(op_signature(o) for o in ops if o.get("op") != "unchanged"))
+    """Pure: the writes of a plan (records whose data it leaves as they are left out),
+    order-independent."""
+    return tuple(sorted(op_signature(o) for o in ops if writes_data(o)))
 
 
 def read_plan_ops(path: Path) -> list[dict[str, Any]]:
@@ -132,7 +141,7 @@ def approved_only(approved: Signature) -> Callable[[Op], None]:
 
     def check(op: Op) -> None:
         data = op.to_json()
-        if data.get("op") != "unchanged" and op_signature(data) not in allowed:
+        if writes_data(data) and op_signature(data) not in allowed:
             raise NotApproved(
                 f"{op.op} {op.kind} {op.key} is not in the approved plan (Genesys, the ledger or the "
                 "source changed while it was applied): stopped before writing it"
