@@ -381,7 +381,9 @@ def table(results: dict[str, list[Row]], contacts: int, orgs: int) -> str:
         per = first.extra.get("ledger", 0) / stored
         lines.append(
             f"{label}: ledger {per:.0f} bytes/record; emulator after the first sync "
-            f"{emu_rss / stored:.0f} bytes (RSS above the empty emulator's) and {first.emu_cpu / stored * 1000:.3f} ms CPU per stored record; written {json.dumps(first.extra.get('written'))}"
+            f"{emu_rss / stored / 1024:.2f} KB (RSS above the empty emulator's) and "
+            f"{first.emu_cpu / stored * 1000:.3f} ms CPU per stored record; "
+            f"written {json.dumps(first.extra.get('written'))}"
         )
     return "\n".join(lines)
 
