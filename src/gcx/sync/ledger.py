@@ -48,7 +48,14 @@ from gcx.sync.lease import DEFAULT_LEASE_SECONDS, Holder, LeaseKeeper, held_by_o
 from gcx.sync.ledger_history import done_undos, prune_done
 from gcx.sync.ledger_migrate import compact
 from gcx.sync.ledger_reads import RecordReads
-from gcx.sync.ledger_tables import COMPACT_VERSION, absent, is_legacy, ledger_tables, sqlite_pragmas
+from gcx.sync.ledger_tables import (
+    COMPACT_VERSION,
+    NOT_DONE,
+    absent,
+    is_legacy,
+    ledger_tables,
+    sqlite_pragmas,
+)
 from gcx.sync.rows import (
     OPEN_STATES,
     TRANSITIONS,
@@ -66,7 +73,6 @@ from gcx.sync.rows import (
 
 DEFAULT_LEDGER_FILE = "gcx-ledger.sqlite"
 SCHEMA_VERSION = COMPACT_VERSION  # 2: keys in NFC (gcx.sync.keyform); 3: compact (ledger_migrate)
-NOT_DONE = "state <> 'done'"  # the partial index of the ops not done: name it in such queries
 
 
 def _now() -> str:

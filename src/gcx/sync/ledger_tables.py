@@ -66,6 +66,9 @@ from gcx import redact
 from gcx.errors import ConfigError
 from gcx.sync.ledger_codec import Digest, EpochTime, GenesysId, KindCode, OpCode, PackedJson
 
+#: The ops not done (open or failed): the condition of their partial index, which a query uses
+#: only when it names this very condition among its terms (SQLite does not infer it from ``IN``).
+NOT_DONE = "state <> 'done'"
 #: Schema 3: values stored compactly (:mod:`gcx.sync.ledger_codec`), open ops' values apart.
 COMPACT_VERSION = 3
 
@@ -142,13 +145,12 @@ def ledger_tables(prefix: str, *, legacy: bool = False) -> LedgerTables:
         Index(f"{prefix}ops_key", "kind", "external_id"),
     ]
     if not legacy:
-        # only the ops not done (open or failed): a query uses it with ``state <> 'done'``
         op_columns.append(
             Index(
                 f"{prefix}ops_open",
                 "state",
-                sqlite_where=text("state <> 'done'"),
-                postgresql_where=text("state <> 'done'"),
+                sqlite_where=text(NOT_DONE),
+                postgresql_where=text(NOT_DONE),
             )
         )
     ops = Table(f"{prefix}ops", md, *op_columns)
