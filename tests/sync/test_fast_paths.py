@@ -22,6 +22,7 @@ from gcx.sync.fields import (
     normalize_phone,
     to_value,
 )
+from gcx.sync.records import build_record
 
 
 def slow_phone(raw: str, default_country: str | None) -> str:
@@ -237,6 +238,30 @@ def test_text_fast_path_equals_the_general_rules(raw: str, path: str, kind: str)
         assert exc.field == path
         got = ("error", exc.reason)
     assert got == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    raw=st.one_of(text_values, st.text(min_size=995, max_size=1010), st.integers(), st.none()),
+    path=st.sampled_from(["firstName", "address.state", "address.postalCode", "name", "industry"]),
+    kind=st.sampled_from(["organization", "contact"]),
+)
+def test_build_record_reads_text_fields_as_to_value_does(raw: object, path: str, kind: str) -> None:
+    """build_record's inline reading of a plain text field gives to_value's value or issue."""
+    try:
+        spec = field_spec(kind, path)  # type: ignore[arg-type]
+    except FieldError:
+        return
+    values = {"name": "Acme"} if kind == "organization" and path != "name" else {}
+    built = build_record(kind, "k-1", {**values, path: raw}, line=3)  # type: ignore[arg-type]
+    try:
+        expected: tuple[str, object] = ("ok", to_value(spec, raw))
+    except FieldError as exc:
+        expected = ("error", exc.reason)
+    if built.record is not None:
+        assert ("ok", built.record.values[path]) == expected
+    else:
+        assert [(i.field, i.reason) for i in built.issues][:1] == [(path, expected[1])]
 
 
 @settings(max_examples=300, deadline=None)

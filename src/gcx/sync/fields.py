@@ -332,16 +332,22 @@ def same(kind: Kind, path: str, a: Any, b: Any) -> bool:
 _PHONE_KEEP = ("extension", "acceptsSMS")
 
 
+@functools.lru_cache(maxsize=4096)
+def _place(kind: Kind, path: str) -> tuple[tuple[str, ...], str, str]:
+    """Where ``path`` is written in a body: (parent keys, leaf key, field type); read once."""
+    *parents, leaf = path.split(".")
+    return tuple(parents), leaf, field_spec(kind, path).type
+
+
 def set_path(body: dict[str, Any], kind: Kind, path: str, value: Any) -> None:
     """Write normalised ``value`` (``None`` removes) at ``path`` in an API body, in place.
 
     Siblings are kept: changing ``address.city`` keeps ``address.address1``; changing a
     phone keeps its ``extension`` and ``acceptsSMS``.
     """
-    spec = field_spec(kind, path)
-    parts = path.split(".")
+    parents, leaf, kind_of = _place(kind, path)
     parent: dict[str, Any] = body
-    for part in parts[:-1]:
+    for part in parents:
         child = parent.get(part)
         if not isinstance(child, dict):
             if value is None:
@@ -349,14 +355,15 @@ def set_path(body: dict[str, Any], kind: Kind, path: str, value: Any) -> None:
             child = {}
             parent[part] = child
         parent = child
-    leaf = parts[-1]
     if value is None:
         parent.pop(leaf, None)
         return
-    if spec.type == "phone":
+    if kind_of == "phone":
         old = parent.get(leaf)
-        kept = {k: old[k] for k in _PHONE_KEEP if isinstance(old, dict) and k in old}
-        parent[leaf] = {"display": value, **kept}
+        if isinstance(old, dict):
+            parent[leaf] = {"display": value, **{k: old[k] for k in _PHONE_KEEP if k in old}}
+        else:
+            parent[leaf] = {"display": value}
         return
     parent[leaf] = copy.deepcopy(value) if isinstance(value, list) else value
 
@@ -367,3 +374,4 @@ def clear_caches() -> None:
     clear_phone_cache()
     _domain_error.cache_clear()
     field_spec.cache_clear()
+    _place.cache_clear()

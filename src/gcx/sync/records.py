@@ -62,8 +62,13 @@ class Record:
         return out
 
 
+#: ``json.dumps(..., sort_keys=True, ensure_ascii=False, default=str)``, made once (the hash's text
+#: must never change: ledgers keep hashes across versions).
+_HASH_TEXT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str).encode
+
+
 def values_hash(kind: Kind, values: Mapping[str, Any]) -> str:
-    text = json.dumps([kind, sorted(values.items())], sort_keys=True, ensure_ascii=False, default=str)
+    text = _HASH_TEXT([kind, sorted(values.items())])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
@@ -133,6 +138,11 @@ def build_record(
     for path, raw in raw_values.items():
         try:
             spec = field_spec(kind, path)
+            if spec.type == "str" and type(raw) is str:  # the common case, as to_value reads it
+                text = raw.strip()
+                if text and (spec.max_len is None or len(text) <= spec.max_len):
+                    values[path] = text
+                    continue
             country = countries.get(path) or phone_country
             values[path] = to_value(spec, raw, phone_country=country)
         except FieldError as exc:
