@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from gcx.cli.context import CliContext, CliError
@@ -18,6 +19,27 @@ if TYPE_CHECKING:  # the engine (SQLAlchemy, the client) is imported when a sync
     from gcx.sync.plan import Op
     from gcx.sync.report import RunReport
     from gcx.sync.source import Source
+
+
+#: The collector's thresholds during a run: a sync allocates millions of short-lived objects
+#: (records, bodies, answers) with no cycles, which reference counting frees; at the default
+#: (700, 10, 10) the collector ran every 700 of them and scanned the whole heap often, about a
+#: tenth of a first sync's CPU.
+RUN_GC_THRESHOLDS = (100_000, 50, 1000)
+
+
+@contextlib.contextmanager
+def batch_gc() -> Iterator[None]:
+    """For one command's run: what is loaded so far (modules, settings) is moved out of the
+    collector's sight (``gc.freeze``) and collections are rarer; both are restored after."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
 
 
 def run_sync(
@@ -90,7 +112,8 @@ def run_sync(
                     proofs.remember(report)
                 return report, engine.exception
 
-    report, exc = asyncio.run(main())
+    with batch_gc():
+        report, exc = asyncio.run(main())
     return report, exc, url
 
 
