@@ -148,3 +148,26 @@ def test_nan_is_not_written_as_null_by_the_fallback() -> None:
     # for other values still refuses it as httpx did
     with pytest.raises(ValueError):
         jsonfast.dumps({"x": math.nan, 1: "non-string key sends it to the standard library"})
+
+
+ledger_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(ledger_values)
+def test_dumps_sorted_writes_the_standard_librarys_text(value: Any) -> None:
+    """Without floats, the very text json.dumps writes (the ledger's values, payloads)."""
+    assert jsonfast.dumps_sorted(value) == json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_dumps_sorted_reads_back_as_the_standard_librarys_text(value: Any) -> None:
+    expected = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert _same(json.loads(jsonfast.dumps_sorted(value)), json.loads(expected))
