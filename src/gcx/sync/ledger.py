@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 
-from gcx import extras, redact
+from gcx import extras, jsonfast, redact
 from gcx.errors import ConfigError
 from gcx.private import create_private
 from gcx.sync.errors import IllegalTransitionError, LeaseLostError, LedgerLockedError
@@ -431,9 +431,7 @@ class Ledger(RecordReads):
                         {
                             "op_id": op_id,
                             "batch_id": batch_id,
-                            "payload": json.dumps(
-                                op.payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")
-                            ),
+                            "payload": jsonfast.dumps_sorted(op.payload),
                         }
                         for op_id, op in zip(ids, ops, strict=True)
                     ],

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from gcx import jsonfast
 from gcx.redact import redact_url
 from gcx.sync.errors import BindingError, IllegalTransitionError
 from gcx.sync.fields import Kind
@@ -99,7 +100,7 @@ def json_text(values: Mapping[str, Any]) -> str:
     """The ledger's JSON of a values mapping (a :class:`JsonObject` is written as it was read)."""
     if isinstance(values, JsonObject):
         return values.text
-    return json.dumps(dict(values), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return jsonfast.dumps_sorted(dict(values))
 
 
 def done_payload(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any] | None:
