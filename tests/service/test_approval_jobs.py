@@ -333,9 +333,8 @@ async def test_sigterm_stops_an_approved_apply_after_the_batch_in_flight_and_the
         assert (await s.post(f"/approvals/{waiting.id}/approve")).status_code == 303
 
         def contacts_done() -> int:
-            sql = (
-                "SELECT count(*) FROM gcx_crm_ops WHERE state = 'done' AND kind = 'contact' AND op = 'create'"
-            )
+            # kind 'c' contact, op 'c' create: as the ledger stores them (gcx.sync.ledger_codec)
+            sql = "SELECT count(*) FROM gcx_crm_ops WHERE state = 'done' AND kind = 'c' AND op = 'c'"
             return int(query(pg_url, sql)[0][0])
 
         async with s.worker():  # stopped (SIGTERM's stop flag) once it has written some contacts
