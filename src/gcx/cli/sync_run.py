@@ -21,24 +21,16 @@ if TYPE_CHECKING:  # the engine (SQLAlchemy, the client) is imported when a sync
     from gcx.sync.source import Source
 
 
-#: The collector's thresholds during a run: a sync allocates millions of short-lived objects
-#: (records, bodies, answers) with no cycles, which reference counting frees; at the default
-#: (700, 10, 10) the collector ran every 700 of them and scanned the whole heap often, about a
-#: tenth of a first sync's CPU.
-RUN_GC_THRESHOLDS = (100_000, 50, 1000)
-
-
 @contextlib.contextmanager
 def batch_gc() -> Iterator[None]:
-    """For one command's run: what is loaded so far (modules, settings) is moved out of the
-    collector's sight (``gc.freeze``) and collections are rarer; both are restored after."""
-    before = gc.get_threshold()
+    """For one command's run, what is loaded so far (modules, models, settings: most of the heap)
+    is moved out of the collector's sight (``gc.freeze``): its full collections no longer scan it
+    again and again while the run allocates millions of short-lived objects. The thresholds stay
+    the default ones (higher ones saved no more CPU and let garbage linger: peak RSS grew)."""
     gc.freeze()
-    gc.set_threshold(*RUN_GC_THRESHOLDS)
     try:
         yield
     finally:
-        gc.set_threshold(*before)
         gc.unfreeze()
 
 
