@@ -2,8 +2,9 @@
 
 The CLI's options, the sync's source values, the comparison of two records and the checks of
 the test harness all ask :func:`read_phone`. A number written with ``+`` and its country code
-ignores the country it is read with. The emulator keeps its own copy on purpose: it must not
-agree with gcx by construction.
+ignores the country it is read with. The emulator keeps its own reading on purpose (it must not
+agree with gcx by construction) and shares only :func:`nanp_national`, the spelling rule that
+both hold to phonenumbers in their tests.
 """
 
 from __future__ import annotations
@@ -44,14 +45,25 @@ def read_phone(text: str, region: str | None) -> tuple[str | None, str | None]:
     A North American number in a usual spelling is read without phonenumbers (same answer, a
     tenth of the time); any other reading is phonenumbers', remembered per (text, region).
     """
+    national = nanp_national(text, region)
+    if national is not None:
+        return f"+1{national}", None
+    return _parsed(text, region)
+
+
+def nanp_national(text: str, region: str | None) -> str | None:
+    """The ten digits of a North American number in a usual spelling (see ``_NANP_TEN``), or None
+    for any other text: phonenumbers reads such a number, in ``region``, as exactly ``+1`` and
+    these digits. The one place of this rule: :func:`read_phone` and the emulator's phone check
+    both use it (each tested against phonenumbers).
+    """
     if text.startswith("+"):
         match = _NANP_INTL.fullmatch(text)
     else:
         match = _NANP_HOME.fullmatch(text) if region in NANP_FAST_REGIONS else None
-    if match is not None:
-        area = match.group(1) or match.group(2)
-        return f"+1{area}{match.group(3)}{match.group(4)}", None
-    return _parsed(text, region)
+    if match is None:
+        return None
+    return f"{match.group(1) or match.group(2)}{match.group(3)}{match.group(4)}"
 
 
 def clear_cache() -> None:

@@ -31,8 +31,10 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from phonenumbers import PhoneMetadata, PhoneNumberType
-from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, _number_type_helper
+from phonenumbers import PhoneMetadata
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+
+from gcx.phones import nanp_national
 
 SCHEMA_PREFIX = "#/components/schemas/"
 
@@ -112,7 +114,25 @@ def normalize_phone(phone: dict[str, Any]) -> dict[str, Any]:
 
 @lru_cache(maxsize=4096)
 def parse_phone(display: str, region: str) -> tuple[str, str, str] | None:
-    """(international display, E.164, country) for a number that parses, else None."""
+    """(international display, E.164, country) for a number that parses, else None.
+
+    A North American number in a usual spelling (:func:`gcx.phones.nanp_national`) is answered
+    without parsing: ``+1 AAA-EEE-SSSS``, ``+1`` and the ten digits, its region looked up as
+    phonenumbers does. ``tests/emulator/test_phone_fast.py`` holds it to :func:`parse_phone_slow`.
+    """
+    national = nanp_national(display, region)
+    if national is None:
+        return parse_phone_slow(display, region)
+    region_code = _region_for(1, national)
+    return (
+        f"+1 {national[:3]}-{national[3:6]}-{national[6:]}",
+        f"+1{national}",
+        region_code if region_code and region_code != "ZZ" else "1",
+    )
+
+
+def parse_phone_slow(display: str, region: str) -> tuple[str, str, str] | None:
+    """:func:`parse_phone` through phonenumbers for every number."""
     try:
         parsed = phonenumbers.parse(display, region)
     except phonenumbers.NumberParseException:
@@ -141,8 +161,66 @@ def region_code_for_number(number: phonenumbers.PhoneNumber) -> str | None:
     checks the answer against phonenumbers' own on numbers of every calling code.
     """
     code = number.country_code
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(code) if code is not None else None
-    if code is None or regions is None:
+    if code is None:
+        return None
+    return _region_for(code, phonenumbers.national_significant_number(number))
+
+
+#: Per (region, length of a national number): the general pattern and the patterns of every
+#: number type whose lengths allow it, as one alternation; None when no type can match.
+_KNOWN_TYPE: dict[tuple[str, int], tuple[re.Pattern[str], re.Pattern[str]] | None] = {}
+_TYPE_DESCS = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+
+
+def _desc_pattern(desc: Any, length: int) -> str | None:
+    """A number description's pattern when a number of ``length`` digits may match it."""
+    if desc is None or not desc.national_number_pattern:
+        return None
+    if desc.possible_length and length not in desc.possible_length:
+        return None
+    return str(desc.national_number_pattern)
+
+
+def _known_type(region: str, metadata: Any, national: str) -> bool:
+    """``_number_type_helper(national, metadata) != UNKNOWN``, in at most two matches.
+
+    phonenumbers asks the general description, then each type's in turn (its lengths, then its
+    pattern); a number is of some type exactly when the general pattern and one type's pattern
+    of a fitting length match it whole.
+    """
+    key = (region, len(national))
+    if key not in _KNOWN_TYPE:
+        general = _desc_pattern(metadata.general_desc, len(national))
+        types = [_desc_pattern(getattr(metadata, name), len(national)) for name in _TYPE_DESCS]
+        alternatives = [f"(?:{pattern})" for pattern in types if pattern is not None]
+        _KNOWN_TYPE[key] = (
+            (re.compile(general), re.compile("|".join(alternatives)))
+            if general is not None and alternatives
+            else None
+        )
+    tests = _KNOWN_TYPE[key]
+    return (
+        tests is not None
+        and tests[0].fullmatch(national) is not None
+        and tests[1].fullmatch(national) is not None
+    )
+
+
+def _region_for(code: int, national: str) -> str | None:
+    """The region of the number ``+code national`` (see :func:`region_code_for_number`)."""
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
+    if regions is None:
         return None
     if len(regions) == 1:
         return str(regions[0])
@@ -155,12 +233,11 @@ def region_code_for_number(number: phonenumbers.PhoneNumber) -> str | None:
                 leading = metadata.leading_digits
                 tests.append((region, metadata, re.compile(leading) if leading is not None else None))
         _REGION_TESTS[code] = tests
-    national = phonenumbers.national_significant_number(number)
     for region, metadata, leading_digits in tests:
         if leading_digits is not None:
             if leading_digits.match(national):
                 return region
-        elif _number_type_helper(national, metadata) != PhoneNumberType.UNKNOWN:
+        elif _known_type(region, metadata, national):
             return region
     return None
 

@@ -1,0 +1,99 @@
+"""The emulator's North American fast path of the phone check against phonenumbers: the same
+(international display, E.164, country) as :func:`parse_phone_slow` for every usual spelling in
+every region, and the one-match type test the region lookup uses as phonenumbers' own."""
+
+from __future__ import annotations
+
+import random
+
+import phonenumbers
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from phonenumbers import PhoneMetadata, PhoneNumberType
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, _number_type_helper
+
+from gcx.emulator.schema import _known_type, parse_phone, parse_phone_slow
+
+fast_parse = parse_phone.__wrapped__  # past the cache: every call takes the path it would
+
+#: Area codes of every North American region (from their example numbers) and of none (200, 555).
+AREAS = sorted(
+    {
+        str(PhoneMetadata.metadata_for_region(region).general_desc.example_number or "2125550100")[:3]
+        for region in COUNTRY_CODE_TO_REGION_CODE[1]
+    }
+    | {"200", "212", "204", "555", "800", "900", "999", "311", "911"}
+)
+AREA = st.sampled_from(AREAS) | st.from_regex(r"[0-9]{3}", fullmatch=True)
+FOUR = st.from_regex(r"[0-9]{4}", fullmatch=True)
+THREE = st.from_regex(r"[0-9]{3}", fullmatch=True)
+SEP = st.sampled_from(["", " ", "-", ".", "  ", "/"])
+PREFIX = st.sampled_from(["", "+1", "+1 ", "+1-", "1", "1 ", "1-", "+ 1", "+01", "11", "+"])
+REGION = st.sampled_from(["US", "CA", "GB", "JM", "PR", "DE", "ZZ", "BS"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(PREFIX, AREA, st.booleans(), SEP, THREE, SEP, FOUR, REGION)
+def test_fast_path_answers_as_phonenumbers(
+    prefix: str, area: str, parens: bool, sep1: str, exchange: str, sep2: str, line: str, region: str
+) -> None:
+    text = f"{prefix}{f'({area})' if parens else area}{sep1}{exchange}{sep2}{line}"
+    assert fast_parse(text, region) == parse_phone_slow(text, region), (text, region)
+
+
+def test_fast_path_on_every_region_of_plus_one() -> None:
+    rnd = random.Random(7)
+    for region in COUNTRY_CODE_TO_REGION_CODE[1]:
+        metadata = PhoneMetadata.metadata_for_region(region)
+        for desc in (metadata.fixed_line, metadata.mobile, metadata.toll_free, metadata.general_desc):
+            example = desc.example_number if desc is not None else None
+            if not example:
+                continue
+            for text in (f"+1{example}", f"+1 ({example[:3]}) {example[3:6]}-{example[6:]}", example):
+                for home in ("US", "CA", region):
+                    assert fast_parse(text, home) == parse_phone_slow(text, home), (text, home)
+        for _ in range(200):
+            digits = str(example or "2125550100")[:3] + "".join(rnd.choice("0123456789") for _ in range(7))
+            assert fast_parse(digits, "US") == parse_phone_slow(digits, "US"), digits
+
+
+def test_known_type_answers_as_phonenumbers() -> None:
+    rnd = random.Random(3)
+    checked = 0
+    for code, regions in COUNTRY_CODE_TO_REGION_CODE.items():
+        for region in regions:
+            metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
+            if metadata is None:
+                continue
+            examples = [
+                str(getattr(metadata, name).example_number)
+                for name in ("fixed_line", "mobile", "toll_free", "premium_rate", "voip", "uan")
+                if getattr(metadata, name) is not None and getattr(metadata, name).example_number
+            ]
+            for _ in range(60):
+                base = rnd.choice(examples) if examples and rnd.random() < 0.7 else ""
+                keep = rnd.randint(0, len(base))
+                national = base[:keep] + "".join(
+                    rnd.choice("0123456789") for _ in range(rnd.randint(0, 12 - keep if keep < 12 else 1))
+                )
+                if not national:
+                    continue
+                expected = _number_type_helper(national, metadata) != PhoneNumberType.UNKNOWN
+                assert _known_type(region, metadata, national) == expected, (code, region, national)
+                checked += 1
+    assert checked > 10000
+
+
+def test_fast_path_leaves_other_spellings_to_phonenumbers() -> None:
+    for text in (
+        "+1 200 555 01",
+        "(212 555-0100",
+        "212--555-0100",
+        "+1 \uff10212 555 0100",
+        "+1 \u0662125550100",
+        "abc",
+    ):
+        assert fast_parse(text, "US") == parse_phone_slow(text, "US"), text
+    assert fast_parse("+1 200 555 0100", "US") == ("+1 200-555-0100", "+12005550100", "1")
+    assert fast_parse("(204) 555-0100", "CA") == parse_phone_slow("(204) 555-0100", "CA")
+    assert phonenumbers.parse("+12045550100").country_code == 1
