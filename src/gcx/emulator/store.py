@@ -80,7 +80,7 @@ class _Collection:
         self.zdict: bytes | None = None
 
     def pack(self, record: Record) -> bytes:
-        text = jsonio.dumps(record)
+        text = jsonio.dumps_stored(record)
         if self.zdict is None:
             self.zdict = text
         packer = zlib.compressobj(1, zlib.DEFLATED, _WBITS, 4, zlib.Z_DEFAULT_STRATEGY, self.zdict)
@@ -89,7 +89,7 @@ class _Collection:
     def unpack(self, row: bytes) -> Record:
         assert self.zdict is not None
         unpacker = zlib.decompressobj(_WBITS, self.zdict)
-        record: Record = jsonio.loads(unpacker.decompress(memoryview(row)[_SEQ:]))
+        record: Record = jsonio.loads_stored(unpacker.decompress(memoryview(row)[_SEQ:]))
         return record
 
     def get(self, record_id: str) -> Record | None:
