@@ -48,19 +48,22 @@ MAX_JSON_DEPTH = 64
 
 
 def nests_deeper(data: Any, limit: int) -> bool:
-    """Whether objects/arrays nest deeper than ``limit`` (iterative: no recursion on hostile input)."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
+    """Whether objects/arrays nest deeper than ``limit`` (iterative: no recursion on hostile input).
+
+    Level by level: the containers at each depth, until none is left or the depth passes ``limit``.
+    """
+    level: list[Any] = [data] if isinstance(data, dict | list) else []
+    depth = 1
+    while level:
         if depth > limit:
             return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+        deeper: list[Any] = []
+        for value in level:
+            for child in value.values() if isinstance(value, dict) else value:
+                if isinstance(child, dict | list):
+                    deeper.append(child)
+        level = deeper
+        depth += 1
     return False
 
 
