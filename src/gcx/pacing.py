@@ -9,7 +9,12 @@ long job should run *near* that rate and rarely be rejected, so the limiter:
 * on a 429, cuts the current rate (multiplicative decrease, never below a floor) and holds
   every request until the server's ``Retry-After`` has passed;
 * after each success, raises the rate again by a small step (additive increase) up to the
-  configured maximum.
+  configured maximum;
+* keeps the moments requests actually went out (:meth:`RateLimiter.admit`) and never lets one
+  go while the last minute, plus a small margin, already holds the ceiling's worth. Slots are
+  reserved before a request waits its turn, and a busy event loop (or a server still busy with
+  the previous request) can send one late while the next goes on time: evenly spaced slots
+  alone then put 301 requests in some server-side minute and earn a 429.
 
 Decisions are pure arithmetic on an injected clock (:meth:`RateLimiter.reserve`); callers do
 the waiting (:class:`gcx.transport.Requester` sleeps for what :meth:`~RateLimiter.reserve` says).
@@ -17,8 +22,10 @@ the waiting (:class:`gcx.transport.Requester` sleeps for what :meth:`~RateLimite
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +47,8 @@ class RateLimiter:
     fraction of the ceiling. ``increase``: requests-per-minute regained per success
     (default: 2% of the ceiling). ``cooldown``: 429s within this many seconds of the last
     cut count as the same episode (requests already in flight when the first 429 came).
+    ``window``/``margin``: the server's sliding window (Genesys counts requests per minute)
+    and how much later than a full window's end :meth:`admit` lets the next request go.
     """
 
     def __init__(
@@ -51,6 +60,8 @@ class RateLimiter:
         min_fraction: float = 0.1,
         increase: float | None = None,
         cooldown: float = 2.0,
+        window: float = 60.0,
+        margin: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < decrease < 1:
@@ -70,6 +81,12 @@ class RateLimiter:
         self._paused_until = float("-inf")
         self._last_cut = float("-inf")
         self.decreases = 0
+        self._window = window
+        self._margin = margin
+        # When the last `ceiling` requests went out (the ceiling: requests a window allows).
+        ceiling = math.floor(self.max_rate * window / 60.0)
+        self._sent: deque[float] = deque(maxlen=max(1, ceiling))
+        self.window_waits = 0
 
     @property
     def enabled(self) -> bool:
@@ -105,6 +122,24 @@ class RateLimiter:
             send_at = max(now, start - tolerance, self._paused_until)
             self._tat = start + interval
             return max(0.0, send_at - now)
+
+    def admit(self) -> float:
+        """Called when a request is about to go out (after :meth:`reserve`'s wait): the seconds
+        it must still wait (0.0: none) so that no window (plus the margin) holds more requests
+        than the ceiling allows, counted at the moments requests really go out. The request is
+        recorded as sent after that wait."""
+        if not self.enabled:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            sent = self._sent
+            send_at = now
+            if sent.maxlen is not None and len(sent) == sent.maxlen:
+                send_at = max(now, sent[0] + self._window + self._margin)
+            sent.append(send_at)
+            if send_at > now:
+                self.window_waits += 1
+            return send_at - now
 
     def on_success(self) -> None:
         """A request got through: regain some rate."""

@@ -342,6 +342,10 @@ class Requester:
             if waited > 0:
                 self.stats.add("waited_pacing", waited)
                 await self._sleep(waited)
+            late = self.limiter.admit()
+            if late > 0:
+                self.stats.add("waited_pacing", late)
+                await self._sleep(late)
 
     async def _wait_retry(self, delay: float, method: str, url: str, reason: str) -> None:
         self.stats.add("retries")

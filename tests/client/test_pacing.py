@@ -126,3 +126,49 @@ def test_invalid_arguments() -> None:
         RateLimiter(300, decrease=1.5)
     with pytest.raises(ValueError):
         RateLimiter(300, min_fraction=0)
+
+
+def test_late_sends_never_fill_a_server_minute() -> None:
+    """Slots are reserved before the wait; a request that goes out late (a busy loop) must not
+    let the requests after it crowd 301 into one sliding minute (the server counts sends)."""
+    clock = FakeClock()
+    limiter = RateLimiter(300, clock=clock, margin=0.25)
+    times: list[float] = []
+    for i in range(1200):
+        clock.advance(limiter.reserve())
+        if i % 300 == 0:
+            clock.advance(0.15)  # this one is sent late; the next ones are on time again
+        clock.advance(limiter.admit())
+        times.append(clock.now)
+    j = 0
+    for i, t in enumerate(times):
+        while times[j] <= t - 60:
+            j += 1
+        assert i - j + 1 <= 300, f"request {i} is the {i - j + 1}th in its minute"
+    # the guard costs little: still at least 99% of the allowed rate
+    assert 1199 / (times[-1] - times[0]) * 60 >= 297
+
+
+def test_without_the_guard_late_sends_overfill_a_minute() -> None:
+    """The case the guard exists for: evenly reserved slots alone, one send late."""
+    clock = FakeClock()
+    limiter = RateLimiter(300, clock=clock)
+    times: list[float] = []
+    for i in range(301):
+        clock.advance(limiter.reserve())
+        times.append(clock.now + (0.15 if i == 0 else 0.0))
+    times.sort()
+    assert times[300] - times[0] < 60  # 301 sends inside one minute
+
+
+def test_admit_is_free_when_disabled_and_records_in_order() -> None:
+    assert RateLimiter(0).admit() == 0.0
+    clock = FakeClock()
+    limiter = RateLimiter(2, clock=clock, margin=0.5)  # two a minute
+    assert limiter.admit() == 0.0
+    clock.advance(1)
+    assert limiter.admit() == 0.0
+    clock.advance(1)
+    assert limiter.admit() == pytest.approx(58.5)  # first send + 60 s + margin
+    assert limiter.admit() == pytest.approx(59.5)  # the next waits on the second send
+    assert limiter.window_waits == 2
