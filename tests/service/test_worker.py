@@ -55,9 +55,11 @@ options = { external_source = "push" }
         service.fleet.env = dict(ENV)
         await service.open()
         try:
-            worker = asyncio.create_task(service.run_worker())
+            # Both deferred before any worker runs: a worker taking the first at once would free
+            # its queueing lock (it is no longer waiting) and let the second in.
             assert await service.defer_run("crm")
             assert not await service.defer_run("crm")  # one waiting run per job
+            worker = asyncio.create_task(service.run_worker())
 
             async def crm_done() -> bool:
                 rows = query(
