@@ -10,12 +10,12 @@ Everything here is pure: :meth:`Cleaner.clean` returns the cleaned value and app
 :class:`FieldProblem` per bad field, named by its path (``address.city``,
 ``externalIds[0].value``).
 
-The rules are written once, as a walk over the spec (:meth:`Cleaner.clean_reference`, which
-reads each property's schema and description as it goes). :meth:`Cleaner.clean` runs the same
-rules compiled: each component schema turned once into a function per property, with its
-limits, enums and formats worked out ahead (a million contacts otherwise re-read the spec a
-million times). ``tests/emulator/test_schema_compiled.py`` runs both over valid and hostile
-bodies and requires the same cleaned values and the same problems, in the same order.
+The rules run compiled: each component schema is turned once into a function per property,
+with its limits, enums and formats worked out ahead (a million contacts otherwise re-read the
+spec a million times). The test oracle, ``tests/emulator/schema_reference.py``, is the plain
+walk over the spec (each property's schema and description read as it goes);
+``tests/emulator/test_schema_compiled.py`` runs both over valid and hostile bodies and
+requires the same cleaned values and the same problems, in the same order.
 """
 
 from __future__ import annotations
@@ -329,143 +329,9 @@ class Cleaner:
         """
         return self._object_rule(schema_name, nested)(value, path, problems)
 
-    def clean_reference(
-        self, schema_name: str, value: Any, path: str, problems: list[FieldProblem], *, nested: bool = False
-    ) -> Any:
-        """:meth:`clean` as a walk over the spec: the rules as written, slower (the reference)."""
-        if value is None:
-            return None
-        if not isinstance(value, dict):
-            problems.append(FieldProblem(path or "body", "must be a JSON object", value=_short(value)))
-            return None
-        read_only = READ_ONLY.get(schema_name, frozenset())
-        if nested:
-            read_only = read_only - {"id"}
-        out: dict[str, Any] = {}
-        for name, prop in self.properties(schema_name).items():
-            if name in read_only or name not in value:
-                continue
-            cleaned = self._clean_prop(name, prop, value[name], _join(path, name), problems)
-            if cleaned is not None:
-                out[name] = cleaned
-        if schema_name == "PhoneNumber":
-            out = normalize_phone(out)
-        return out
-
-    def _clean_prop(
-        self, name: str, prop: dict[str, Any], value: Any, path: str, problems: list[FieldProblem]
-    ) -> Any:
-        if value is None:
-            return None
-        ref = self.ref_name(prop)
-        if ref is not None:
-            if ref not in self.schemas or "properties" not in self.schemas[ref]:
-                return value
-            return self.clean_reference(ref, value, path, problems, nested=True)
-        kind = prop.get("type")
-        description = str(prop.get("description") or "")
-        if kind == "string":
-            return self._clean_string(name, prop, description, value, path, problems)
-        if kind == "integer":
-            if isinstance(value, bool) or not isinstance(value, int):
-                problems.append(FieldProblem(path, "must be an integer", value=_short(value)))
-                return None
-            if prop.get("format") == "int32" and not _INT32[0] <= value <= _INT32[1]:
-                problems.append(FieldProblem(path, "is outside the 32-bit integer range", value=value))
-                return None
-            return value
-        if kind == "number":
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                problems.append(FieldProblem(path, "must be a number", value=_short(value)))
-                return None
-            return value
-        if kind == "boolean":
-            if not isinstance(value, bool):
-                problems.append(FieldProblem(path, "must be true or false", value=_short(value)))
-                return None
-            return value
-        if kind == "array":
-            return self._clean_array(name, prop, description, value, path, problems)
-        if kind == "object":
-            if not isinstance(value, dict):
-                problems.append(FieldProblem(path, "must be a JSON object", value=_short(value)))
-                return None
-            return value
-        return value
-
-    def _clean_string(
-        self,
-        name: str,
-        prop: dict[str, Any],
-        description: str,
-        value: Any,
-        path: str,
-        problems: list[FieldProblem],
-    ) -> str | None:
-        if not isinstance(value, str):
-            problems.append(FieldProblem(path, "must be a string", value=_short(value)))
-            return None
-        text = value.strip()
-        if not text:
-            return None
-        enum = prop.get("enum")
-        if enum and text not in enum:
-            problems.append(
-                FieldProblem(path, f"must be one of {', '.join(enum)}", code="invalid.value", value=text)
-            )
-            return None
-        limit = max_chars(description)
-        if limit is not None and len(text) > limit:
-            problems.append(FieldProblem(path, f"is longer than {limit} characters", value=text[:40] + "..."))
-            return None
-        between = between_chars(description)
-        if between is not None:
-            low, high = between
-            if not low <= len(text) <= high:
-                problems.append(FieldProblem(path, f"must be between {low} and {high} characters"))
-                return None
-        if "valid email" in description.lower():
-            problem = email_problem(text)
-            if problem is not None:
-                problems.append(FieldProblem(path, f"is not a valid email address ({problem})", value=text))
-                return None
-        if name in URL_FIELDS:
-            parts = urlsplit(text)
-            if parts.scheme not in {"http", "https"} or not parts.netloc:
-                problems.append(FieldProblem(path, "must be an http(s) URL", value=text))
-                return None
-        if prop.get("format") == "date-time" and not _ISO.match(text):
-            problems.append(FieldProblem(path, "must be an ISO-8601 date-time", value=text))
-            return None
-        return text
-
-    def _clean_array(
-        self,
-        name: str,
-        prop: dict[str, Any],
-        description: str,
-        value: Any,
-        path: str,
-        problems: list[FieldProblem],
-    ) -> list[Any] | None:
-        if not isinstance(value, list):
-            problems.append(FieldProblem(path, "must be a JSON array", value=_short(value)))
-            return None
-        limit = max_items(description)
-        if limit is not None and len(value) > limit:
-            problems.append(FieldProblem(path, f"holds more than {limit} items", value=len(value)))
-            return None
-        items = prop.get("items", {})
-        out: list[Any] = []
-        for i, item in enumerate(value):
-            cleaned = self._clean_prop(name, items, item, f"{path}[{i}]", problems)
-            if cleaned is not None:
-                out.append(cleaned)
-        return out
-
     # ------------------------------------------------------------------ the compiled rules
-    # Each mirrors its counterpart above (clean_reference, _clean_prop, _clean_string,
-    # _clean_array) check for check and message for message; only the spec reading moved ahead.
+    # Each property's checks, in the order and with the messages the contract's rules give;
+    # tests/emulator/schema_reference.py walks the spec the slow way as their oracle.
 
     def _object_rule(self, schema_name: str, nested: bool) -> Rule:
         rules = self.__dict__.setdefault("_rules", {})
