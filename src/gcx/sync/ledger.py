@@ -44,6 +44,7 @@ from gcx.sync.errors import IllegalTransitionError, LeaseLostError
 from gcx.sync.fields import Kind, normal_key
 from gcx.sync.keyform import KEYS_VERSION, migrate_keys
 from gcx.sync.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
+from gcx.sync.ledger_bulk import RowInserter
 from gcx.sync.ledger_history import done_undos, prune_done
 from gcx.sync.ledger_lease import RunLease
 from gcx.sync.ledger_migrate import compact
@@ -73,6 +74,18 @@ from gcx.sync.rows import (
 
 DEFAULT_LEDGER_FILE = "gcx-ledger.sqlite"
 SCHEMA_VERSION = COMPACT_VERSION  # 2: keys in NFC (gcx.sync.keyform); 3: compact (ledger_migrate)
+
+
+_RECORD_COLUMNS = (
+    "kind",
+    "external_id",
+    "genesys_id",
+    "hash",
+    "applied",
+    "org_key",
+    "created_by_gcx",
+    "updated_at",
+)
 
 
 def _now() -> str:
@@ -147,6 +160,7 @@ class Ledger(RecordReads, RunLease):
         md = tables.metadata
         self._lock_token: str | None = None
         self._keeper: LeaseKeeper | None = None
+        self._inserters: dict[tuple[str, tuple[str, ...]], RowInserter] = {}
         self.lease_seconds = lease_seconds
         self.metadata = md
         self.migration_warnings: list[str] = []
@@ -291,25 +305,34 @@ class Ledger(RecordReads, RunLease):
     def _upsert_records(self, conn: Any, entries: Sequence[LedgerEntry]) -> None:
         if not entries:
             return
-        t = self.t_records
+        rows = self._inserter(self.t_records, _RECORD_COLUMNS)
+        now = _now()
         for chunk in _chunks(list(entries), 500):
             self._delete_records(conn, [(e.kind, e.key) for e in chunk])
-            conn.execute(
-                insert(t),
+            rows.run(
+                conn,
                 [
-                    {
-                        "kind": e.kind,
-                        "external_id": e.key,
-                        "genesys_id": e.genesys_id,
-                        "hash": e.hash,
-                        "applied": json_text(e.applied),
-                        "org_key": e.org_key,
-                        "created_by_gcx": e.created_by_gcx,
-                        "updated_at": _now(),
-                    }
+                    (
+                        e.kind,
+                        e.key,
+                        e.genesys_id,
+                        e.hash,
+                        json_text(e.applied),
+                        e.org_key,
+                        e.created_by_gcx,
+                        now,
+                    )
                     for e in chunk
                 ],
             )
+
+    def _inserter(self, table: Any, columns: tuple[str, ...]) -> RowInserter:
+        """The INSERT of ``columns`` into ``table``, compiled once per ledger."""
+        key = (table.name, columns)
+        found = self._inserters.get(key)
+        if found is None:
+            found = self._inserters[key] = RowInserter(table, columns, self.engine.dialect)
+        return found
 
     def _delete_records(self, conn: Any, keys: Sequence[tuple[str, str]]) -> None:
         t = self.t_records
@@ -425,14 +448,10 @@ class Ledger(RecordReads, RunLease):
                 ids = [int(r[0]) for r in res]
                 # what each op means to leave, kept apart until it is done or failed (the op rows
                 # keep their size: rows that shrank in place would leave their pages half empty)
-                conn.execute(
-                    insert(self._pending()),
+                self._inserter(self._pending(), ("op_id", "batch_id", "payload")).run(
+                    conn,
                     [
-                        {
-                            "op_id": op_id,
-                            "batch_id": batch_id,
-                            "payload": jsonfast.dumps_sorted(op.payload),
-                        }
+                        (op_id, batch_id, jsonfast.dumps_sorted(op.payload))
                         for op_id, op in zip(ids, ops, strict=True)
                     ],
                 )
