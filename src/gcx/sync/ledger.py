@@ -404,7 +404,8 @@ class Ledger(RecordReads, RunLease):
     # ------------------------------------------------------------------ ops
 
     def start_batch(self, run_id: int, batch_id: str, ops: Sequence[NewOp]) -> list[int]:
-        """Insert a batch's ops as ``planned`` and move them to ``started`` in one transaction.
+        """Insert a batch's ops as ``started`` (``planned`` moved by ``start``, in the same
+        transaction that inserts them: no one ever sees them planned) with their pending values.
 
         Returns the op ids in the order given. Call this *before* the bulk request.
         """
@@ -419,6 +420,7 @@ class Ledger(RecordReads, RunLease):
                     "this run lost the ledger's lease to another run (or gcx sync unlock): it stopped "
                     "before writing its next batch; run again to finish"
                 )
+            started = next_state(OpState.PLANNED, "start").value
             prev: dict[tuple[str, str, str], int] = {}
             for kind in {o.kind for o in ops}:
                 keys = sorted({o.key for o in ops if o.kind == kind})
@@ -435,7 +437,7 @@ class Ledger(RecordReads, RunLease):
                     "kind": op.kind,
                     "external_id": op.key,
                     "op": op.op,
-                    "state": OpState.PLANNED.value,
+                    "state": started,
                     "attempt": prev.get((op.kind, op.key, op.op), 0) + 1,
                     "genesys_id": op.genesys_id,
                     "line": op.line,
@@ -455,7 +457,6 @@ class Ledger(RecordReads, RunLease):
                         for op_id, op in zip(ids, ops, strict=True)
                     ],
                 )
-            self._transition(conn, ids, "start")
         return ids
 
     def _transition(
