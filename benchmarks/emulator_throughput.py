@@ -96,35 +96,11 @@ async def asgi_cost(requests: int = 2000) -> None:
     token = emu.issue_token()
     contact_id = emu.backend.create("contacts", {"firstName": "a", "workEmail": "a@example.com"})["id"]
 
+    asgi = _asgi_caller(emu, token)
+
     async def call(method: str, path: str, body: bytes = b"") -> None:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "root_path": "",
-            "query_string": b"",
-            "headers": [
-                (b"authorization", f"Bearer {token}".encode()),
-                (b"content-type", b"application/json"),
-            ],
-            "server": ("127.0.0.1", 80),
-            "client": ("127.0.0.1", 1),
-        }
-        status: list[int] = []
-
-        async def receive() -> dict[str, object]:
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send(message: dict[str, object]) -> None:
-            if message["type"] == "http.response.start":
-                status.append(int(message["status"]))  # type: ignore[call-overload]
-
-        await emu.app(scope, receive, send)
-        if status != [200]:
+        status, _ = await asgi(method, path, body)
+        if status != 200:
             raise RuntimeError(f"{method} {path} answered {status}")
 
     for name, method, path, body in (
