@@ -8,6 +8,10 @@ checked: same value for a good input, same message for a bad one, cache hit or m
 
 from __future__ import annotations
 
+import json
+import unicodedata
+from collections.abc import Mapping
+
 import phonenumbers
 import pytest
 from email_validator import EmailNotValidError, validate_email
@@ -16,13 +20,20 @@ from hypothesis import strategies as st
 
 from gcx.phones import NANP_FAST_REGIONS, PHONE_CACHE_SIZE, cached_readings, clear_cache, read_phone
 from gcx.sync.fields import (
+    KEY_MAX_LEN,
+    KINDS,
     FieldError,
+    FieldSpec,
+    Kind,
     check_email,
     field_spec,
     normalize_phone,
+    set_path,
     to_value,
 )
-from gcx.sync.records import build_record
+from gcx.sync.plan import _ensure_identity, create_body
+from gcx.sync.records import Built, Issue, Record, build_record, hash_text, record_from_json, values_hash
+from gcx.sync.source import JsonlSource
 
 
 def slow_phone(raw: str, default_country: str | None) -> str:
@@ -288,3 +299,256 @@ def test_email_and_phone_strings_follow_the_general_rules(raw: str, path: str, c
         assert exc.field == path
         got = ("error", exc.reason)
     assert got == expected
+
+
+# --------------------------------------------------------------------------- reading canonical JSONL
+# A JSONL source is read with orjson, records are built with inline fast paths (plain text fields,
+# plain ASCII keys, phones in the API's form), their hash text is written by hand and a create's
+# body is built without the merge a PUT needs. The references below are the general paths, as
+# every line used to be read: json.loads, every field through to_value, the stdlib encoder.
+
+
+def reference_key(raw: object) -> str:
+    """check_key's general rules (no fast path)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise FieldError("externalId", "is missing (every record needs its source key)")
+    if not isinstance(raw, str | int) or isinstance(raw, bool):
+        raise FieldError("externalId", f"must be text, got {type(raw).__name__}")
+    key = unicodedata.normalize("NFC", str(raw).strip())
+    if len(key) > KEY_MAX_LEN:
+        raise FieldError("externalId", f"is {len(key)} characters long (at most {KEY_MAX_LEN})")
+    return key
+
+
+def reference_flatten(prefix: str, value: object, out: dict[str, object]) -> None:
+    if isinstance(value, Mapping) and prefix in {"address", "customFields"}:
+        for k, v in value.items():
+            reference_flatten(f"{prefix}.{k}", v, out)
+        return
+    out[prefix] = value
+
+
+def reference_phone(spec: FieldSpec, raw: object, country: str | None) -> object:
+    """A phone in the API's form ({"display": ...}) read as to_value read it before."""
+    if isinstance(raw, Mapping):
+        raw = raw.get("display") or raw.get("e164")
+        if raw is None:
+            return None
+        if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+            raise FieldError(spec.path, f"expected text, got {type(raw).__name__}")
+    return to_value(spec, raw, phone_country=country)
+
+
+def reference_record(obj: object, line: int) -> Built:
+    """record_from_json's general path: every field through to_value, every key through the rules."""
+    if not isinstance(obj, Mapping):
+        return Built(None, [Issue(line, f"expected a JSON object, got {type(obj).__name__}")])
+    kind = obj.get("kind")
+    if kind not in KINDS:
+        return Built(
+            None, [Issue(line, f"kind must be 'organization' or 'contact', got {kind!r}", field="kind")]
+        )
+    if kind == "organization" and "organization" in obj:
+        issue = Issue(line, "an organization has no organization reference", field="organization", kind=kind)
+        return Built(None, [issue])
+    raw_values: dict[str, object] = {}
+    for name, value in obj.items():
+        if name not in {"kind", "externalId", "organization"}:
+            reference_flatten(name, value, raw_values)
+    issues: list[Issue] = []
+    key: str | None = None
+    try:
+        key = reference_key(obj.get("externalId"))
+    except FieldError as exc:
+        issues.append(Issue(line, exc.reason, field=exc.field, kind=kind))
+    values: dict[str, object] = {}
+    for path, raw in raw_values.items():
+        try:
+            spec = field_spec(kind, path)
+            if spec.type == "phone":
+                values[path] = reference_phone(spec, raw, "US")
+            else:
+                values[path] = to_value(spec, raw, phone_country="US")
+        except FieldError as exc:
+            issues.append(Issue(line, exc.reason, field=exc.field, key=key, kind=kind))
+    manages = kind == "contact" and "organization" in obj
+    org_key, ref = obj.get("organization"), None
+    if manages and org_key is not None and not (isinstance(org_key, str) and not org_key.strip()):
+        try:
+            ref = reference_key(org_key)
+        except FieldError as exc:
+            issues.append(Issue(line, exc.reason, field="organization", key=key, kind=kind))
+    if kind == "organization" and "name" not in values and not issues:
+        issues.append(
+            Issue(line, "is required (an organization needs a name)", field="name", key=key, kind=kind)
+        )
+    if issues or key is None:
+        return Built(None, issues)
+    return Built(Record(kind, key, values, org_key=ref, manages_org=manages, line=line))
+
+
+def reference_items(lines: list[str], kinds: tuple[str, ...]) -> list[Record | Issue]:
+    """JsonlSource.items as it read every line: json.loads, then the general path."""
+    out: list[Record | Issue] = []
+    for n, text in enumerate(lines, 1):
+        if not text.strip():
+            continue
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as exc:
+            out.append(Issue(n, f"not valid JSON: {exc.msg} (column {exc.colno}): record skipped"))
+            continue
+        if isinstance(obj, dict) and obj.get("kind") in KINDS and obj.get("kind") not in kinds:
+            continue
+        built = reference_record(obj, n)
+        if built.record is not None:
+            out.append(built.record)
+        out.extend(built.issues)
+    return out
+
+
+huge_ints = st.one_of(
+    st.integers(), st.integers(min_value=2**63 - 2, max_value=2**64 + 2).map(lambda i: i * 10**6)
+)
+numbers = st.one_of(
+    huge_ints, st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([1.0, 1e20, -0.0])
+)
+texts = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(
+        ["Ada", " Jos\u0065\u0301 ", "+1 212 555 0100", "(415) 555-0132", "a@b.example", "", "  "]
+    ),
+    st.sampled_from(["jane@example.com", "https://crm.example/1", "true", "12", "x" * 300]),
+)
+scalars = st.one_of(texts, numbers, st.booleans(), st.none())
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=6,
+)
+field_names = st.sampled_from(
+    [
+        "firstName",
+        "title",
+        "workEmail",
+        "cellPhone",
+        "workPhone",
+        "name",
+        "industry",
+        "employeeCount",
+        "tags",
+        "surveyOptOut",
+        "externalSystemUrl",
+        "address",
+        "customFields",
+        "address.city",
+        "twitterId",
+    ]
+)
+field_values = st.one_of(
+    json_values,
+    st.fixed_dictionaries({"display": st.one_of(texts, numbers, st.none())}),
+    st.fixed_dictionaries({"e164": texts, "display": st.sampled_from(["", None])}),
+    st.dictionaries(st.sampled_from(["city", "state", "tier", "score"]), scalars, max_size=3),
+)
+records = st.builds(
+    lambda kind, key, org, fields: {
+        **({"kind": kind} if kind is not None else {}),
+        **({"externalId": key} if key is not None else {}),
+        **({"organization": org[0]} if org else {}),
+        **fields,
+    },
+    st.sampled_from(["contact", "contact", "organization", "lead", None]),
+    st.one_of(texts, huge_ints, st.floats(), st.booleans(), st.none(), st.just("c-1")),
+    st.one_of(st.none(), st.tuples(st.one_of(texts, huge_ints, st.none()))),
+    st.dictionaries(field_names, field_values, max_size=5),
+)
+
+
+def as_line(obj: object, tail: str) -> str:
+    text = json.dumps(obj)  # NaN and Infinity as json writes them (json.loads reads them)
+    if tail and text.endswith("}") and len(text) > 2:
+        text = text[:-1] + tail + "}"  # a member again: the last one counts
+    return text
+
+
+lines = st.one_of(
+    st.builds(as_line, records, st.sampled_from(["", "", ', "kind": "organization"', ', "externalId": 12'])),
+    st.sampled_from(
+        ["", "   ", "{not json", "[1, 2]", '"text"', "{} x", '{"a": "\\ud800"}', "{" * 1100 + "}" * 1100]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=st.lists(lines, max_size=6), kinds=st.sampled_from([("organization",), ("contact",), KINDS]))
+@example(
+    source=['{"kind": "contact", "externalId": 123456789012345678901234567890, "firstName": "Al"}'],
+    kinds=KINDS,
+)
+@example(
+    source=['{"kind": "organization", "externalId": "o", "name": "A", "revenue": 100000000000000000000}'],
+    kinds=KINDS,
+)
+@example(source=['{"kind": "contact", "externalId": "c", "customFields": {"n": NaN}}'], kinds=KINDS)
+@example(
+    source=[
+        '{"kind": "contact", "externalId": 1.5}',
+        '{"kind": "contact", "kind": "organization", "externalId": "o"}',
+    ],
+    kinds=("organization",),
+)
+def test_jsonl_source_reads_as_the_general_path(
+    tmp_path_factory: pytest.TempPathFactory, source: list[str], kinds: tuple[Kind, ...]
+) -> None:
+    path = tmp_path_factory.mktemp("jsonl") / "s.jsonl"
+    path.write_text("".join(f"{line}\n" for line in source), encoding="utf-8")
+    got = list(JsonlSource(path).items(kinds))
+    assert got == reference_items(source, kinds)
+    for item, expected in zip(got, reference_items(source, kinds), strict=True):
+        if isinstance(item, Record):
+            assert isinstance(expected, Record)
+            assert item.hash == values_hash(item.kind, expected.applied_values())
+
+
+hash_values = st.one_of(
+    json_values,
+    st.lists(texts, max_size=3),
+    st.builds(type("Text", (str,), {}), texts),  # a str subclass: left to the stdlib encoder
+    st.builds(lambda f: [f], st.floats()),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    kind=st.sampled_from(KINDS),
+    values=st.dictionaries(st.one_of(field_names, texts), hash_values, max_size=6),
+)
+@example(kind="contact", values={'a\u2028\x00"é': ["\x1f", "\\"], "b": 10**40, "c": None, "d": True, "e": []})
+def test_hash_text_is_the_stdlib_encoders(kind: Kind, values: dict[str, object]) -> None:
+    assert hash_text(kind, values) == json.dumps(
+        [kind, sorted(values.items())], sort_keys=True, ensure_ascii=False, default=str
+    )
+
+
+def reference_create_body(record: Record, source_id: str, org_id: str | None) -> dict[str, object]:
+    """A create's body as update bodies are made: set_path on each value, then _ensure_identity."""
+    body: dict[str, object] = {}
+    for path, value in record.values.items():
+        set_path(body, record.kind, path, value)
+    if record.kind == "contact" and org_id:
+        body["externalOrganization"] = {"id": org_id}
+    _ensure_identity(body, record.key, source_id)
+    return body
+
+
+@settings(max_examples=300, deadline=None)
+@given(obj=records, org_id=st.sampled_from([None, "", "g-1"]))
+def test_create_body_is_the_general_bodys(obj: dict[str, object], org_id: str | None) -> None:
+    built = record_from_json(obj, line=1)
+    if built.record is None:
+        return
+    body = create_body(built.record, "src-1", org_id)
+    expected = reference_create_body(built.record, "src-1", org_id)
+    assert body == expected
+    assert list(body) == list(expected)  # the same members, in the same order

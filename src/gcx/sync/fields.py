@@ -184,6 +184,10 @@ def to_value(spec: FieldSpec, raw: Any, *, phone_country: str | None = None) -> 
 
 
 def _to_value(spec: FieldSpec, raw: Any, phone_country: str | None) -> Any:
+    if spec.type == "phone" and isinstance(raw, Mapping):  # the API's form: {"display": ...}
+        raw = raw.get("display") or raw.get("e164")
+        if raw is None:
+            return _none(spec)
     if isinstance(raw, str) and spec.type in ("str", "email", "phone"):
         # the common case first: no type tests needed
         return _text_value(spec, raw, phone_country)
@@ -224,10 +228,6 @@ def _to_value(spec: FieldSpec, raw: Any, phone_country: str | None) -> Any:
         if isinstance(raw, str):
             return raw.strip() or None
         raise ValueError(f"custom field values must be text, numbers or booleans, got {type(raw).__name__}")
-    if spec.type == "phone" and isinstance(raw, Mapping):
-        raw = raw.get("display") or raw.get("e164")
-        if raw is None:
-            return _none(spec)
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         raise ValueError(f"expected text, got {type(raw).__name__}")
     return _text_value(spec, str(raw), phone_country)
@@ -272,6 +272,10 @@ def normal_key(text: str) -> str:
 
 def check_key(raw: Any) -> str:
     """Validate an ExternalId (source key); returns it in :func:`normal_key` form."""
+    if type(raw) is str and raw.isascii():  # the common case: NFC already; the same checks
+        key = raw.strip()
+        if key and len(key) <= KEY_MAX_LEN:
+            return key
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise FieldError("externalId", "is missing (every record needs its source key)")
     if not isinstance(raw, str | int) or isinstance(raw, bool):

@@ -233,7 +233,9 @@ def create_body(record: Record, source_id: str, org_id: str | None) -> dict[str,
             set_path(body, record.kind, path, value)
     if record.kind == "contact" and org_id:
         body["externalOrganization"] = {"id": org_id}
-    _ensure_identity(body, record.key, source_id)
+    ext, ident = identity_fields(record.key, source_id)  # what _ensure_identity adds to a new body
+    body["externalIds"] = [ext]
+    body["identifiers"] = [ident]
     return body
 
 

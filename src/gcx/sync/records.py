@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gcx.sync.fields import KINDS, ORG_REF, FieldError, Kind, check_key, field_spec, to_value
+from gcx.sync.fields import FIELDS, KINDS, ORG_REF, FieldError, Kind, check_key, field_spec, to_value
 
 
 @dataclass(frozen=True)
@@ -67,9 +67,40 @@ class Record:
 _HASH_TEXT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str).encode
 
 
+#: A JSON string as ``_HASH_TEXT`` writes it (``ensure_ascii=False``).
+_STRING = json.encoder.encode_basestring
+
+
+def hash_text(kind: Kind, values: Mapping[str, Any]) -> str:
+    """``_HASH_TEXT([kind, sorted(values.items())])``, the text a hash is taken of.
+
+    The values a record holds (text, whole numbers, booleans, lists of text, ``None``) are written
+    here directly, a few times faster; anything else is left to ``_HASH_TEXT`` itself.
+    """
+    items = sorted(values.items())
+    parts: list[str] = []
+    for path, value in items:
+        kind_of = type(value)
+        if type(path) is not str:
+            return _HASH_TEXT([kind, items])
+        if kind_of is str:
+            text = _STRING(value)
+        elif value is None:
+            text = "null"
+        elif kind_of is bool:
+            text = "true" if value else "false"
+        elif kind_of is int:
+            text = int.__repr__(value)
+        elif kind_of is list and all(type(item) is str for item in value):
+            text = "[" + ", ".join(map(_STRING, value)) + "]"
+        else:
+            return _HASH_TEXT([kind, items])
+        parts.append(f"[{_STRING(path)}, {text}]")
+    return f"[{_STRING(kind)}, [{', '.join(parts)}]]"
+
+
 def values_hash(kind: Kind, values: Mapping[str, Any]) -> str:
-    text = _HASH_TEXT([kind, sorted(values.items())])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(hash_text(kind, values).encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -135,9 +166,10 @@ def build_record(
         issues.append(Issue(line, exc.reason, field=exc.field, key=None, kind=kind))
     values: dict[str, Any] = {}
     countries = phone_countries or {}
+    specs = FIELDS[kind]
     for path, raw in raw_values.items():
         try:
-            spec = field_spec(kind, path)
+            spec = specs.get(path) or field_spec(kind, path)
             if spec.type == "str" and type(raw) is str:  # the common case, as to_value reads it
                 text = raw.strip()
                 if text and (spec.max_len is None or len(text) <= spec.max_len):
@@ -162,13 +194,11 @@ def build_record(
     return Built(Record(kind, key, values, org_key=ref, manages_org=manages_org, line=line))
 
 
-def _flatten(prefix: str, value: Any, out: dict[str, Any], kind: Kind) -> None:
-    """Nested API JSON -> dot paths, stopping at phones and lists (their own values)."""
-    if isinstance(value, Mapping) and prefix in {"address", "customFields"}:
-        for k, v in value.items():
-            _flatten(f"{prefix}.{k}", v, out, kind)
-        return
-    out[prefix] = value
+#: Objects whose members are managed one by one (``address.city``); any other value is one field
+#: (a phone object, a list).
+_NESTED = frozenset({"address", "customFields"})
+#: Members of a canonical record that are not managed values.
+_NOT_VALUES = frozenset({"kind", "externalId", ORG_REF})
 
 
 def record_from_json(obj: Any, *, line: int | None, phone_country: str | None = "US") -> Built:
@@ -182,11 +212,15 @@ def record_from_json(obj: Any, *, line: int | None, phone_country: str | None = 
             [Issue(line, f"kind must be 'organization' or 'contact', got {kind_raw!r}", field="kind")],
         )
     kind: Kind = "organization" if kind_raw == "organization" else "contact"
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {}  # nested API JSON -> dot paths, stopping at phones and lists
     for name, value in obj.items():
-        if name in {"kind", "externalId", ORG_REF}:
+        if name in _NOT_VALUES:
             continue
-        _flatten(name, value, values, kind)
+        if name in _NESTED and isinstance(value, Mapping):
+            for member, inner in value.items():
+                values[f"{name}.{member}"] = inner
+        else:
+            values[name] = value
     manages_org = kind == "contact" and ORG_REF in obj
     if kind == "organization" and ORG_REF in obj:
         return Built(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from gcx import extras, redact
+from gcx import extras, jsonfast, redact
 from gcx.errors import ConfigError
 from gcx.sync.csvfile import CsvRows, text_lines
 from gcx.sync.errors import SourceArgumentError
@@ -112,10 +112,10 @@ class JsonlSource:
             if problem is not None:
                 yield Issue(line_no, f"{problem}: record skipped")
                 continue
-            if not text.strip():
+            if not text or text.isspace():
                 continue
             try:
-                obj = json.loads(text)
+                obj = jsonfast.loads_exact(text)  # json.loads's values and errors, with orjson
             except json.JSONDecodeError as exc:
                 yield Issue(line_no, f"not valid JSON: {exc.msg} (column {exc.colno}): record skipped")
                 continue
