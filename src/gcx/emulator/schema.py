@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -101,15 +102,20 @@ def normalize_phone(phone: dict[str, Any]) -> dict[str, Any]:
     rewritten in international format; one that does not is kept as written.
     """
     out = {k: v for k, v in phone.items() if k not in READ_ONLY["PhoneNumber"]}
+    _fill_phone(out)
+    return out
+
+
+def _fill_phone(out: dict[str, Any]) -> None:
+    """:func:`normalize_phone` in place, on a phone that holds none of the server-set fields."""
     display = out.get("display")
     if not isinstance(display, str) or not display:
-        return out
+        return
     out["userInput"] = display
     region = str(out.get("normalizationCountryCode") or "US").upper()
     parsed = parse_phone(display, region if len(region) == 2 else "US")
     if parsed is not None:
         out["display"], out["e164"], out["countryCode"] = parsed
-    return out
 
 
 @lru_cache(maxsize=4096)
@@ -287,6 +293,8 @@ class Cleaner:
     def __init__(self, spec: dict[str, Any] | None = None) -> None:
         self.spec = spec if spec is not None else load_spec()
         self.schemas: dict[str, Any] = self.spec["components"]["schemas"]
+        self._rules: dict[tuple[str, bool, frozenset[str]], Rule] = {}
+        self._compiling: set[tuple[str, bool, frozenset[str]]] = set()
 
     def properties(self, schema_name: str) -> dict[str, Any]:
         props: dict[str, Any] = self.schemas[schema_name].get("properties", {})
@@ -320,36 +328,75 @@ class Cleaner:
         return prop
 
     def clean(
-        self, schema_name: str, value: Any, path: str, problems: list[FieldProblem], *, nested: bool = False
+        self,
+        schema_name: str,
+        value: Any,
+        path: str,
+        problems: list[FieldProblem],
+        *,
+        nested: bool = False,
+        skip: frozenset[str] = frozenset(),
     ) -> Any:
         """Clean ``value`` as an instance of component ``schema_name`` (the compiled rules).
 
         At the top level the server-set fields (``id``, dates...) are dropped; in a nested
         object (a reference such as ``externalSource``) the ``id`` is what matters and is kept.
+        The fields named in ``skip`` are left out as if the body did not hold them (a caller
+        that reads them by its own rules).
         """
-        return self._object_rule(schema_name, nested)(value, path, problems)
+        return self.rule(schema_name, nested=nested, skip=skip)(value, path, problems)
 
     # ------------------------------------------------------------------ the compiled rules
     # Each property's checks, in the order and with the messages the contract's rules give;
     # tests/emulator/schema_reference.py walks the spec the slow way as their oracle.
 
-    def _object_rule(self, schema_name: str, nested: bool) -> Rule:
-        rules = self.__dict__.setdefault("_rules", {})
-        rule: Rule | None = rules.get((schema_name, nested))
+    def rule(self, schema_name: str, *, nested: bool = False, skip: frozenset[str] = frozenset()) -> Rule:
+        """The compiled rule of :meth:`clean` (compiled on first use, with every schema it refers to)."""
+        key = (schema_name, nested, skip)
+        rule = self._rules.get(key)
         if rule is None:
-            rule = rules[(schema_name, nested)] = self._compile_object(schema_name, nested)
+            if key in self._compiling:  # a schema that refers to itself: resolved when first used
+                rules = self._rules
+
+                def deferred(value: Any, path: str, problems: list[FieldProblem]) -> Any:
+                    return rules[key](value, path, problems)
+
+                return deferred
+            self._compiling.add(key)
+            try:
+                rule = self._rules[key] = self._compile_object(schema_name, nested, skip)
+            finally:
+                self._compiling.discard(key)
         return rule
 
-    def _compile_object(self, schema_name: str, nested: bool) -> Rule:
+    def _compile_object(self, schema_name: str, nested: bool, skip: frozenset[str]) -> Rule:
+        """The rule of one object: the rules of the fields a value holds, in the schema's order.
+
+        A body holds a few of its schema's dozens of fields, and bodies come in a few shapes (a
+        sync sends the same fields in every record): the fields to clean, in the schema's order,
+        are worked out once per shape (the tuple of the body's keys, bounded) and the others are
+        never looked at.
+        """
         read_only = READ_ONLY.get(schema_name, frozenset())
         if nested:
             read_only = read_only - {"id"}
-        fields = [
-            (name, self._compile_prop(name, prop))
+        rules = {
+            name: self._compile_prop(name, prop)
             for name, prop in self.properties(schema_name).items()
-            if name not in read_only
-        ]
+            if name not in read_only and name not in skip
+        }
+        rank = {name: i for i, name in enumerate(rules)}
+        shapes: dict[tuple[Any, ...], tuple[tuple[str, Rule], ...]] = {}
         phone = schema_name == "PhoneNumber"
+
+        def fields_of(keys: tuple[Any, ...]) -> tuple[tuple[str, Rule], ...]:
+            names = sorted((key for key in keys if key in rules), key=rank.__getitem__)
+            fields = tuple((name, rules[name]) for name in names)
+            if len(keys) <= _SHAPE_KEYS:
+                if len(shapes) >= _SHAPES:
+                    shapes.clear()
+                shapes[keys] = fields
+            return fields
 
         def clean_object(value: Any, path: str, problems: list[FieldProblem]) -> Any:
             if value is None:
@@ -357,16 +404,20 @@ class Cleaner:
             if not isinstance(value, dict):
                 problems.append(FieldProblem(path or "body", "must be a JSON object", value=_short(value)))
                 return None
+            keys = tuple(value)
+            fields = shapes.get(keys)
+            if fields is None:
+                fields = fields_of(keys)
             out: dict[str, Any] = {}
             for name, rule in fields:
-                if name in value:
-                    item = value[name]
-                    if item is None:
-                        continue
+                item = value[name]
+                if item is not None:
                     cleaned = rule(item, f"{path}.{name}" if path else name, problems)
                     if cleaned is not None:
                         out[name] = cleaned
-            return normalize_phone(out) if phone else out
+            if phone:
+                _fill_phone(out)
+            return out
 
         return clean_object
 
@@ -376,11 +427,7 @@ class Cleaner:
         if ref is not None:
             if ref not in self.schemas or "properties" not in self.schemas[ref]:
                 return _as_is
-
-            def clean_ref(value: Any, path: str, problems: list[FieldProblem]) -> Any:
-                return self._object_rule(ref, True)(value, path, problems)
-
-            return clean_ref
+            return self.rule(ref, nested=True)
         kind = prop.get("type")
         description = str(prop.get("description") or "")
         if kind == "string":
@@ -456,7 +503,20 @@ class Cleaner:
                 return None
             return text
 
-        return clean_string
+        if enum or between is not None or email or url or date_time:
+            return clean_string
+        # Most strings have a length limit only: a str within it is the answer, trimmed (an
+        # empty one is absent); anything else takes the full rule for its problem.
+        most = limit if limit is not None else sys.maxsize
+
+        def clean_text(value: Any, path: str, problems: list[FieldProblem]) -> Any:
+            if value.__class__ is str:
+                text = value.strip()
+                if len(text) <= most:
+                    return text or None
+            return clean_string(value, path, problems)
+
+        return clean_text
 
     def _compile_array(self, name: str, prop: dict[str, Any], description: str) -> Rule:
         limit = max_items(description)
@@ -479,6 +539,12 @@ class Cleaner:
             return out
 
         return clean_array
+
+
+#: Body shapes (tuples of keys) remembered per object rule, and the most keys of one remembered:
+#: a sync's bodies come in a few shapes; hostile ones in many, so the memory is bounded.
+_SHAPES = 256
+_SHAPE_KEYS = 64
 
 
 #: A compiled rule: (value, path, problems) -> the cleaned value, or None (problems appended).

@@ -16,6 +16,11 @@ from gcx.emulator.schema import FieldProblem
 from gcx.emulator.store import IdentifierKey
 
 
+#: The fields of a body that :meth:`Cleaning.clean_body` reads by its own rules, not the schema's.
+_RECORD_OWN = frozenset({"identifiers"})
+_CONTACT_OWN = frozenset({"identifiers", "externalOrganization"})
+
+
 def identifier_key(identifier: dict[str, Any]) -> IdentifierKey:
     """What makes two identifiers the same: type, value and external source id."""
     source = identifier.get("externalSource")
@@ -41,13 +46,13 @@ class Cleaning:
         if not isinstance(body, dict):
             problems.append(FieldProblem("body", f"must be a JSON object ({NOUN[kind]})"))
             return {}
-        raw = dict(body)
-        raw.pop("identifiers", None)  # claimed separately (see clean_identifiers)
-        org_ref = raw.pop("externalOrganization", None) if kind == CONTACTS else None
-        division = raw.get("division")
-        cleaned: dict[str, Any] = st.cleaner.clean(SCHEMA_OF[kind], raw, "", problems) or {}
+        # identifiers are claimed separately (see clean_identifiers), a contact's organization
+        # is checked against the store below
+        skip = _CONTACT_OWN if kind == CONTACTS else _RECORD_OWN
+        org_ref = body.get("externalOrganization") if kind == CONTACTS else None
+        division = body.get("division")
+        cleaned: dict[str, Any] = st.cleaner.clean(SCHEMA_OF[kind], body, "", problems, skip=skip) or {}
         cleaned.pop("division", None)
-        cleaned.pop("identifiers", None)
         if division is not None:
             div_id = division.get("id") if isinstance(division, dict) else None
             if div_id is not None and div_id != st.settings.division_id:
