@@ -102,3 +102,17 @@ def test_region_code_for_number_answers_as_phonenumbers() -> None:
         number = phonenumbers.parse(text, None)
         assert region_code_for_number(number) == phonenumbers.region_code_for_number(number), text
     assert checked > 15000
+
+
+def test_region_steps_answer_as_phonenumbers_for_every_north_american_area_code() -> None:
+    """+1's leading-digits patterns run as alternations: every area code (and +7, +44, +599's
+    leading digits) still gets phonenumbers' region."""
+    import phonenumbers
+
+    from gcx.emulator.schema import region_code_for_number
+
+    texts = [f"+1{area:03d}{rest}" for area in range(1000) for rest in ("5550100", "2345678", "0012345")]
+    texts += [f"+{code}{lead}{'3' * 9}" for code in (7, 44, 599, 47, 212) for lead in range(100)]
+    for text in texts:
+        number = phonenumbers.parse(text, None)
+        assert region_code_for_number(number) == phonenumbers.region_code_for_number(number), text

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneMetadata, PhoneNumberType
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, _number_type_helper
 
-from gcx.emulator.schema import _known_type, parse_phone, parse_phone_slow
+from gcx.emulator.schema import _known_type, parse_phone, parse_phone_slow, phone_e164
 
 fast_parse = parse_phone.__wrapped__  # past the cache: every call takes the path it would
 
@@ -97,3 +97,14 @@ def test_fast_path_leaves_other_spellings_to_phonenumbers() -> None:
     assert fast_parse("+1 200 555 0100", "US") == ("+1 200-555-0100", "+12005550100", "1")
     assert fast_parse("(204) 555-0100", "CA") == parse_phone_slow("(204) 555-0100", "CA")
     assert phonenumbers.parse("+12045550100").country_code == 1
+
+
+@settings(max_examples=500, deadline=None)
+@given(PREFIX, AREA, SEP, THREE, SEP, FOUR, REGION)
+def test_e164_reading_is_the_full_readings(
+    prefix: str, area: str, sep1: str, exchange: str, sep2: str, line: str, region: str
+) -> None:
+    """:func:`phone_e164` (no region lookup) gives :func:`parse_phone`'s E.164, or None as it does."""
+    for text in (f"{prefix}{area}{sep1}{exchange}{sep2}{line}", "+44 20 7946 0958", "+33 6 12", "ext. 12"):
+        parsed = parse_phone_slow(text, region)
+        assert phone_e164(text, region) == (None if parsed is None else parsed[1]), (text, region)

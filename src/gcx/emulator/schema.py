@@ -137,6 +137,16 @@ def parse_phone(display: str, region: str) -> tuple[str, str, str] | None:
     )
 
 
+def phone_e164(text: str, region: str) -> str | None:
+    """The E.164 form of :func:`parse_phone`'s reading (a North American number's region, which
+    only the display needs, is not looked up), or None for a number that does not parse."""
+    national = nanp_national(text, region)
+    if national is not None:
+        return f"+1{national}"
+    parsed = parse_phone(text, region)
+    return None if parsed is None else parsed[1]
+
+
 def parse_phone_slow(display: str, region: str) -> tuple[str, str, str] | None:
     """:func:`parse_phone` through phonenumbers for every number."""
     try:
@@ -153,9 +163,15 @@ def parse_phone_slow(display: str, region: str) -> tuple[str, str, str] | None:
     )
 
 
-#: Countries sharing a calling code (+1, +7, +44...): each region with its metadata and its
-#: leading-digits pattern compiled (phonenumbers looks the pattern up in its cache per region).
-_REGION_TESTS: dict[int, list[tuple[str, Any, re.Pattern[str] | None]]] = {}
+#: Countries sharing a calling code (+1, +7, +44...), as the steps of trying them in phonenumbers'
+#: order: ``(None, region, metadata)``, a region of no leading digits (a full validation);
+#: ``(pattern, region, None)``, a region's leading digits; ``(pattern, "", None)``, a run of
+#: regions' leading digits as one alternation of groups named ``_REGION`` (the first alternative
+#: that matches wins, as trying the regions in turn: +1's 23 patterns in one match).
+_REGION_STEPS: dict[int, list[tuple[re.Pattern[str] | None, str, Any]]] = {}
+#: Leading-digits patterns safe to put in one alternation: digits, classes, groups (?:...), no
+#: capturing group of their own (checked when compiled too).
+_PLAIN_LEADING = re.compile(r"[0-9\[\]()|?:\-\\d]*")
 
 
 def region_code_for_number(number: phonenumbers.PhoneNumber) -> str | None:
@@ -230,22 +246,45 @@ def _region_for(code: int, national: str) -> str | None:
         return None
     if len(regions) == 1:
         return str(regions[0])
-    tests = _REGION_TESTS.get(code)
-    if tests is None:
-        tests = []
-        for region in regions:
-            metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
-            if metadata is not None:
-                leading = metadata.leading_digits
-                tests.append((region, metadata, re.compile(leading) if leading is not None else None))
-        _REGION_TESTS[code] = tests
-    for region, metadata, leading_digits in tests:
-        if leading_digits is not None:
-            if leading_digits.match(national):
+    steps = _REGION_STEPS.get(code)
+    if steps is None:
+        steps = _REGION_STEPS[code] = _region_steps(regions)
+    for pattern, region, metadata in steps:
+        if pattern is None:
+            if _known_type(region, metadata, national):
                 return region
-        elif _known_type(region, metadata, national):
-            return region
+            continue
+        match = pattern.match(national)
+        if match is not None:
+            return region or str(match.lastgroup)[1:]
     return None
+
+
+def _region_steps(regions: Any) -> list[tuple[re.Pattern[str] | None, str, Any]]:
+    """The steps of :data:`_REGION_STEPS` for one calling code's regions, in phonenumbers' order."""
+    steps: list[tuple[re.Pattern[str] | None, str, Any]] = []
+    run: list[str] = []  # alternatives of the run of leading-digits patterns so far
+
+    def end_run() -> None:
+        if run:
+            steps.append((re.compile("|".join(run)), "", None))
+            run.clear()
+
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region.upper(), None)
+        if metadata is None:
+            continue
+        leading = metadata.leading_digits
+        if leading is None:
+            end_run()
+            steps.append((None, region, metadata))
+        elif _PLAIN_LEADING.fullmatch(leading) and re.compile(leading).groups == 0:
+            run.append(f"(?P<_{region}>{leading})")
+        else:
+            end_run()
+            steps.append((re.compile(leading), region, None))
+    end_run()
+    return steps
 
 
 #: Addresses of plain ASCII (dot-separated runs of letters, digits, ``_``, ``+``, ``-`` before the

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from gcx.emulator.kinds import CONTACTS
-from gcx.emulator.schema import parse_phone
+from gcx.emulator.schema import phone_e164
 from gcx.emulator.settings import EmulatorSettings
 from gcx.emulator.store import Record
 
@@ -26,9 +26,9 @@ def normalize_value(type_: str, value: str) -> str:
     if type_ == "Email":
         return text.casefold()
     if type_ in ("Phone", "SocialWhatsapp") and text.startswith("+"):
-        parsed = parse_phone(text, "US")
-        if parsed is not None:
-            return parsed[1]
+        e164 = phone_e164(text, "US")
+        if e164 is not None:
+            return e164
     return text
 
 
