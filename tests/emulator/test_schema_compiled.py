@@ -99,7 +99,9 @@ def test_compiled_rules_answer_as_the_written_rules(schema: str, body: Any, path
     BODIES,
     st.frozensets(st.sampled_from(["identifiers", "externalOrganization", "name", "cellPhone", "type"])),
 )
-def test_skipped_fields_are_cleaned_as_if_absent(schema: str, body: dict[str, Any], skip: frozenset[str]) -> None:
+def test_skipped_fields_are_cleaned_as_if_absent(
+    schema: str, body: dict[str, Any], skip: frozenset[str]
+) -> None:
     fast: list[FieldProblem] = []
     slow: list[FieldProblem] = []
     got = CLEANER.clean(schema, body, "", fast, skip=skip)

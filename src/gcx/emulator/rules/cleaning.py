@@ -15,7 +15,6 @@ from gcx.emulator.rules.state import State
 from gcx.emulator.schema import FieldProblem
 from gcx.emulator.store import IdentifierKey
 
-
 #: The fields of a body that :meth:`Cleaning.clean_body` reads by its own rules, not the schema's.
 _RECORD_OWN = frozenset({"identifiers"})
 _CONTACT_OWN = frozenset({"identifiers", "externalOrganization"})

@@ -32,10 +32,14 @@ def normalize_value(type_: str, value: str) -> str:
     return text
 
 
-def _ident(type_: str, value: Any) -> dict[str, Any] | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    return {"type": type_, "value": normalize_value(type_, value)}
+#: The fields besides emails and phones that make identifiers (social ids, Apple ids).
+_SOCIAL_FIELDS = frozenset(
+    {"twitterId", "facebookId", "lineId", "instagramId", "whatsAppId", "appleOpaqueIds"}
+)
+
+
+#: A found identifier's external source when it has none (an ExternalId's may be None).
+_NO_SOURCE: Any = object()
 
 
 def _ids(container: Any, key: str) -> list[Any]:
@@ -43,45 +47,61 @@ def _ids(container: Any, key: str) -> list[Any]:
     return [i.get(key) for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
+def _social(record: Record) -> list[tuple[str, Any]]:
+    """The (type, value as written) of the identifiers a contact's social fields make, in order."""
+    found: list[tuple[str, Any]] = []
+    twitter = record.get("twitterId")
+    if isinstance(twitter, dict):
+        found.append(("SocialTwitter", twitter.get("id") or twitter.get("screenName")))
+    found.extend(("SocialFacebook", v) for v in _ids(record.get("facebookId"), "scopedId"))
+    found.extend(("SocialLine", v) for v in _ids(record.get("lineId"), "userId"))
+    found.extend(("SocialInstagram", v) for v in _ids(record.get("instagramId"), "scopedId"))
+    instagram = record.get("instagramId")
+    if isinstance(instagram, dict):
+        found.append(("SocialInstagramHandle", instagram.get("handle")))
+    whatsapp = record.get("whatsAppId")
+    number = whatsapp.get("phoneNumber") if isinstance(whatsapp, dict) else None
+    if isinstance(number, dict):
+        found.append(("SocialWhatsapp", number.get("e164") or number.get("display")))
+    for apple in record.get("appleOpaqueIds") or []:
+        if isinstance(apple, dict):
+            found.append(("AppleOpaqueId", apple.get("value")))
+    return found
+
+
 def field_identifiers(kind: str, record: Record | None, settings: EmulatorSettings) -> list[dict[str, Any]]:
     """The identifiers ``record``'s fields make under ``settings`` (no duplicates, in field order)."""
     if record is None:
         return []
-    found: list[dict[str, Any] | None] = []
+    found: list[tuple[str, Any, Any]] = []  # (type, value as written, external source or _NO_SOURCE)
     if kind == CONTACTS and settings.derive_identifiers:
-        found.extend(_ident("Email", record.get(name)) for name in EMAIL_FIELDS)
+        get = record.get
+        for name in EMAIL_FIELDS:
+            email = get(name)
+            if email is not None:
+                found.append(("Email", email, _NO_SOURCE))
         for name in PHONE_FIELDS:
-            phone = record.get(name)
+            phone = get(name)
             if isinstance(phone, dict):
-                found.append(_ident("Phone", phone.get("e164") or phone.get("display")))
-        twitter = record.get("twitterId")
-        if isinstance(twitter, dict):
-            found.append(_ident("SocialTwitter", twitter.get("id") or twitter.get("screenName")))
-        found.extend(_ident("SocialFacebook", v) for v in _ids(record.get("facebookId"), "scopedId"))
-        found.extend(_ident("SocialLine", v) for v in _ids(record.get("lineId"), "userId"))
-        found.extend(_ident("SocialInstagram", v) for v in _ids(record.get("instagramId"), "scopedId"))
-        instagram = record.get("instagramId")
-        if isinstance(instagram, dict):
-            found.append(_ident("SocialInstagramHandle", instagram.get("handle")))
-        whatsapp = record.get("whatsAppId")
-        number = whatsapp.get("phoneNumber") if isinstance(whatsapp, dict) else None
-        if isinstance(number, dict):
-            found.append(_ident("SocialWhatsapp", number.get("e164") or number.get("display")))
-        for apple in record.get("appleOpaqueIds") or []:
-            if isinstance(apple, dict):
-                found.append(_ident("AppleOpaqueId", apple.get("value")))
+                found.append(("Phone", phone.get("e164") or phone.get("display"), _NO_SOURCE))
+        if not _SOCIAL_FIELDS.isdisjoint(record):
+            found.extend((type_, value, _NO_SOURCE) for type_, value in _social(record))
     if settings.claim_external_ids:
         for ext in record.get("externalIds") or []:
-            ident = _ident("ExternalId", ext.get("value"))
-            if ident is not None:
-                ident["externalSource"] = ext["externalSource"]
-                found.append(ident)
+            value = ext.get("value")
+            if isinstance(value, str) and value.strip():
+                found.append(("ExternalId", value, ext["externalSource"]))
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str | None]] = set()
-    for ident in found:
-        if ident is None:
+    for type_, value, source in found:
+        if not isinstance(value, str) or not value.strip():
             continue
-        key = (ident["type"], ident["value"], (ident.get("externalSource") or {}).get("id"))
+        ident = {"type": type_, "value": normalize_value(type_, value)}
+        source_id = None
+        if source is not _NO_SOURCE:
+            ident["externalSource"] = source
+            source_id = (source or {}).get("id")
+        key = (type_, ident["value"], source_id)
         if key not in seen:
             seen.add(key)
             out.append(ident)

@@ -7,7 +7,7 @@ and (for an organization) its relationships and trustor link.
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,19 @@ from gcx.emulator.rules.cleaning import identifier_key
 from gcx.emulator.rules.identity import field_identifiers
 from gcx.emulator.rules.state import State
 from gcx.emulator.store import IdentifierKey, Record
+
+#: The fields of an identifier a record keeps from a claim (besides its division and date).
+_IDENTIFIER_FIELDS = frozenset({"type", "value", "externalSource"})
+
+
+def uuid4_text(random16: bytes) -> str:
+    """``str(uuid.UUID(bytes=random16, version=4))`` (what ``uuid.uuid4()`` makes of 16 random
+    bytes), without building the UUID object: a new record's id."""
+    raw = bytearray(random16)
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass
@@ -60,9 +73,8 @@ class Writes:
         st = self.state
         now = st.now()
         if previous is None:
-            rid = record_id or str(uuid.uuid4())
-            record: Record = {"id": rid}
-            record.update(cleaned)
+            rid = record_id or uuid4_text(os.urandom(16))
+            record: Record = {"id": rid, **cleaned}
             record["division"] = st.division()
             record["createDate"] = now
             record["modifyDate"] = now
@@ -71,8 +83,7 @@ class Writes:
             held: list[dict[str, Any]] = []
         else:
             rid = previous["id"]
-            record = {"id": rid}
-            record.update(cleaned)
+            record = {"id": rid, **cleaned}
             record["division"] = clone(previous.get("division") or st.division())
             record["createDate"] = previous.get("createDate", now)
             if "trustor" in previous:  # linked by the trustor endpoints only
@@ -97,19 +108,23 @@ class Writes:
         held_keys = {identifier_key(i) for i in held}
         claim: list[IdentifierKey] = []
         skip = {rid, *ignore_holders}
-        wanted = [(ident, False) for ident in soft] + [(ident, True) for ident in claims]
+        keep = settings.write_claim_conflict == "keep"
+        wanted = [(ident, False) for ident in soft]
+        if claims:
+            wanted += [(ident, True) for ident in claims]
         for ident, required in wanted:
             key = identifier_key(ident)
             if key in held_keys:
                 continue
-            if (
-                not required
-                and settings.write_claim_conflict == "keep"
-                and self.held_elsewhere(kind, key, skip)
-            ):
-                continue  # documented: an identifier another record holds stays with it, silently
-            self.check_claim(kind, key, skip)
-            entry = {k: v for k, v in ident.items() if k in ("type", "value", "externalSource")}
+            if self.held_elsewhere(kind, key, skip):
+                if keep and not required:
+                    continue  # documented: an identifier another record holds stays with it, silently
+                self.check_claim(kind, key, skip)  # a 409
+            entry = (
+                dict(ident)
+                if _IDENTIFIER_FIELDS.issuperset(ident)
+                else {k: v for k, v in ident.items() if k in _IDENTIFIER_FIELDS}
+            )
             entry["division"] = st.division()
             entry["dateCreated"] = now
             held.append(entry)
@@ -125,7 +140,8 @@ class Writes:
         """Whether a record outside ``skip`` holds ``key`` in a way that blocks a claim."""
         if key.type == "ExternalId" and not self.state.settings.unique_external_ids:
             return False
-        return any(h not in skip for h in self.state.store.holders(kind, key))
+        holders = self.state.store.holders(kind, key)
+        return bool(holders) and any(h not in skip for h in holders)
 
     def check_claim(self, kind: str, key: IdentifierKey, skip: set[str]) -> None:
         """409 when a record outside ``skip`` holds ``key`` (ExternalIds: per setting)."""
