@@ -488,7 +488,7 @@ lines = st.one_of(
 )
 @example(
     source=['{"kind": "organization", "externalId": "o", "name": "A", "revenue": 100000000000000000000}'],
-    kinds=KINDS,
+    kinds=("organization",),  # read by orjson for its kind, then exactly
 )
 @example(source=['{"kind": "contact", "externalId": "c", "customFields": {"n": NaN}}'], kinds=KINDS)
 @example(

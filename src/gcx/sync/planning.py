@@ -64,16 +64,16 @@ class Planner:
         """The chunk's records seen for the first time (duplicates reported), in source order."""
         seen = self.run.seen
         earlier = seen.first(kind, [r.key for r in chunk if isinstance(r, Record)])
-        new: dict[str, Seen] = {}
+        new: dict[str, Record] = {}  # first rows of this chunk (a record has its line and hash)
         rows: list[tuple[str, int | None, str, str | None, bool]] = []
         out: list[Record | Issue] = []
         for item in chunk:
             if isinstance(item, Issue):
                 out.append(item)
                 continue
-            prior = earlier.get(item.key) or new.get(item.key)
+            prior: Seen | Record | None = earlier.get(item.key) or new.get(item.key)
             if prior is None:
-                new[item.key] = Seen(item.line, item.hash)
+                new[item.key] = item
                 manages = item.kind == "contact" and item.manages_org
                 rows.append((item.key, item.line, item.hash, item.org_key if manages else None, manages))
                 out.append(item)
