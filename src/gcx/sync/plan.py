@@ -177,10 +177,11 @@ def applied_after(op: Op) -> dict[str, Any]:
     """
     assert op.record is not None
     values = op.record.applied_values()
-    written = {c.path for c in op.changes}
-    for c in op.conflicts:
-        if c.path not in written:
-            values[c.path] = c.last
+    if op.conflicts:
+        written = {c.path for c in op.changes}
+        for c in op.conflicts:
+            if c.path not in written:
+                values[c.path] = c.last
     return values
 
 
@@ -191,7 +192,7 @@ def applied_hash(op: Op, applied: Mapping[str, Any]) -> str:
     ``--trust-ledger`` looks at it again next time.
     """
     assert op.record is not None
-    if any(c not in op.changes for c in op.conflicts):
+    if op.conflicts and any(c not in op.changes for c in op.conflicts):
         return "conflict:" + values_hash(op.kind, applied)[:23]
     return op.record.hash
 
