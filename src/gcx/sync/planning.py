@@ -65,7 +65,7 @@ class Planner:
         seen = self.run.seen
         earlier = seen.first(kind, [r.key for r in chunk if isinstance(r, Record)])
         new: dict[str, Record] = {}  # first rows of this chunk (a record has its line and hash)
-        rows: list[tuple[str, int | None, str, str | None, bool]] = []
+        rows: list[tuple[str, int | None, str | None, str | None, bool]] = []
         out: list[Record | Issue] = []
         for item in chunk:
             if isinstance(item, Issue):
@@ -75,7 +75,8 @@ class Planner:
             if prior is None:
                 new[item.key] = item
                 manages = item.kind == "contact" and item.manages_org
-                rows.append((item.key, item.line, item.hash, item.org_key if manages else None, manages))
+                digest = item.hash if kind == "organization" else None  # compared for organizations only
+                rows.append((item.key, item.line, digest, item.org_key if manages else None, manages))
                 out.append(item)
             elif kind == "contact":
                 out.append(

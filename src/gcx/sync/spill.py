@@ -25,7 +25,7 @@ IN_CHUNK = 400
 
 _SCHEMA = """
 CREATE TABLE seen (
-    kind TEXT NOT NULL, key TEXT NOT NULL, line INTEGER, hash TEXT NOT NULL,
+    kind TEXT NOT NULL, key TEXT NOT NULL, line INTEGER, hash TEXT,
     org_key TEXT, manages INTEGER NOT NULL, PRIMARY KEY (kind, key)
 ) WITHOUT ROWID;
 CREATE TABLE remote (snap INTEGER NOT NULL, id TEXT NOT NULL, key TEXT, body BLOB NOT NULL);
@@ -93,10 +93,11 @@ class Spill:
 
 @dataclass(frozen=True)
 class Seen:
-    """The first source row of a key: its line and values' hash."""
+    """The first source row of a key: its line and, for an organization, its values' hash (a
+    later row with other values is reported; a contact's later row is skipped whatever it holds)."""
 
     line: int | None
-    hash: str
+    hash: str | None
 
 
 class SeenKeys:
@@ -117,8 +118,8 @@ class SeenKeys:
             out.update({k: Seen(line, h) for k, line, h in rows})
         return out
 
-    def add(self, kind: str, rows: Sequence[tuple[str, int | None, str, str | None, bool]]) -> None:
-        """First rows: (key, line, hash, organization key, whether the organization is managed)."""
+    def add(self, kind: str, rows: Sequence[tuple[str, int | None, str | None, str | None, bool]]) -> None:
+        """First rows: (key, line, hash or None, organization key, whether the organization is managed)."""
         self.spill.many(
             "INSERT INTO seen (kind, key, line, hash, org_key, manages) VALUES (?, ?, ?, ?, ?, ?)",
             [(kind, *row) for row in rows],
