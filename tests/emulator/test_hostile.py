@@ -44,6 +44,26 @@ async def test_a_patch_whose_result_nests_too_deep_is_400(api: httpx.AsyncClient
     assert (await api.patch(f"{API}/contacts/{c['id']}", json={"changes": [shallow]})).status_code == 200
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-32-be"])
+@pytest.mark.parametrize("levels", [64, 65])
+async def test_a_body_nesting_past_64_levels_is_400_in_any_encoding(
+    api: httpx.AsyncClient, encoding: str, levels: int
+) -> None:
+    """The limit counts levels in the text (UTF-8) or in the parsed value (UTF-16, UTF-32), with
+    brackets and escaped quotes inside strings not counted."""
+    inner = '{"a": "[[{\\\\", "b": "\\"[["}'  # levels 2 and up: a customFields object nesting
+    body = '{"firstName": "A", "customFields": ' + '{"x": ' * (levels - 2) + inner + "}" * (levels - 2) + "}"
+    r = await api.post(
+        f"{API}/contacts",
+        content=body.encode(encoding),
+        headers={"Content-Type": "application/json"},
+    )
+    if levels <= 64:
+        assert r.status_code == 200, r.text
+    else:
+        assert r.status_code == 400 and "nests deeper than 64 levels" in error_body(r)["message"]
+
+
 @pytest.fixture
 async def small(emu: Emulator) -> AsyncIterator[tuple[Emulator, httpx.AsyncClient]]:
     emu.configure(max_body_bytes=2000)

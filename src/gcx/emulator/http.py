@@ -99,12 +99,21 @@ async def read_json(request: Request, *, required: bool = True) -> Any:
         data = _TOO_DEEP
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid([FieldProblem("body", f"is not valid JSON ({exc})")], "request") from None
-    if data is _TOO_DEEP or nests_deeper(data, MAX_JSON_DEPTH):
+    if data is _TOO_DEEP or _nests_too_deep(raw, data):
         raise invalid([FieldProblem("body", f"nests deeper than {MAX_JSON_DEPTH} levels")], "request")
     return data
 
 
 _TOO_DEEP = object()
+
+
+def _nests_too_deep(raw: bytes, data: Any) -> bool:
+    """Whether the parsed body nests deeper than the limit: counted in the text (a few C passes
+    over the bytes) when it is UTF-8, by walking ``data`` otherwise (UTF-16 and UTF-32 JSON,
+    which ``json`` accepts, hold a NUL byte; UTF-8 JSON never does)."""
+    if b"\0" in raw:
+        return nests_deeper(data, MAX_JSON_DEPTH)
+    return jsonio.text_nests_deeper(raw, MAX_JSON_DEPTH)
 
 
 def _strict_loads(raw: bytes) -> Any:
