@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from gcx.emulator import Emulator, EmulatorSettings
-from gcx.emulator.server import bind
+from gcx.emulator.server import FULL_COLLECTION_THRESHOLD, bind, settle_gc
 from gcx.emulator.settings import KIND_IDENTITY
 from tests.emulator.conftest import API
 
@@ -106,3 +107,15 @@ def test_a_client_that_disconnects_mid_request_gets_no_traceback(caplog: pytest.
             assert client.get("/_emulator/stats").status_code == 200
     assert not any(r.exc_info for r in caplog.records), [r.getMessage() for r in caplog.records]
     assert emu.backend.dump()["contacts"] == []
+
+
+def test_settle_gc_freezes_the_heap_and_makes_full_collections_rarer() -> None:
+    """What ``gcx emulator`` does before serving (the test process gets its settings back)."""
+    thresholds = gc.get_threshold()
+    try:
+        settle_gc()
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (thresholds[0], thresholds[1], FULL_COLLECTION_THRESHOLD)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

@@ -219,7 +219,7 @@ def emulator(
         )
     # Imported here: the emulator (starlette, phonenumbers) is heavy for every other command.
     from gcx.emulator import Emulator, EmulatorSettings
-    from gcx.emulator.server import base_url, bind, install_log_filter, make_server
+    from gcx.emulator.server import base_url, bind, install_log_filter, make_server, settle_gc
 
     settings = EmulatorSettings(
         org_name=org_name,
@@ -259,6 +259,7 @@ def emulator(
     url = base_url(sock)
     install_log_filter()
     server = make_server(emu.app, log_level="warning")
+    settle_gc()
     print(url, flush=True)
     typer.echo(
         f"gcx emulator serving {url} (use it as the region, e.g. gcx --region {url} ...; "

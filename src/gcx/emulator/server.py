@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import socket
 import threading
@@ -68,6 +69,26 @@ def make_server(app: ASGIApp, *, log_level: str = "warning", access_log: bool = 
         log_config=None,
     )
     return uvicorn.Server(config)
+
+
+#: Third threshold of the cyclic collector in a serving process (CPython's default is 10).
+FULL_COLLECTION_THRESHOLD = 100
+
+
+def settle_gc() -> None:
+    """Tune the cyclic garbage collector for a process that does nothing but serve the emulator.
+
+    A full collection scans every tracked container the process holds: the modules, the
+    phone-number metadata and the app (about 40,000 objects, fixed) and the store's insertion
+    order (one slot per record). CPython runs one about every 2,000 stored records, each costing
+    more as the store grows: 9 us per record at 100k, more at 1M. What exists once the app is
+    built is frozen out of those scans (it lives as long as the process), and full collections
+    are made ten times rarer; young garbage is collected as before.
+    """
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, FULL_COLLECTION_THRESHOLD)
 
 
 def install_log_filter() -> None:
