@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -282,6 +283,27 @@ def test_backend_records_are_private_copies() -> None:
 def test_iso_ms() -> None:
     assert iso_ms(0) == "1970-01-01T00:00:00.000Z"
     assert iso_ms(1.2345) == "1970-01-01T00:00:01.234Z"
+    assert iso_ms(1.9999996) == "1970-01-01T00:00:02.000Z"  # microseconds round up into the next second
+
+
+def _iso_ms_reference(epoch: float) -> str:
+    """A datetime and strftime per call (what iso_ms did before it kept the text of the second)."""
+    moment = datetime.fromtimestamp(epoch, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.floats(min_value=-3e9, max_value=4e9, allow_nan=False)
+    | st.builds(
+        lambda whole, micros, nudge: whole + micros / 1e6 + nudge,
+        st.integers(-(10**9), 4 * 10**9),
+        st.integers(0, 10**6),
+        st.sampled_from([0.0, 5e-7, -5e-7, 4.9e-7, 1e-9]),
+    )
+)
+def test_iso_ms_answers_as_datetime_does(epoch: float) -> None:
+    assert iso_ms(epoch) == _iso_ms_reference(epoch)
 
 
 def test_load_rejects_bad_states_without_changing_anything() -> None:
