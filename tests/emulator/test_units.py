@@ -280,6 +280,43 @@ def test_backend_records_are_private_copies() -> None:
     assert clone({"a": [{"b": 1}]}) == {"a": [{"b": 1}]}
 
 
+def test_each_answer_holds_its_own_copy_of_the_organization() -> None:
+    backend = Backend(EmulatorSettings(rate_limit=0))
+    org = backend.create("organizations", {"name": "Acme", "address": {"city": "Paris"}})
+    contact = backend.create("contacts", {"firstName": "a", "externalOrganization": {"id": org["id"]}})
+    assert contact["externalOrganization"] == backend.get("organizations", org["id"])
+    contact["externalOrganization"]["address"]["city"] = "mutated"
+    again = backend.get("contacts", contact["id"])
+    assert again["externalOrganization"]["address"]["city"] == "Paris"
+    backend.replace("organizations", org["id"], {"name": "Acme 2"})
+    assert backend.get("contacts", contact["id"])["externalOrganization"]["name"] == "Acme 2"
+
+
+def _shares_a_container(a: Any, b: Any) -> bool:
+    if isinstance(a, dict | list) and a is b:
+        return True
+    if isinstance(a, dict):
+        return any(_shares_a_container(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return any(_shares_a_container(x, y) for x, y in zip(a, b, strict=True))
+    return False
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES)
+def test_clone_is_an_equal_copy_sharing_no_container(value: Any) -> None:
+    copied = clone(value)
+    assert copied == value and type(copied) is type(value)
+    assert not _shares_a_container(copied, value)
+
+
 def test_iso_ms() -> None:
     assert iso_ms(0) == "1970-01-01T00:00:00.000Z"
     assert iso_ms(1.2345) == "1970-01-01T00:00:01.234Z"

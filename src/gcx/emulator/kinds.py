@@ -45,6 +45,8 @@ SERVER_FIELDS = frozenset(
 )
 
 
+_CONTAINERS = (dict, list)
+
 MAX_JSON_DEPTH = 64
 """Deepest nesting of objects and arrays accepted in a body or made by a PATCH (records need about 5)."""
 
@@ -54,7 +56,7 @@ def nests_deeper(data: Any, limit: int) -> bool:
 
     Level by level: the containers at each depth, until none is left or the depth passes ``limit``.
     """
-    level: list[Any] = [data] if isinstance(data, dict | list) else []
+    level: list[Any] = [data] if isinstance(data, _CONTAINERS) else []
     depth = 1
     while level:
         if depth > limit:
@@ -62,7 +64,7 @@ def nests_deeper(data: Any, limit: int) -> bool:
         deeper: list[Any] = []
         for value in level:
             for child in value.values() if isinstance(value, dict) else value:
-                if isinstance(child, dict | list):
+                if isinstance(child, _CONTAINERS):
                     deeper.append(child)
         level = deeper
         depth += 1
@@ -93,11 +95,18 @@ def _iso_second(whole: int) -> str:
 
 
 def clone(value: T) -> T:
-    """A deep copy of JSON-shaped data (dicts, lists, scalars); several times faster than deepcopy."""
+    """A deep copy of JSON-shaped data (dicts, lists, scalars); several times faster than deepcopy.
+
+    Scalars are shared, never passed to a call of their own (most values of a record are).
+    """
     if isinstance(value, dict):
-        return cast(T, {k: clone(v) for k, v in value.items()})
+        copied = dict(value)
+        for key, item in copied.items():
+            if isinstance(item, _CONTAINERS):
+                copied[key] = clone(item)
+        return cast(T, copied)
     if isinstance(value, list):
-        return cast(T, [clone(v) for v in value])
+        return cast(T, [clone(item) if isinstance(item, _CONTAINERS) else item for item in value])
     return value
 
 

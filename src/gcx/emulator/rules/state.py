@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Collection
 from typing import Any
 
+from gcx.emulator import jsonio
 from gcx.emulator.errors import not_found
 from gcx.emulator.faults import FaultInjector, RateLimiter
 from gcx.emulator.kinds import CONTACTS, ORGS, RELATIONSHIPS, SERVER_FIELDS, clone, iso_ms
@@ -48,9 +49,10 @@ class State:
         self.trustor_links: dict[str, set[str]] = {}
         #: A merged (ancestor) contact's id -> the contact it was merged into (``merge``).
         self.merged: dict[str, str] = {}
-        #: Organizations as last read, by id, with their stored version: a contact's answer shows
-        #: its organization, and a page of 200 contacts names a few (bounded, see ``_org``).
-        self._orgs: dict[str, tuple[object, Record]] = {}
+        #: Organizations as last read, by id, with their stored version, as JSON text: a contact's
+        #: answer shows its organization, and a page of 200 contacts names a few (bounded, see
+        #: ``_org_text``).
+        self._orgs: dict[str, tuple[object, bytes]] = {}
 
     def update_settings(self, **changes: Any) -> EmulatorSettings:
         with self.lock:
@@ -112,13 +114,14 @@ class State:
         if kind in (CONTACTS, RELATIONSHIPS):
             ref = out.pop("externalOrganization", None)
             if isinstance(ref, dict) and isinstance(ref.get("id"), str):
-                org = self._org(ref["id"])
+                org = self._org_text(ref["id"])
                 if org is not None:
-                    out["externalOrganization"] = clone(org)
+                    out["externalOrganization"] = jsonio.loads_stored(org)
         return out
 
-    def _org(self, org_id: str) -> Record | None:
-        """The stored organization ``org_id`` (not to be changed: callers copy it), read once per version."""
+    def _org_text(self, org_id: str) -> bytes | None:
+        """The stored organization ``org_id`` as JSON text, made once per stored version: each
+        answer reads its own copy from it (one C call, half the time of a deep copy)."""
         version = self.store.version(ORGS, org_id)
         if version is None:
             return None
@@ -130,8 +133,9 @@ class State:
             return None
         if len(self._orgs) >= 4096:
             self._orgs.clear()
-        self._orgs[org_id] = (version, org)
-        return org
+        text = jsonio.dumps_stored(org)
+        self._orgs[org_id] = (version, text)
+        return text
 
     @staticmethod
     def input_form(record: Record) -> dict[str, Any]:
