@@ -133,3 +133,27 @@ def test_run_lock(ledger: Ledger, tmp_path) -> None:  # type: ignore[no-untyped-
         other.release()
     finally:
         other.close()
+
+
+def test_batch_ids_name_their_ops(ledger: Ledger) -> None:
+    """start_batch returns each op's id, ascending in the order given, batch after batch."""
+    run = ledger.start_run("apply", "test")
+    first = ledger.start_batch(run, "b1", [NewOp("contact", f"c-{i}", "create", {"n": i}) for i in range(3)])
+    second = ledger.start_batch(
+        run,
+        "b2",
+        [
+            NewOp("organization", "o-1", "create", {"name": "O"}),
+            NewOp("contact", "c-9", "update", {"n": 9}, genesys_id="g-9", line=7),
+        ],
+    )
+    assert first == sorted(first) and second == sorted(second) and first[-1] < second[0]
+    ops = {o.id: o for o in ledger.open_ops()}
+    assert [(ops[i].kind, ops[i].key, ops[i].op, ops[i].payload, ops[i].batch_id) for i in first + second] == [
+        ("contact", "c-0", "create", {"n": 0}, "b1"),
+        ("contact", "c-1", "create", {"n": 1}, "b1"),
+        ("contact", "c-2", "create", {"n": 2}, "b1"),
+        ("organization", "o-1", "create", {"name": "O"}, "b2"),
+        ("contact", "c-9", "update", {"n": 9}, "b2"),
+    ]
+    assert (ops[second[1]].genesys_id, ops[second[1]].line, ops[second[1]].attempt) == ("g-9", 7, 1)

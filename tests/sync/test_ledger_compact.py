@@ -18,6 +18,7 @@ from gcx.sync.ledger_codec import (
     pack_digest,
     pack_id,
     pack_json,
+    pack_json_stored,
     unpack_digest,
     unpack_id,
     unpack_json,
@@ -49,6 +50,16 @@ def test_packed_json_reads_back_and_is_smaller() -> None:
     assert unpack_json(text) == text  # a legacy ledger's text passes through
     with pytest.raises(ValueError, match="unknown format"):
         unpack_json(b"\x07abc")
+
+
+@pytest.mark.parametrize("text", ["", "{}", '{"firstName":"Zoë","n":1}', '{"x":"' + "é" * 70_000 + '"}'])
+def test_loose_packed_json_is_the_same_format_uncompressed(text: str) -> None:
+    """The pending values' form: format byte 1 and deflate's stored blocks (one per 65,535
+    bytes), read by the one inflate every gcx of schema 3 reads values with."""
+    stored = pack_json_stored(text)
+    raw = text.encode()
+    assert stored[0] == 1 and len(stored) == 1 + len(raw) + 5 * max(1, -(-len(raw) // 0xFFFF))
+    assert unpack_json(stored) == text == unpack_json(pack_json(text))
 
 
 @pytest.mark.parametrize(

@@ -86,6 +86,19 @@ _RECORD_COLUMNS = (
     "created_by_gcx",
     "updated_at",
 )
+#: The columns a batch's ops are inserted with (``payload``, ``error``: none yet).
+_OP_COLUMNS = (
+    "id",
+    "run_id",
+    "kind",
+    "external_id",
+    "op",
+    "state",
+    "attempt",
+    "genesys_id",
+    "line",
+    "updated_at",
+)
 
 
 def _now() -> str:
@@ -431,23 +444,26 @@ class Ledger(RecordReads, RunLease):
                         .group_by(t.c.external_id, t.c.op)
                     ).all()
                     prev.update({(kind, str(e), str(o)): int(n) for e, o, n in rows})
-            params = [
-                {
-                    "run_id": run_id,
-                    "kind": op.kind,
-                    "external_id": op.key,
-                    "op": op.op,
-                    "state": started,
-                    "attempt": prev.get((op.kind, op.key, op.op), 0) + 1,
-                    "genesys_id": op.genesys_id,
-                    "line": op.line,
-                    "updated_at": now,
-                }
-                for op in ops
-            ]
-            if params:
-                res = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), params)
-                ids = [int(r[0]) for r in res]
+            if ops:
+                ids = self._new_op_ids(conn, len(ops))
+                self._inserter(t, _OP_COLUMNS).run(
+                    conn,
+                    [
+                        (
+                            op_id,
+                            run_id,
+                            op.kind,
+                            op.key,
+                            op.op,
+                            started,
+                            prev.get((op.kind, op.key, op.op), 0) + 1,
+                            op.genesys_id,
+                            op.line,
+                            now,
+                        )
+                        for op_id, op in zip(ids, ops, strict=True)
+                    ],
+                )
                 # what each op means to leave, kept apart until it is done or failed (the op rows
                 # keep their size: rows that shrank in place would leave their pages half empty)
                 self._inserter(self._pending(), ("op_id", "batch_id", "payload")).run(
@@ -458,6 +474,22 @@ class Ledger(RecordReads, RunLease):
                     ],
                 )
         return ids
+
+    def _new_op_ids(self, conn: Any, n: int) -> list[int]:
+        """Ids for ``n`` new ops, ascending: given by the ops' sequence (PostgreSQL), or the next
+        ``n`` after the highest (SQLite, which would give the same: ``conn``'s transaction
+        already holds the database's one write lock, taken by the lease's renewal)."""
+        t = self.t_ops
+        if conn.dialect.name == "postgresql":
+            return sorted(
+                int(i)
+                for i in conn.exec_driver_sql(
+                    "SELECT nextval(pg_get_serial_sequence(%(t)s, 'id')) FROM generate_series(1, %(n)s)",
+                    {"t": t.name, "n": n},
+                ).scalars()
+            )
+        top = int(conn.execute(select(func.max(t.c.id))).scalar() or 0)
+        return list(range(top + 1, top + n + 1))
 
     def _transition(
         self, conn: Any, ids: Sequence[int], event_name: str, values: Mapping[str, Any] | None = None

@@ -4,6 +4,9 @@ what the rest of gcx already uses: JSON text, hex hashes and ISO timestamps.
 * :class:`PackedJson`: JSON text as one format byte (``1``) and raw deflate against a preset
   dictionary of every field path gcx can manage (the key names of a record's values are most of
   its JSON): a contact's 180 bytes of applied values take about 80.
+  :class:`LoosePackedJson` writes the same format without compressing (deflate's stored
+  blocks, read by the same inflate): for the values an op keeps only while it is open, written
+  once and deleted moments later, where a deflate per record cost more than the bytes it saved.
 * :class:`Digest`: a 32-hex-digit hash as its 16 bytes; any other hash text (``conflict:...``,
   ``reconciled``, empty) as ``0x00`` + its UTF-8 (padded
   with ``0x00`` when that makes 16 bytes: a 16-byte value always means a digest).
@@ -15,7 +18,9 @@ what the rest of gcx already uses: JSON text, hex hashes and ISO timestamps.
 * :class:`EpochTime`: an ISO timestamp (``_now()``, seconds, UTC) as integer seconds.
 
 Each reads back what was written, and passes through a value of the older text form (a ledger
-opened read-only by ``sync plan`` or ``sync status`` before it was migrated).
+opened read-only by ``sync plan`` or ``sync status`` before it was migrated). Each type's ``pack``
+is its write conversion as a plain function of the value (:func:`packer`): what the ledger's bulk
+writes (:mod:`gcx.sync.ledger_bulk`) apply per value, without SQLAlchemy's bind-processing layers.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import re
 import uuid
 import zlib
 from datetime import UTC, datetime
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -48,6 +54,23 @@ def pack_json(text: str) -> bytes:
     """JSON text -> stored bytes (format byte + raw deflate with the preset dictionary)."""
     co = _PRIMED.copy()  # the dictionary loaded once; a copy compresses exactly as a new one
     return bytes([_PACKED]) + co.compress(text.encode("utf-8")) + co.flush()
+
+
+_STORED_MAX = 0xFFFF  # the most bytes one stored block holds
+
+
+def pack_json_stored(text: str) -> bytes:
+    """JSON text -> stored bytes of the same format as :func:`pack_json`, not compressed: raw
+    deflate of stored blocks (each a header byte, its length and the length's complement, then
+    the bytes), which :func:`unpack_json` reads like any deflate stream."""
+    raw = text.encode("utf-8")
+    out = bytearray((_PACKED,))
+    for at in range(0, len(raw) or 1, _STORED_MAX):
+        block = raw[at : at + _STORED_MAX]
+        out.append(1 if at + _STORED_MAX >= len(raw) else 0)  # BFINAL on the last, BTYPE 00
+        out += len(block).to_bytes(2, "little") + (len(block) ^ 0xFFFF).to_bytes(2, "little")
+        out += block
+    return bytes(out)
 
 
 def unpack_json(data: bytes | str) -> str:
@@ -116,12 +139,20 @@ class PackedJson(TypeDecorator[str]):
 
     impl = LargeBinary
     cache_ok = True
+    pack = staticmethod(pack_json)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
-        return None if value is None else pack_json(str(value))
+        return None if value is None else self.pack(str(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else unpack_json(value)
+
+
+class LoosePackedJson(PackedJson):
+    """JSON text stored in :class:`PackedJson`'s format, not compressed (:func:`pack_json_stored`)."""
+
+    cache_ok = True
+    pack = staticmethod(pack_json_stored)
 
 
 class Digest(TypeDecorator[str]):
@@ -129,9 +160,10 @@ class Digest(TypeDecorator[str]):
 
     impl = LargeBinary
     cache_ok = True
+    pack = staticmethod(pack_digest)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
-        return None if value is None else pack_digest(str(value))
+        return None if value is None else self.pack(str(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else unpack_digest(value)
@@ -142,9 +174,10 @@ class GenesysId(TypeDecorator[str]):
 
     impl = LargeBinary
     cache_ok = True
+    pack = staticmethod(pack_id)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
-        return None if value is None else pack_id(str(value))
+        return None if value is None else self.pack(str(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else unpack_id(value)
@@ -155,9 +188,10 @@ class EpochTime(TypeDecorator[str]):
 
     impl = BigInteger
     cache_ok = True
+    pack = staticmethod(epoch)
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
-        return None if value is None else epoch(str(value))
+        return None if value is None else self.pack(str(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else iso(value)
@@ -171,8 +205,11 @@ class _Letter(TypeDecorator[str]):
     codes: dict[str, str] = {}
     names: dict[str, str] = {}
 
+    def pack(self, value: str) -> str:
+        return self.codes.get(value, value)
+
     def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else self.codes.get(str(value), str(value))
+        return None if value is None else self.pack(str(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else self.names.get(str(value), str(value))
@@ -196,3 +233,9 @@ class OpCode(_Letter):
     cache_ok = True
     codes = OP_CODES
     names = {v: k for k, v in OP_CODES.items()}
+
+
+def packer(column_type: Any) -> Callable[[Any], Any] | None:
+    """The write conversion of one of these column types, as a function of a (non-null) value of
+    the type it reads back (``str``); ``None`` for any other type."""
+    return column_type.pack if isinstance(column_type, TypeDecorator) and hasattr(column_type, "pack") else None

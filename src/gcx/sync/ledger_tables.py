@@ -64,7 +64,7 @@ from sqlalchemy.sql.schema import SchemaItem
 
 from gcx import redact
 from gcx.errors import ConfigError
-from gcx.sync.ledger_codec import Digest, EpochTime, GenesysId, KindCode, OpCode, PackedJson
+from gcx.sync.ledger_codec import Digest, EpochTime, GenesysId, KindCode, LoosePackedJson, OpCode, PackedJson
 
 #: The ops not done (open or failed): the condition of their partial index, which a query uses
 #: only when it names this very condition among its terms (SQLite does not infer it from ``IN``).
@@ -162,7 +162,7 @@ def ledger_tables(prefix: str, *, legacy: bool = False) -> LedgerTables:
             md,
             Column("op_id", Integer, primary_key=True, autoincrement=False),
             Column("batch_id", String(64)),
-            Column("payload", PackedJson, nullable=False),
+            Column("payload", LoosePackedJson, nullable=False),
         )
     )
     lock = Table(
