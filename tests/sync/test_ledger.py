@@ -149,7 +149,9 @@ def test_batch_ids_name_their_ops(ledger: Ledger) -> None:
     )
     assert first == sorted(first) and second == sorted(second) and first[-1] < second[0]
     ops = {o.id: o for o in ledger.open_ops()}
-    assert [(ops[i].kind, ops[i].key, ops[i].op, ops[i].payload, ops[i].batch_id) for i in first + second] == [
+    assert [
+        (ops[i].kind, ops[i].key, ops[i].op, ops[i].payload, ops[i].batch_id) for i in first + second
+    ] == [
         ("contact", "c-0", "create", {"n": 0}, "b1"),
         ("contact", "c-1", "create", {"n": 1}, "b1"),
         ("contact", "c-2", "create", {"n": 2}, "b1"),

@@ -1,11 +1,12 @@
-"""RowInserter stores exactly the bytes SQLAlchemy's own insert(t) stores (same column types)."""
+"""RowInserter stores exactly the bytes SQLAlchemy's own insert(t) stores (same column types), also
+replacing rows of a key; ids as ranges select exactly those ids."""
 
 from __future__ import annotations
 
 from sqlalchemy import delete, insert, select
 
 from gcx.sync.ledger import Ledger
-from gcx.sync.ledger_bulk import RowInserter
+from gcx.sync.ledger_bulk import RowInserter, among, id_ranges
 
 COLUMNS = ("kind", "external_id", "genesys_id", "hash", "applied", "org_key", "created_by_gcx", "updated_at")
 
@@ -59,3 +60,49 @@ def test_rows_match_sqlalchemy_insert(ledger: Ledger) -> None:
         ("k1", '{"firstName":"Zoë"}', "0f8fad5b-d9cb-469f-a165-70867728950e"),
         ("k2", '{"name":"Acme"}', "not-a-uuid"),
     ]
+
+
+def test_replacing_rows_match_delete_then_insert(ledger: Ledger) -> None:
+    """RowInserter(replace=key) leaves what deleting the held keys and inserting would."""
+    t = ledger.t_records
+    first = [
+        (
+            "contact",
+            "k1",
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "a" * 32,
+            '{"n":1}',
+            "o1",
+            True,
+            "2026-11-30T22:00:00+00:00",
+        ),
+        ("contact", "k2", "g-2", "b" * 32, '{"n":2}', None, False, "2026-11-30T22:00:00+00:00"),
+    ]
+    second = [
+        ("contact", "k2", "g-2b", "c" * 32, '{"n":22}', "o2", True, "2026-11-30T22:00:05+00:00"),
+        ("organization", "k2", "g-3", "d" * 32, '{"name":"O"}', None, True, "2026-11-30T22:00:05+00:00"),
+    ]
+    with ledger.engine.begin() as conn:
+        conn.execute(insert(t), [dict(zip(COLUMNS, r, strict=True)) for r in [first[0], *second]])
+    expected = _raw(ledger)
+    with ledger.engine.begin() as conn:
+        conn.execute(delete(t))
+    replacing = RowInserter(t, COLUMNS, ledger.engine.dialect, replace=("kind", "external_id"))
+    for rows in (first, second):
+        with ledger.engine.begin() as conn:
+            replacing.run(conn, rows)
+    assert sorted(_raw(ledger)) == sorted(expected)
+
+
+def test_id_ranges_and_among(ledger: Ledger) -> None:
+    assert id_ranges([9, 1, 2, 3, 5, 8, 8]) == [(1, 3), (5, 5), (8, 9)]
+    assert id_ranges([]) == []
+    t = ledger.t_runs
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            insert(t), [{"id": i, "command": "x", "started_at": "t", "status": "s"} for i in range(1, 13)]
+        )
+    for wanted in ([4], [1, 2, 3, 7, 9, 10, 12], list(range(1, 13))):
+        with ledger.engine.connect() as conn:
+            got = conn.execute(select(t.c.id).where(among(t.c.id, wanted)).order_by(t.c.id)).scalars().all()
+        assert got == wanted

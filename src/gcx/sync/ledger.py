@@ -44,7 +44,7 @@ from gcx.sync.errors import IllegalTransitionError, LeaseLostError
 from gcx.sync.fields import Kind, normal_key
 from gcx.sync.keyform import KEYS_VERSION, migrate_keys
 from gcx.sync.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
-from gcx.sync.ledger_bulk import RowInserter
+from gcx.sync.ledger_bulk import RowInserter, among
 from gcx.sync.ledger_history import done_undos, prune_done
 from gcx.sync.ledger_lease import RunLease
 from gcx.sync.ledger_migrate import compact
@@ -173,7 +173,7 @@ class Ledger(RecordReads, RunLease):
         md = tables.metadata
         self._lock_token: str | None = None
         self._keeper: LeaseKeeper | None = None
-        self._inserters: dict[tuple[str, tuple[str, ...]], RowInserter] = {}
+        self._inserters: dict[tuple[str, tuple[str, ...], tuple[str, ...]], RowInserter] = {}
         self.lease_seconds = lease_seconds
         self.metadata = md
         self.migration_warnings: list[str] = []
@@ -318,33 +318,24 @@ class Ledger(RecordReads, RunLease):
     def _upsert_records(self, conn: Any, entries: Sequence[LedgerEntry]) -> None:
         if not entries:
             return
-        rows = self._inserter(self.t_records, _RECORD_COLUMNS)
         now = _now()
-        for chunk in _chunks(list(entries), 500):
-            self._delete_records(conn, [(e.kind, e.key) for e in chunk])
-            rows.run(
-                conn,
-                [
-                    (
-                        e.kind,
-                        e.key,
-                        e.genesys_id,
-                        e.hash,
-                        json_text(e.applied),
-                        e.org_key,
-                        e.created_by_gcx,
-                        now,
-                    )
-                    for e in chunk
-                ],
-            )
+        self._inserter(self.t_records, _RECORD_COLUMNS, replace=("kind", "external_id")).run(
+            conn,
+            [
+                (e.kind, e.key, e.genesys_id, e.hash, json_text(e.applied), e.org_key, e.created_by_gcx, now)
+                for e in entries
+            ],
+        )
 
-    def _inserter(self, table: Any, columns: tuple[str, ...]) -> RowInserter:
-        """The INSERT of ``columns`` into ``table``, compiled once per ledger."""
-        key = (table.name, columns)
+    def _inserter(
+        self, table: Any, columns: tuple[str, ...], *, replace: tuple[str, ...] = ()
+    ) -> RowInserter:
+        """The INSERT of ``columns`` into ``table`` (replacing a row of the same ``replace``
+        key), compiled once per ledger."""
+        key = (table.name, columns, replace)
         found = self._inserters.get(key)
         if found is None:
-            found = self._inserters[key] = RowInserter(table, columns, self.engine.dialect)
+            found = self._inserters[key] = RowInserter(table, columns, self.engine.dialect, replace=replace)
         return found
 
     def _delete_records(self, conn: Any, keys: Sequence[tuple[str, str]]) -> None:
@@ -502,7 +493,7 @@ class Ledger(RecordReads, RunLease):
         for chunk in _chunks(list(ids), 400):
             res = conn.execute(
                 update(t)
-                .where(and_(t.c.id.in_(chunk), t.c.state.in_(states)))
+                .where(and_(among(t.c.id, chunk), t.c.state.in_(states)))
                 .values(state=target.value, updated_at=_now(), **(values or {}))
             )
             if res.rowcount != len(chunk):
@@ -518,7 +509,7 @@ class Ledger(RecordReads, RunLease):
                 )
             if target not in OPEN_STATES and target is not OpState.PLANNED:
                 pending = self._pending()
-                conn.execute(delete(pending).where(pending.c.op_id.in_(chunk)))
+                conn.execute(delete(pending).where(among(pending.c.op_id, chunk)))
 
     def transition(self, ids: Sequence[int], event_name: str) -> None:
         """Apply a named transition to ops (refuses illegal ones, all or nothing)."""

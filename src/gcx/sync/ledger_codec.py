@@ -28,8 +28,8 @@ from __future__ import annotations
 import re
 import uuid
 import zlib
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -238,4 +238,6 @@ class OpCode(_Letter):
 def packer(column_type: Any) -> Callable[[Any], Any] | None:
     """The write conversion of one of these column types, as a function of a (non-null) value of
     the type it reads back (``str``); ``None`` for any other type."""
-    return column_type.pack if isinstance(column_type, TypeDecorator) and hasattr(column_type, "pack") else None
+    return (
+        column_type.pack if isinstance(column_type, TypeDecorator) and hasattr(column_type, "pack") else None
+    )

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, select
 
+from gcx.sync.ledger_bulk import among
 from gcx.sync.rows import LedgerEntry, OpState, done_payload, json_text
 
 
@@ -25,34 +26,25 @@ def done_undos(
     op_ids: Sequence[int],
     entries: Sequence[LedgerEntry],
     forget: Sequence[tuple[str, str]],
-) -> dict[int, str | None]:
-    """The undo (JSON; ``None``: none) each of these ops keeps once done, from the ``records``
-    table before this transaction writes ``entries`` and drops ``forget``."""
-    if not op_ids:
-        return {}
+) -> dict[int, str]:
+    """The undo (JSON) each of these ops keeps once done, from the ``records`` table before this
+    transaction writes ``entries`` and drops ``forget``; an op left out keeps none."""
     t, r = ops, records
-    keyed: dict[int, tuple[str, str]] = {}
-    for chunk in _chunks(sorted(op_ids), 400):
-        for op_id, kind, key in conn.execute(
-            select(t.c.id, t.c.kind, t.c.external_id).where(t.c.id.in_(chunk))
-        ):
-            keyed[int(op_id)] = (str(kind), str(key))
-    before: dict[tuple[str, str], str] = {}
-    for kind in {k for k, _ in keyed.values()}:
-        keys = sorted({e for k, e in keyed.values() if k == kind})
-        for chunk in _chunks(keys, 500):
-            rows = conn.execute(
-                select(r.c.external_id, r.c.applied).where(and_(r.c.kind == kind, r.c.external_id.in_(chunk)))
-            )
-            before.update({(kind, str(e)): str(a) for e, a in rows})
+    # the ops whose record the ledger holds (an op whose record it did not hold keeps no undo:
+    # the record holds all it wrote), read with that record's values
+    held = select(t.c.id, t.c.kind, t.c.external_id, r.c.applied).select_from(
+        t.join(r, and_(r.c.kind == t.c.kind, r.c.external_id == t.c.external_id))
+    )
+    before: dict[int, tuple[tuple[str, str], str]] = {}
+    for chunk in _chunks(sorted(set(op_ids)), 400):
+        for op_id, kind, key, applied in conn.execute(held.where(among(t.c.id, chunk))):
+            before[int(op_id)] = ((str(kind), str(key)), str(applied))
+    if not before:
+        return {}
     after: dict[tuple[str, str], str | None] = {(e.kind, e.key): json_text(e.applied) for e in entries}
     after.update({k: None for k in forget})
-    out: dict[int, str | None] = {}
-    for op_id, key in keyed.items():
-        old = before.get(key)
-        if old is None:
-            out[op_id] = None  # nothing before it: the record holds all it wrote
-            continue
+    out: dict[int, str] = {}
+    for op_id, (key, old) in before.items():
         new = after.get(key, old)
         undo = done_payload(json.loads(old), json.loads(new) if new is not None else None)
         out[op_id] = json.dumps(undo, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -28,6 +28,10 @@ as one letter, integer timestamps), read back as the text the rest of gcx uses:
     record; each later run adds a row per record it *wrote* (nothing for unchanged records):
     ``Ledger.prune_history`` drops the done ops of old runs. Indexes: (kind, ExternalId), run,
     and a partial index on state for the ops not ``done``.
+``pending``
+    one row per op not done yet (``started``, ``unknown``): its batch id and what it means to
+    leave (``applied`` values, ``hash``, ``org_key``; :class:`LoosePackedJson`, not compressed:
+    written before a batch's request and deleted with its outcome moments later).
 ``checked``
     one row per record an adoption check has read (kind, Genesys id, its ``modifyDate`` then,
     and the values of the ExternalId identifiers it held), so later runs check only new or
