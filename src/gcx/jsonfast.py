@@ -17,6 +17,7 @@ gives for the same input (and the same error when it refuses one):
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -81,7 +82,29 @@ def _has_float(value: Any) -> bool:
 
 def nests_deeper(data: Any, limit: int) -> bool:
     """Whether parsed JSON holds a non-empty object or array deeper than ``limit`` levels (the
-    outermost is level 1). Level by level: no recursion on hostile input, containers only."""
+    outermost is level 1).
+
+    orjson refuses to write more than a fixed number of nested containers (254 in orjson 3):
+    writing ``data`` inside just enough lists that one container below level ``limit`` would
+    pass that number tells, at C speed, that none is there (an answer's usual case). Otherwise
+    (a container at that level, or a value orjson does not write) the tree is walked.
+    """
+    most = _orjson_max_depth()
+    if 0 <= limit < most and type(data) in (dict, list):
+        wrapped = data
+        for _ in range(most - limit):
+            wrapped = [wrapped]
+        try:
+            orjson.dumps(wrapped)
+        except TypeError:  # orjson.JSONEncodeError
+            pass
+        else:
+            return False
+    return _walk_deeper(data, limit)
+
+
+def _walk_deeper(data: Any, limit: int) -> bool:
+    """:func:`nests_deeper` level by level: no recursion on hostile input, containers only."""
     level = [data] if type(data) in (dict, list) else []
     depth = 1
     while level:
@@ -96,3 +119,33 @@ def nests_deeper(data: Any, limit: int) -> bool:
         level = below
         depth += 1
     return False
+
+
+def _nested_lists(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+@functools.cache
+def _orjson_max_depth() -> int:
+    """The most nested containers orjson writes (0: more than are probed, so unknown)."""
+
+    def writes(depth: int) -> bool:
+        try:
+            orjson.dumps(_nested_lists(depth))
+        except TypeError:
+            return False
+        return True
+
+    written, refused = 1, 4096
+    if writes(refused):
+        return 0
+    while refused - written > 1:
+        mid = (written + refused) // 2
+        if writes(mid):
+            written = mid
+        else:
+            refused = mid
+    return written

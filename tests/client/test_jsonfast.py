@@ -171,3 +171,19 @@ def test_dumps_sorted_writes_the_standard_librarys_text(value: Any) -> None:
 def test_dumps_sorted_reads_back_as_the_standard_librarys_text(value: Any) -> None:
     expected = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert _same(json.loads(jsonfast.dumps_sorted(value)), json.loads(expected))
+
+
+@pytest.mark.parametrize("limit", [0, 1, 100, 252, 253, 254, 300])
+@pytest.mark.parametrize("leaf", [1, [], {}, [1], 2**70, "\ud800"])
+@pytest.mark.parametrize("offset", [-1, 0, 1, 2])
+def test_nests_deeper_fast_path_agrees_with_the_walk_around_orjsons_depth(
+    limit: int, leaf: Any, offset: int
+) -> None:
+    """The orjson probe (containers wrapped up to the depth orjson refuses) and the walk it
+    falls back on give the reference's answer at every depth around the limit, for values
+    orjson does not write (a 70-bit integer, a lone surrogate) too."""
+    for kind in (list, dict):
+        value: Any = leaf
+        for _ in range(max(limit + offset, 1)):
+            value = [value] if kind is list else {"k": value}
+        assert jsonfast.nests_deeper(value, limit) == _reference_nests_deeper(value, limit)
