@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from gcx import AsyncClient, RetryPolicy
 from gcx.errors import UnauthorizedError, ValidationError
 from gcx.resources.bulk import INVALID, OUTCOME_UNKNOWN, UNMAPPED
-from gcx.resources.bulk_mapping import map_by_content, map_by_id
+from gcx.resources.bulk_mapping import _ContentIndex, map_by_content, map_by_id
 from tests.client.conftest import BASE, CREDS, FakeApi, json_of
 
 BULK_ORGS = "/api/v2/externalcontacts/bulk/organizations"
@@ -558,3 +558,57 @@ def test_content_mapping_is_never_wrong(
         if result is not None:
             # Assigned to the request that produced it, or to an identical one.
             assert records[origin[id(result)]] == records[i]
+
+
+_key_entries = st.lists(
+    st.fixed_dictionaries(
+        {"value": st.sampled_from(["k1", " k1", "k2", ""])},
+        optional={
+            "externalSource": st.sampled_from([{"id": "s"}, {"id": "t"}, {}, "s"]),
+            "type": st.sampled_from(["ExternalId", "Email"]),
+        },
+    ),
+    max_size=3,
+)
+keyed_records = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "firstName": st.sampled_from(["A", "B"]),
+            "externalIds": _key_entries,
+            "identifiers": _key_entries,
+        },
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def _reference_keys(record: dict[str, Any], *, identifiers: bool) -> set[tuple[str, str]]:
+    """ExternalId keys as the index read them before it was built per kind of answer."""
+    found = set()
+    for name in ("identifiers", "externalIds") if identifiers else ("externalIds",):
+        for entry in record.get(name) or []:
+            if entry.get("value") and (name == "externalIds" or entry.get("type") == "ExternalId"):
+                src = entry.get("externalSource")
+                found.add(
+                    (str((src.get("id") if isinstance(src, dict) else None) or ""), entry["value"].strip())
+                )
+    return found
+
+
+@settings(max_examples=200, deadline=None)
+@given(keyed_records, keyed_records)
+def test_content_index_keys_agree_with_their_definition(
+    requests: list[dict[str, Any]], answers: list[dict[str, Any]]
+) -> None:
+    """Requests with keys, all held by the answer (``plain``: an answer that shows no
+    identifiers holds their ``externalIds`` keys only), whatever the index reads first."""
+    index = _ContentIndex(requests)
+    for whole in answers:
+        for plain in (True, False):
+            shown = {k: v for k, v in whole.items() if k != "identifiers"} if plain else whole
+            held = _reference_keys(shown, identifiers=True)
+            own = [_reference_keys(r, identifiers=not plain) for r in requests]
+            assert index.keyed(shown, plain=plain) == [i for i, k in enumerate(own) if k and k <= held]
+            assert [index.unkeyed(i, plain=plain) for i in range(len(requests))] == [not k for k in own]

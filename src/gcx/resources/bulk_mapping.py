@@ -30,7 +30,12 @@ def _canonical(value: Any) -> str:
 
 
 def result_id(result: dict[str, Any]) -> str | None:
-    for source in (result, result.get("entity"), (result.get("error") or {}).get("entity")):
+    """The record id a result names: its own, its entity's, or that of the item its error echoes."""
+    rid = result.get("id")
+    if isinstance(rid, str) and rid:
+        return rid
+    error = result.get("error")
+    for source in (result.get("entity"), error.get("entity") if isinstance(error, dict) else None):
         if isinstance(source, dict) and isinstance(source.get("id"), str) and source["id"]:
             return str(source["id"])
     return None
@@ -42,17 +47,20 @@ def external_keys(record: dict[str, Any] | None, *, identifiers: bool = True) ->
     keys: set[tuple[str, str]] = set()
     if not isinstance(record, dict):
         return keys
-    for ident in record.get("identifiers") or [] if identifiers else []:
-        if isinstance(ident, dict) and ident.get("type") == "ExternalId" and ident.get("value"):
-            src = ident.get("externalSource")
-            sid = src.get("id") if isinstance(src, dict) else None
-            keys.add((str(sid or ""), str(ident["value"]).strip()))
-    for ext in record.get("externalIds") or []:
+    if identifiers:
+        for ident in record.get("identifiers") or ():
+            if isinstance(ident, dict) and ident.get("type") == "ExternalId" and ident.get("value"):
+                keys.add(_key(ident))
+    for ext in record.get("externalIds") or ():
         if isinstance(ext, dict) and ext.get("value"):
-            src = ext.get("externalSource")
-            sid = src.get("id") if isinstance(src, dict) else None
-            keys.add((str(sid or ""), str(ext["value"]).strip()))
+            keys.add(_key(ext))
     return keys
+
+
+def _key(entry: dict[str, Any]) -> tuple[str, str]:
+    src = entry.get("externalSource")
+    sid = src.get("id") if isinstance(src, dict) else None
+    return (str(sid or ""), str(entry["value"]).strip())
 
 
 def map_by_id(
@@ -135,22 +143,32 @@ class _ContentIndex:
     def __init__(self, records: Sequence[dict[str, Any]]) -> None:
         self.records = records
         self._anchors: tuple[dict[tuple[str, tuple[str, Any]], list[int]], set[str], list[int]] | None = None
-        self.keys = [external_keys(r) for r in records]
-        self.by_key: dict[tuple[str, str], list[int]] = {}
-        for i in range(len(records)):
-            for key in self.keys[i]:
-                self.by_key.setdefault(key, []).append(i)
-        # what an answer that shows no identifiers can hold of each request (built on first use)
-        self._plain: tuple[list[set[tuple[str, str]]], list[dict[str, Any]]] | None = None
+        # per kind of answer (plain: one that shows no identifiers), built on first use
+        self._key_index: dict[bool, tuple[list[set[tuple[str, str]]], dict[tuple[str, str], list[int]]]] = {}
+        self._plain_records: list[dict[str, Any]] | None = None
 
-    def plain(self) -> tuple[list[set[tuple[str, str]]], list[dict[str, Any]]]:
-        """Each request's ``externalIds`` keys, and the request without its ``identifiers``."""
-        if self._plain is None:
-            self._plain = (
-                [external_keys(r, identifiers=False) for r in self.records],
-                [{k: v for k, v in r.items() if k != "identifiers"} for r in self.records],
-            )
-        return self._plain
+    def key_index(
+        self, *, plain: bool
+    ) -> tuple[list[set[tuple[str, str]]], dict[tuple[str, str], list[int]]]:
+        """Each request's ExternalId keys and the requests holding each key; ``plain``: their
+        ``externalIds`` keys only (all that an answer showing no identifiers can hold of them)."""
+        index = self._key_index.get(plain)
+        if index is None:
+            keys = [external_keys(r, identifiers=not plain) for r in self.records]
+            by_key: dict[tuple[str, str], list[int]] = {}
+            for i, request_keys in enumerate(keys):
+                for key in request_keys:
+                    by_key.setdefault(key, []).append(i)
+            index = self._key_index[plain] = (keys, by_key)
+        return index
+
+    def shown(self, *, plain: bool) -> Sequence[dict[str, Any]]:
+        """The requests as an answer can show them: ``plain``, without their ``identifiers``."""
+        if not plain:
+            return self.records
+        if self._plain_records is None:
+            self._plain_records = [{k: v for k, v in r.items() if k != "identifiers"} for r in self.records]
+        return self._plain_records
 
     def _anchored(self) -> tuple[dict[tuple[str, tuple[str, Any]], list[int]], set[str], list[int]]:
         if self._anchors is None:
@@ -181,21 +199,21 @@ class _ContentIndex:
             norm = _norm_scalar(whole.get(name))
             if norm is not None:
                 found.update(by_anchor.get((name, norm), ()))
-        records = self.plain()[1] if plain else self.records
+        records = self.shown(plain=plain)
         return [i for i in sorted(found) if contains(whole, records[i])]
 
     def keyed(self, whole: dict[str, Any], *, plain: bool = False) -> list[int]:
         """Requests with ExternalId keys, all of which ``whole`` holds; ``plain``: their
         ``externalIds`` keys only (an answer that shows no identifiers)."""
-        ekeys = external_keys(whole)
-        keys = self.plain()[0] if plain else self.keys
+        keys, by_key = self.key_index(plain=plain)
+        ekeys = external_keys(whole, identifiers=not plain)  # plain: it shows no identifiers
         found: set[int] = set()
         for key in ekeys:
-            found.update(i for i in self.by_key.get(key, ()) if key in keys[i])
-        return [i for i in sorted(found) if keys[i] and keys[i] <= ekeys]
+            found.update(by_key.get(key, ()))
+        return [i for i in sorted(found) if keys[i] <= ekeys]
 
     def unkeyed(self, i: int, *, plain: bool = False) -> bool:
-        return not (self.plain()[0] if plain else self.keys)[i]
+        return not self.key_index(plain=plain)[0][i]
 
 
 def map_by_content(
@@ -244,7 +262,7 @@ def map_by_content(
                 keyed = index.keyed(entity, plain=plain)
                 if len(keyed) > 1:
                     # Among the requests with its key, prefer those whose fields it also holds.
-                    shown = index.plain()[1] if plain else records
+                    shown = index.shown(plain=plain)
                     cands = [i for i in keyed if contains(entity, shown[i])] or keyed
                 elif keyed:
                     cands = keyed  # the only request with its key: comparing fields cannot change that
