@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gcx.sync.errors import BindingError, IllegalTransitionError
@@ -159,3 +161,15 @@ def test_batch_ids_name_their_ops(ledger: Ledger) -> None:
         ("contact", "c-9", "update", {"n": 9}, "b2"),
     ]
     assert (ops[second[1]].genesys_id, ops[second[1]].line, ops[second[1]].attempt) == ("g-9", 7, 1)
+
+
+def test_sqlite_ledger_connections_get_the_large_page_cache(tmp_path: Path) -> None:
+    """A 1M-record ledger's indexes outgrow SQLite's 2 MB default cache; every connection the
+    ledger opens asks for SQLITE_CACHE_KIB (a negative cache_size is KiB)."""
+    from sqlalchemy import text
+
+    from gcx.sync.ledger_tables import SQLITE_CACHE_KIB
+
+    with Ledger(f"sqlite:///{tmp_path / 'l.sqlite'}", create=True) as ledger, ledger.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA cache_size")).scalar() == -SQLITE_CACHE_KIB
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
