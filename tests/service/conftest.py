@@ -7,7 +7,9 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -67,3 +69,25 @@ def start_process(args: list[str], env: dict[str, str], log: Path) -> subprocess
     return subprocess.Popen(
         [sys.executable, "-m", "gcx.cli.main", *args], env=full, stdout=fh, stderr=subprocess.STDOUT
     )
+
+
+#: The clock the service tests' periodic deferrer reads: 12:44:30 UTC on a weekday, when no
+#: schedule these tests use has ticked in the last 10 minutes ("0 3 * * *", "17 * * * *",
+#: "0 0 1 1 *", "*/15 * * * *").
+QUIET_CLOCK = datetime(2026, 6, 17, 12, 44, 30, tzinfo=UTC).timestamp()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_periodic_clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker started in a test process sees no cron tick fire by itself.
+
+    procrastinate's periodic deferrer defers, when a worker starts, a tick that fell in the last
+    10 minutes (``max_delay``): a test whose job runs ``"0 3 * * *"`` got an extra scheduled run
+    when it ran between 03:00 and 03:10 UTC, and failed. The deferrer's clock is pinned at
+    :data:`QUIET_CLOCK` instead; a test that wants the ticks is marked ``real_clock``. Workers in
+    subprocesses (the fleet tests) keep the real clock."""
+    if request.node.get_closest_marker("real_clock") is not None:
+        return
+    import procrastinate.periodic
+
+    monkeypatch.setattr(procrastinate.periodic, "time", SimpleNamespace(time=lambda: QUIET_CLOCK))

@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +291,32 @@ async def test_a_plan_made_stale_after_its_approval_is_not_applied_and_waits_aga
         assert {c["firstName"] for c in s.emu.dump()["contacts"]} >= {"First1", "New2"}
         fresh = s.store.get(stale.replaced_by or 0)
         assert fresh is not None and fresh.summary["planned"]["contact"]["update"] == 3
+
+
+def test_a_worker_starting_just_after_a_tick_would_run_it_so_the_tests_pin_the_clock(
+    tmp_path: Path,
+) -> None:
+    """The flake this file had: between 03:00 and 03:10 UTC a worker started by a test deferred
+    the missed 03:00 tick of ``"0 3 * * *"`` (procrastinate does so within ``max_delay``), an
+    extra scheduled run the test did not expect. The tests' deferrer reads a pinned clock."""
+    from procrastinate.periodic import PeriodicDeferrer
+
+    from .conftest import QUIET_CLOCK
+
+    (tmp_path / "service.toml").write_text(
+        config_text(
+            {"emu": "http://127.0.0.1:9"},
+            '[jobs.crm]\nprofile = "emu"\nschedule = "0 3 * * *"\n'
+            'source = { type = "jsonl", path = "crm.jsonl" }\napproval = "always"\n',
+        )
+    )
+    service = Service(load_config(tmp_path / "service.toml"), "postgresql://postgres@127.0.0.1:9/none")
+    just_after = datetime(2026, 12, 1, 3, 4, 31, tzinfo=UTC).timestamp()
+    missed = [
+        t for (task, t) in PeriodicDeferrer(service.app.periodic_registry).get_previous_tasks(just_after)
+    ]
+    assert missed == [int(datetime(2026, 12, 1, 3, 0, tzinfo=UTC).timestamp())]
+    assert list(PeriodicDeferrer(service.app.periodic_registry).get_previous_tasks(QUIET_CLOCK)) == []
 
 
 async def test_reject_and_a_superseded_plan(pg_url: str, tmp_path: Path) -> None:

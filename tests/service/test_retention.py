@@ -180,6 +180,7 @@ async def test_zero_days_keeps_everything(pg_url: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.real_clock  # the worker's deferrer sends the tick of */5 that fell in the last 10 minutes
 async def test_the_service_schedules_one_round_for_the_fleet(pg_url: str, tmp_path: Path) -> None:
     cfg = load_config(_config(tmp_path, retention_schedule="*/5 * * * *"))
     _seed(pg_url)
