@@ -46,9 +46,13 @@ def test_batch_lifecycle(ledger: Ledger) -> None:
     ids = ledger.start_batch(
         run,
         "b1",
-        [NewOp("contact", "c-1", "create", {"firstName": "A"}), NewOp("contact", "c-2", "create", {})],
+        [
+            NewOp("contact", "c-1", "create", {"firstName": "A"}),
+            NewOp("contact", "c-2", "create", {"applied": {"firstName": "B"}}),
+        ],
     )
     assert [o.state for o in ledger.open_ops()] == [OpState.STARTED, OpState.STARTED]
+    assert ledger.open_ops()[1].payload == {"applied": {"firstName": "B"}}  # what it means to leave
     ledger.finish_batch(
         [Outcome(ids[0], True, "g-1"), Outcome(ids[1], False, error={"reason": "bad"})],
         records=[_entry("c-1", "g-1")],
@@ -58,6 +62,7 @@ def test_batch_lifecycle(ledger: Ledger) -> None:
     assert ledger.entries()[("contact", "c-1")].applied == {"firstName": "c-1"}
     failed = ledger.failed_ops()
     assert [(o.key, o.error) for o in failed] == [("c-2", {"reason": "bad"})]
+    assert failed[0].payload == {}  # a failed op keeps its error, not the values it meant to leave
     # a done op cannot be restarted or failed: all or nothing
     with pytest.raises(IllegalTransitionError):
         ledger.transition([ids[0]], "fail")

@@ -17,11 +17,14 @@ as one letter, integer timestamps), read back as the text the rest of gcx uses:
 ``ops``
     one row per write: run, kind, ExternalId, op (create/update/move/delete), state, attempt,
     batch id, Genesys id, payload (:class:`PackedJson`), error (JSON), source line, when.
-    While an op can still be reconciled (``planned``/``started``/``unknown``) and once it
-    ``failed``, its payload is what it meant to leave (``applied`` values, ``hash``,
-    ``org_key``). Once ``done`` those values live in the record: the payload shrinks to the
-    op's *undo* (:func:`gcx.sync.rows.done_payload`): ``null`` for a create of a record the
-    ledger did not hold, else ``{"before": {path: value it replaced}, "added": [paths it
+    While an op can still be reconciled (``started``/``unknown``), what it means to leave
+    (``applied`` values, ``hash``, ``org_key``) is in ``pending`` (ledgers made before that
+    table: in the payload). A ``failed`` op keeps its error and Genesys id, not those values:
+    nothing of it was left in Genesys, and the next run plans the record again from the source
+    (a service or console run's ``run-<id>.ops.json`` keeps what it meant to write). Once
+    ``done`` those values live in the record: the payload shrinks to the op's *undo*
+    (:func:`gcx.sync.rows.done_payload`): ``null`` for a create of a record the ledger did not
+    hold, else ``{"before": {path: value it replaced}, "added": [paths it
     added]}`` (a delete: every value it removed), and the batch id is cleared. A run page
     rebuilds what any op wrote from the record and the later ops' undos
     (:func:`gcx.sync.rows.values_around`). The ops of a first sync cost about 70 bytes a
