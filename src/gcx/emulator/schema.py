@@ -191,6 +191,7 @@ def region_code_for_number(number: phonenumbers.PhoneNumber) -> str | None:
 #: Per (region, length of a national number): the general pattern and the patterns of every
 #: number type whose lengths allow it, as one alternation; None when no type can match.
 _KNOWN_TYPE: dict[tuple[str, int], tuple[re.Pattern[str], re.Pattern[str]] | None] = {}
+_UNSEEN: Any = object()
 _TYPE_DESCS = (
     "premium_rate",
     "toll_free",
@@ -222,7 +223,8 @@ def _known_type(region: str, metadata: Any, national: str) -> bool:
     of a fitting length match it whole.
     """
     key = (region, len(national))
-    if key not in _KNOWN_TYPE:
+    tests = _KNOWN_TYPE.get(key, _UNSEEN)
+    if tests is _UNSEEN:
         general = _desc_pattern(metadata.general_desc, len(national))
         types = [_desc_pattern(getattr(metadata, name), len(national)) for name in _TYPE_DESCS]
         alternatives = [f"(?:{pattern})" for pattern in types if pattern is not None]
@@ -231,7 +233,7 @@ def _known_type(region: str, metadata: Any, national: str) -> bool:
             if general is not None and alternatives
             else None
         )
-    tests = _KNOWN_TYPE[key]
+        tests = _KNOWN_TYPE[key]
     return (
         tests is not None
         and tests[0].fullmatch(national) is not None

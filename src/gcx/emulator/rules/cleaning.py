@@ -27,6 +27,10 @@ def identifier_key(identifier: dict[str, Any]) -> IdentifierKey:
     return IdentifierKey(identifier["type"], identifier["value"], source_id)
 
 
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
 def source_ref(source_id: str) -> dict[str, Any]:
     return {"id": source_id, "selfUri": f"{API}/externalsources/{source_id}"}
 
@@ -105,8 +109,10 @@ class Cleaning:
             return []
         out = []
         for i, item in enumerate(items):
-            out.append(self.clean_identifier(kind, item, f"{path}[{i}]", problems))
-        return [x for x in out if x]
+            cleaned = self.clean_identifier(kind, item, f"{path}[{i}]", problems)
+            if cleaned:
+                out.append(cleaned)
+        return out
 
     def clean_identifier(
         self, kind: str, item: Any, path: str, problems: list[FieldProblem]
@@ -114,11 +120,10 @@ class Cleaning:
         """One identifier ``{type, value, externalSource?}``, or ``{}`` with problems added."""
         before = len(problems)
         cleaned = self.state.cleaner.clean(IDENTIFIER_SCHEMA[kind], item, path, problems) or {}
-        prefix = f"{path}." if path else ""
         if not cleaned.get("type") and len(problems) == before:
-            problems.append(FieldProblem(f"{prefix}type", "is required", code="missing.property"))
+            problems.append(FieldProblem(_join(path, "type"), "is required", code="missing.property"))
         if not cleaned.get("value") and len(problems) == before:
-            problems.append(FieldProblem(f"{prefix}value", "is required", code="missing.property"))
+            problems.append(FieldProblem(_join(path, "value"), "is required", code="missing.property"))
         if len(problems) != before:
             return {}
         value = normalize_value(cleaned["type"], cleaned["value"])

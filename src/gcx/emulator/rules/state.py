@@ -53,6 +53,8 @@ class State:
         #: answer shows its organization, and a page of 200 contacts names a few (bounded, see
         #: ``_org_text``).
         self._orgs: dict[str, tuple[object, bytes]] = {}
+        #: The settings the division reference was made for, and the reference (``division``).
+        self._division: tuple[object, dict[str, Any]] = (None, {})
 
     def update_settings(self, **changes: Any) -> EmulatorSettings:
         with self.lock:
@@ -71,12 +73,19 @@ class State:
         return iso_ms(self.wall_clock())
 
     def division(self) -> dict[str, Any]:
+        """The home division's reference, a new dict each call (made once per settings)."""
         s = self.settings
-        return {
-            "id": s.division_id,
-            "name": s.division_name,
-            "selfUri": f"/api/v2/authorization/divisions/{s.division_id}",
-        }
+        cached = self._division
+        if cached[0] is not s:
+            cached = self._division = (
+                s,
+                {
+                    "id": s.division_id,
+                    "name": s.division_name,
+                    "selfUri": f"/api/v2/authorization/divisions/{s.division_id}",
+                },
+            )
+        return dict(cached[1])
 
     def require(self, kind: str, record_id: str) -> Record:
         record = self.store.get(kind, record_id)

@@ -33,7 +33,7 @@ def uuid4_text(random16: bytes) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Plan:
     """A write worked out but not applied (so dry runs and conflicts never leave traces)."""
 
@@ -104,36 +104,45 @@ class Writes:
             gone = {identifier_key(i) for i in field_identifiers(kind, previous, settings)} - kept
             release = [identifier_key(i) for i in held if identifier_key(i) in gone]
             held = [i for i in held if identifier_key(i) not in gone]
-        soft = derived + (body_identifiers if settings.claim_body_identifiers else [])
+        soft = derived + body_identifiers if settings.claim_body_identifiers and body_identifiers else derived
         held_keys = {identifier_key(i) for i in held}
         claim: list[IdentifierKey] = []
         skip = {rid, *ignore_holders}
         keep = settings.write_claim_conflict == "keep"
-        wanted = [(ident, False) for ident in soft]
-        if claims:
-            wanted += [(ident, True) for ident in claims]
-        for ident, required in wanted:
-            key = identifier_key(ident)
-            if key in held_keys:
-                continue
-            if self.held_elsewhere(kind, key, skip):
-                if keep and not required:
-                    continue  # documented: an identifier another record holds stays with it, silently
-                self.check_claim(kind, key, skip)  # a 409
-            entry = (
-                dict(ident)
-                if _IDENTIFIER_FIELDS.issuperset(ident)
-                else {k: v for k, v in ident.items() if k in _IDENTIFIER_FIELDS}
-            )
-            entry["division"] = st.division()
-            entry["dateCreated"] = now
-            held.append(entry)
-            held_keys.add(key)
-            claim.append(key)
+        # Any holder blocks a claim, except of an ExternalId when those need not be unique.
+        any_external = not settings.unique_external_ids
+        holders = st.store.holders
+        division: dict[str, Any] | None = None
+        for required, idents in ((False, soft), (True, claims)):
+            for ident in idents:
+                key = identifier_key(ident)
+                if key in held_keys:
+                    continue
+                if not (any_external and key.type == "ExternalId"):
+                    others = holders(kind, key)
+                    if others and any(h not in skip for h in others):
+                        if keep and not required:
+                            continue  # documented: an identifier another record holds stays with it, silently
+                        self.check_claim(kind, key, skip)  # a 409
+                entry = (
+                    dict(ident)
+                    if _IDENTIFIER_FIELDS.issuperset(ident)
+                    else {k: v for k, v in ident.items() if k in _IDENTIFIER_FIELDS}
+                )
+                if division is None:
+                    division = st.division()
+                    entry["division"] = division
+                else:
+                    entry["division"] = dict(division)
+                entry["dateCreated"] = now
+                held.append(entry)
+                held_keys.add(key)
+                claim.append(key)
         if held:
             record["identifiers"] = held
         plan = Plan(kind=kind, record=record, previous=previous, claim=claim, created=previous is None)
-        plan.release = [k for k in release if k not in held_keys]
+        if release:
+            plan.release = [k for k in release if k not in held_keys]
         return plan
 
     def held_elsewhere(self, kind: str, key: IdentifierKey, skip: set[str]) -> bool:
