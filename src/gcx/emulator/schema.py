@@ -450,12 +450,20 @@ class Cleaner:
             if fields is None:
                 fields = fields_of(keys)
             out: dict[str, Any] = {}
-            for name, rule in fields:
-                item = value[name]
-                if item is not None:
-                    cleaned = rule(item, f"{path}.{name}" if path else name, problems)
-                    if cleaned is not None:
-                        out[name] = cleaned
+            if path:
+                for name, rule in fields:
+                    item = value[name]
+                    if item is not None:
+                        cleaned = rule(item, f"{path}.{name}", problems)
+                        if cleaned is not None:
+                            out[name] = cleaned
+            else:  # a body: each field's path is its name
+                for name, rule in fields:
+                    item = value[name]
+                    if item is not None:
+                        cleaned = rule(item, name, problems)
+                        if cleaned is not None:
+                            out[name] = cleaned
             if phone:
                 _fill_phone(out)
             return out

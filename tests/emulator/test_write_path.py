@@ -1,0 +1,89 @@
+"""The write path's shortcuts against what they stand for: the division reference made once per
+settings (:meth:`State.division`), identifier keys as named tuples, and records packed with fixed
+Huffman codes reading back as written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gcx.emulator.backend import Backend
+from gcx.emulator.rules.cleaning import identifier_key
+from gcx.emulator.store import IdentifierKey, MemoryStore
+
+
+def _reference_division(backend: Backend) -> dict[str, Any]:
+    s = backend.settings
+    return {
+        "id": s.division_id,
+        "name": s.division_name,
+        "selfUri": f"/api/v2/authorization/divisions/{s.division_id}",
+    }
+
+
+def test_division_is_a_fresh_dict_that_follows_the_settings() -> None:
+    backend = Backend()
+    first = backend.state.division()
+    assert first == _reference_division(backend)
+    first["name"] = "changed by a caller"
+    assert backend.state.division() == _reference_division(backend)
+    assert backend.state.division() is not backend.state.division()
+    backend.update_settings(division_id="d-2", division_name="Other")
+    assert backend.state.division() == _reference_division(backend) == {
+        "id": "d-2",
+        "name": "Other",
+        "selfUri": "/api/v2/authorization/divisions/d-2",
+    }
+
+
+def test_a_created_contacts_identifiers_each_hold_their_own_division() -> None:
+    backend = Backend()
+    body = {"firstName": "A", "workEmail": "a@example.com", "cellPhone": {"display": "+1 212 555 0100"}}
+    created = backend.records.create("contacts", body)
+    stored = backend.store.get("contacts", created["id"])
+    assert stored is not None
+    idents = stored["identifiers"]
+    assert [i["type"] for i in idents] == ["Email", "Phone"]
+    assert all(i["division"] == _reference_division(backend) for i in idents)
+    other = {"firstName": "B", "workEmail": "b@example.com", "cellPhone": {"display": "+1 212 555 0101"}}
+    plan = backend.records.plan_create("contacts", other)
+    divisions = [i["division"] for i in plan.record["identifiers"]] + [plan.record["division"]]
+    assert len({id(d) for d in divisions}) == len(divisions)
+
+
+_text = st.text(max_size=12)
+
+
+@given(_text, _text, st.one_of(st.none(), _text))
+def test_identifier_keys_compare_and_hash_by_their_three_parts(type_: str, value: str, source: str | None) -> None:
+    key = IdentifierKey(type_, value, source)
+    assert (key.type, key.value, key.source) == (type_, value, source)
+    assert key == IdentifierKey(type=type_, value=value, source=source)
+    assert hash(key) == hash(IdentifierKey(type_, value, source))
+    assert key != IdentifierKey(type_, value + "x", source)
+    assert IdentifierKey(type_, value) == IdentifierKey(type_, value, None)
+    ident: dict[str, Any] = {"type": type_, "value": value}
+    if source is not None:
+        ident["externalSource"] = {"id": source}
+    assert identifier_key(ident) == key
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200)
+@given(st.lists(st.dictionaries(st.text(max_size=10), _json, max_size=6), min_size=1, max_size=5))
+def test_packed_records_read_back_as_written(records: list[dict[str, Any]]) -> None:
+    store = MemoryStore()
+    written = []
+    for i, extra in enumerate(records):
+        record = {"id": f"r{i}", **{k: v for k, v in extra.items() if k != "id"}}
+        store.put("contacts", record)
+        written.append(record)
+    assert [store.get("contacts", r["id"]) for r in written] == written
