@@ -31,11 +31,15 @@ def test_division_is_a_fresh_dict_that_follows_the_settings() -> None:
     assert backend.state.division() == _reference_division(backend)
     assert backend.state.division() is not backend.state.division()
     backend.update_settings(division_id="d-2", division_name="Other")
-    assert backend.state.division() == _reference_division(backend) == {
-        "id": "d-2",
-        "name": "Other",
-        "selfUri": "/api/v2/authorization/divisions/d-2",
-    }
+    assert (
+        backend.state.division()
+        == _reference_division(backend)
+        == {
+            "id": "d-2",
+            "name": "Other",
+            "selfUri": "/api/v2/authorization/divisions/d-2",
+        }
+    )
 
 
 def test_a_created_contacts_identifiers_each_hold_their_own_division() -> None:
@@ -57,7 +61,9 @@ _text = st.text(max_size=12)
 
 
 @given(_text, _text, st.one_of(st.none(), _text))
-def test_identifier_keys_compare_and_hash_by_their_three_parts(type_: str, value: str, source: str | None) -> None:
+def test_identifier_keys_compare_and_hash_by_their_three_parts(
+    type_: str, value: str, source: str | None
+) -> None:
     key = IdentifierKey(type_, value, source)
     assert (key.type, key.value, key.source) == (type_, value, source)
     assert key == IdentifierKey(type=type_, value=value, source=source)
