@@ -108,3 +108,43 @@ def test_e164_reading_is_the_full_readings(
     for text in (f"{prefix}{area}{sep1}{exchange}{sep2}{line}", "+44 20 7946 0958", "+33 6 12", "ext. 12"):
         parsed = parse_phone_slow(text, region)
         assert phone_e164(text, region) == (None if parsed is None else parsed[1]), (text, region)
+
+
+#: The calling codes several regions share (the region lookup's one-pattern path).
+SHARED_CODES = sorted(code for code, regions in COUNTRY_CODE_TO_REGION_CODE.items() if len(regions) > 1)
+
+
+def test_region_pattern_answers_as_the_steps_for_every_prefix() -> None:
+    """Every shared calling code, every 1-4 digit prefix of national numbers of 4 to 13 digits
+    (the rest random), and every region's example numbers: one pattern, the steps' answer."""
+    from gcx.emulator.schema import _region_for, _region_stepwise
+
+    rng = random.Random(7)
+    for code in SHARED_CODES:
+        examples = []
+        for region in COUNTRY_CODE_TO_REGION_CODE[code]:
+            metadata = PhoneMetadata.metadata_for_region(region, None)
+            if metadata is None:
+                continue
+            for name in ("fixed_line", "mobile", "toll_free", "premium_rate", "voip", "general_desc"):
+                desc = getattr(metadata, name, None)
+                if desc is not None and desc.example_number:
+                    examples.append(str(desc.example_number))
+        for national in examples:
+            assert _region_for(code, national) == _region_stepwise(code, national), (code, national)
+        for length in range(4, 14):
+            for width in range(1, 5):
+                for head in range(10**width):
+                    prefix = f"{head:0{width}d}"
+                    if len(prefix) > length:
+                        continue
+                    national = prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix)))
+                    assert _region_for(code, national) == _region_stepwise(code, national), (code, national)
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(SHARED_CODES), st.from_regex(r"[0-9]{1,17}", fullmatch=True))
+def test_region_pattern_answers_as_the_steps(code: int, national: str) -> None:
+    from gcx.emulator.schema import _region_for, _region_stepwise
+
+    assert _region_for(code, national) == _region_stepwise(code, national)

@@ -248,10 +248,62 @@ def _region_for(code: int, national: str) -> str | None:
         return None
     if len(regions) == 1:
         return str(regions[0])
+    key = (code, len(national))
+    one = _REGION_ONE.get(key, _UNSEEN)
+    if one is _UNSEEN:
+        one = _REGION_ONE[key] = _region_pattern(_steps_of(code, regions), len(national))
+    if one is None:
+        return None
+    if one is not _STEPWISE:
+        match = one.match(national)
+        return None if match is None else str(match.lastgroup)[1:]
+    return _region_stepwise(code, national)
+
+
+def _steps_of(code: int, regions: Any) -> list[tuple[re.Pattern[str] | None, str, Any]]:
     steps = _REGION_STEPS.get(code)
     if steps is None:
         steps = _REGION_STEPS[code] = _region_steps(regions)
+    return steps
+
+
+#: Per (calling code, length of a national number): :func:`_region_stepwise`'s steps as one
+#: pattern, an alternation of groups named ``_REGION`` in the steps' order (the first alternative
+#: that matches wins, as the first step that matches does): a region of no leading digits as
+#: ``(?=(?:general)\Z)(?:types)\Z``; None when no step can match a number of that length;
+#: :data:`_STEPWISE` when a pattern holds a group of its own (its number would shift).
+_REGION_ONE: dict[tuple[int, int], Any] = {}
+_STEPWISE: Any = object()
+
+
+def _region_pattern(steps: list[tuple[re.Pattern[str] | None, str, Any]], length: int) -> Any:
+    parts: list[str] = []
     for pattern, region, metadata in steps:
+        if pattern is None:
+            _known_type(region, metadata, "0" * length)  # compiles the tests of this length
+            tests = _KNOWN_TYPE[(region, length)]
+            if tests is None:
+                continue  # no number of this length is of a known type there
+            if tests[0].groups or tests[1].groups:
+                return _STEPWISE
+            parts.append(f"(?P<_{region}>(?=(?:{tests[0].pattern})\\Z)(?:{tests[1].pattern})\\Z)")
+        elif region:
+            if pattern.groups:
+                return _STEPWISE
+            parts.append(f"(?P<_{region}>{pattern.pattern})")
+        else:
+            parts.append(pattern.pattern)  # a run: already groups named _REGION, nothing else
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _region_stepwise(code: int, national: str) -> str | None:
+    """:func:`_region_for` step by step: each region of ``code`` in phonenumbers' order."""
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
+    if regions is None:
+        return None
+    if len(regions) == 1:
+        return str(regions[0])
+    for pattern, region, metadata in _steps_of(code, regions):
         if pattern is None:
             if _known_type(region, metadata, national):
                 return region
