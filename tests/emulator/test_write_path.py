@@ -93,3 +93,45 @@ def test_packed_records_read_back_as_written(records: list[dict[str, Any]]) -> N
         store.put("contacts", record)
         written.append(record)
     assert [store.get("contacts", r["id"]) for r in written] == written
+
+
+_source = st.sampled_from(["src-1", "missing", "", 7, None])
+_identifier = st.one_of(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "type": st.sampled_from(["Email", "Phone", "ExternalId", "Nope", "", 3]),
+            "value": st.sampled_from([" a@example.com ", "+1 212 555 0100", "k", "", None, 4, "x" * 300]),
+            "externalSource": st.one_of(st.fixed_dictionaries({"id": _source}), st.just("src-1")),
+            "extra": st.just(1),
+        },
+    ),
+    st.just(None),
+    st.just("not an object"),
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.one_of(st.none(), st.just({}), st.lists(_identifier, max_size=4)),
+    st.sampled_from(["contacts", "organizations"]),
+)
+def test_checking_identifiers_only_finds_the_same_problems(items: Any, kind: str) -> None:
+    backend = Backend()
+    source = backend.create_source({"name": "s"})["id"]
+
+    def named(value: Any) -> Any:  # "src-1" names the source that exists
+        if isinstance(value, list):
+            return [named(v) for v in value]
+        if isinstance(value, dict):
+            return {k: (source if v == "src-1" else named(v)) for k, v in value.items()}
+        return value
+
+    items = named(items)
+    kept: list[Any] = []
+    checked: list[Any] = []
+    cleaning = backend.records.cleaning
+    out = cleaning.clean_identifiers(kind, items, "identifiers", kept)
+    assert cleaning.clean_identifiers(kind, items, "identifiers", checked, keep=False) == []
+    assert checked == kept
+    assert all(out)

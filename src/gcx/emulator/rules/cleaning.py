@@ -99,9 +99,13 @@ class Cleaning:
         return source_id
 
     def clean_identifiers(
-        self, kind: str, items: Any, path: str, problems: list[FieldProblem]
+        self, kind: str, items: Any, path: str, problems: list[FieldProblem], *, keep: bool = True
     ) -> list[dict[str, Any]]:
-        """Identifiers from a request (``identifiers`` or enrich ``matchingIdentifiers``)."""
+        """Identifiers from a request (``identifiers`` or enrich ``matchingIdentifiers``).
+
+        ``keep`` False: the same checks and problems, and no identifiers (``[]``) made (a write
+        whose settings claim none of the body's).
+        """
         if items is None:
             return []
         if not isinstance(items, list):
@@ -109,15 +113,16 @@ class Cleaning:
             return []
         out = []
         for i, item in enumerate(items):
-            cleaned = self.clean_identifier(kind, item, f"{path}[{i}]", problems)
-            if cleaned:
+            cleaned = self.clean_identifier(kind, item, f"{path}[{i}]", problems, keep=keep)
+            if cleaned and keep:
                 out.append(cleaned)
         return out
 
     def clean_identifier(
-        self, kind: str, item: Any, path: str, problems: list[FieldProblem]
+        self, kind: str, item: Any, path: str, problems: list[FieldProblem], *, keep: bool = True
     ) -> dict[str, Any]:
-        """One identifier ``{type, value, externalSource?}``, or ``{}`` with problems added."""
+        """One identifier ``{type, value, externalSource?}``, or ``{}`` with problems added
+        (``keep`` False: checked only, ``{}`` either way)."""
         before = len(problems)
         cleaned = self.state.cleaner.clean(IDENTIFIER_SCHEMA[kind], item, path, problems) or {}
         if not cleaned.get("type") and len(problems) == before:
@@ -125,6 +130,10 @@ class Cleaning:
         if not cleaned.get("value") and len(problems) == before:
             problems.append(FieldProblem(_join(path, "value"), "is required", code="missing.property"))
         if len(problems) != before:
+            return {}
+        if not keep:
+            if cleaned.get("externalSource") is not None:
+                self.source_id(cleaned["externalSource"], path, problems)
             return {}
         value = normalize_value(cleaned["type"], cleaned["value"])
         out: dict[str, Any] = {"type": cleaned["type"], "value": value}

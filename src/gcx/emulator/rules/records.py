@@ -33,7 +33,11 @@ class Records:
         problems: list[FieldProblem] = []
         cleaned = self.cleaning.clean_body(kind, body, problems)
         identifiers = self.cleaning.clean_identifiers(
-            kind, body.get("identifiers") if isinstance(body, dict) else None, "identifiers", problems
+            kind,
+            body.get("identifiers") if isinstance(body, dict) else None,
+            "identifiers",
+            problems,
+            keep=self.state.settings.claim_body_identifiers,  # else plan never reads them
         )
         if problems:
             raise invalid(problems, f"{NOUN[kind]}")
@@ -57,7 +61,11 @@ class Records:
             problems.append(FieldProblem("id", f"does not match the id in the path ({record_id})"))
         cleaned = self.cleaning.clean_body(kind, body, problems)
         identifiers = self.cleaning.clean_identifiers(
-            kind, body.get("identifiers") if isinstance(body, dict) else None, "identifiers", problems
+            kind,
+            body.get("identifiers") if isinstance(body, dict) else None,
+            "identifiers",
+            problems,
+            keep=self.state.settings.claim_body_identifiers,  # else plan never reads them
         )
         if problems:
             raise invalid(problems, f"{NOUN[kind]} {record_id}")

@@ -26,11 +26,13 @@ _IDENTIFIER_FIELDS = frozenset({"type", "value", "externalSource"})
 def uuid4_text(random16: bytes) -> str:
     """``str(uuid.UUID(bytes=random16, version=4))`` (what ``uuid.uuid4()`` makes of 16 random
     bytes), without building the UUID object: a new record's id."""
-    raw = bytearray(random16)
-    raw[6] = raw[6] & 0x0F | 0x40  # version 4
-    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
-    h = raw.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    h = random16.hex()
+    # version 4 (byte 6's high nibble); RFC 4122 variant (byte 8's two high bits 10)
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+#: Byte 8's high nibble (a hex digit) once its two high bits are set to ``10``.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
 
 
 @dataclass(slots=True)
