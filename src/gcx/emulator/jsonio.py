@@ -94,7 +94,11 @@ def text_nests_deeper(raw: bytes, limit: int) -> bool:
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
     marks = raw.translate(_BRACKETS, _NOT_STRUCTURE)
     if b'"' in marks:
-        marks = b"".join(marks.split(b'"')[::2])
+        # Quotes alternate opening and closing: when every string holds no bracket, each one is
+        # now an adjacent pair, and dropping the pairs left to right drops every quote (an odd
+        # one left means some string held a bracket, or ended nowhere: split them out).
+        paired = marks.replace(b'""', b"")
+        marks = paired if b'"' not in paired else b"".join(marks.split(b'"')[::2])
     for _ in range(limit):
         if not marks:
             return False

@@ -12,7 +12,7 @@ from typing import Any
 from gcx.emulator.kinds import API, CONTACTS, IDENTIFIER_SCHEMA, NOUN, ORGS, SCHEMA_OF, SOURCES
 from gcx.emulator.rules.identity import normalize_value
 from gcx.emulator.rules.state import State
-from gcx.emulator.schema import FieldProblem
+from gcx.emulator.schema import Cleaner, FieldProblem, Rule
 from gcx.emulator.store import IdentifierKey
 
 #: The fields of a body that :meth:`Cleaning.clean_body` reads by its own rules, not the schema's.
@@ -40,6 +40,16 @@ class Cleaning:
 
     def __init__(self, state: State) -> None:
         self.state = state
+        #: (schema, skip) -> (the cleaner, its compiled rule), as :meth:`Cleaner.clean` would use.
+        self._rules: dict[tuple[str, frozenset[str]], tuple[Cleaner, Rule]] = {}
+
+    def _rule(self, schema_name: str, skip: frozenset[str] = frozenset()) -> Rule:
+        """The state's cleaner's rule of a top-level ``schema_name`` (``Cleaner.clean``'s)."""
+        cleaner = self.state.cleaner
+        cached = self._rules.get((schema_name, skip))
+        if cached is None or cached[0] is not cleaner:
+            cached = self._rules[(schema_name, skip)] = (cleaner, cleaner.rule(schema_name, skip=skip))
+        return cached[1]
 
     def clean_body(
         self, kind: str, body: Any, problems: list[FieldProblem], *, partial: bool = False
@@ -54,7 +64,7 @@ class Cleaning:
         skip = _CONTACT_OWN if kind == CONTACTS else _RECORD_OWN
         org_ref = body.get("externalOrganization") if kind == CONTACTS else None
         division = body.get("division")
-        cleaned: dict[str, Any] = st.cleaner.clean(SCHEMA_OF[kind], body, "", problems, skip=skip) or {}
+        cleaned: dict[str, Any] = self._rule(SCHEMA_OF[kind], skip)(body, "", problems) or {}
         cleaned.pop("division", None)
         if division is not None:
             div_id = division.get("id") if isinstance(division, dict) else None
@@ -124,7 +134,7 @@ class Cleaning:
         """One identifier ``{type, value, externalSource?}``, or ``{}`` with problems added
         (``keep`` False: checked only, ``{}`` either way)."""
         before = len(problems)
-        cleaned = self.state.cleaner.clean(IDENTIFIER_SCHEMA[kind], item, path, problems) or {}
+        cleaned = self._rule(IDENTIFIER_SCHEMA[kind])(item, path, problems) or {}
         if not cleaned.get("type") and len(problems) == before:
             problems.append(FieldProblem(_join(path, "type"), "is required", code="missing.property"))
         if not cleaned.get("value") and len(problems) == before:
