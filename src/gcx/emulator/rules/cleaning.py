@@ -74,7 +74,7 @@ class Cleaning:
             org_id = org_ref.get("id") if isinstance(org_ref, dict) else None
             if not isinstance(org_id, str) or not org_id.strip():
                 problems.append(FieldProblem("externalOrganization", "must be an object with an id"))
-            elif st.store.seq_of(ORGS, org_id.strip()) is None:
+            elif st.store.version(ORGS, org_id.strip()) is None:  # stored or not
                 problems.append(
                     FieldProblem("externalOrganization.id", "names no external organization", value=org_id)
                 )
@@ -101,7 +101,7 @@ class Cleaning:
         if not isinstance(source_id, str) or not source_id:
             problems.append(FieldProblem(f"{path}.externalSource.id", "is required"))
             return None
-        if self.state.store.seq_of(SOURCES, source_id) is None:
+        if self.state.store.version(SOURCES, source_id) is None:  # stored or not
             problems.append(
                 FieldProblem(f"{path}.externalSource.id", "names no external source", value=source_id)
             )
