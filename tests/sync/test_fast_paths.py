@@ -33,6 +33,7 @@ from gcx.sync.fields import (
 )
 from gcx.sync.plan import _ensure_identity, create_body
 from gcx.sync.records import Built, Issue, Record, build_record, hash_text, record_from_json, values_hash
+from gcx.sync.rows import JsonObject, json_text, op_payload
 from gcx.sync.source import JsonlSource
 
 
@@ -552,3 +553,23 @@ def test_create_body_is_the_general_bodys(obj: dict[str, object], org_id: str | 
     expected = reference_create_body(built.record, "src-1", org_id)
     assert body == expected
     assert list(body) == list(expected)  # the same members, in the same order
+
+
+def finite(value: object) -> bool:
+    """No NaN or infinity in the value (to_value refuses them: no applied value holds one)."""
+    text = json.dumps(value)
+    return "NaN" not in text and "Infinity" not in text
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    applied=st.dictionaries(st.one_of(field_names, texts), hash_values, max_size=6).filter(finite),
+    digest=st.one_of(texts, st.just("conflict:0123456789abcdef0123456")),
+    org_key=st.one_of(st.none(), texts, st.just("o-\ud800")),
+)
+@example(applied={"b": 10**40, "a": "\x7f\u2028"}, digest="\x00\x1f", org_key="\ud800")
+def test_op_payload_is_the_json_text_of_its_dict(
+    applied: dict[str, object], digest: str, org_key: str | None
+) -> None:
+    got = op_payload(JsonObject(json_text(applied)), digest, org_key)
+    assert got.text == json_text({"applied": applied, "hash": digest, "org_key": org_key})

@@ -20,10 +20,10 @@ from typing import Any
 
 from gcx.sync.batch import BatchWriter, Done, Write
 from gcx.sync.fields import ORG_REF, Kind
-from gcx.sync.plan import Op, applied_after, applied_hash, create_body, update_body
+from gcx.sync.plan import After, Op, create_body, update_body
 from gcx.sync.planning import Planner
 from gcx.sync.remote import ItemResult
-from gcx.sync.rows import LedgerEntry, NewOp
+from gcx.sync.rows import JsonObject, LedgerEntry, NewOp, op_payload
 from gcx.sync.state import NEW_ORG, RunState
 
 Pending = list[tuple[Op, dict[str, Any]]]
@@ -103,15 +103,10 @@ class Applier:
             out.update(run.records.get_many(kind, again))
         return out
 
-    def _payload(self, op: Op) -> dict[str, Any]:
+    def _payload(self, op: Op, after: After) -> JsonObject:
         """What the ledger keeps with the op: the managed values it means to leave."""
         assert op.record is not None
-        applied = applied_after(op)
-        return {
-            "applied": applied,
-            "hash": applied_hash(op, applied),
-            "org_key": op.record.org_key if op.record.manages_org else None,
-        }
+        return op_payload(after.applied, after.hash, op.record.org_key if op.record.manages_org else None)
 
     def _org_id_for(self, op: Op) -> tuple[bool, str | None]:
         """(ok, Genesys id of the contact's organization). Not ok: the org is not written."""
@@ -135,14 +130,16 @@ class Applier:
             if ok:
                 assert op.record is not None
                 body = create_body(op.record, run.sid, org_id)
-                writes.append(Write(op, NewOp(kind, op.key, "create", self._payload(op), line=op.line), body))
+                after = After.of(op)
+                new = NewOp(kind, op.key, "create", self._payload(op, after), line=op.line)
+                writes.append(Write(op, new, body, after))
         if not writes:
             return
 
         def created(w: Write, res: ItemResult) -> Done | None:
             if not (res.ok and res.id):
                 return None
-            entry = run.entry_for(w.op, res.id, created=True, prev=prev.get(w.op.key))
+            entry = run.entry_for(w.op, res.id, created=True, prev=prev.get(w.op.key), after=w.after)
             run.written(w.op, entry, "created")
             return Done(res.id, entry=entry)
 
@@ -196,15 +193,16 @@ class Applier:
                 if not ok:
                     continue
             body = update_body(op, remote, run.sid, org_id)
-            new = NewOp(kind, op.key, op.op, self._payload(op), genesys_id=op.genesys_id, line=op.line)
-            writes.append(Write(op, new, body))
+            after = After.of(op)
+            new = NewOp(kind, op.key, op.op, self._payload(op, after), genesys_id=op.genesys_id, line=op.line)
+            writes.append(Write(op, new, body, after))
 
         def updated(w: Write, res: ItemResult) -> Done | None:
             if not res.ok:
                 return None
             op = w.op
             assert op.genesys_id is not None
-            entry = run.entry_for(op, op.genesys_id, created=False, prev=prev.get(op.key))
+            entry = run.entry_for(op, op.genesys_id, created=False, prev=prev.get(op.key), after=w.after)
             run.written(op, entry, "moved" if op.op == "move" else "updated")
             return Done(op.genesys_id, entry=entry)
 

@@ -21,13 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from gcx.sync.fields import Kind
-from gcx.sync.plan import Op
+from gcx.sync.plan import After, Op
+from gcx.sync.quickinit import quick_init
 from gcx.sync.reconcile import Reconciler
 from gcx.sync.remote import ItemResult
 from gcx.sync.rows import LedgerEntry, NewOp, Outcome
 from gcx.sync.state import RunState
 
 
+@quick_init
 @dataclass(frozen=True)
 class Write:
     """One item of a batch: the plan's op, its ledger op, and what is sent."""
@@ -35,8 +37,10 @@ class Write:
     op: Op
     new: NewOp
     body: Any  # a record body (create, update) or a Genesys id (delete)
+    after: After | None = None  # what a create or update leaves in the ledger (its payload's)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Done:
     """A successful item: its Genesys id and what changes in the ledger's records with it."""

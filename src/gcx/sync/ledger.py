@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from gcx import extras, jsonfast, redact
+from gcx import extras, redact
 from gcx.errors import ConfigError
 from gcx.private import create_private
 from gcx.sync.errors import IllegalTransitionError, LeaseLostError
@@ -459,10 +459,7 @@ class Ledger(RecordReads, RunLease):
                 # keep their size: rows that shrank in place would leave their pages half empty)
                 self._inserter(self._pending(), ("op_id", "batch_id", "payload")).run(
                     conn,
-                    [
-                        (op_id, batch_id, jsonfast.dumps_sorted(op.payload))
-                        for op_id, op in zip(ids, ops, strict=True)
-                    ],
+                    [(op_id, batch_id, json_text(op.payload)) for op_id, op in zip(ids, ops, strict=True)],
                 )
         return ids
 

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from gcx.sync.errors import PruneRefusedError
 from gcx.sync.fields import ORG_REF, Kind, normal_key, remote_value, same, set_path
 from gcx.sync.records import Record, values_hash
-from gcx.sync.rows import LedgerEntry
+from gcx.sync.rows import JsonObject, LedgerEntry, json_text
 
 OpKind = Literal["create", "update", "move", "unchanged", "delete"]
 ConflictPolicy = Literal["source-wins", "report"]
@@ -195,6 +195,21 @@ def applied_hash(op: Op, applied: Mapping[str, Any]) -> str:
     if op.conflicts and any(c not in op.changes for c in op.conflicts):
         return "conflict:" + values_hash(op.kind, applied)[:23]
     return op.record.hash
+
+
+@dataclass(frozen=True)
+class After:
+    """What the ledger keeps once an op is applied, worked out once per write (the op's payload
+    and the record it leaves both hold it): the applied values as the ledger's JSON text, and
+    the ledger hash."""
+
+    applied: JsonObject
+    hash: str
+
+    @classmethod
+    def of(cls, op: Op) -> After:
+        applied = applied_after(op)
+        return cls(JsonObject(json_text(applied)), applied_hash(op, applied))
 
 
 # --------------------------------------------------------------------------- bodies

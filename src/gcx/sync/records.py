@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gcx.sync.fields import FIELDS, KINDS, ORG_REF, FieldError, Kind, check_key, field_spec, to_value
+from gcx.sync.quickinit import quick_init
 
 
-@dataclass(frozen=True, init=False)
+@quick_init  # built once per source row: its fields written at once
+@dataclass(frozen=True)
 class Record:
     """One organization or contact as the source of truth wants it.
 
@@ -27,21 +29,6 @@ class Record:
     org_key: str | None = None
     manages_org: bool = False
     line: int | None = None
-
-    def __init__(
-        self,
-        kind: Kind,
-        key: str,
-        values: Mapping[str, Any],
-        org_key: str | None = None,
-        manages_org: bool = False,
-        line: int | None = None,
-    ) -> None:
-        # Frozen, but its fields are written at once: a frozen dataclass's own __init__ sets them
-        # one by one through object.__setattr__, a third of the cost of building a record.
-        vars(self).update(
-            kind=kind, key=key, values=values, org_key=org_key, manages_org=manages_org, line=line
-        )
 
     @property
     def managed(self) -> frozenset[str]:

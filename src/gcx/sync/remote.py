@@ -17,6 +17,7 @@ from gcx.models import ExternalContact, ExternalOrganization, ExternalSource, Or
 from gcx.pacing import RateLimiter
 from gcx.resources.bulk import BulkError, BulkResult
 from gcx.sync.fields import Kind
+from gcx.sync.quickinit import quick_init
 from gcx.transport import RequestStats
 
 M = TypeVar("M", ExternalOrganization, ExternalContact)
@@ -95,6 +96,7 @@ if TYPE_CHECKING:  # the client keeps satisfying the seam (checked by mypy, neve
         return gc
 
 
+@quick_init
 @dataclass(frozen=True)
 class ItemResult:
     """The outcome of one bulk item, in request order."""

@@ -18,10 +18,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from gcx import jsonfast
 from gcx.redact import redact_url
 from gcx.sync.errors import BindingError, IllegalTransitionError
 from gcx.sync.fields import Kind
+from gcx.sync.quickinit import quick_init
 
 
 class OpState(StrEnum):
@@ -101,6 +104,21 @@ def json_text(values: Mapping[str, Any]) -> str:
     if isinstance(values, JsonObject):
         return values.text
     return jsonfast.dumps_sorted(dict(values))
+
+
+def op_payload(applied: JsonObject, hash: str, org_key: str | None) -> JsonObject:
+    """An op's payload ``{"applied": ..., "hash": ..., "org_key": ...}`` as the ledger's JSON text,
+    written around the applied values' text: the text :func:`json_text` gives for that dict
+    (sorted keys: ``applied`` < ``hash`` < ``org_key``), without encoding the values again.
+
+    Text orjson refuses (a lone surrogate) makes :func:`json_text` write the whole dict with the
+    standard library: so is it written then (the applied values hold no NaN or infinity, which
+    the two write apart: :func:`~gcx.sync.fields.to_value` refuses them)."""
+    try:
+        tail = orjson.dumps({"hash": hash, "org_key": org_key}, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError
+        return JsonObject(json_text({"applied": applied.data(), "hash": hash, "org_key": org_key}))
+    return JsonObject(f'{{"applied":{applied.text},{tail[1:].decode()}')
 
 
 def done_payload(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -188,6 +206,7 @@ class OpRow:
     line: int | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class NewOp:
     """An operation about to be started: the intended managed values travel with it."""
@@ -195,11 +214,12 @@ class NewOp:
     kind: Kind
     key: str
     op: str
-    payload: dict[str, Any]
+    payload: Mapping[str, Any]  # a dict, or its ledger text already written (:func:`op_payload`)
     genesys_id: str | None = None
     line: int | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Outcome:
     """The result of one started op, written with its ledger record in one transaction."""

@@ -18,11 +18,11 @@ from gcx.sync.fields import ORG_REF
 from gcx.sync.known import KnownRecords
 from gcx.sync.ledger import Ledger
 from gcx.sync.options import SyncOptions
-from gcx.sync.plan import Op, applied_after, applied_hash
+from gcx.sync.plan import After, Op
 from gcx.sync.records import Issue
 from gcx.sync.remote import ItemResult, Remote
 from gcx.sync.report import RunReport
-from gcx.sync.rows import JsonObject, LedgerEntry, json_text
+from gcx.sync.rows import LedgerEntry
 from gcx.sync.snapshot import Snapshot
 from gcx.sync.spill import SeenKeys, Spill
 
@@ -155,17 +155,20 @@ class RunState:
 
     # ------------------------------------------------------------------ outcomes
 
-    def entry_for(self, op: Op, genesys_id: str, *, created: bool, prev: LedgerEntry | None) -> LedgerEntry:
-        """The ledger record a successful write of ``op`` leaves (``prev``: the one it replaces)."""
+    def entry_for(
+        self, op: Op, genesys_id: str, *, created: bool, prev: LedgerEntry | None, after: After | None = None
+    ) -> LedgerEntry:
+        """The ledger record a successful write of ``op`` leaves (``prev``: the one it replaces;
+        ``after``: its applied values and hash, when the write has them already)."""
         assert op.record is not None
-        applied = applied_after(op)
+        after = after or After.of(op)
         org_key = op.record.org_key if op.record.manages_org else (prev.org_key if prev else None)
         return LedgerEntry(
             kind=op.kind,
             key=op.key,
             genesys_id=genesys_id,
-            hash=applied_hash(op, applied),
-            applied=JsonObject(json_text(applied)),  # held for the whole run: as text, as the ledger has it
+            hash=after.hash,
+            applied=after.applied,  # held for the whole run: as text, as the ledger has it
             org_key=org_key,
             created_by_gcx=created or bool(prev and prev.created_by_gcx and prev.genesys_id == genesys_id),
         )
