@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gcx.sync.errors import PruneRefusedError
-from gcx.sync.fields import ORG_REF, Kind, normal_key, remote_value, same, set_path
+from gcx.sync.fields import FIELDS, ORG_REF, Kind, normal_key, remote_value, same, set_path
 from gcx.sync.records import Record, values_hash
 from gcx.sync.rows import JsonObject, LedgerEntry, json_text
 
@@ -241,11 +241,31 @@ def _ext_source(e: Mapping[str, Any]) -> str | None:
     return str(src.get("id")) if isinstance(src, Mapping) and src.get("id") else None
 
 
+#: The fields of each kind that :func:`set_path` writes into a new body as the value itself (at
+#: the top, not a phone; a list it copies), and the phones at the top (``{"display": value}``:
+#: in a new body there is no phone to keep the extension of).
+_PLAIN_TOP = {
+    kind: frozenset(p for p, spec in specs.items() if "." not in p and spec.type != "phone")
+    for kind, specs in FIELDS.items()
+}
+_PHONES_TOP = {
+    kind: frozenset(p for p, spec in specs.items() if "." not in p and spec.type == "phone")
+    for kind, specs in FIELDS.items()
+}
+
+
 def create_body(record: Record, source_id: str, org_id: str | None) -> dict[str, Any]:
     """The body of a create: managed values (empty ones left out) and gcx's identity."""
     body: dict[str, Any] = {}
-    for path, value in record.values.items():
-        if value is not None:
+    plain, phones = _PLAIN_TOP[record.kind], _PHONES_TOP[record.kind]
+    for path, value in record.values.items():  # what set_path writes, without finding the place
+        if value is None:
+            continue
+        if path in plain and type(value) is not list:
+            body[path] = value
+        elif path in phones:
+            body[path] = {"display": value}
+        else:
             set_path(body, record.kind, path, value)
     if record.kind == "contact" and org_id:
         body["externalOrganization"] = {"id": org_id}
