@@ -205,7 +205,7 @@ _NOT_VALUES = frozenset({"kind", "externalId", ORG_REF})
 
 def record_from_json(obj: Any, *, line: int | None, phone_country: str | None = "US") -> Built:
     """A canonical JSON record -> :class:`Record`. Fields present (even ``null``) are managed."""
-    if not isinstance(obj, Mapping):
+    if type(obj) is not dict and not isinstance(obj, Mapping):  # a dict: no ABC check
         return Built(None, [Issue(line, f"expected a JSON object, got {type(obj).__name__}")])
     kind_raw = obj.get("kind")
     if kind_raw not in KINDS:
@@ -218,7 +218,7 @@ def record_from_json(obj: Any, *, line: int | None, phone_country: str | None = 
     for name, value in obj.items():
         if name in _NOT_VALUES:
             continue
-        if name in _NESTED and isinstance(value, Mapping):
+        if name in _NESTED and (type(value) is dict or isinstance(value, Mapping)):
             for member, inner in value.items():
                 values[f"{name}.{member}"] = inner
         else:
