@@ -21,17 +21,28 @@ if TYPE_CHECKING:  # the engine (SQLAlchemy, the client) is imported when a sync
     from gcx.sync.source import Source
 
 
+#: Objects the collector tracks allocated (net) between collections of its youngest generation
+#: during a sync (Python's default: 700).
+YOUNG_THRESHOLD = 5000
+
+
 @contextlib.contextmanager
 def batch_gc() -> Iterator[None]:
     """For one command's run, what is loaded so far (modules, models, settings: most of the heap)
     is moved out of the collector's sight (``gc.freeze``): its full collections no longer scan it
-    again and again while the run allocates millions of short-lived objects. The thresholds stay
-    the default ones (higher ones saved no more CPU and let garbage linger: peak RSS grew)."""
+    again and again while the run allocates millions of short-lived objects. The youngest
+    generation is collected every :data:`YOUNG_THRESHOLD` new objects instead of 700: a batch's
+    records (a few thousand objects that live until the batch is written) were scanned and
+    promoted several times each. A 50,000-contact first sync, side by side, three runs each:
+    6.40 -> 6.13 s of gcx CPU (-4%), peak RSS 94 -> 101 MiB (10,000: no better, 107 MiB)."""
+    thresholds = gc.get_threshold()
+    gc.set_threshold(YOUNG_THRESHOLD, *thresholds[1:])
     gc.freeze()
     try:
         yield
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def run_sync(
