@@ -1,17 +1,21 @@
-"""Retention: old finished runs, applied events and run files go; pending and running ones stay."""
+"""Retention: old finished runs, applied events, run files and decided plans go; pending and running
+ones stay."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from gcx.console.db import ConsoleDb
 from gcx.errors import ConfigError
 from gcx.service import database as db
 from gcx.service.config import load_config
+from gcx.service.database import ledger_url
 from gcx.service.metrics import Metrics
 from gcx.service.retention import RETENTION_TASK, old_run_files, remove_old
 from gcx.service.tasks import Service
@@ -199,3 +203,70 @@ async def test_the_service_schedules_one_round_for_the_fleet(pg_url: str, tmp_pa
     # the job deferred above, and the tick of the schedule the worker's periodic deferrer sent
     statuses = query(pg_url, "SELECT status FROM procrastinate_jobs WHERE task_name = %s", (RETENTION_TASK,))
     assert statuses and {s for (s,) in statuses} == {"succeeded"}
+
+
+@pytest.mark.postgres
+async def test_plans_decided_long_ago_go_with_their_documents_waiting_and_in_flight_ones_stay(
+    pg_url: str, tmp_path: Path
+) -> None:
+    cfg = load_config(_config(tmp_path, keep_runs_days=90))
+    ConsoleDb(ledger_url(pg_url)).close()  # the console's tables, as a console makes them
+    plans = [  # job, state, made days ago, decided days ago (None: never decided)
+        ("crm", "applied", 100, 99),
+        ("crm", "rejected", 120, 95),
+        ("crm", "stale", 92, None),  # replaced while it waited
+        ("push", "failed", 200, 91),
+        ("crm", "applied", 100, 2),  # decided recently: kept
+        ("crm", "pending", 300, None),  # still waiting: kept however old
+        ("crm", "approved", 100, 100),  # queued for a worker: kept
+        ("crm", "applying", 100, 100),
+    ]
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for i, (job, state, made, decided) in enumerate(plans, start=1):
+            conn.execute(
+                "INSERT INTO gcx_console_approvals (id, job, plan_path, created_at, reason, summary, state, "
+                "decided_at) VALUES (%s, %s, '', %s, 'always', '{}', %s, %s)",
+                (i, job, _days_ago_iso(made), state, None if decided is None else _days_ago_iso(decided)),
+            )
+            conn.execute(
+                "INSERT INTO gcx_console_plans (approval_id, digest, size, document) VALUES (%s, 'd', 1, %s)",
+                (i, b"x"),
+            )
+    pool = db.open_pool(pg_url)
+    await pool.open()
+    try:
+        removed = await remove_old(pool, cfg.service, chunk=2)
+        assert removed.approvals == {"crm": 3, "push": 1}
+        text = (await Metrics().render(pool)).decode()
+        assert 'gcx_retention_removed_total{job="crm",what="approvals"} 3.0' in text
+        assert (await remove_old(pool, cfg.service, chunk=2)).total() == 0
+    finally:
+        await pool.close()
+    kept = [(5, "applied"), (6, "pending"), (7, "approved"), (8, "applying")]
+    assert query(pg_url, "SELECT id, state FROM gcx_console_approvals ORDER BY id") == kept
+    assert query(pg_url, "SELECT approval_id FROM gcx_console_plans ORDER BY approval_id") == [
+        (5,),
+        (6,),
+        (7,),
+        (8,),
+    ]
+
+
+@pytest.mark.postgres
+async def test_a_database_no_console_opened_has_no_plans_to_remove(pg_url: str, tmp_path: Path) -> None:
+    cfg = load_config(_config(tmp_path, keep_runs_days=90))
+    _seed(pg_url)
+    pool = db.open_pool(pg_url)
+    await pool.open()
+    try:
+        removed = await remove_old(pool, cfg.service)
+    finally:
+        await pool.close()
+    assert removed.approvals == {} and removed.runs == {"crm": 3, "push": 1}
+    assert query(pg_url, "SELECT to_regclass('gcx_console_approvals') IS NULL") == [(True,)]
+
+
+def _days_ago_iso(days: int) -> str:
+    return datetime.fromtimestamp(time.time() - days * 86_400, UTC).isoformat(timespec="seconds")

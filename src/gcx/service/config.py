@@ -114,7 +114,8 @@ class ServiceSettings:
     stalled_after: float = 30.0  # a worker silent this long is dead: its jobs are retried
     heartbeat_interval: float = 5.0
     concurrency: int = 4  # jobs one worker runs at once
-    keep_runs_days: int = 90  # finished runs (rows and report files) older than this are removed; 0: kept
+    # finished runs (rows, report files) and decided plans older than this are removed; 0: kept
+    keep_runs_days: int = 90
     keep_events_days: int = 30  # applied webhook events older than this are removed; 0: kept
     retention_schedule: str = "17 * * * *"  # when the removal runs (cron)
 

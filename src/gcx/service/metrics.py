@@ -180,7 +180,7 @@ def families(snap: Snapshot) -> Iterable[Any]:
     yield from (sent, cut, rate)
     removed = CounterMetricFamily(
         "gcx_retention_removed",
-        "old runs, webhook events and run files removed by retention",
+        "old runs, webhook events, run files and decided plans removed by retention",
         labels=["job", "what"],
     )
     for job, what, n in r.get("removed", []):

@@ -1,6 +1,7 @@
-"""Retention: the service's old run rows, applied webhook events and run report files, removed.
+"""Retention: the service's old run rows, applied webhook events, run report files and decided
+plans, removed.
 
-``gcx_svc_runs`` and ``gcx_svc_events`` would otherwise grow forever. A periodic task
+``gcx_svc_runs``, ``gcx_svc_events`` and the console's plans would otherwise grow forever. A periodic task
 (:data:`RETENTION_TASK`, registered by :mod:`gcx.service.tasks`, ``[service]
 retention_schedule``) removes, in chunks of :data:`CHUNK` rows (one short transaction each):
 
@@ -10,7 +11,10 @@ retention_schedule``) removes, in chunks of :data:`CHUNK` rows (one short transa
   id removed is forgotten: a sender retrying it afterwards is accepted again;
 * in ``data_dir/reports/<job>/`` the files of runs older than ``keep_runs_days``
   (``run-<id>.json``, ``run-<id>.ops.json``, a dead run's ``ops-*.json``); plans are left alone
-  (an approval may still point at one).
+  (an approval may still point at one);
+* plans decided for good (``applied``, ``rejected``, ``stale``, ``failed``) more than
+  ``keep_runs_days`` ago: the console's approval row and the plan document stored with it;
+  never a plan waiting, approved or being applied.
 
 The metrics are sums over the rows kept, so the rows removed are first added, in the same
 transaction, to ``gcx_svc_run_totals``, which the metrics add back: counters never go down.
@@ -124,6 +128,33 @@ counted AS (
 SELECT job, count(*) FROM gone GROUP BY job
 """
 
+#: Decided plans (their approval rows and plan documents) are the console's tables, made once a
+#: console opened the database: none yet, nothing to remove.
+_HAS_APPROVALS = (
+    "SELECT to_regclass('gcx_console_approvals') IS NOT NULL AND to_regclass('gcx_console_plans') IS NOT NULL"
+)
+
+# A plan decided for good (applied, rejected, stale, failed) more than the days ago, with its
+# document; never one waiting, approved or applying. A stale plan that was never decided (a newer
+# one replaced it while it waited) is as old as it was made.
+_PRUNE_APPROVALS = """
+WITH gone AS (
+    DELETE FROM gcx_console_approvals WHERE id IN (
+        SELECT id FROM gcx_console_approvals
+        WHERE state IN ('applied', 'rejected', 'stale', 'failed')
+          AND coalesce(decided_at, created_at)::timestamptz < now() - make_interval(days => %(days)s)
+        ORDER BY id LIMIT %(chunk)s)
+    RETURNING id, job
+),
+plans AS (DELETE FROM gcx_console_plans WHERE approval_id IN (SELECT id FROM gone)),
+kept AS (
+    INSERT INTO gcx_svc_run_totals (family, job, k1, k2, value)
+    SELECT 'removed', job, 'approvals', '', count(*) FROM gone GROUP BY job
+    ON CONFLICT (family, job, k1, k2) DO UPDATE SET value = gcx_svc_run_totals.value + excluded.value
+)
+SELECT job, count(*) FROM gone GROUP BY job
+"""
+
 _COUNT_FILES = """
 INSERT INTO gcx_svc_run_totals (family, job, k1, k2, value) VALUES ('removed', %s, 'files', '', %s)
 ON CONFLICT (family, job, k1, k2) DO UPDATE SET value = gcx_svc_run_totals.value + excluded.value
@@ -140,9 +171,10 @@ class Removed:
     runs: dict[str, int] = field(default_factory=dict)
     events: dict[str, int] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)
+    approvals: dict[str, int] = field(default_factory=dict)
 
     def total(self) -> int:
-        return sum(self.runs.values()) + sum(self.events.values()) + sum(self.files.values())
+        return sum(sum(d.values()) for d in (self.runs, self.events, self.files, self.approvals))
 
 
 def old_run_files(entries: Iterable[tuple[str, float]], now: float, days: int) -> list[str]:
@@ -202,11 +234,15 @@ async def remove_old(
         runs=await _chunks(pool, _PRUNE_RUNS, settings.keep_runs_days, chunk, stop),
         files=remove_old_files(settings.data_dir / "reports", settings.keep_runs_days, now),
     )
+    async with pool.connection() as conn:
+        row = await (await conn.execute(_HAS_APPROVALS.encode())).fetchone()
+    if row is not None and row[0]:
+        out.approvals = await _chunks(pool, _PRUNE_APPROVALS, settings.keep_runs_days, chunk, stop)
     if out.files:
         async with pool.connection() as conn:
             for job, n in out.files.items():
                 await conn.execute(_COUNT_FILES.encode(), (job, n))
-    for job in sorted({*out.runs, *out.events, *out.files}):
+    for job in sorted({*out.runs, *out.events, *out.files, *out.approvals}):
         log.info(
             "old runs and events removed",
             extra={
@@ -214,6 +250,7 @@ async def remove_old(
                 "runs": out.runs.get(job, 0),
                 "events": out.events.get(job, 0),
                 "files": out.files.get(job, 0),
+                "approvals": out.approvals.get(job, 0),
                 "keep_runs_days": settings.keep_runs_days,
                 "keep_events_days": settings.keep_events_days,
             },
