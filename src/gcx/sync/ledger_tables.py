@@ -235,9 +235,11 @@ def absent(engine: Engine, table: str) -> bool:
 # SQLite's page cache per connection, in KiB (a negative cache_size). The default, 2 MB, is far
 # below a 1M-record ledger's indexes (about 280 MB in all): each batch's inserts into the random
 # genesys_id and key indexes then read their pages back from the OS. 64 MB took a 1M unpaced
-# first sync from 0.197 to 0.145 ms of gcx CPU per record (docs/benchmarks.md, session 4) and
-# peak RSS from 92 to 157 MiB; small ledgers never fill it.
-SQLITE_CACHE_KIB = 65536
+# first sync from 0.197 to 0.145 ms of gcx CPU per record (docs/benchmarks.md, session 4), but a
+# cache this size fills only at 1M, so peak RSS grew 40% from 100k to 1M (the goal: a third).
+# 16, 32 and 64 MB side by side at 1M: 0.126, 0.128 and 0.127 ms, peak RSS 115, 131 and 160 MiB
+# (session 5).
+SQLITE_CACHE_KIB = 16384
 
 
 def sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
