@@ -502,20 +502,13 @@ class Cleaner:
             if fields is None:
                 fields = fields_of(keys)
             out: dict[str, Any] = {}
-            if path:
-                for name, rule in fields:
-                    item = value[name]
-                    if item is not None:
-                        cleaned = rule(item, f"{path}.{name}", problems)
-                        if cleaned is not None:
-                            out[name] = cleaned
-            else:  # a body: each field's path is its name
-                for name, rule in fields:
-                    item = value[name]
-                    if item is not None:
-                        cleaned = rule(item, name, problems)
-                        if cleaned is not None:
-                            out[name] = cleaned
+            prefix = f"{path}." if path else ""  # a body: each field's path is its name
+            for name, rule in fields:
+                item = value[name]
+                if item is not None:
+                    cleaned = rule(item, prefix + name if prefix else name, problems)
+                    if cleaned is not None:
+                        out[name] = cleaned
             if phone:
                 _fill_phone(out)
             return out

@@ -184,9 +184,8 @@ def to_value(spec: FieldSpec, raw: Any, *, phone_country: str | None = None) -> 
 
 
 def _to_value(spec: FieldSpec, raw: Any, phone_country: str | None) -> Any:
-    if spec.type == "phone" and (
-        type(raw) is dict or isinstance(raw, Mapping)
-    ):  # the API's form: {"display": ...}
+    # the API's form of a phone: {"display": ...} (a plain dict skips the ABC check)
+    if spec.type == "phone" and (type(raw) is dict or isinstance(raw, Mapping)):
         raw = raw.get("display") or raw.get("e164")
         if raw is None:
             return _none(spec)

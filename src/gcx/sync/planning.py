@@ -127,11 +127,9 @@ class Planner:
         )
 
     async def _check_org_ref(self, rec: Record) -> bool:
-        """Whether the organization the record names exists (looked up when not known yet); if
-        not, the record is reported."""
+        """Whether the organization a contact names, one not known yet (:meth:`_org_ref_known`),
+        exists (looked up); if not, the record is reported."""
         run = self.run
-        if self._org_ref_known(rec):
-            return True
         assert rec.org_key is not None  # a contact naming an organization gcx does not know yet
         if run.opts.trust_ledger and rec.org_key not in run.org_misses:
             # --trust-ledger: an organization the ledger does not know may still exist in Genesys.

@@ -111,31 +111,21 @@ class Writes:
         claim: list[IdentifierKey] = []
         skip = {rid, *ignore_holders}
         keep = settings.write_claim_conflict == "keep"
-        # Any holder blocks a claim, except of an ExternalId when those need not be unique.
-        any_external = not settings.unique_external_ids
-        holders = st.store.holders
-        division: dict[str, Any] | None = None
         for required, idents in ((False, soft), (True, claims)):
             for ident in idents:
                 key = identifier_key(ident)
                 if key in held_keys:
                     continue
-                if not (any_external and key.type == "ExternalId"):
-                    others = holders(kind, key)
-                    if others and any(h not in skip for h in others):
-                        if keep and not required:
-                            continue  # documented: an identifier another record holds stays with it, silently
-                        self.check_claim(kind, key, skip)  # a 409
+                if self.held_elsewhere(kind, key, skip):
+                    if keep and not required:
+                        continue  # documented: an identifier another record holds stays with it, silently
+                    self.check_claim(kind, key, skip)  # a 409
                 entry = (
                     dict(ident)
                     if _IDENTIFIER_FIELDS.issuperset(ident)
                     else {k: v for k, v in ident.items() if k in _IDENTIFIER_FIELDS}
                 )
-                if division is None:
-                    division = st.division()
-                    entry["division"] = division
-                else:
-                    entry["division"] = dict(division)
+                entry["division"] = st.division()
                 entry["dateCreated"] = now
                 held.append(entry)
                 held_keys.add(key)
