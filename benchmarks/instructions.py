@@ -38,6 +38,20 @@ def instructions(out: Path) -> int:
     raise ValueError(f"no totals in {out}")
 
 
+#: Runs ``gcx`` with a client that waits an hour for an answer and drops a connection idle for a
+#: second: under valgrind gcx runs ~50x slower, long enough for a 30 s timeout to fire, or for the
+#: emulator to close a connection (uvicorn: 5 s idle) just as gcx sends on it. Both trees get it.
+LAUNCHER = """
+import runpy, sys
+import httpx
+import gcx.client
+gcx.client.AsyncClient.__init__.__kwdefaults__["timeout"] = 3600.0
+httpx.AsyncClient.__init__.__kwdefaults__["limits"] = httpx.Limits(keepalive_expiry=1.0)
+sys.argv[0] = "gcx"
+runpy.run_module("gcx.cli.main", run_name="__main__", alter_sys=True)
+"""
+
+
 def first_sync(tree: Path, source: Path, work: Path, label: str) -> int:
     """Instructions of gcx's process in an unpaced first sync of ``source`` into an empty org."""
     env = {
@@ -60,8 +74,8 @@ def first_sync(tree: Path, source: Path, work: Path, label: str) -> int:
             "--tool=callgrind",
             f"--callgrind-out-file={out}",
             sys.executable,
-            "-m",
-            "gcx.cli.main",
+            "-c",
+            LAUNCHER,
             "--quiet",
             "--region",
             emu.url,
