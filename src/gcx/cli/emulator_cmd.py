@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gcx.emulator.settings import DROP_MODES, KIND_IDENTITY, ORG_DELETE_MODES, STRICT_IDENTITY
-
 if TYPE_CHECKING:
     from gcx.emulator import Emulator
 
@@ -187,6 +185,9 @@ def emulator(
 
     Example: gcx emulator --port 8787 --fault-rate 0.05 --drop-after-commit 0.02 --seed 7
     """
+    # here, not with the module: every other command would load the emulator package
+    from gcx.emulator.settings import DROP_MODES, KIND_IDENTITY, ORG_DELETE_MODES, STRICT_IDENTITY
+
     if drop_mode not in DROP_MODES:
         raise typer.BadParameter(f"must be one of {', '.join(DROP_MODES)}", param_hint="--drop-mode")
     if identity not in IDENTITY_MODES:

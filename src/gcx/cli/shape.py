@@ -14,9 +14,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import jmespath
-import jmespath.exceptions
-
 #: ``--fields all`` (or ``*``): every column.
 ALL_FIELDS = ("all", "*")
 
@@ -73,6 +70,8 @@ class Query:
     _compiled: Any
 
     def apply(self, data: Any) -> Any:
+        import jmespath.exceptions  # loaded by compile_query already
+
         try:
             return self._compiled.search(data)
         except jmespath.exceptions.JMESPathError as exc:
@@ -80,9 +79,16 @@ class Query:
 
 
 def compile_query(text: str | None) -> Query | None:
-    """A :class:`Query` for ``text`` (``None`` when not given); a bad expression is a ShapeError."""
+    """A :class:`Query` for ``text`` (``None`` when not given); a bad expression is a ShapeError.
+
+    JMESPath is imported here, not with the module: only ``--query`` needs it, and its import
+    costs every other command about 80M instructions at start-up.
+    """
     if text is None:
         return None
+    import jmespath
+    import jmespath.exceptions
+
     if not text.strip():
         raise ShapeError("--query needs a JMESPath expression (e.g. --query '[].id')")
     try:

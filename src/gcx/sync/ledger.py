@@ -162,7 +162,7 @@ class Ledger(RecordReads, RunLease):
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise ConfigError(f"cannot open ledger {safe_url(url)}: {exc}") from None
-        tables = ledger_tables(prefix, legacy=legacy)
+        tables = ledger_tables(prefix, legacy=legacy, dialect=self.engine.dialect.name)
         self.t_binding = tables.binding
         self.t_records = tables.records
         self.t_ops = tables.ops
