@@ -161,13 +161,8 @@ def ledger_tables(prefix: str, *, legacy: bool = False, dialect: str | None = No
         Index(f"{prefix}ops_key", "kind", "external_id"),
     ]
     if not legacy:
-        op_columns.append(
-            Index(
-                f"{prefix}ops_open",
-                "state",
-                **{f"{d}_where": text(NOT_DONE) for d in _DIALECTS if dialect in (d, None)},
-            )
-        )
+        partial: dict[str, Any] = {f"{d}_where": text(NOT_DONE) for d in _DIALECTS if dialect in (d, None)}
+        op_columns.append(Index(f"{prefix}ops_open", "state", **partial))
     ops = Table(f"{prefix}ops", md, *op_columns)
     pending = (
         None
