@@ -80,6 +80,58 @@ def _has_float(value: Any) -> bool:
     return False
 
 
+def loads_within(data: bytes, limit: int) -> tuple[bool, Any]:
+    """``(True, loads(data))`` when orjson reads ``data`` as JSON in which no object or array
+    is deeper than ``limit`` levels, found in that one parse; ``(False, None)`` otherwise
+    (not JSON, too deep, or a depth orjson cannot tell): the caller then reads it with
+    :func:`loads` and :func:`nests_deeper`, which say which.
+
+    orjson refuses to read more than a fixed number of nested containers (1024 in orjson 3):
+    ``data`` is read inside just enough lists that a container below level ``limit`` would pass
+    that number. Text that is not JSON alone can read as JSON inside them (``1],[2``): each of
+    those lists must then hold one item, which makes the text between them one JSON value
+    (whitespace around it), read as orjson reads it alone.
+    """
+    most = _orjson_max_read_depth()
+    extra = most - limit
+    if not 0 <= limit < most:
+        return False, None
+    try:
+        value = orjson.loads(b"[" * extra + data + b"]" * extra)
+        for _ in range(extra):
+            # each wrapper is a list (its text starts with our "["): it must hold one item
+            (value,) = value
+    except (orjson.JSONDecodeError, ValueError):
+        return False, None
+    return True, value
+
+
+@functools.cache
+def _orjson_max_read_depth() -> int:
+    """The most nested containers orjson reads, objects and arrays alike (0: unknown, or
+    not the same for both)."""
+
+    def reads(depth: int, kind: str) -> bool:
+        text = b"[" * depth + b"]" * depth if kind == "list" else b'{"a":' * depth + b"1" + b"}" * depth
+        try:
+            orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return False
+        return True
+
+    read, refused = 1, 4096
+    if reads(refused, "list"):
+        return 0
+    while refused - read > 1:
+        mid = (read + refused) // 2
+        if reads(mid, "list"):
+            read = mid
+        else:
+            refused = mid
+    mixed_fails = not reads(read + 1, "dict") and reads(read, "dict")
+    return read if mixed_fails else 0
+
+
 def nests_deeper(data: Any, limit: int) -> bool:
     """Whether parsed JSON holds a non-empty object or array deeper than ``limit`` levels (the
     outermost is level 1).

@@ -6,6 +6,7 @@ import json
 import math
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -187,3 +188,70 @@ def test_nests_deeper_fast_path_agrees_with_the_walk_around_orjsons_depth(
         for _ in range(max(limit + offset, 1)):
             value = [value] if kind is list else {"k": value}
         assert jsonfast.nests_deeper(value, limit) == _reference_nests_deeper(value, limit)
+
+
+def _reference_read(text: bytes, limit: int) -> tuple[bool, Any]:
+    """What the answer check did before loads_within: read, then look for a container too deep."""
+    try:
+        value = jsonfast.loads(text)
+    except (ValueError, RecursionError):
+        return False, None
+    return (False, None) if jsonfast.nests_deeper(value, limit) else (True, value)
+
+
+#: Pieces of hostile answers: brackets that close the wrapping lists early, commas, whitespace.
+_PIECES = st.sampled_from(
+    [b"[", b"]", b"{", b"}", b",", b"1", b'"a"', b":", b" ", b"\n", b"\xef\xbb\xbf", b'"]"']
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.one_of(
+        json_values.map(lambda v: json.dumps(v).encode()),
+        json_values.map(lambda v: json.dumps(v, ensure_ascii=False, indent=1).encode()),
+        st.lists(_PIECES, max_size=12).map(b"".join),
+        st.tuples(json_values, _PIECES, json_values).map(
+            lambda t: json.dumps(t[0]).encode() + t[1] + json.dumps(t[2]).encode()
+        ),
+    ),
+    st.integers(min_value=0, max_value=6),
+)
+def test_loads_within_agrees_with_reading_then_walking(text: bytes, limit: int) -> None:
+    """Whenever loads_within reads an answer, the old check (loads, then nests_deeper) read the
+    same value and found nothing too deep; and it reads every plain answer the old one accepted."""
+    read, value = jsonfast.loads_within(text, limit)
+    expected = _reference_read(text, limit)
+    if read:
+        assert expected[0] and _same(value, expected[1]), text
+    elif expected[0]:
+        # left to the caller's full path: only what orjson does not read alone, or an empty
+        # container just below the limit (the walk counts non-empty ones only)
+        try:
+            plain = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return
+        assert jsonfast.nests_deeper(plain, limit - 1) if limit else True, text
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2, 100, 1023, 1024, 1025])
+@pytest.mark.parametrize("leaf", [b"1", b"[]", b"{}", b"[1]", b'"]]"'])
+@pytest.mark.parametrize("offset", [-1, 0, 1, 2])
+def test_loads_within_around_the_limit(limit: int, leaf: bytes, offset: int) -> None:
+    for open_, close in ((b"[", b"]"), (b'{"k":', b"}"), (b'[{"k":', b"}]")):
+        n = max(limit + offset, 0)
+        text = open_ * n + leaf + close * n
+        read, value = jsonfast.loads_within(text, limit)
+        if read:
+            expected, same = _reference_read(text, limit)
+            assert expected
+            assert limit > 200 or _same(value, same)  # deeper: the comparison would recurse too far
+        else:
+            assert not _reference_read(text, limit)[0] or leaf in (b"[]", b"{}") or limit >= 1024
+
+
+@pytest.mark.parametrize(
+    "text", [b"1],[2", b"{}],[{}", b"1]", b"[1", b"", b" ", b"\xef\xbb\xbf{}", b"1]]]],[[[[2", b'"a"],["b']
+)
+def test_loads_within_reads_no_text_that_is_json_only_inside_its_lists(text: bytes) -> None:
+    assert jsonfast.loads_within(text, 100) == (False, None)

@@ -99,8 +99,12 @@ MAX_ANSWER_DEPTH = 100
 def _decoded(response: httpx.Response, method: str, path: str) -> Any:
     """The answer's JSON (``None`` when empty), or an :class:`ApiError` saying it is not JSON or
     nests deeper than any record can."""
-    if not response.content:
+    content = response.content
+    if not content:
         return None
+    read, data = jsonfast.loads_within(content, MAX_ANSWER_DEPTH)
+    if read:  # the usual answer: JSON, and no deeper than a record (one parse tells both)
+        return data
 
     def refuse(what: str) -> ApiError:
         return ApiError(
@@ -111,7 +115,7 @@ def _decoded(response: httpx.Response, method: str, path: str) -> Any:
         )
 
     try:
-        data = jsonfast.loads(response.content)
+        data = jsonfast.loads(content)
     except RecursionError:
         raise refuse("JSON nested deeper than it can be read") from None
     except ValueError:
