@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from gcx import AsyncClient, RetryPolicy
 from gcx.errors import UnauthorizedError, ValidationError
 from gcx.resources.bulk import INVALID, OUTCOME_UNKNOWN, UNMAPPED
-from gcx.resources.bulk_mapping import _ContentIndex, map_by_content, map_by_id
+from gcx.resources.bulk_mapping import _assign, _ContentIndex, map_by_content, map_by_id
 from tests.client.conftest import BASE, CREDS, FakeApi, json_of
 
 BULK_ORGS = "/api/v2/externalcontacts/bulk/organizations"
@@ -612,3 +612,50 @@ def test_content_index_keys_agree_with_their_definition(
             own = [_reference_keys(r, identifiers=not plain) for r in requests]
             assert index.keyed(shown, plain=plain) == [i for i, k in enumerate(own) if k and k <= held]
             assert [index.unkeyed(i, plain=plain) for i in range(len(requests))] == [not k for k in own]
+
+
+def _reference_assign(
+    candidates: list[tuple[dict[str, Any], list[int]]], n: int, fingerprint: Any
+) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
+    """The assignment rounds as they were before a single candidate skipped the list of free
+    ones (written as rounds over what is still undecided)."""
+    assigned: list[dict[str, Any] | None] = [None] * n
+    unmatched: list[dict[str, Any]] = []
+    undecided = list(candidates)
+    while undecided:
+        later = []
+        for result, cands in undecided:
+            free = [i for i in cands if assigned[i] is None]
+            if not free:
+                unmatched.append(result)
+            elif len({fingerprint(i) for i in free}) == 1:
+                assigned[free[0]] = result
+            else:
+                later.append((result, cands))
+        if len(later) == len(undecided):  # no result settled in this round: none will be
+            unmatched.extend(result for result, _ in later)
+            break
+        undecided = later
+    return assigned, unmatched
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.integers(1, 6).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(st.lists(st.integers(0, n - 1), max_size=4), max_size=8),
+            st.lists(st.sampled_from("ab"), min_size=n, max_size=n),
+        )
+    )
+)
+def test_assignment_agrees_with_the_rounds_it_replaces(case: tuple[int, list[list[int]], list[str]]) -> None:
+    """Single candidates (taken, or already taken), repeated ones, interchangeable twins, none."""
+    n, cand_lists, prints = case
+    candidates = [({"result": k}, cands) for k, cands in enumerate(cand_lists)]
+    got = _assign(candidates, [None] * n, [], prints.__getitem__)
+    want = _reference_assign(candidates, n, prints.__getitem__)
+    assert [id(r) if r is not None else None for r in got[0]] == [
+        id(r) if r is not None else None for r in want[0]
+    ]
+    assert [id(r) for r in got[1]] == [id(r) for r in want[1]]

@@ -19,7 +19,7 @@ gcx maps every result back to the item it answers:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from gcx.merge import contains
@@ -52,8 +52,11 @@ def external_keys(record: dict[str, Any] | None, *, identifiers: bool = True) ->
             if isinstance(ident, dict) and ident.get("type") == "ExternalId" and ident.get("value"):
                 keys.add(_key(ident))
     for ext in record.get("externalIds") or ():
-        if isinstance(ext, dict) and ext.get("value"):
-            keys.add(_key(ext))
+        # _key inline: this runs for every request and every answer of a bulk create
+        if isinstance(ext, dict) and (value := ext.get("value")):
+            src = ext.get("externalSource")
+            sid = src.get("id") if isinstance(src, dict) else None
+            keys.add((str(sid or ""), str(value).strip()))
     return keys
 
 
@@ -205,8 +208,16 @@ class _ContentIndex:
     def keyed(self, whole: dict[str, Any], *, plain: bool = False) -> list[int]:
         """Requests with ExternalId keys, all of which ``whole`` holds; ``plain``: their
         ``externalIds`` keys only (an answer that shows no identifiers)."""
-        keys, by_key = self.key_index(plain=plain)
+        keys, by_key = self._key_index.get(plain) or self.key_index(plain=plain)
         ekeys = external_keys(whole, identifiers=not plain)  # plain: it shows no identifiers
+        if len(ekeys) == 1:  # the usual answer: by_key's list is already in order, without repeats
+            (key,) = ekeys
+            holders = by_key.get(key)
+            if holders is None:
+                return []
+            if len(holders) == 1:
+                return holders[:] if keys[holders[0]] <= ekeys else []
+            return [i for i in holders if keys[i] <= ekeys]
         found: set[int] = set()
         for key in ekeys:
             found.update(by_key.get(key, ()))
@@ -271,6 +282,18 @@ def map_by_content(
                         i for i in index.containing(entity, plain=plain) if index.unkeyed(i, plain=plain)
                     ]
         candidates.append((result, cands))
+    return _assign(candidates, assigned, unmatched, fingerprint)
+
+
+def _assign(
+    candidates: Sequence[tuple[dict[str, Any], Sequence[int]]],
+    assigned: list[dict[str, Any] | None],
+    unmatched: list[dict[str, Any]],
+    fingerprint: Callable[[int], str],
+) -> tuple[list[dict[str, Any] | None], list[dict[str, Any]]]:
+    """Give each result the one free request among its candidates (requests with the same
+    ``fingerprint`` are interchangeable), round after round while some result is settled; a
+    result left without a free candidate is unmatched, and so is one still undecided at the end."""
     pending = list(range(len(candidates)))
     progress = True
     while pending and progress:
@@ -278,6 +301,14 @@ def map_by_content(
         still: list[int] = []
         for k in pending:
             result, cands = candidates[k]
+            if len(cands) == 1:  # the usual case, as below without the list
+                i = cands[0]
+                if assigned[i] is None:
+                    assigned[i] = result
+                else:
+                    unmatched.append(result)
+                progress = True
+                continue
             free = [i for i in cands if assigned[i] is None]
             if not free:
                 unmatched.append(result)
