@@ -28,7 +28,7 @@ MapChunk = Callable[
 Sleep = Callable[[float], Awaitable[None]]
 
 
-@dataclass
+@dataclass(slots=True)
 class _ItemState:
     result: dict[str, Any] | None = None
     error: BulkError | None = None
@@ -143,25 +143,20 @@ def build_result(
     items: list[BulkItem[T]] = []
     for i, request in enumerate(requests):
         st = states[i]
-        ok = st.error is None and st.result is not None
+        result, error = st.result, st.error
         raw: dict[str, Any] | None = None
-        rid: str | None = None
-        if st.result is not None:
-            rid = result_id(st.result)
-            entity = st.result.get("entity")
-            raw = entity if isinstance(entity, dict) else None
+        rid: Any = None
+        if result is not None:
+            rid = result.get("id")
+            if not (isinstance(rid, str) and rid):  # result_id's first answer, without its call
+                rid = result_id(result)
+            entity = result.get("entity")
+            if isinstance(entity, dict):
+                raw = entity
         if rid is None and ids is not None and ids[i]:
             rid = ids[i]
+        # index, ok, request, id, raw, error, attempts, parse
         items.append(
-            BulkItem(
-                index=i,
-                ok=ok,
-                request=request,
-                id=rid,
-                raw=raw,
-                error=st.error,
-                attempts=st.attempts,
-                parse=parse,
-            )
+            BulkItem(i, error is None and result is not None, request, rid, raw, error, st.attempts, parse)
         )
     return BulkResult(items=items, unmatched=unmatched, requests=sent)

@@ -125,11 +125,12 @@ class Applier:
         run = self.run
         prev = self._replaced(kind, [op.key for op in ops])  # a stale record a create replaces
         writes: list[Write] = []
+        sid = run.sid
         for op in ops:
             ok, org_id = self._org_id_for(op)
             if ok:
                 assert op.record is not None
-                body = create_body(op.record, run.sid, org_id)
+                body = create_body(op.record, sid, org_id)
                 after = After.of(op)
                 new = NewOp(kind, op.key, "create", self._payload(op, after), line=op.line)
                 writes.append(Write(op, new, body, after))

@@ -127,7 +127,7 @@ def _items(result: AnyBulkResult, *, entities: bool = False) -> list[ItemResult]
         if item.ok:
             entity = item.raw if entities else None
             rid = item.id or (entity or {}).get("id")
-            out.append(ItemResult(True, id=str(rid) if rid else None, entity=entity))
+            out.append(ItemResult(True, str(rid) if rid else None, entity))
         else:
             out.append(
                 ItemResult(False, id=item.id, error=_error_json(item.error), unknown=item.outcome_unknown)
