@@ -3,10 +3,10 @@ replacing rows of a key; ids as ranges select exactly those ids."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, func, insert, select
 
 from gcx.sync.ledger import Ledger
-from gcx.sync.ledger_bulk import RowInserter, among, id_ranges
+from gcx.sync.ledger_bulk import OpCounts, RowInserter, among, id_ranges
 
 COLUMNS = ("kind", "external_id", "genesys_id", "hash", "applied", "org_key", "created_by_gcx", "updated_at")
 
@@ -106,3 +106,45 @@ def test_id_ranges_and_among(ledger: Ledger) -> None:
         with ledger.engine.connect() as conn:
             got = conn.execute(select(t.c.id).where(among(t.c.id, wanted)).order_by(t.c.id)).scalars().all()
         assert got == wanted
+
+
+def test_op_counts_match_sqlalchemy_group_by(ledger: Ledger) -> None:
+    """OpCounts (its IN list padded to a power of two, run through the driver) counts what
+    SQLAlchemy's own select counts, for lists of any size and keys of any text."""
+    t = ledger.t_ops
+    keys = [f"k{i}" for i in range(300)] + ["Zoë", "漢字🙂", "a'b", ""]
+    ops = ["create", "update", "move", "delete"]
+    rows = [
+        {
+            "run_id": 1,
+            "kind": "contact" if i % 5 else "organization",
+            "external_id": keys[(i * 7) % 150 if i % 3 else (i * 7) % len(keys)],
+            "op": ops[i % 4],
+            "state": "done",
+            "attempt": 1,
+            "payload": "null",
+            "updated_at": "2026-01-01T00:00:00+00:00",
+        }
+        for i in range(700)
+    ]
+    with ledger.engine.begin() as conn:
+        conn.execute(insert(t), rows)
+    counts = OpCounts(t, ledger.engine.dialect)
+    wanted_keys = [*keys, "absent", "Zoe"]
+    for kind in ("contact", "organization"):
+        for size in (1, 2, 3, 64, 65, 200, 306):
+            chunk = sorted(wanted_keys[:size])
+            with ledger.engine.connect() as conn:
+                got = counts.run(conn, kind, chunk)
+                want = {
+                    (str(e), str(o)): int(n)
+                    for e, o, n in conn.execute(
+                        select(t.c.external_id, t.c.op, func.count())
+                        .where(and_(t.c.kind == kind, t.c.external_id.in_(chunk)))
+                        .group_by(t.c.external_id, t.c.op)
+                    )
+                }
+            assert got == want
+    assert any(n > 1 for n in got.values())
+    with ledger.engine.connect() as conn:
+        assert counts.run(conn, "contact", []) == {}

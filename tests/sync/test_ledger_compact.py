@@ -62,6 +62,36 @@ def test_loose_packed_json_is_the_same_format_uncompressed(text: str) -> None:
     assert unpack_json(stored) == text == unpack_json(pack_json(text))
 
 
+def _stored_blocks(text: str) -> bytes:
+    """pack_json_stored as it was written first: one loop over 65,535-byte blocks."""
+    raw = text.encode("utf-8")
+    out = bytearray((1,))
+    for at in range(0, len(raw) or 1, 0xFFFF):
+        block = raw[at : at + 0xFFFF]
+        out.append(1 if at + 0xFFFF >= len(raw) else 0)
+        out += len(block).to_bytes(2, "little") + (len(block) ^ 0xFFFF).to_bytes(2, "little")
+        out += block
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{}",
+        '{"applied":{"firstName":"Zoë","lastName":"Ñandú 漢字 🙂"},"hash":"x","org_key":null}',
+        "a" * 0xFFFE,
+        "a" * 0xFFFF,
+        "a" * 0x10000,
+        "é" * 0x8000,  # 65,536 bytes: one byte past a block
+        '{"x":"' + "é" * 70_000 + '"}',
+        "🙂" * 50_000,
+    ],
+)
+def test_loose_packed_json_one_block_fast_path_is_byte_identical(text: str) -> None:
+    assert pack_json_stored(text) == _stored_blocks(text)
+
+
 @pytest.mark.parametrize(
     "value",
     ["0123456789abcdef0123456789abcdef", "conflict:0123456789abcdef0123456", "reconciled", "", "x" * 15],

@@ -44,7 +44,7 @@ from gcx.sync.errors import IllegalTransitionError, LeaseLostError
 from gcx.sync.fields import Kind, normal_key
 from gcx.sync.keyform import KEYS_VERSION, migrate_keys
 from gcx.sync.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
-from gcx.sync.ledger_bulk import RowInserter, among
+from gcx.sync.ledger_bulk import OpCounts, RowInserter, among
 from gcx.sync.ledger_history import done_undos, prune_done
 from gcx.sync.ledger_lease import RunLease
 from gcx.sync.ledger_migrate import compact
@@ -174,6 +174,7 @@ class Ledger(RecordReads, RunLease):
         self._lock_token: str | None = None
         self._keeper: LeaseKeeper | None = None
         self._inserters: dict[tuple[str, tuple[str, ...], tuple[str, ...]], RowInserter] = {}
+        self._counts: OpCounts | None = None
         self.lease_seconds = lease_seconds
         self.metadata = md
         self.migration_warnings: list[str] = []
@@ -338,6 +339,12 @@ class Ledger(RecordReads, RunLease):
             found = self._inserters[key] = RowInserter(table, columns, self.engine.dialect, replace=replace)
         return found
 
+    def _op_counts(self) -> OpCounts:
+        """The count of ops held per key and op name (:class:`OpCounts`), compiled once per ledger."""
+        if self._counts is None:
+            self._counts = OpCounts(self.t_ops, self.engine.dialect)
+        return self._counts
+
     def _delete_records(self, conn: Any, keys: Sequence[tuple[str, str]]) -> None:
         t = self.t_records
         for kind in {k for k, _ in keys}:
@@ -428,13 +435,9 @@ class Ledger(RecordReads, RunLease):
             prev: dict[tuple[str, str, str], int] = {}
             for kind in {o.kind for o in ops}:
                 keys = sorted({o.key for o in ops if o.kind == kind})
-                for chunk in _chunks(keys, 500):
-                    rows = conn.execute(
-                        select(t.c.external_id, t.c.op, func.count())
-                        .where(and_(t.c.kind == kind, t.c.external_id.in_(chunk)))
-                        .group_by(t.c.external_id, t.c.op)
-                    ).all()
-                    prev.update({(kind, str(e), str(o)): int(n) for e, o, n in rows})
+                for chunk in _chunks(keys, 512):
+                    counts = self._op_counts().run(conn, kind, chunk)
+                    prev.update({(kind, e, o): n for (e, o), n in counts.items()})
             if ops:
                 ids = self._new_op_ids(conn, len(ops))
                 self._inserter(t, _OP_COLUMNS).run(

@@ -22,8 +22,9 @@ import importlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, insert, or_
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, or_, select
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.types import TypeDecorator
 
 from gcx.sync.ledger_codec import packer
 
@@ -66,6 +67,52 @@ class RowInserter:
             names = self.names
             params = [dict(zip(names, values, strict=True)) for values in params]
         conn.exec_driver_sql(self.sql, params)
+
+
+class OpCounts:
+    """How many ops each of some keys of one kind already has, by op name: ``SELECT external_id,
+    op, count(*) FROM ops WHERE kind = ? AND external_id IN (?, ...) GROUP BY external_id, op``,
+    compiled once per size of key list (a power of two: the last key repeats, which selects the
+    same rows) and run through the driver. SQLAlchemy binds an ``IN`` list value by value: for a
+    batch's few hundred keys that cost three times the database's own work."""
+
+    def __init__(self, ops: Table, dialect: Dialect) -> None:
+        self.ops = ops
+        self.dialect = dialect
+        self.kind = _conversion(ops, "kind", dialect)
+        op_type = ops.c.op.type
+        self.op_name = op_type.process_result_value if isinstance(op_type, TypeDecorator) else None
+        self._compiled: dict[int, tuple[str, list[str] | None]] = {}
+
+    def run(self, conn: Connection, kind: str, keys: Sequence[str]) -> dict[tuple[str, str], int]:
+        """``(key, op name) -> count`` of the ops of ``kind`` held for ``keys`` (none: absent)."""
+        if not keys:
+            return {}
+        size = 1 << (len(keys) - 1).bit_length()
+        sql, order = self._sql(size)
+        named = {"kind": kind if self.kind is None else self.kind(kind)}
+        named.update((f"k{i}", keys[min(i, len(keys) - 1)]) for i in range(size))
+        params: Any = named if order is None else tuple(named[n] for n in order)
+        op_name, dialect = self.op_name, self.dialect
+        return {
+            (str(e), str(o if op_name is None else op_name(o, dialect))): int(n)
+            for e, o, n in conn.exec_driver_sql(sql, params)
+        }
+
+    def _sql(self, size: int) -> tuple[str, list[str] | None]:
+        found = self._compiled.get(size)
+        if found is None:
+            t = self.ops
+            stmt = (
+                select(t.c.external_id, t.c.op, func.count())
+                .where(t.c.kind == bindparam("kind"))
+                .where(t.c.external_id.in_([bindparam(f"k{i}") for i in range(size)]))
+                .group_by(t.c.external_id, t.c.op)
+            )
+            compiled = stmt.compile(dialect=self.dialect)
+            order = list(compiled.positiontup or []) if compiled.positional else None
+            found = self._compiled[size] = (compiled.string, order)
+        return found
 
 
 def _conversion(table: Table, column: str, dialect: Dialect) -> Callable[[Any], Any] | None:

@@ -26,6 +26,7 @@ writes (:mod:`gcx.sync.ledger_bulk`) apply per value, without SQLAlchemy's bind-
 from __future__ import annotations
 
 import re
+import struct
 import uuid
 import zlib
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from sqlalchemy.types import TypeDecorator
 from gcx.sync.fields import FIELDS, ORG_REF
 
 _PACKED = 1  # format byte of PackedJson; a new dictionary would be format 2, read beside 1
+_FORMAT = bytes([_PACKED])
 # Part of the stored format: never change it (a new one gets a new format byte).
 _DICTIONARY = (
     "".join(f'"{p}":' for p in sorted({p for kind in FIELDS.values() for p in kind} | {ORG_REF}))
@@ -53,10 +55,12 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 def pack_json(text: str) -> bytes:
     """JSON text -> stored bytes (format byte + raw deflate with the preset dictionary)."""
     co = _PRIMED.copy()  # the dictionary loaded once; a copy compresses exactly as a new one
-    return bytes([_PACKED]) + co.compress(text.encode("utf-8")) + co.flush()
+    return _FORMAT + co.compress(text.encode("utf-8")) + co.flush()
 
 
 _STORED_MAX = 0xFFFF  # the most bytes one stored block holds
+#: format byte, BFINAL and BTYPE 00, LEN and NLEN of a stream of one stored block
+_ONE_BLOCK = struct.Struct("<BBHH")
 
 
 def pack_json_stored(text: str) -> bytes:
@@ -64,8 +68,11 @@ def pack_json_stored(text: str) -> bytes:
     deflate of stored blocks (each a header byte, its length and the length's complement, then
     the bytes), which :func:`unpack_json` reads like any deflate stream."""
     raw = text.encode("utf-8")
+    n = len(raw)
+    if n <= _STORED_MAX:  # one final block (any op's values): the bytes the loop below makes
+        return _ONE_BLOCK.pack(_PACKED, 1, n, n ^ 0xFFFF) + raw
     out = bytearray((_PACKED,))
-    for at in range(0, len(raw) or 1, _STORED_MAX):
+    for at in range(0, n, _STORED_MAX):
         block = raw[at : at + _STORED_MAX]
         out.append(1 if at + _STORED_MAX >= len(raw) else 0)  # BFINAL on the last, BTYPE 00
         out += len(block).to_bytes(2, "little") + (len(block) ^ 0xFFFF).to_bytes(2, "little")
