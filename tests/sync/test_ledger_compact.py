@@ -13,6 +13,8 @@ from sqlalchemy import create_engine, select
 
 from gcx.sync.ledger import Ledger
 from gcx.sync.ledger_codec import (
+    KindCode,
+    OpCode,
     epoch,
     iso,
     pack_digest,
@@ -90,6 +92,12 @@ def _stored_blocks(text: str) -> bytes:
 )
 def test_loose_packed_json_one_block_fast_path_is_byte_identical(text: str) -> None:
     assert pack_json_stored(text) == _stored_blocks(text)
+
+
+def test_letter_codes_of_a_column_are_those_of_each_value() -> None:
+    for column_type in (KindCode(), OpCode()):
+        values = ["contact", "organization", "create", "update", "move", "delete", None, "other", ""]
+        assert column_type.pack_many(values) == [None if v is None else column_type.pack(v) for v in values]
 
 
 @pytest.mark.parametrize(

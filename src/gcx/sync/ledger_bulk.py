@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, Table, bindparam, func, insert, or_, selec
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator
 
-from gcx.sync.ledger_codec import packer
+from gcx.sync.ledger_codec import column_packer, packer
 
 
 class RowInserter:
@@ -48,21 +48,24 @@ class RowInserter:
         order = [index[n] for n in names]
         #: where each bound value comes from in a row (None: in the row's own order)
         self.order: list[int] | None = None if order == sorted(order) else order
-        self.convert: list[tuple[int, Callable[[Any], Any]]] = [
-            (at, fn) for at, n in enumerate(names) if (fn := _conversion(table, n, dialect)) is not None
+        #: each converted bound value's place, with its column's conversion of a list of values
+        self.convert: list[tuple[int, Callable[[Sequence[Any]], list[Any]]]] = [
+            (at, fn)
+            for at, n in enumerate(names)
+            if (fn := _column_conversion(table, n, dialect)) is not None
         ]
 
     def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
             return
-        order, convert = self.order, self.convert
-        params: list[Any] = []
-        for row in rows:
-            values = list(row) if order is None else [row[i] for i in order]
-            for at, fn in convert:
-                if (v := values[at]) is not None:
-                    values[at] = fn(v)
-            params.append(tuple(values))
+        # column by column: a conversion runs over a column's values in one call (a map), not
+        # value by value through a Python loop over each row
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+        if self.order is not None:
+            columns = [columns[i] for i in self.order]
+        for at, convert in self.convert:
+            columns[at] = convert(columns[at])
+        params: list[Any] = list(zip(*columns, strict=True))
         if self.names is not None:
             names = self.names
             params = [dict(zip(names, values, strict=True)) for values in params]
@@ -118,6 +121,25 @@ class OpCounts:
 def _conversion(table: Table, column: str, dialect: Dialect) -> Callable[[Any], Any] | None:
     column_type = table.c[column].type
     return packer(column_type) or column_type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _column_conversion(
+    table: Table, column: str, dialect: Dialect
+) -> Callable[[Sequence[Any]], list[Any]] | None:
+    """:func:`_conversion` of a column's values at once (``None`` stays ``None``)."""
+    many = column_packer(table.c[column].type)
+    if many is not None:
+        return many
+    fn = _conversion(table, column, dialect)
+    if fn is None:
+        return None
+
+    def convert(values: Sequence[Any]) -> list[Any]:
+        if None not in values:
+            return list(map(fn, values))
+        return [None if v is None else fn(v) for v in values]
+
+    return convert
 
 
 #: The dialects whose ``insert`` has ``on_conflict_do_update``, by module: only the one in use is
