@@ -65,14 +65,21 @@ def loads_exact(text: str) -> Any:
 
 
 def _has_float(value: Any) -> bool:
-    """Whether a float is anywhere in ``value`` (orjson reads a huge integer as one)."""
-    if type(value) is float:
-        return True
-    stack = [value] if type(value) in (dict, list) else []
+    """Whether a float is anywhere in ``value`` (orjson reads a huge integer as one).
+
+    Text, most of a record, is passed over first (one test); containers are looked into in turn,
+    without recursion (hostile nesting).
+    """
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return kind is float
+    stack = [value]
     while stack:
         item = stack.pop()
         for child in item.values() if type(item) is dict else item:
             kind = type(child)
+            if kind is str:
+                continue
             if kind is float:
                 return True
             if kind is dict or kind is list:

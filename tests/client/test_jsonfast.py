@@ -255,3 +255,26 @@ def test_loads_within_around_the_limit(limit: int, leaf: bytes, offset: int) -> 
 )
 def test_loads_within_reads_no_text_that_is_json_only_inside_its_lists(text: bytes) -> None:
     assert jsonfast.loads_within(text, 100) == (False, None)
+
+
+def _has_float_reference(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_has_float_reference(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float_reference(v) for v in value)
+    return type(value) is float
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_values)
+def test_has_float_is_the_plain_walks(value: Any) -> None:
+    assert jsonfast._has_float(value) is _has_float_reference(value)
+    assert jsonfast._has_float([value, "x"]) is _has_float_reference(value)
+    assert jsonfast._has_float({"a": "x", "b": {"c": [1, value]}}) is _has_float_reference(value)
+
+
+def test_has_float_takes_hostile_nesting_without_recursion() -> None:
+    deep: Any = 1.5
+    for _ in range(100_000):
+        deep = [deep] if len(str(type(deep))) % 2 else {"a": deep}
+    assert jsonfast._has_float(deep)

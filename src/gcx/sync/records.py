@@ -5,12 +5,36 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from gcx.sync.fields import FIELDS, KINDS, ORG_REF, FieldError, Kind, check_key, field_spec, to_value
 from gcx.sync.quickinit import quick_init
+
+
+class _Once:
+    """``functools.cached_property`` without its lock (Python 3.11 takes one on each first read,
+    a good part of the cost for a value read once per record): computed on the first read, then
+    kept in the instance's ``__dict__``, which is read before this (a non-data descriptor)."""
+
+    def __init__(self, func: Callable[[Any], str]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _Once: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> str: ...
+
+    def __get__(self, instance: object, owner: type | None = None) -> _Once | str:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.func(instance)
+        return value
 
 
 @quick_init  # built once per source row: its fields written at once
@@ -44,7 +68,7 @@ class Record:
             out[ORG_REF] = self.org_key
         return out
 
-    @functools.cached_property
+    @_Once
     def hash(self) -> str:  # computed once: planning, the ledger op and the record all ask for it
         return values_hash(self.kind, self.applied_values())
 
@@ -77,8 +101,22 @@ def hash_text(kind: Kind, values: Mapping[str, Any]) -> str:
     """``_HASH_TEXT([kind, sorted(values.items())])``, the text a hash is taken of.
 
     The values a record holds (text, whole numbers, booleans, lists of text, ``None``) are written
-    here directly, a few times faster; anything else is left to ``_HASH_TEXT`` itself.
+    here directly, a few times faster; anything else is left to ``_HASH_TEXT`` itself. The usual
+    record, its values all text that needs no escape, is written at once into the text laid out
+    for its paths (:func:`_layout`).
     """
+    layout = _layout(kind, tuple(values))
+    if layout is not None:
+        pick, template = layout
+        texts = pick(values)
+        try:
+            joined = "".join(texts)  # refuses anything but text (None, numbers, lists)
+        except TypeError:
+            pass
+        else:
+            # printable: no control character (those _STRING escapes), nor a quote or backslash
+            if joined.isprintable() and '"' not in joined and "\\" not in joined:
+                return template % texts
     items = sorted(values.items())
     parts: list[str] = []
     for path, value in items:
@@ -99,6 +137,21 @@ def hash_text(kind: Kind, values: Mapping[str, Any]) -> str:
             return _HASH_TEXT([kind, items])
         parts.append(f"[{_STRING(path)}, {text}]")
     return f"[{_STRING(kind)}, [{', '.join(parts)}]]"
+
+
+@functools.lru_cache(maxsize=1024)
+def _layout(
+    kind: str, paths: tuple[Any, ...]
+) -> tuple[Callable[[Mapping[str, Any]], tuple[Any, ...]], str] | None:
+    """For values with these ``paths`` (two or more, all text): what takes their values in sorted
+    path order, and the hash text with each value's place a ``%s``, the rest as ``_HASH_TEXT``
+    writes it. A value that is text with nothing to escape is written by ``_STRING`` as itself in
+    quotes: ``template % values`` is then the text. Records of a source have a few shapes only."""
+    if len(paths) < 2 or not all(type(p) is str for p in paths) or type(kind) is not str:
+        return None
+    order = sorted(paths)
+    pairs = ", ".join(f'[{_STRING(p).replace("%", "%%")}, "%s"]' for p in order)
+    return operator.itemgetter(*order), f"[{_STRING(kind).replace('%', '%%')}, [{pairs}]]"
 
 
 def values_hash(kind: Kind, values: Mapping[str, Any]) -> str:
