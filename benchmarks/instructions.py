@@ -17,7 +17,6 @@ a few minutes per tree. ``PYTHONHASHSEED=0`` makes each count repeatable.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale import HERE, PER_ORG, Emulator, generate
+from scale import HERE, PER_ORG, Emulator, generate, tree_env
 
 
 def instructions(out: Path) -> int:
@@ -54,16 +53,7 @@ runpy.run_module("gcx.cli.main", run_name="__main__", alter_sys=True)
 
 def first_sync(tree: Path, source: Path, work: Path, label: str) -> int:
     """Instructions of gcx's process in an unpaced first sync of ``source`` into an empty org."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(tree / "src"),
-        "PYTHONHASHSEED": "0",
-        "GENESYSCLOUD_OAUTHCLIENT_ID": "bench",
-        "GENESYSCLOUD_OAUTHCLIENT_SECRET": "bench-secret",
-        "COLUMNS": "200",
-        "NO_COLOR": "1",
-    }
-    env.pop("GCX_PROFILE", None)
+    env = {**tree_env(tree), "PYTHONHASHSEED": "0"}
     ledger = work / f"ledger-{label}.sqlite"
     for p in ledger.parent.glob(ledger.name + "*"):
         p.unlink()

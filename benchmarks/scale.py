@@ -265,7 +265,8 @@ def ledger_size(ledger: Path) -> int:
     return sum(p.stat().st_size for p in ledger.parent.glob(ledger.name + "*") if p.is_file())
 
 
-def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Namespace) -> list[Row]:
+def tree_env(tree: Path) -> dict[str, str]:
+    """The environment of gcx and the emulator run from ``tree``'s code (its ``src/`` first)."""
     env = {
         **os.environ,
         "PYTHONPATH": str(tree / "src"),
@@ -275,6 +276,11 @@ def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Nam
         "NO_COLOR": "1",
     }
     env.pop("GCX_PROFILE", None)
+    return env
+
+
+def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Namespace) -> list[Row]:
+    env = tree_env(tree)
     ledger = work / f"ledger-{label}.sqlite"
     reports = work / f"reports-{label}"
     reports.mkdir(exist_ok=True)
