@@ -52,11 +52,8 @@ def external_keys(record: dict[str, Any] | None, *, identifiers: bool = True) ->
             if isinstance(ident, dict) and ident.get("type") == "ExternalId" and ident.get("value"):
                 keys.add(_key(ident))
     for ext in record.get("externalIds") or ():
-        # _key inline: this runs for every request and every answer of a bulk create
-        if isinstance(ext, dict) and (value := ext.get("value")):
-            src = ext.get("externalSource")
-            sid = src.get("id") if isinstance(src, dict) else None
-            keys.add((str(sid or ""), str(value).strip()))
+        if isinstance(ext, dict) and ext.get("value"):
+            keys.add(_key(ext))
     return keys
 
 
@@ -208,7 +205,7 @@ class _ContentIndex:
     def keyed(self, whole: dict[str, Any], *, plain: bool = False) -> list[int]:
         """Requests with ExternalId keys, all of which ``whole`` holds; ``plain``: their
         ``externalIds`` keys only (an answer that shows no identifiers)."""
-        keys, by_key = self._key_index.get(plain) or self.key_index(plain=plain)
+        keys, by_key = self.key_index(plain=plain)
         ekeys = external_keys(whole, identifiers=not plain)  # plain: it shows no identifiers
         if len(ekeys) == 1:  # the usual answer: by_key's list is already in order, without repeats
             (key,) = ekeys

@@ -147,9 +147,7 @@ def build_result(
         raw: dict[str, Any] | None = None
         rid: Any = None
         if result is not None:
-            rid = result.get("id")
-            if not (isinstance(rid, str) and rid):  # result_id's first answer, without its call
-                rid = result_id(result)
+            rid = result_id(result)
             entity = result.get("entity")
             if isinstance(entity, dict):
                 raw = entity
