@@ -7,7 +7,8 @@ compiles the INSERT once for the dialect and converts each value with its column
 conversion, taken once (:func:`gcx.sync.ledger_codec.packer`: the very conversions of the
 ``TypeDecorator`` types, so the same stored bytes; the dialect's bind processor for other types),
 and hands the driver's ``executemany`` plain tuples (or dicts for a named paramstyle) in the
-caller's connection and transaction. Given the columns of a key (``replace``), a row whose key
+caller's connection and transaction (to SQLite in the form it binds without adapting a value:
+:mod:`gcx.sync.sqlite_binds`). Given the columns of a key (``replace``), a row whose key
 is already held replaces it (``INSERT ... ON CONFLICT DO UPDATE``, the same SQL for SQLite and
 PostgreSQL): no ``DELETE`` of the keys first.
 
@@ -20,40 +21,40 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, insert, or_, select
+from sqlalchemy import ColumnElement, LargeBinary, Table, bindparam, func, insert, null, or_, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.types import TypeDecorator
 
 from gcx.sync.ledger_codec import column_packer, packer
+from gcx.sync.sqlite_binds import all_null, blobs
 
 
 class RowInserter:
     """An INSERT of ``columns`` into ``table`` compiled for ``dialect``; :meth:`run` writes rows
-    given as tuples in the order of ``columns``."""
+    given as tuples in the order of ``columns``.
+
+    For SQLite the values are handed to the driver as :mod:`gcx.sync.sqlite_binds` says (binary
+    values as ``bytearray``; a nullable column ``None`` in every row of a batch written ``NULL``
+    in the statement, compiled once per such set of columns)."""
 
     def __init__(
         self, table: Table, columns: Sequence[str], dialect: Dialect, *, replace: Sequence[str] = ()
     ) -> None:
-        stmt = _upsert(table, columns, replace, dialect) if replace else insert(table)
-        compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
-        self.sql = compiled.string
+        self.table = table
         self.columns = tuple(columns)
-        names = list(compiled.positiontup or []) if compiled.positional else list(self.columns)
-        if sorted(names) != sorted(self.columns):
-            raise ValueError(f"the INSERT into {table.name} binds {names}, not the columns {self.columns}")
-        self.names: tuple[str, ...] | None = None if compiled.positional else self.columns
-        index = {c: i for i, c in enumerate(self.columns)}
-        order = [index[n] for n in names]
-        #: where each bound value comes from in a row (None: in the row's own order)
-        self.order: list[int] | None = None if order == sorted(order) else order
-        #: each converted bound value's place, with its column's conversion of a list of values
-        self.convert: list[tuple[int, Callable[[Sequence[Any]], list[Any]]]] = [
-            (at, fn)
-            for at, n in enumerate(names)
-            if (fn := _column_conversion(table, n, dialect)) is not None
-        ]
+        self.dialect = dialect
+        self.replace = tuple(replace)
+        #: the places in a row of the columns a batch may hold ``None`` in every row of (SQLite)
+        self.nullable: tuple[int, ...] = (
+            tuple(i for i, c in enumerate(self.columns) if table.c[c].nullable and c not in self.replace)
+            if dialect.name == "sqlite"
+            else ()
+        )
+        self._shapes: dict[tuple[int, ...], _Shape] = {}
+        self._shape(())  # compiled now: columns the INSERT does not bind raise here
 
     def run(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
@@ -61,15 +62,58 @@ class RowInserter:
         # column by column: a conversion runs over a column's values in one call (a map), not
         # value by value through a Python loop over each row
         columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
-        if self.order is not None:
-            columns = [columns[i] for i in self.order]
-        for at, convert in self.convert:
+        shape = self._shape(tuple(i for i in self.nullable if all_null(columns[i])))
+        if shape.take is not None:
+            columns = [columns[i] for i in shape.take]
+        for at, convert in shape.convert:
             columns[at] = convert(columns[at])
         params: list[Any] = list(zip(*columns, strict=True))
-        if self.names is not None:
-            names = self.names
+        if shape.names is not None:
+            names = shape.names
             params = [dict(zip(names, values, strict=True)) for values in params]
-        conn.exec_driver_sql(self.sql, params)
+        conn.exec_driver_sql(shape.sql, params)
+
+    def _shape(self, nulls: tuple[int, ...]) -> _Shape:
+        """The statement writing ``NULL`` to the columns at ``nulls``, binding the others."""
+        found = self._shapes.get(nulls)
+        if found is not None:
+            return found
+        table, dialect = self.table, self.dialect
+        null_columns = {self.columns[i] for i in nulls}
+        bound = [c for c in self.columns if c not in null_columns]
+        stmt = _upsert(table, self.columns, self.replace, dialect) if self.replace else insert(table)
+        if null_columns:
+            stmt = stmt.values({c: null() for c in null_columns})
+        compiled = stmt.compile(dialect=dialect, column_keys=bound)
+        names = list(compiled.positiontup or []) if compiled.positional else bound
+        if sorted(names) != sorted(bound):
+            raise ValueError(f"the INSERT into {table.name} binds {names}, not the columns {bound}")
+        index = {c: i for i, c in enumerate(self.columns)}
+        take = [index[n] for n in names]
+        found = self._shapes[nulls] = _Shape(
+            sql=compiled.string,
+            names=None if compiled.positional else tuple(bound),
+            take=None if take == list(range(len(self.columns))) else take,
+            convert=[
+                (at, fn)
+                for at, n in enumerate(names)
+                if (fn := _column_conversion(table, n, dialect)) is not None
+            ],
+        )
+        return found
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """One compiled form of a :class:`RowInserter`'s INSERT."""
+
+    sql: str
+    #: the bound columns' names, for a named paramstyle (None: positional)
+    names: tuple[str, ...] | None
+    #: the place in a row of each bound value, in the statement's order (None: the row as it is)
+    take: list[int] | None
+    #: each converted bound value's place, with its column's conversion of a list of values
+    convert: list[tuple[int, Callable[[Sequence[Any]], list[Any]]]]
 
 
 class OpCounts:
@@ -126,7 +170,26 @@ def _conversion(table: Table, column: str, dialect: Dialect) -> Callable[[Any], 
 def _column_conversion(
     table: Table, column: str, dialect: Dialect
 ) -> Callable[[Sequence[Any]], list[Any]] | None:
-    """:func:`_conversion` of a column's values at once (``None`` stays ``None``)."""
+    """:func:`_conversion` of a column's values at once (``None`` stays ``None``); for SQLite, a
+    binary column's values then as ``bytearray`` (:func:`gcx.sync.sqlite_binds.blobs`)."""
+    many = _values_conversion(table, column, dialect)
+    if dialect.name != "sqlite" or not _binary(table.c[column].type):
+        return many
+    if many is None:
+        return blobs
+    convert = many
+    return lambda values: blobs(convert(values))
+
+
+def _binary(column_type: Any) -> bool:
+    """Whether the column stores bytes (itself or under a ``TypeDecorator``)."""
+    impl = column_type.impl_instance if isinstance(column_type, TypeDecorator) else column_type
+    return isinstance(impl, LargeBinary)
+
+
+def _values_conversion(
+    table: Table, column: str, dialect: Dialect
+) -> Callable[[Sequence[Any]], list[Any]] | None:
     many = column_packer(table.c[column].type)
     if many is not None:
         return many

@@ -115,7 +115,8 @@ class Snapshot:
     def _put(self, rows: Sequence[tuple[str, str | None, bytes]]) -> None:
         self.spill.many(
             "INSERT OR REPLACE INTO remote (snap, id, key, body) VALUES (?, ?, ?, ?)",
-            [(self.snap, rid, key, packed) for rid, key, packed in rows],
+            # bytes as bytearray: the same BLOB, bound without adapting it (gcx.sync.sqlite_binds)
+            [(self.snap, rid, key, bytearray(packed)) for rid, key, packed in rows],
         )
 
     def _set_key(self, rid: str, key: str | None) -> None:

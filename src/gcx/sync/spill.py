@@ -17,8 +17,11 @@ import sqlite3
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
+
+from gcx.sync.sqlite_binds import all_null
 
 #: Keys per ``IN`` query.
 IN_CHUNK = 400
@@ -120,9 +123,20 @@ class SeenKeys:
 
     def add(self, kind: str, rows: Sequence[tuple[str, int | None, str | None, str | None, bool]]) -> None:
         """First rows: (key, line, hash or None, organization key, whether the organization is managed)."""
+        if not rows:
+            return
+        keys, lines, hashes, org_keys, manages = zip(*rows, strict=True)
+        # as sqlite3 binds them without adapting them (gcx.sync.sqlite_binds): a column of None
+        # (a contact's hash) left out, a bool as int
+        optional = {"line": lines, "hash": hashes, "org_key": org_keys}
+        columns: dict[str, Sequence[Any]] = {
+            "key": keys,
+            **{name: values for name, values in optional.items() if not all_null(values)},
+            "manages": list(map(int, manages)),
+        }
         self.spill.many(
-            "INSERT INTO seen (kind, key, line, hash, org_key, manages) VALUES (?, ?, ?, ?, ?, ?)",
-            [(kind, *row) for row in rows],
+            f"INSERT INTO seen (kind, {', '.join(columns)}) VALUES (?, {marks(len(columns))})",
+            zip(repeat(kind), *columns.values()),
         )
 
     def present(self, kind: str, keys: Sequence[str]) -> set[str]:
