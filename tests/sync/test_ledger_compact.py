@@ -3,16 +3,22 @@ migration of a ledger written by schema 2 (built here from schema 2's DDL), SQLi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 
+from gcx import jsonfast
+from gcx.sync.fields import FIELDS, ORG_REF
 from gcx.sync.ledger import Ledger
 from gcx.sync.ledger_codec import (
+    PATHS,
     KindCode,
     OpCode,
     epoch,
@@ -52,6 +58,85 @@ def test_packed_json_reads_back_and_is_smaller() -> None:
     assert unpack_json(text) == text  # a legacy ledger's text passes through
     with pytest.raises(ValueError, match="unknown format"):
         unpack_json(b"\x07abc")
+
+
+def test_every_managed_path_has_a_place_in_the_stored_formats() -> None:
+    """PATHS is part of the stored format: a path gcx manages and PATHS lacks is stored in
+    format 1 only (append it, never reorder); the dictionary of format 1 never changes."""
+    managed = {p for kind in FIELDS.values() for p in kind} | {ORG_REF}
+    assert managed <= set(PATHS) and len(PATHS) == len(set(PATHS)) <= 32
+    dictionary = (
+        "".join(f'"{p}":' for p in PATHS[:30])
+        + '"applied":"before":"added":"hash":"org_key":null,true,false,'
+    )
+    assert hashlib.sha256(dictionary.encode()).hexdigest() == (
+        "ac622fab8e3f5758c6a641daed3249ff9b1c0afd5ca1b96ab31116f42306b350"
+    )
+
+
+def test_text_values_of_known_paths_are_stored_without_compression() -> None:
+    """Format 2: a record's text values, their paths as a mask, no deflate to pay for."""
+    values = {
+        "workEmail": "alan.thompson0@example.com",
+        "address.city": "Paris",
+        "cellPhone": "+12000000000",
+        "firstName": "Zoë 漢字 🙂",
+        "lastName": "",
+        "organization": "org-0",
+    }
+    text = jsonfast.dumps_sorted(values)
+    packed = pack_json(text)
+    assert packed[0] == 2 and len(packed) == 5 + len("\x00".join(values.values()).encode())
+    assert unpack_json(packed) == text
+    assert unpack_json(bytearray(packed)) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "null",
+        "{}",
+        '{"firstName":null}',
+        '{"employeeCount":12,"name":"Acme"}',
+        '{"tags":["a","b"]}',
+        '{"firstName":"a\\u0000b"}',  # NUL in a value: format 1
+        '{"customFields.tier":"gold"}',  # a path not in PATHS
+        '{"firstName": "a"}',  # not the compact form
+        '{"lastName":"b","firstName":"a"}',  # keys not sorted
+        '{"before":{"title":"x"},"added":["cellPhone"]}',  # an op's undo
+        '{"firstName":"a","firstName":"b"}',
+    ],
+)
+def test_other_json_is_stored_deflated_and_reads_back_as_written(text: str) -> None:
+    packed = pack_json(text)
+    assert packed[0] == 1
+    assert unpack_json(packed) == text
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a busy machine
+@given(
+    st.dictionaries(
+        st.sampled_from(PATHS),
+        st.one_of(st.text(), st.none(), st.booleans(), st.integers(), st.lists(st.text(), max_size=3)),
+        max_size=8,
+    )
+)
+def test_any_values_read_back_as_the_ledger_wrote_them(values: dict[str, object]) -> None:
+    text = jsonfast.dumps_sorted(values)
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: no format stores it
+        return
+    packed = pack_json(text)
+    assert unpack_json(packed) == text
+    plain = bool(values) and all(type(v) is str and "\x00" not in v for v in values.values())
+    assert packed[0] == (2 if plain else 1)
+
+
+@pytest.mark.parametrize("packed", [b"\x02\x01\x00\x00\x00a\x00b", b"\x02\x00\x00\x00\x00"])
+def test_a_damaged_format_2_value_is_refused(packed: bytes) -> None:
+    with pytest.raises(ValueError, match="format 2"):
+        unpack_json(packed)
 
 
 @pytest.mark.parametrize("text", ["", "{}", '{"firstName":"Zoë","n":1}', '{"x":"' + "é" * 70_000 + '"}'])

@@ -1,10 +1,15 @@
 """How the ledger stores its values compactly (schema 3), as column types that read and write
 what the rest of gcx already uses: JSON text, hex hashes and ISO timestamps.
 
-* :class:`PackedJson`: JSON text as one format byte (``1``) and raw deflate against a preset
-  dictionary of every field path gcx can manage (the key names of a record's values are most of
-  its JSON): a contact's 180 bytes of applied values take about 80.
-  :class:`LoosePackedJson` writes the same format without compressing (deflate's stored
+* :class:`PackedJson`: a JSON object of text values whose keys are all field paths gcx can manage
+  (a record's applied values, most of the ledger) as format byte ``2``, which of those paths it
+  holds (a 32-bit mask over :data:`PATHS`) and the values joined by NUL: a contact's 176 bytes
+  take about 95, with no compression to pay for (a deflate per record was a tenth of a first
+  sync's CPU). Any other JSON text (numbers, lists, nulls, other keys, an op's undo) as format
+  byte ``1`` and raw deflate against a preset dictionary of those paths (the key names of a
+  record's values are most of its JSON). Either is chosen only when it reads back the very text
+  written.
+  :class:`LoosePackedJson` writes format 1 without compressing (deflate's stored
   blocks, read by the same inflate): for the values an op keeps only while it is open, written
   once and deleted moments later, where a deflate per record cost more than the bytes it saved.
 * :class:`Digest`: a 32-hex-digit hash as its 16 bytes; any other hash text (``conflict:...``,
@@ -34,18 +39,60 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import BigInteger, LargeBinary, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from gcx.sync.fields import FIELDS, ORG_REF
-
-_PACKED = 1  # format byte of PackedJson; a new dictionary would be format 2, read beside 1
+#: The field paths of the stored formats, in this order: bit ``i`` of format 2's mask is
+#: ``PATHS[i]``, and format 1's dictionary is made of them. Part of the stored format: never
+#: reorder or remove one. A path gcx learns to manage later may be appended (up to 32); until
+#: it is, records holding it are stored in format 1 (tests/sync/test_ledger_compact.py checks
+#: that every managed path is here).
+PATHS: tuple[str, ...] = (
+    "address.address1",
+    "address.address2",
+    "address.city",
+    "address.countryCode",
+    "address.postalCode",
+    "address.state",
+    "cellPhone",
+    "companyType",
+    "employeeCount",
+    "externalSystemUrl",
+    "faxNumber",
+    "firstName",
+    "homePhone",
+    "industry",
+    "lastName",
+    "middleName",
+    "name",
+    "organization",
+    "otherEmail",
+    "otherPhone",
+    "personalEmail",
+    "phoneNumber",
+    "revenue",
+    "salutation",
+    "surveyOptOut",
+    "tags",
+    "title",
+    "websites",
+    "workEmail",
+    "workPhone",
+)
+_PACKED = 1  # format byte of deflated JSON text
 _FORMAT = bytes([_PACKED])
+_TEXTS = 2  # format byte of text values of known paths
+_TEXTS_BYTE = bytes([_TEXTS])
+#: format 2's head: its format byte and the mask of the paths held
+_TEXTS_HEAD = struct.Struct("<BI")
+#: each path's bit in the mask
+_BIT = {p: 1 << i for i, p in enumerate(PATHS)}
+_SORTED = orjson.OPT_SORT_KEYS
 # Part of the stored format: never change it (a new one gets a new format byte).
 _DICTIONARY = (
-    "".join(f'"{p}":' for p in sorted({p for kind in FIELDS.values() for p in kind} | {ORG_REF}))
-    + '"applied":"before":"added":"hash":"org_key":null,true,false,'
+    "".join(f'"{p}":' for p in PATHS) + '"applied":"before":"added":"hash":"org_key":null,true,false,'
 ).encode()
 _PRIMED = zlib.compressobj(6, zlib.DEFLATED, -10, 4, zlib.Z_DEFAULT_STRATEGY, zdict=_DICTIONARY)
 _HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -53,9 +100,49 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 
 def pack_json(text: str) -> bytes:
-    """JSON text -> stored bytes (format byte + raw deflate with the preset dictionary)."""
+    """JSON text -> stored bytes: :func:`pack_texts` when it can hold the text, else format 1
+    (format byte + raw deflate with the preset dictionary)."""
+    raw = text.encode("utf-8")
+    packed = pack_texts(raw)
+    if packed is not None:
+        return packed
     co = _PRIMED.copy()  # the dictionary loaded once; a copy compresses exactly as a new one
-    return _FORMAT + co.compress(text.encode("utf-8")) + co.flush()
+    return _FORMAT + co.compress(raw) + co.flush()
+
+
+def pack_texts(raw: bytes) -> bytes | None:
+    """UTF-8 JSON text -> format 2 (format byte, the mask of the paths held, the values joined
+    by NUL), or ``None`` when that would not read back as the same text: not an object of one
+    or more text values without NUL whose keys are all in :data:`PATHS`, or not the compact,
+    key-sorted form :func:`unpack_json` writes back (:func:`gcx.jsonfast.dumps_sorted`'s)."""
+    if not raw.startswith(b'{"'):
+        return None
+    try:
+        values = orjson.loads(raw)
+        mask = sum(map(_BIT.__getitem__, values))  # KeyError: a path not in PATHS
+        joined = "\x00".join(values.values())  # TypeError: a value that is not text
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return None
+    if joined.count("\x00") != len(values) - 1 or tuple(values) != _paths(mask):
+        return None  # a value holds NUL, or the keys are not in PATHS' order
+    if orjson.dumps(values, option=_SORTED) != raw:
+        return None  # not the text it would read back as
+    return _TEXTS_HEAD.pack(_TEXTS, mask) + joined.encode("utf-8")
+
+
+def _unpack_texts(raw: bytes) -> str:
+    """Format 2 -> the JSON text it was made of (:func:`pack_texts`)."""
+    paths = _paths(_TEXTS_HEAD.unpack_from(raw)[1])
+    texts = raw[_TEXTS_HEAD.size :].decode("utf-8").split("\x00")
+    if len(texts) != len(paths):
+        raise ValueError(f"ledger value of format 2 holds {len(texts)} values for {len(paths)} paths")
+    return orjson.dumps(dict(zip(paths, texts, strict=True)), option=_SORTED).decode("utf-8")
+
+
+@lru_cache(maxsize=1024)  # a source's records have a few shapes
+def _paths(mask: int) -> tuple[str, ...]:
+    """The paths of a format-2 mask, in :data:`PATHS`' order."""
+    return tuple(p for p, bit in _BIT.items() if mask & bit)
 
 
 _STORED_MAX = 0xFFFF  # the most bytes one stored block holds
@@ -85,6 +172,8 @@ def unpack_json(data: bytes | str) -> str:
     if isinstance(data, str):
         return data
     raw = bytes(data)
+    if raw[:1] == _TEXTS_BYTE and len(raw) >= _TEXTS_HEAD.size:
+        return _unpack_texts(raw)
     if not raw or raw[0] != _PACKED:
         raise ValueError(f"ledger value in an unknown format (first byte {raw[:1]!r})")
     do = zlib.decompressobj(-15, zdict=_DICTIONARY)
