@@ -100,6 +100,7 @@ def test_text_values_of_known_paths_are_stored_without_compression() -> None:
         '{"employeeCount":12,"name":"Acme"}',
         '{"tags":["a","b"]}',
         '{"firstName":"a\\u0000b"}',  # NUL in a value: format 1
+        '{"firstName":"a\\"b"}',  # an escape
         '{"customFields.tier":"gold"}',  # a path not in PATHS
         '{"firstName": "a"}',  # not the compact form
         '{"lastName":"b","firstName":"a"}',  # keys not sorted
@@ -129,8 +130,36 @@ def test_any_values_read_back_as_the_ledger_wrote_them(values: dict[str, object]
         return
     packed = pack_json(text)
     assert unpack_json(packed) == text
-    plain = bool(values) and all(type(v) is str and "\x00" not in v for v in values.values())
+    # text values written as they are (nothing JSON escapes: a quote, a backslash, a control)
+    plain = bool(values) and all(
+        type(v) is str and not any(c in '"\\' or c < " " for c in v) for v in values.values()
+    )
     assert packed[0] == (2 if plain else 1)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(), st.text(alphabet='{}":,[]\\ 0123456789nulabc\x00\x1f', max_size=40)))
+def test_any_text_reads_back_as_it_was_written(text: str) -> None:
+    """The column is given JSON text, but whatever text it is given it gives back."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return
+    assert unpack_json(pack_json(text)) == text
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(
+            ['{"', '"}', '":"', '","', '":', ',"', "firstName", "lastName", "x", "1", "null", " "]
+        ),
+        max_size=12,
+    )
+)
+def test_text_near_the_shape_of_format_2_reads_back(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert unpack_json(pack_json(text)) == text
 
 
 @pytest.mark.parametrize("packed", [b"\x02\x01\x00\x00\x00a\x00b", b"\x02\x00\x00\x00\x00"])

@@ -112,22 +112,40 @@ def pack_json(text: str) -> bytes:
 
 def pack_texts(raw: bytes) -> bytes | None:
     """UTF-8 JSON text -> format 2 (format byte, the mask of the paths held, the values joined
-    by NUL), or ``None`` when that would not read back as the same text: not an object of one
-    or more text values without NUL whose keys are all in :data:`PATHS`, or not the compact,
-    key-sorted form :func:`unpack_json` writes back (:func:`gcx.jsonfast.dumps_sorted`'s)."""
-    if not raw.startswith(b'{"'):
+    by NUL), or ``None`` unless the text is exactly what :func:`unpack_json` writes back from
+    that: an object of one or more text values whose keys are in :data:`PATHS`, in its (sorted)
+    order, written compactly with nothing escaped (orjson's form of such an object).
+
+    Written back exactly: a text orjson reads holds no raw control character; with no backslash
+    nothing in it is escaped, so each key and value is its own UTF-8 between quotes; then any
+    other form (a space, a key twice) is longer than ``{"key":"value",...}``, whose length the
+    values and the mask give.
+    """
+    if not raw.startswith(b'{"') or b"\\" in raw:
         return None
     try:
         values = orjson.loads(raw)
-        mask = sum(map(_BIT.__getitem__, values))  # KeyError: a path not in PATHS
-        joined = "\x00".join(values.values())  # TypeError: a value that is not text
-    except (orjson.JSONDecodeError, KeyError, TypeError):
+        joined = "\x00".join(values.values()).encode("utf-8")  # TypeError: not all text
+    except (orjson.JSONDecodeError, TypeError):
         return None
-    if joined.count("\x00") != len(values) - 1 or tuple(values) != _paths(mask):
-        return None  # a value holds NUL, or the keys are not in PATHS' order
-    if orjson.dumps(values, option=_SORTED) != raw:
-        return None  # not the text it would read back as
-    return _TEXTS_HEAD.pack(_TEXTS, mask) + joined.encode("utf-8")
+    found = _mask(tuple(values))
+    if found is None:
+        return None  # a key not in PATHS, or keys out of its order
+    mask, keys_length = found
+    n = len(values)
+    if len(raw) != 2 + keys_length + 5 * n + len(joined):  # '{' '}', and '"' '":"' '",' per key
+        return None
+    return _TEXTS_HEAD.pack(_TEXTS, mask) + joined
+
+
+@lru_cache(maxsize=1024)  # a source's records have a few shapes
+def _mask(keys: tuple[str, ...]) -> tuple[int, int] | None:
+    """Format 2's mask of ``keys`` and their length in UTF-8, when they are all in
+    :data:`PATHS`, in its order."""
+    if any(k not in _BIT for k in keys):
+        return None
+    mask = sum(_BIT[k] for k in keys)
+    return (mask, sum(len(k.encode()) for k in keys)) if _paths(mask) == keys else None
 
 
 def _unpack_texts(raw: bytes) -> str:
