@@ -41,6 +41,32 @@ def _entry(key: str, gid: str, kind: str = "contact") -> LedgerEntry:
     return LedgerEntry(kind, key, gid, "h-" + key, {"firstName": key}, "o-1", True)  # type: ignore[arg-type]
 
 
+def test_transitions_of_one_range_and_of_several(ledger: Ledger) -> None:
+    """A batch's ids (one range) and scattered ids (several) move alike; a refusal is all or
+    nothing either way, and a closing transition drops the ops' pending values."""
+    run = ledger.start_run("apply", "test")
+    ids = ledger.start_batch(run, "b1", [NewOp("contact", f"c-{i}", "create", {"n": i}) for i in range(6)])
+    ledger.transition(ids[:2], "fail")  # one range
+    ledger.transition(ids[2::2], "lose")  # several: 3rd and 5th
+    with pytest.raises(IllegalTransitionError, match=r"refused for op\(s\) " + str(ids[0])):
+        ledger.transition([ids[0], ids[3]], "succeed")  # several, one of them failed already
+    with pytest.raises(IllegalTransitionError, match="refused"):
+        ledger.transition(ids[:4], "reconcile_found")  # one range, two of them failed already
+    states = {o.id: o.state for o in ledger.ops(run)}
+    assert [states[i] for i in ids] == [
+        OpState.FAILED,
+        OpState.FAILED,
+        OpState.UNKNOWN,
+        OpState.STARTED,
+        OpState.UNKNOWN,
+        OpState.STARTED,
+    ]
+    assert [o.payload for o in ledger.ops(run)] == [{}, {}, {"n": 2}, {"n": 3}, {"n": 4}, {"n": 5}]
+    ledger.transition(ids[2:], "reconcile_absent")  # one range, from two states
+    assert {o.state for o in ledger.ops(run)} == {OpState.FAILED}
+    assert [o.payload for o in ledger.ops(run)] == [{}] * 6
+
+
 def test_batch_lifecycle(ledger: Ledger) -> None:
     run = ledger.start_run("apply", "test")
     ids = ledger.start_batch(

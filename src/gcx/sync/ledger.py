@@ -31,6 +31,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -44,8 +45,8 @@ from gcx.sync.errors import IllegalTransitionError, LeaseLostError
 from gcx.sync.fields import Kind, normal_key
 from gcx.sync.keyform import KEYS_VERSION, migrate_keys
 from gcx.sync.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
-from gcx.sync.ledger_bulk import OpCounts, RowInserter, among
-from gcx.sync.ledger_history import done_undos, prune_done
+from gcx.sync.ledger_bulk import OpCounts, RowInserter, among, id_ranges
+from gcx.sync.ledger_history import done_undos, held_records, prune_done
 from gcx.sync.ledger_lease import RunLease
 from gcx.sync.ledger_migrate import compact
 from gcx.sync.ledger_reads import RecordReads
@@ -175,6 +176,10 @@ class Ledger(RecordReads, RunLease):
         self._keeper: LeaseKeeper | None = None
         self._inserters: dict[tuple[str, tuple[str, ...], tuple[str, ...]], RowInserter] = {}
         self._counts: OpCounts | None = None
+        self._range_statements: dict[str, tuple[Any, Any | None]] = {}
+        self._held = held_records(self.t_ops, self.t_records)
+        #: the highest op id (a new batch's ids follow it), built once
+        self._top_id = select(func.max(self.t_ops.c.id))
         self.lease_seconds = lease_seconds
         self.metadata = md
         self.migration_warnings: list[str] = []
@@ -479,23 +484,24 @@ class Ledger(RecordReads, RunLease):
                     {"t": t.name, "n": n},
                 ).scalars()
             )
-        top = int(conn.execute(select(func.max(t.c.id))).scalar() or 0)
+        top = int(conn.execute(self._top_id).scalar() or 0)
         return list(range(top + 1, top + n + 1))
 
-    def _transition(
-        self, conn: Any, ids: Sequence[int], event_name: str, values: Mapping[str, Any] | None = None
-    ) -> None:
+    def _transition(self, conn: Any, ids: Sequence[int], event_name: str) -> None:
         if not ids:
             return
         allowed, target = TRANSITIONS[event_name]
         t = self.t_ops
         states = [s.value for s in allowed]
         for chunk in _chunks(list(ids), 400):
-            res = conn.execute(
-                update(t)
-                .where(and_(among(t.c.id, chunk), t.c.state.in_(states)))
-                .values(state=target.value, updated_at=_now(), **(values or {}))
-            )
+            ranges = id_ranges(chunk)
+            if len(ranges) == 1:  # a batch's ops: one run of ids, through statements built once
+                moved, dropped = self._range_transition(event_name)
+                span = {"lo": ranges[0][0], "hi": ranges[0][1]}
+            else:
+                moved, dropped = self._transition_statements(event_name, chunk)
+                span = {}
+            res = conn.execute(moved, {**span, "now": _now()})
             if res.rowcount != len(chunk):
                 found = {
                     int(r.id): r.state
@@ -507,9 +513,38 @@ class Ledger(RecordReads, RunLease):
                     + ", ".join(f"{i} ({s})" for i, s in bad[:5])
                     + f": allowed only from {', '.join(sorted(states))}"
                 )
-            if target not in OPEN_STATES and target is not OpState.PLANNED:
-                pending = self._pending()
-                conn.execute(delete(pending).where(among(pending.c.op_id, chunk)))
+            if dropped is not None:
+                conn.execute(dropped, span)
+
+    def _range_transition(self, event_name: str) -> tuple[Any, Any | None]:
+        """:meth:`_transition_statements` for the ops of ids ``:lo`` to ``:hi``, built once per
+        ledger: SQLAlchemy keeps a statement's cache key on it, so each batch finds them compiled
+        instead of building and keying them again."""
+        found = self._range_statements.get(event_name)
+        if found is None:
+            found = self._range_statements[event_name] = self._transition_statements(event_name, None)
+        return found
+
+    def _transition_statements(self, event_name: str, ids: list[int] | None) -> tuple[Any, Any | None]:
+        """The UPDATE that moves the ops ``ids`` (None: those of ids ``:lo`` to ``:hi``) by
+        ``event_name``, only those in a state it is allowed from (``:now``: their time), and the
+        DELETE of their pending values once the event closes them (else None)."""
+
+        def chosen(column: Any) -> Any:
+            return column.between(bindparam("lo"), bindparam("hi")) if ids is None else among(column, ids)
+
+        allowed, target = TRANSITIONS[event_name]
+        t = self.t_ops
+        moved = (
+            update(t)
+            .where(chosen(t.c.id))
+            .where(or_(*(t.c.state == s.value for s in sorted(allowed))))
+            .values(state=target.value, updated_at=bindparam("now", type_=t.c.updated_at.type))
+        )
+        if target in OPEN_STATES or target is OpState.PLANNED:
+            return moved, None
+        pending = self._pending()
+        return moved, delete(pending).where(chosen(pending.c.op_id))
 
     def transition(self, ids: Sequence[int], event_name: str) -> None:
         """Apply a named transition to ops (refuses illegal ones, all or nothing)."""
@@ -531,7 +566,7 @@ class Ledger(RecordReads, RunLease):
         t = self.t_ops
         with self.engine.begin() as conn:
             undos = done_undos(
-                conn, self.t_ops, self.t_records, [o.op_id for o in outcomes if o.ok], records, forget
+                conn, self._held, self.t_ops, [o.op_id for o in outcomes if o.ok], records, forget
             )
             self._transition(conn, [o.op_id for o in outcomes if o.ok], ok_event)
             self._transition(conn, [o.op_id for o in outcomes if not o.ok], ko_event)

@@ -11,33 +11,53 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, bindparam, delete, select
 
-from gcx.sync.ledger_bulk import among
+from gcx.sync.ledger_bulk import among, id_ranges
 from gcx.sync.rows import LedgerEntry, OpState, done_payload, json_text
+
+
+class HeldRecords(NamedTuple):
+    """The ops whose record the ledger holds, read with that record's values (:func:`held_records`)."""
+
+    any_ids: Any  #: of any ops (add the condition on their ids)
+    in_range: Any  #: of the ops of ids ``:lo`` to ``:hi`` (a batch's ids)
+
+
+def held_records(ops: Any, records: Any) -> HeldRecords:
+    """:class:`HeldRecords` of ``ops`` and ``records``, built once per ledger: SQLAlchemy keeps a
+    statement's cache key on it, so a batch finds it compiled instead of building and keying it."""
+    t, r = ops, records
+    held = select(t.c.id, t.c.kind, t.c.external_id, r.c.applied).select_from(
+        t.join(r, and_(r.c.kind == t.c.kind, r.c.external_id == t.c.external_id))
+    )
+    return HeldRecords(held, held.where(t.c.id.between(bindparam("lo"), bindparam("hi"))))
 
 
 def done_undos(
     conn: Any,
+    held: HeldRecords,
     ops: Any,
-    records: Any,
     op_ids: Sequence[int],
     entries: Sequence[LedgerEntry],
     forget: Sequence[tuple[str, str]],
 ) -> dict[int, str]:
-    """The undo (JSON) each of these ops keeps once done, from the ``records`` table before this
-    transaction writes ``entries`` and drops ``forget``; an op left out keeps none."""
-    t, r = ops, records
-    # the ops whose record the ledger holds (an op whose record it did not hold keeps no undo:
-    # the record holds all it wrote), read with that record's values
-    held = select(t.c.id, t.c.kind, t.c.external_id, r.c.applied).select_from(
-        t.join(r, and_(r.c.kind == t.c.kind, r.c.external_id == t.c.external_id))
-    )
+    """The undo (JSON) each of these ops keeps once done, from the records table before this
+    transaction writes ``entries`` and drops ``forget``; an op left out keeps none.
+
+    ``held``: :func:`held_records` of the ``ops`` table and the records table (an op whose record
+    the ledger did not hold keeps no undo: the record holds all it wrote)."""
+    t = ops
     before: dict[int, tuple[tuple[str, str], str]] = {}
     for chunk in _chunks(sorted(set(op_ids)), 400):
-        for op_id, kind, key, applied in conn.execute(held.where(among(t.c.id, chunk))):
+        ranges = id_ranges(chunk)
+        if len(ranges) == 1:
+            rows = conn.execute(held.in_range, {"lo": ranges[0][0], "hi": ranges[0][1]})
+        else:
+            rows = conn.execute(held.any_ids.where(among(t.c.id, chunk)))
+        for op_id, kind, key, applied in rows:
             before[int(op_id)] = ((str(kind), str(key)), str(applied))
     if not before:
         return {}

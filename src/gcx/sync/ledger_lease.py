@@ -9,9 +9,10 @@ started rows is :meth:`RunLease._renew_in`, run in the batch's own transaction.
 from __future__ import annotations
 
 import time
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, delete, insert, select, update
+from sqlalchemy import Engine, Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gcx.sync.errors import LedgerLockedError
@@ -76,12 +77,19 @@ class RunLease:
             return self._renew_in(conn)
 
     def _renew_in(self, conn: Any) -> bool:
-        res = conn.execute(
-            update(self.t_lock)
-            .where(and_(self.t_lock.c.id == 1, self.t_lock.c.token == self._lock_token))
-            .values(heartbeat=time.time())
-        )
+        res = conn.execute(self._renewal, {"b_token": self._lock_token, "now": time.time()})
         return bool(res.rowcount == 1)
+
+    @cached_property
+    def _renewal(self) -> Any:
+        """The renewal (``:b_token``: the lease's, ``:now``: the time), built once: it runs in every
+        batch's start transaction, and SQLAlchemy finds a statement it has seen compiled."""
+        t = self.t_lock
+        return (
+            update(t)
+            .where(and_(t.c.id == 1, t.c.token == bindparam("b_token", type_=t.c.token.type)))
+            .values(heartbeat=bindparam("now", type_=t.c.heartbeat.type))
+        )
 
     def heartbeat(self) -> None:
         self.renew()
