@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gcx.sync.batch import Done, Write
+from gcx.sync.batch import Gone, Write
 from gcx.sync.quickinit import quick_init
 from gcx.sync.records import Record
 from gcx.sync.remote import ItemResult
 from gcx.sync.rows import NewOp, Outcome
 
-QUICK = [Record, ItemResult, NewOp, Outcome, Write, Done]
+QUICK = [Record, ItemResult, NewOp, Outcome, Write, Gone]
 
 values = st.one_of(
     st.none(),

@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
-from gcx.sync.batch import BatchWriter, Done, Write
+from gcx.sync.batch import BatchWriter, Write
 from gcx.sync.fields import ORG_REF, Kind
 from gcx.sync.plan import After, Op, create_body, update_body
 from gcx.sync.planning import Planner
@@ -137,12 +137,12 @@ class Applier:
         if not writes:
             return
 
-        def created(w: Write, res: ItemResult) -> Done | None:
+        def created(w: Write, res: ItemResult) -> LedgerEntry | None:
             if not (res.ok and res.id):
                 return None
             entry = run.entry_for(w.op, res.id, created=True, prev=prev.get(w.op.key), after=w.after)
             run.written(w.op, entry, "created")
-            return Done(res.id, entry=entry)
+            return entry
 
         await self.writer.write(kind, writes, run.remote.bulk_add, created)
 
@@ -198,13 +198,13 @@ class Applier:
             new = NewOp(kind, op.key, op.op, self._payload(op, after), genesys_id=op.genesys_id, line=op.line)
             writes.append(Write(op, new, body, after))
 
-        def updated(w: Write, res: ItemResult) -> Done | None:
+        def updated(w: Write, res: ItemResult) -> LedgerEntry | None:
             if not res.ok:
                 return None
             op = w.op
             assert op.genesys_id is not None
             entry = run.entry_for(op, op.genesys_id, created=False, prev=prev.get(op.key), after=w.after)
             run.written(op, entry, "moved" if op.op == "move" else "updated")
-            return Done(op.genesys_id, entry=entry)
+            return entry
 
         await self.writer.write(kind, writes, run.remote.bulk_update, updated)

@@ -42,18 +42,18 @@ class Write:
 
 @quick_init
 @dataclass(frozen=True)
-class Done:
-    """A successful item: its Genesys id and what changes in the ledger's records with it."""
+class Gone:
+    """A successful delete: its Genesys id (its ledger record is dropped with the outcome)."""
 
     genesys_id: str
-    entry: LedgerEntry | None = None  # the record written with the outcome
-    forget: bool = False  # the record removed with the outcome
 
 
 #: The bulk call of a batch (one of :class:`~gcx.sync.remote.Remote`'s bulk methods).
 Send = Callable[[Kind, list[Any]], Awaitable[list[ItemResult]]]
-#: What a successful answer means for an item; None when the answer is not a success.
-Succeeded = Callable[[Write, ItemResult], Done | None]
+#: What a successful answer leaves: the ledger record written with the outcome (a create, an
+#: update, a move: the item's Genesys id is the record's), or :class:`Gone`; None when the answer
+#: is not a success.
+Succeeded = Callable[[Write, ItemResult], LedgerEntry | Gone | None]
 
 _DONE_AS = {"create": "created", "move": "moved", "delete": "deleted"}
 
@@ -76,16 +76,17 @@ class BatchWriter:
         unknown: list[int] = []
         for op_id, w, res in zip(ids, writes, results, strict=True):
             done = succeeded(w, res)
-            if done is not None:
-                outcomes.append(Outcome(op_id, True, done.genesys_id))
-                if done.entry is not None:
-                    records.append(done.entry)
-                if done.forget:
-                    forget.append((w.op.kind, w.op.key))
-            elif res.unknown:
-                unknown.append(op_id)
+            if done is None:
+                if res.unknown:
+                    unknown.append(op_id)
+                else:
+                    outcomes.append(Outcome(op_id, False, error=run.fail(w.op, res)))
+                continue
+            outcomes.append(Outcome(op_id, True, done.genesys_id))
+            if isinstance(done, Gone):
+                forget.append((w.op.kind, w.op.key))
             else:
-                outcomes.append(Outcome(op_id, False, error=run.fail(w.op, res)))
+                records.append(done)
         run.ledger.finish_batch(outcomes, records=records, forget=forget)
         if run.on_write is not None:
             counts = run.report.planned.counts[kind]

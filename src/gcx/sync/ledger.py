@@ -177,6 +177,7 @@ class Ledger(RecordReads, RunLease):
         self._inserters: dict[tuple[str, tuple[str, ...], tuple[str, ...]], RowInserter] = {}
         self._counts: OpCounts | None = None
         self._range_statements: dict[str, tuple[Any, Any | None]] = {}
+        self._settled_statements: dict[bool, Any] = {}
         self._held = held_records(self.t_ops, self.t_records)
         #: the highest op id (a new batch's ids follow it), built once
         self._top_id = select(func.max(self.t_ops.c.id))
@@ -563,53 +564,58 @@ class Ledger(RecordReads, RunLease):
     ) -> None:
         """Record a batch's outcomes and the resulting ledger records in one transaction."""
         ok_event, ko_event = ("reconcile_found", "reconcile_absent") if reconcile else ("succeed", "fail")
-        t = self.t_ops
+        ok_ids: list[int] = []
+        ko: list[Outcome] = []
+        for o in outcomes:
+            if o.ok:
+                ok_ids.append(o.op_id)
+            else:
+                ko.append(o)
         with self.engine.begin() as conn:
-            undos = done_undos(
-                conn, self._held, self.t_ops, [o.op_id for o in outcomes if o.ok], records, forget
-            )
-            self._transition(conn, [o.op_id for o in outcomes if o.ok], ok_event)
-            self._transition(conn, [o.op_id for o in outcomes if not o.ok], ko_event)
-            done = [
-                {"b_id": o.op_id, "b_gid": o.genesys_id, "b_undo": undos[o.op_id]}
-                for o in outcomes
-                if o.ok and undos.get(o.op_id) is not None
-            ]
-            if done:  # a create of a new record keeps none: its Genesys id is its record's
-                conn.execute(
-                    update(t)
-                    .where(t.c.id == bindparam("b_id"))
-                    .values(
-                        genesys_id=func.coalesce(
-                            bindparam("b_gid", type_=t.c.genesys_id.type), t.c.genesys_id
-                        ),
-                        payload=bindparam("b_undo", type_=t.c.payload.type),
-                    ),
-                    done,
-                )
+            undos = done_undos(conn, self._held, self.t_ops, ok_ids, records, forget)
+            self._transition(conn, ok_ids, ok_event)
+            self._transition(conn, [o.op_id for o in ko], ko_event)
+            if undos:  # a create of a new record keeps none: its Genesys id is its record's
+                done = [
+                    {"b_id": o.op_id, "b_gid": o.genesys_id, "b_undo": undos[o.op_id]}
+                    for o in outcomes
+                    if o.ok and o.op_id in undos
+                ]
+                conn.execute(self._settled(payload=True), done)
             failed = [
                 {
                     "b_id": o.op_id,
                     "b_gid": o.genesys_id,
                     "b_err": json.dumps(o.error, sort_keys=True, ensure_ascii=False) if o.error else None,
                 }
-                for o in outcomes
-                if not o.ok and (o.genesys_id or o.error is not None)
+                for o in ko
+                if o.genesys_id or o.error is not None
             ]
             if failed:
-                conn.execute(
-                    update(t)
-                    .where(t.c.id == bindparam("b_id"))
-                    .values(
-                        genesys_id=func.coalesce(
-                            bindparam("b_gid", type_=t.c.genesys_id.type), t.c.genesys_id
-                        ),
-                        error=bindparam("b_err"),
-                    ),
-                    failed,
-                )
+                conn.execute(self._settled(payload=False), failed)
             self._upsert_records(conn, records)
             self._delete_records(conn, forget)
+
+    def _settled(self, *, payload: bool) -> Any:
+        """The UPDATE that gives settled ops (``:b_id``) their Genesys id (``:b_gid``, unless None)
+        and their undo (``payload``: ``:b_undo``) or error (``:b_err``), built once per ledger."""
+        found = self._settled_statements.get(payload)
+        if found is None:
+            t = self.t_ops
+            kept = (
+                {"payload": bindparam("b_undo", type_=t.c.payload.type)}
+                if payload
+                else {"error": bindparam("b_err")}
+            )
+            found = self._settled_statements[payload] = (
+                update(t)
+                .where(t.c.id == bindparam("b_id"))
+                .values(
+                    genesys_id=func.coalesce(bindparam("b_gid", type_=t.c.genesys_id.type), t.c.genesys_id),
+                    **kept,
+                )
+            )
+        return found
 
     def mark_unknown(self, ids: Sequence[int]) -> None:
         """The bulk call got no answer: its ops' outcome is unknown until reconciled."""

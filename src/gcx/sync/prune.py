@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from gcx.sync.batch import BatchWriter, Done, Write
+from gcx.sync.batch import BatchWriter, Gone, Write
 from gcx.sync.fields import KINDS, Kind
 from gcx.sync.plan import Op, prune_candidates
 from gcx.sync.planning import Planner
@@ -143,11 +143,11 @@ class Pruner:
         ]
         await self.writer.write(kind, writes, self.run.remote.bulk_remove, self._deleted)
 
-    def _deleted(self, w: Write, res: ItemResult) -> Done | None:
+    def _deleted(self, w: Write, res: ItemResult) -> Gone | None:
         if not (res.ok or (res.error or {}).get("status") == 404):
             return None
         run = self.run
         run.records.counted(w.op.kind, -1)
         run.report.applied[w.op.kind]["deleted"] += 1
         assert w.op.genesys_id is not None
-        return Done(w.op.genesys_id, forget=True)
+        return Gone(w.op.genesys_id)
