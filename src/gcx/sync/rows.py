@@ -159,6 +159,7 @@ def values_around(
     return undo(after, own), after
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
     kind: Kind

@@ -163,14 +163,14 @@ class RunState:
         assert op.record is not None
         after = after or After.of(op)
         org_key = op.record.org_key if op.record.manages_org else (prev.org_key if prev else None)
-        return LedgerEntry(
-            kind=op.kind,
-            key=op.key,
-            genesys_id=genesys_id,
-            hash=after.hash,
-            applied=after.applied,  # held for the whole run: as text, as the ledger has it
-            org_key=org_key,
-            created_by_gcx=created or bool(prev and prev.created_by_gcx and prev.genesys_id == genesys_id),
+        return LedgerEntry(  # in the order of its fields: once per write, keywords cost more
+            op.kind,
+            op.key,
+            genesys_id,
+            after.hash,
+            after.applied,  # held for the whole run: as text, as the ledger has it
+            org_key,
+            created or bool(prev and prev.created_by_gcx and prev.genesys_id == genesys_id),  # created_by_gcx
         )
 
     def written(self, op: Op, entry: LedgerEntry, what: str) -> None:
