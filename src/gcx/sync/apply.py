@@ -97,10 +97,13 @@ class Applier:
         """The ledger records a batch's writes replace, as planning read them (a create retried
         after a lost answer is read again)."""
         run = self.run
-        out = {k: e for k in keys if (e := run.queued_entries.pop((kind, k), None)) is not None}
-        again = [k for k in keys if k not in out and (kind, k) in run.retried]
-        if again:
-            out.update(run.records.get_many(kind, again))
+        out: dict[str, LedgerEntry] = {}
+        if run.queued_entries:  # none in a first sync: no key looked up
+            out = {k: e for k in keys if (e := run.queued_entries.pop((kind, k), None)) is not None}
+        if run.retried:
+            again = [k for k in keys if k not in out and (kind, k) in run.retried]
+            if again:
+                out.update(run.records.get_many(kind, again))
         return out
 
     def _payload(self, op: Op, after: After) -> JsonObject:

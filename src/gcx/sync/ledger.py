@@ -456,7 +456,8 @@ class Ledger(RecordReads, RunLease):
                             op.key,
                             op.op,
                             started,
-                            prev.get((op.kind, op.key, op.op), 0) + 1,
+                            # its attempt: one more than the ops held (a first sync holds none)
+                            (prev.get((op.kind, op.key, op.op), 0) + 1) if prev else 1,
                             op.genesys_id,
                             op.line,
                             now,
