@@ -23,7 +23,7 @@ from gcx.sync.fields import ORG_REF, Kind
 from gcx.sync.plan import After, Op, create_body, update_body
 from gcx.sync.planning import Planner
 from gcx.sync.remote import ItemResult
-from gcx.sync.rows import JsonObject, LedgerEntry, NewOp, op_payload
+from gcx.sync.rows import LedgerEntry, NewOp, op_payload
 from gcx.sync.state import NEW_ORG, RunState
 
 Pending = list[tuple[Op, dict[str, Any]]]
@@ -106,11 +106,6 @@ class Applier:
                 out.update(run.records.get_many(kind, again))
         return out
 
-    def _payload(self, op: Op, after: After) -> JsonObject:
-        """What the ledger keeps with the op: the managed values it means to leave."""
-        assert op.record is not None
-        return op_payload(after.applied, after.hash, op.record.org_key if op.record.manages_org else None)
-
     def _org_id_for(self, op: Op) -> tuple[bool, str | None]:
         """(ok, Genesys id of the contact's organization). Not ok: the org is not written."""
         rec = op.record
@@ -133,9 +128,12 @@ class Applier:
             ok, org_id = self._org_id_for(op)
             if ok:
                 assert op.record is not None
-                body = create_body(op.record, sid, org_id)
+                rec = op.record
+                body = create_body(rec, sid, org_id)
                 after = After.of(op)
-                new = NewOp(kind, op.key, "create", self._payload(op, after), line=op.line)
+                # what the ledger keeps with the op: the managed values it means to leave
+                payload = op_payload(after.applied, after.hash, rec.org_key if rec.manages_org else None)
+                new = NewOp(kind, op.key, "create", payload, None, op.line)
                 writes.append(Write(op, new, body, after))
         if not writes:
             return
@@ -198,7 +196,10 @@ class Applier:
                     continue
             body = update_body(op, remote, run.sid, org_id)
             after = After.of(op)
-            new = NewOp(kind, op.key, op.op, self._payload(op, after), genesys_id=op.genesys_id, line=op.line)
+            rec = op.record
+            assert rec is not None
+            payload = op_payload(after.applied, after.hash, rec.org_key if rec.manages_org else None)
+            new = NewOp(kind, op.key, op.op, payload, op.genesys_id, op.line)
             writes.append(Write(op, new, body, after))
 
         def updated(w: Write, res: ItemResult) -> LedgerEntry | None:

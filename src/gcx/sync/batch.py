@@ -30,7 +30,7 @@ from gcx.sync.state import RunState
 
 
 @quick_init
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Write:
     """One item of a batch: the plan's op, its ledger op, and what is sent."""
 
@@ -41,7 +41,7 @@ class Write:
 
 
 @quick_init
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gone:
     """A successful delete: its Genesys id (its ledger record is dropped with the outcome)."""
 

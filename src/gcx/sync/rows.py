@@ -99,15 +99,19 @@ class JsonObject(Mapping[str, Any]):
         return f"JsonObject({self.text})"
 
 
-def json_text(values: Mapping[str, Any]) -> str:
-    """The ledger's JSON of a values mapping (a :class:`JsonObject` is written as it was read)."""
+def json_text(values: Mapping[str, Any] | str) -> str:
+    """The ledger's JSON of a values mapping (a :class:`JsonObject`, or text already written by
+    :func:`op_payload`, is written as it was read)."""
+    if isinstance(values, str):
+        return values
     if isinstance(values, JsonObject):
         return values.text
     return jsonfast.dumps_sorted(dict(values))
 
 
-def op_payload(applied: JsonObject, hash: str, org_key: str | None) -> JsonObject:
-    """An op's payload ``{"applied": ..., "hash": ..., "org_key": ...}`` as the ledger's JSON text,
+def op_payload(applied: JsonObject, hash: str, org_key: str | None) -> str:
+    """An op's payload ``{"applied": ..., "hash": ..., "org_key": ...}`` as the ledger's JSON text
+    (text, not a :class:`JsonObject`: it is only written, once per op of a first sync),
     written around the applied values' text: the text :func:`json_text` gives for that dict
     (sorted keys: ``applied`` < ``hash`` < ``org_key``), without encoding the values again.
 
@@ -117,8 +121,8 @@ def op_payload(applied: JsonObject, hash: str, org_key: str | None) -> JsonObjec
     try:
         tail = orjson.dumps({"hash": hash, "org_key": org_key}, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # orjson.JSONEncodeError
-        return JsonObject(json_text({"applied": applied.data(), "hash": hash, "org_key": org_key}))
-    return JsonObject(f'{{"applied":{applied.text},{tail[1:].decode()}')
+        return json_text({"applied": applied.data(), "hash": hash, "org_key": org_key})
+    return f'{{"applied":{applied.text},{tail[1:].decode()}'
 
 
 def done_payload(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -208,20 +212,20 @@ class OpRow:
 
 
 @quick_init
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewOp:
     """An operation about to be started: the intended managed values travel with it."""
 
     kind: Kind
     key: str
     op: str
-    payload: Mapping[str, Any]  # a dict, or its ledger text already written (:func:`op_payload`)
+    payload: Mapping[str, Any] | str  # a dict, or its ledger text already written (:func:`op_payload`)
     genesys_id: str | None = None
     line: int | None = None
 
 
 @quick_init
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """The result of one started op, written with its ledger record in one transaction."""
 
