@@ -257,6 +257,18 @@ def test_loads_within_reads_no_text_that_is_json_only_inside_its_lists(text: byt
     assert jsonfast.loads_within(text, 100) == (False, None)
 
 
+def test_loads_within_refuses_a_second_item_at_any_wrapping_level() -> None:
+    """Text that closes ``k`` of the wrapping lists and opens ``k`` again reads as JSON inside
+    them, with two items at the ``k``-th list from the inside: refused whichever ``k`` (the
+    wrappers are unpacked several levels at a time)."""
+    for limit in (0, 5, 100):
+        extra = jsonfast._orjson_max_read_depth() - limit
+        for k in [*range(1, 20), *range(extra - 10, extra + 1)]:
+            text = b"1" + b"]" * k + b"," + b"[" * k + b"2"
+            assert jsonfast.loads_within(text, limit) == (False, None), (limit, k)
+            assert jsonfast.loads_within(b"[" * k + b"1" + b"]" * k, limit)[0] is (k <= limit)
+
+
 def _has_float_reference(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_has_float_reference(v) for v in value.values())
