@@ -349,6 +349,28 @@ async def test_bulk_add_validates_locally(api: FakeApi) -> None:
     assert server.sizes == [1]
 
 
+async def test_bulk_items_refused_locally_are_named_by_their_place(api: FakeApi) -> None:
+    """Contacts have no checks of a new record of their own (their items are not named unless
+    one is refused); organizations, checked bodies or not, are each checked and named."""
+    server = BulkServer(api)
+    async with client(api) as gc:
+        added = await gc.contacts.bulk_add([{"firstName": "A"}, {"firstName": "B", "cellPhone": 7}])
+        updated = await gc.contacts.bulk_update(
+            [{"id": "x", "firstName": "A"}, {"firstName": "B"}], checked=True
+        )
+        orgs = await gc.organizations.bulk_add([{"name": "A"}, {"name": " "}], checked=True)
+    assert gc.contacts._bulk._check_new is None and gc.organizations._bulk._check_new is not None
+    assert added[0].ok and added[1].error is not None and added[1].error.code == INVALID
+    assert "contact #1" in added[1].error.message
+    assert updated[1].error is not None
+    assert updated[1].error.message == "contact #1: an update needs the record's id"
+    assert updated[1].error.details == [{"fieldName": "id"}]
+    assert orgs[1].error is not None
+    assert orgs[1].error.message == "organization #1: an organization needs a name"
+    assert orgs[1].error.details == [{"fieldName": "name"}]
+    assert server.sizes == [1, 1, 1]
+
+
 async def test_checked_bodies_are_sent_as_given_and_entities_parse_on_access(api: FakeApi) -> None:
     server = BulkServer(api)
     bodies = [{"name": "A", "customFields": {"tier": "gold"}}, {"industry": "no name"}]

@@ -29,14 +29,15 @@ class RecordBulk(Generic[M]):
         model: type[M],
         *,
         label: Callable[[int], str],
-        check_new: Callable[[dict[str, Any], str], None],
+        check_new: Callable[[dict[str, Any], str], None] | None,
     ) -> None:
         self._core = core
         self._path = path
         self._model = model
         #: How an item of a request is named in errors (``contact #3``).
         self._label = label
-        #: The local checks before a create (an organization needs a name...).
+        #: The local checks before a create (an organization needs a name...); ``None``: the
+        #: kind has none, so an item that needs no conversion is never named (the usual add).
         self._check_new = check_new
 
     def _batch(self, batch_size: int | None, suffix: str) -> int:
@@ -147,19 +148,20 @@ class RecordBulk(Generic[M]):
     ) -> tuple[list[dict[str, Any] | None], dict[int, BulkError]]:
         bodies: list[dict[str, Any] | None] = []
         presets: dict[int, BulkError] = {}
+        check_new = None if need_id else self._check_new
         for n, record in enumerate(as_list(records, "records")):
-            label = self._label(n)
             try:
                 if checked and isinstance(record, dict):
                     body = record
                 else:
-                    body = body_of(self._model, record, record=label)
+                    body = body_of(self._model, record, record=self._label(n))
                 if need_id and not body.get("id"):
+                    label = self._label(n)
                     raise ValidationError(
                         f"{label}: an update needs the record's id", field="id", record=label
                     )
-                if not need_id:
-                    self._check_new(body, label)
+                if check_new is not None:
+                    check_new(body, self._label(n))
             except ValidationError as exc:
                 presets[n] = BulkError(
                     str(exc), code=INVALID, details=[{"fieldName": exc.field}] if exc.field else []

@@ -60,8 +60,14 @@ class RecordResource(Generic[M, I, R]):
 
     def __init__(self, core: Core) -> None:
         self._core = core
+        # a kind without checks of its own (contacts) is not asked about each new record
+        checks_new = type(self)._check_new is not RecordResource._check_new
         self._bulk: RecordBulk[M] = RecordBulk(
-            core, self.bulk_path, self.model, label=lambda n: self._record(index=n), check_new=self._check_new
+            core,
+            self.bulk_path,
+            self.model,
+            label=lambda n: self._record(index=n),
+            check_new=self._check_new if checks_new else None,
         )
         self.identifiers: Identifiers[I] = Identifiers(
             core, self.path, self.identifier_model, self.claim_model, self.kind, self.identifier_types
