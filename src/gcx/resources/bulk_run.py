@@ -29,10 +29,16 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(slots=True)
-class _ItemState:
-    result: dict[str, Any] | None = None
-    error: BulkError | None = None
-    attempts: int = 0
+class ItemStates:
+    """Each item's state so far, by request index: the server's answer, the error, the attempts.
+
+    Three lists rather than an object per item: a first sync sends hundreds of thousands of
+    items, and each is looked at a few times only.
+    """
+
+    results: list[dict[str, Any] | None]
+    errors: list[BulkError | None]
+    attempts: list[int]
 
 
 async def run_bulk(
@@ -47,16 +53,19 @@ async def run_bulk(
     sleep: Sleep | None = None,
     presets: dict[int, BulkError] | None = None,
     on_too_large: Callable[[int], None] | None = None,
-) -> tuple[dict[int, _ItemState], list[dict[str, Any]], int]:
+) -> tuple[ItemStates, list[dict[str, Any]], int]:
     """Send ``bodies`` in chunks; return per-index state, unmatched results, requests sent.
 
     ``presets`` are items already failed locally (not sent). ``on_too_large`` is told the
     smaller chunk size each time a 413 halves it, so that later calls can start there.
     """
-    states: dict[int, _ItemState] = {i: _ItemState() for i in range(len(bodies))}
+    n = len(bodies)
+    results: list[dict[str, Any] | None] = [None] * n
+    errors: list[BulkError | None] = [None] * n
+    attempts = [0] * n
     for i, err in (presets or {}).items():
-        states[i].error = err
-    todo = [i for i in range(len(bodies)) if states[i].error is None]
+        errors[i] = err
+    todo = [i for i in range(n) if errors[i] is None]
     unmatched: list[dict[str, Any]] = []
     size = max(1, batch_size)
     requests = 0
@@ -71,7 +80,7 @@ async def run_bulk(
                 queue[0:0] = [chunk[k : k + size] for k in range(0, len(chunk), size)]
                 continue
             for i in chunk:
-                states[i].attempts += 1
+                attempts[i] += 1
             requests += 1
             try:
                 body = await send([bodies[i] for i in chunk])
@@ -82,47 +91,45 @@ async def run_bulk(
                     if on_too_large is not None:
                         on_too_large(size)
                     for i in chunk:
-                        states[i].attempts -= 1
+                        attempts[i] -= 1
                     queue[0:0] = [chunk[:half], chunk[half:]]
                     continue
-                states[chunk[0]].error = BulkError.from_exception(exc)
+                errors[chunk[0]] = BulkError.from_exception(exc)
                 continue
             except (UnauthorizedError, ForbiddenError):
                 raise
             except (ApiError, OutcomeUnknownError) as exc:
                 err = BulkError.from_exception(exc)
                 for i in chunk:
-                    states[i].error = err
-                    if retry_transient and err.transient and states[i].attempts < max_attempts:
+                    errors[i] = err
+                    if retry_transient and err.transient and attempts[i] < max_attempts:
                         retry_next.append(i)
                 continue
             raw = body.get("results")
-            results = [r for r in raw if isinstance(r, dict)] if isinstance(raw, list) else []
-            assigned, extra = map_chunk(chunk, results)
+            answers = [r for r in raw if isinstance(r, dict)] if isinstance(raw, list) else []
+            assigned, extra = map_chunk(chunk, answers)
             unmatched.extend(extra)
             for i, result in zip(chunk, assigned, strict=True):
-                st = states[i]
+                results[i] = result
                 if result is None:
-                    st.result = None
-                    st.error = BulkError(
+                    errors[i] = BulkError(
                         message="the server's answer for this item could not be identified among the "
                         "bulk results; look the record up before retrying it",
                         code=UNMAPPED,
                     )
                     continue
                 if result.get("success") and not result.get("error"):
-                    st.result, st.error = result, None
+                    errors[i] = None
                     continue
-                st.result = result
-                st.error = BulkError.from_api(result.get("error"), _status(result))
-                if retry_transient and st.error.transient and st.attempts < max_attempts:
+                err = errors[i] = BulkError.from_api(result.get("error"), _status(result))
+                if retry_transient and err.transient and attempts[i] < max_attempts:
                     retry_next.append(i)
         todo = sorted(set(retry_next))
         if todo:
             delay = backoff(round_no)
             if delay > 0 and sleep is not None:
                 await sleep(delay)
-    return states, unmatched, requests
+    return ItemStates(results, errors, attempts), unmatched, requests
 
 
 def _status(result: dict[str, Any]) -> int | None:
@@ -132,7 +139,7 @@ def _status(result: dict[str, Any]) -> int | None:
 
 def build_result(
     requests: Sequence[Any],
-    states: dict[int, _ItemState],
+    states: ItemStates,
     unmatched: list[dict[str, Any]],
     sent: int,
     parse: Callable[[dict[str, Any]], T] | None,
@@ -141,9 +148,9 @@ def build_result(
     """Per-item results in request order. ``ids``: the record ids the requests named (for
     fetch/update/remove), used when the server's answer does not repeat them."""
     items: list[BulkItem[T]] = []
-    for i, request in enumerate(requests):
-        st = states[i]
-        result, error = st.result, st.error
+    for i, (request, result, error, attempts) in enumerate(
+        zip(requests, states.results, states.errors, states.attempts, strict=True)
+    ):
         raw: dict[str, Any] | None = None
         rid: Any = None
         if result is not None:
@@ -155,6 +162,6 @@ def build_result(
             rid = ids[i]
         # index, ok, request, id, raw, error, attempts, parse
         items.append(
-            BulkItem(i, error is None and result is not None, request, rid, raw, error, st.attempts, parse)
+            BulkItem(i, error is None and result is not None, request, rid, raw, error, attempts, parse)
         )
     return BulkResult(items=items, unmatched=unmatched, requests=sent)
