@@ -9,6 +9,7 @@ checked: same value for a good input, same message for a bad one, cache hit or m
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Mapping
 
@@ -18,7 +19,14 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from gcx.phones import NANP_FAST_REGIONS, PHONE_CACHE_SIZE, cached_readings, clear_cache, read_phone
+from gcx.phones import (
+    NANP_FAST_REGIONS,
+    PHONE_CACHE_SIZE,
+    cached_readings,
+    clear_cache,
+    nanp_national,
+    read_phone,
+)
 from gcx.sync.fields import (
     KEY_MAX_LEN,
     KINDS,
@@ -167,6 +175,31 @@ nanp_regions = st.sampled_from([None, "US", "CA", "US", "CA", "us", "GB", "BS", 
 def test_nanp_fast_path_reads_as_phonenumbers(raw: str, country: str | None) -> None:
     clear_cache()
     assert outcome(normalize_phone, raw, country) == outcome(slow_phone, raw, country)
+
+
+_GROUPED_TEN = r"(?:\(([2-9]\d\d)\)|([2-9]\d\d))[ .-]?(\d{3})[ .-]?(\d{4})"
+_GROUPED_INTL = re.compile(r"\+1[ .-]?" + _GROUPED_TEN, re.ASCII)
+_GROUPED_HOME = re.compile(r"(?:1[ .-]?)?" + _GROUPED_TEN, re.ASCII)
+
+
+def grouped_nanp_national(text: str, region: str | None) -> str | None:
+    """nanp_national as it read the digits: one group per part of the number."""
+    if text.startswith("+"):
+        match = _GROUPED_INTL.fullmatch(text)
+    else:
+        match = _GROUPED_HOME.fullmatch(text) if region in NANP_FAST_REGIONS else None
+    if match is None:
+        return None
+    return f"{match.group(1) or match.group(2)}{match.group(3)}{match.group(4)}"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(raw=st.one_of(nanp_usual, nanp_spellings, phones), country=nanp_regions)
+@example(raw="1 (212) 555-0100", country="US")
+@example(raw="+1.(212)-555.0100", country=None)
+def test_nanp_national_reads_the_digits_the_groups_read(raw: str, country: str | None) -> None:
+    """The digits taken from a matched spelling (its separators deleted) are its groups'."""
+    assert nanp_national(raw, country) == grouped_nanp_national(raw, country)
 
 
 def test_nanp_fast_path_is_taken_and_leaves_the_cache_alone() -> None:

@@ -129,7 +129,11 @@ def normalize_phone(raw: str, default_country: str | None) -> str:
     The reading (:func:`gcx.phones.read_phone`, the expensive part of validating a record) is
     cached per (number as written, country it is read with).
     """
-    text = raw.strip()
+    return _phone(raw.strip(), default_country)
+
+
+def _phone(text: str, default_country: str | None) -> str:
+    """:func:`normalize_phone` of text already trimmed."""
     e164, error = read_phone(text, phone_region(text, default_country))
     if e164 is None:
         raise ValueError(f"cannot read phone number {text!r}: {error}")
@@ -170,17 +174,20 @@ def to_value(spec: FieldSpec, raw: Any, *, phone_country: str | None = None) -> 
 
     Raises :class:`FieldError` naming the field and the reason.
     """
-    path = spec.path
-    if raw is None:
-        if spec.required:
-            raise FieldError(path, "is required")
-        return None
     try:
+        if type(raw) is str and spec.type in _TEXT_TYPES:  # the common case: _to_value's first test
+            return _text_value(spec, raw, phone_country)
+        if raw is None:
+            return _none(spec)
         return _to_value(spec, raw, phone_country)
     except FieldError:
         raise
     except ValueError as exc:
-        raise FieldError(path, str(exc)) from None
+        raise FieldError(spec.path, str(exc)) from None
+
+
+#: The types whose value, given as text, :func:`_text_value` reads (without a type test first).
+_TEXT_TYPES = frozenset({"str", "email", "phone"})
 
 
 def _to_value(spec: FieldSpec, raw: Any, phone_country: str | None) -> Any:
@@ -189,7 +196,7 @@ def _to_value(spec: FieldSpec, raw: Any, phone_country: str | None) -> Any:
         raw = raw.get("display") or raw.get("e164")
         if raw is None:
             return _none(spec)
-    if isinstance(raw, str) and spec.type in ("str", "email", "phone"):
+    if isinstance(raw, str) and spec.type in _TEXT_TYPES:
         # the common case first: no type tests needed
         return _text_value(spec, raw, phone_country)
     if spec.type == "list":
@@ -239,11 +246,12 @@ def _text_value(spec: FieldSpec, raw: str, phone_country: str | None) -> Any:
     text = raw.strip()
     if not text:
         return _none(spec)
-    _check_len(spec, text)
+    if spec.max_len is not None and len(text) > spec.max_len:
+        _check_len(spec, text)
     if spec.type == "email":
         return check_email(text)
     if spec.type == "phone":
-        return normalize_phone(text, phone_country)
+        return _phone(text, phone_country)
     if spec.type == "url":
         lowered = text.lower()
         if not (lowered.startswith("http://") or lowered.startswith("https://")) or len(text) < 9:

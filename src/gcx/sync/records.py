@@ -213,6 +213,22 @@ def build_record(
 
     Every bad field becomes an :class:`Issue`; a record with any issue is not built.
     """
+    out = _build(kind, raw_key, raw_values, line, org_key, manages_org, phone_country, phone_countries)
+    return Built(out) if isinstance(out, Record) else Built(None, out)
+
+
+def _build(
+    kind: Kind,
+    raw_key: Any,
+    raw_values: Mapping[str, Any],
+    line: int | None,
+    org_key: Any,
+    manages_org: bool,
+    phone_country: str | None,
+    phone_countries: Mapping[str, str] | None,
+) -> Record | list[Issue]:
+    """:func:`build_record`'s record, or its issues (never empty), without the :class:`Built`
+    around them: a source reading records one by one (:func:`read_record`) has no use for it."""
     issues: list[Issue] = []
     key: str | None = None
     try:
@@ -220,7 +236,6 @@ def build_record(
     except FieldError as exc:
         issues.append(Issue(line, exc.reason, field=exc.field, key=None, kind=kind))
     values: dict[str, Any] = {}
-    countries = phone_countries or {}
     specs = FIELDS[kind]
     for path, raw in raw_values.items():
         try:
@@ -230,7 +245,7 @@ def build_record(
                 if text and (spec.max_len is None or len(text) <= spec.max_len):
                     values[path] = text
                     continue
-            country = countries.get(path) or phone_country
+            country = (phone_countries.get(path) if phone_countries else None) or phone_country
             values[path] = to_value(spec, raw, phone_country=country)
         except FieldError as exc:
             issues.append(Issue(line, exc.reason, field=exc.field, key=key, kind=kind))
@@ -245,8 +260,8 @@ def build_record(
             Issue(line, "is required (an organization needs a name)", field="name", key=key, kind=kind)
         )
     if issues or key is None:
-        return Built(None, issues)
-    return Built(Record(kind, key, values, org_key=ref, manages_org=manages_org, line=line))
+        return issues
+    return Record(kind, key, values, ref, manages_org, line)
 
 
 #: Objects whose members are managed one by one (``address.city``); any other value is one field
@@ -258,14 +273,18 @@ _NOT_VALUES = frozenset({"kind", "externalId", ORG_REF})
 
 def record_from_json(obj: Any, *, line: int | None, phone_country: str | None = "US") -> Built:
     """A canonical JSON record -> :class:`Record`. Fields present (even ``null``) are managed."""
+    out = read_record(obj, line, phone_country)
+    return Built(out) if isinstance(out, Record) else Built(None, out)
+
+
+def read_record(obj: Any, line: int | None, phone_country: str | None = "US") -> Record | list[Issue]:
+    """:func:`record_from_json`'s record, or its issues (never empty), without the :class:`Built`
+    around them (what a source reading records one by one yields)."""
     if type(obj) is not dict and not isinstance(obj, Mapping):  # a dict: no ABC check
-        return Built(None, [Issue(line, f"expected a JSON object, got {type(obj).__name__}")])
+        return [Issue(line, f"expected a JSON object, got {type(obj).__name__}")]
     kind_raw = obj.get("kind")
     if kind_raw not in KINDS:
-        return Built(
-            None,
-            [Issue(line, f"kind must be 'organization' or 'contact', got {kind_raw!r}", field="kind")],
-        )
+        return [Issue(line, f"kind must be 'organization' or 'contact', got {kind_raw!r}", field="kind")]
     kind: Kind = "organization" if kind_raw == "organization" else "contact"
     values: dict[str, Any] = {}  # nested API JSON -> dot paths, stopping at phones and lists
     for name, value in obj.items():
@@ -278,16 +297,7 @@ def record_from_json(obj: Any, *, line: int | None, phone_country: str | None = 
             values[name] = value
     manages_org = kind == "contact" and ORG_REF in obj
     if kind == "organization" and ORG_REF in obj:
-        return Built(
-            None,
-            [Issue(line, "an organization has no organization reference", field=ORG_REF, kind=kind)],
-        )
-    return build_record(
-        kind,
-        obj.get("externalId"),
-        values,
-        line=line,
-        org_key=obj.get(ORG_REF),
-        manages_org=manages_org,
-        phone_country=phone_country,
+        return [Issue(line, "an organization has no organization reference", field=ORG_REF, kind=kind)]
+    return _build(
+        kind, obj.get("externalId"), values, line, obj.get(ORG_REF), manages_org, phone_country, None
     )

@@ -21,7 +21,7 @@ from gcx.sync.csvfile import CsvRows, text_lines
 from gcx.sync.errors import SourceArgumentError
 from gcx.sync.fields import KINDS, Kind
 from gcx.sync.mapping import SourceMapping
-from gcx.sync.records import Issue, Record, record_from_json
+from gcx.sync.records import Issue, Record, read_record
 
 Item = Record | Issue
 
@@ -128,10 +128,11 @@ class JsonlSource:
                 continue
             if quick:
                 obj = jsonfast.loads_exact(text)
-            built = record_from_json(obj, line=line_no, phone_country=self.phone_country)
-            if built.record is not None:
-                yield built.record
-            yield from built.issues
+            out = read_record(obj, line_no, self.phone_country)
+            if isinstance(out, Record):
+                yield out
+            else:
+                yield from out
 
 
 @dataclass
