@@ -624,6 +624,7 @@ plain_texts = st.one_of(
 @example(kind="contact", values={"%s": "%", "b%": "%s", "firstName": "Ann"})
 @example(kind="contact", values={"firstName": "A", "lastName": "\u2028"})  # not printable: written as before
 @example(kind="contact", values={"firstName": "A", "lastName": 'O"Neil'})
+@example(kind="contact", values={"firstName": "A\x7f\u00a0\ud800", "lastName": "b\\c\x1f"})
 @example(kind="contact", values={"firstName": "A", "lastName": None})
 def test_hash_text_of_text_values_laid_out_at_once_is_the_stdlib_encoders(
     kind: Kind, values: dict[str, object]

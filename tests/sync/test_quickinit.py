@@ -12,12 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gcx.sync.batch import Gone, Write
+from gcx.sync.plan import After
 from gcx.sync.quickinit import quick_init
 from gcx.sync.records import Record
 from gcx.sync.remote import ItemResult
 from gcx.sync.rows import LedgerEntry, NewOp, Outcome
 
-QUICK = [Record, ItemResult, NewOp, Outcome, Write, Gone, LedgerEntry]
+QUICK = [Record, ItemResult, NewOp, Outcome, Write, Gone, LedgerEntry, After]
 
 values = st.one_of(
     st.none(),

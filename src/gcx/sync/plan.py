@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 from gcx.sync.errors import PruneRefusedError
 from gcx.sync.fields import FIELDS, ORG_REF, Kind, normal_key, remote_value, same, set_path
+from gcx.sync.quickinit import quick_init
 from gcx.sync.records import Record, values_hash
 from gcx.sync.rows import JsonObject, LedgerEntry, json_text
 
@@ -197,6 +198,7 @@ def applied_hash(op: Op, applied: Mapping[str, Any]) -> str:
     return op.record.hash
 
 
+@quick_init  # made once per write
 @dataclass(frozen=True)
 class After:
     """What the ledger keeps once an op is applied, worked out once per write (the op's payload
@@ -252,12 +254,22 @@ _PHONES_TOP = {
     kind: frozenset(p for p, spec in specs.items() if "." not in p and spec.type == "phone")
     for kind, specs in FIELDS.items()
 }
+#: The fields of each kind one level down (``address.city``: parent and member), none a phone:
+#: :func:`set_path` writes the value itself in the parent, made at the first member written.
+_PLAIN_NESTED = {
+    kind: {
+        p: (p.split(".")[0], p.split(".")[1])
+        for p, spec in specs.items()
+        if p.count(".") == 1 and spec.type != "phone"
+    }
+    for kind, specs in FIELDS.items()
+}
 
 
 def create_body(record: Record, source_id: str, org_id: str | None) -> dict[str, Any]:
     """The body of a create: managed values (empty ones left out) and gcx's identity."""
     body: dict[str, Any] = {}
-    plain, phones = _PLAIN_TOP[record.kind], _PHONES_TOP[record.kind]
+    plain, phones, nested = _PLAIN_TOP[record.kind], _PHONES_TOP[record.kind], _PLAIN_NESTED[record.kind]
     for path, value in record.values.items():  # what set_path writes, without finding the place
         if value is None:
             continue
@@ -265,6 +277,9 @@ def create_body(record: Record, source_id: str, org_id: str | None) -> dict[str,
             body[path] = value
         elif path in phones:
             body[path] = {"display": value}
+        elif path in nested and type(value) is not list:
+            parent, member = nested[path]
+            body.setdefault(parent, {})[member] = value
         else:
             set_path(body, record.kind, path, value)
     if record.kind == "contact" and org_id:
