@@ -56,15 +56,16 @@ def loads(data: str | bytes) -> Any:
 
 def loads_exact(text: str) -> Any:
     """:func:`loads` for text that may hold integers beyond 64 bits (a source's records): those
-    stay integers, as ``json.loads`` reads them."""
+    stay integers, as ``json.loads`` reads them. (A reader that walks the values anyway can read
+    with :func:`loads` and test them with :func:`has_float` on its walk, as the JSONL source does.)"""
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
-    return json.loads(text) if _has_float(value) else value
+    return json.loads(text) if has_float(value) else value
 
 
-def _has_float(value: Any) -> bool:
+def has_float(value: Any) -> bool:
     """Whether a float is anywhere in ``value`` (orjson reads a huge integer as one).
 
     Text, most of a record, is passed over first (one test); containers are looked into in turn,

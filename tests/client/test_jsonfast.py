@@ -280,13 +280,13 @@ def _has_float_reference(value: Any) -> bool:
 @settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_has_float_is_the_plain_walks(value: Any) -> None:
-    assert jsonfast._has_float(value) is _has_float_reference(value)
-    assert jsonfast._has_float([value, "x"]) is _has_float_reference(value)
-    assert jsonfast._has_float({"a": "x", "b": {"c": [1, value]}}) is _has_float_reference(value)
+    assert jsonfast.has_float(value) is _has_float_reference(value)
+    assert jsonfast.has_float([value, "x"]) is _has_float_reference(value)
+    assert jsonfast.has_float({"a": "x", "b": {"c": [1, value]}}) is _has_float_reference(value)
 
 
 def test_has_float_takes_hostile_nesting_without_recursion() -> None:
     deep: Any = 1.5
     for _ in range(100_000):
         deep = [deep] if len(str(type(deep))) % 2 else {"a": deep}
-    assert jsonfast._has_float(deep)
+    assert jsonfast.has_float(deep)

@@ -527,6 +527,14 @@ lines = st.one_of(
 @example(source=['{"kind": "contact", "externalId": "c", "customFields": {"n": NaN}}'], kinds=KINDS)
 @example(
     source=[
+        "100000000000000000000",  # not an object: said with the integer's type
+        '{"kind": 100000000000000000000}',  # a kind not known: said with the integer
+        '{"kind": "contact", "externalId": "c", "address": {"zip": [100000000000000000000]}}',
+    ],
+    kinds=KINDS,  # each found a float by orjson's reading on the walk, then read exactly
+)
+@example(
+    source=[
         '{"kind": "contact", "externalId": 1.5}',
         '{"kind": "contact", "kind": "organization", "externalId": "o"}',
     ],

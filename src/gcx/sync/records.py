@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, overload
 
+from gcx import jsonfast
 from gcx.sync.fields import FIELDS, KINDS, ORG_REF, FieldError, Kind, check_key, field_spec, to_value
 from gcx.sync.quickinit import quick_init
 
@@ -280,14 +281,34 @@ def record_from_json(obj: Any, *, line: int | None, phone_country: str | None = 
 def read_record(obj: Any, line: int | None, phone_country: str | None = "US") -> Record | list[Issue]:
     """:func:`record_from_json`'s record, or its issues (never empty), without the :class:`Built`
     around them (what a source reading records one by one yields)."""
+    out = read_loaded_record(obj, line, phone_country, False)
+    assert out is not None  # no float test asked for: never "read it again"
+    return out
+
+
+def read_loaded_record(
+    obj: Any, line: int | None, phone_country: str | None, by_orjson: bool
+) -> Record | list[Issue] | None:
+    """:func:`read_record`; when ``by_orjson`` (``obj`` read by :func:`jsonfast.loads`, which reads
+    an integer beyond 64 bits as a float), ``None`` if a float is anywhere in ``obj``: the line is
+    then to be read again exactly (``json.loads``) and passed here without ``by_orjson``. The
+    float test rides on the walk over the values (text, most of a record, passes one test), before
+    anything is built or refused, so what is built and said is what the exact reading gives.
+    """
     if type(obj) is not dict and not isinstance(obj, Mapping):  # a dict: no ABC check
+        if by_orjson and jsonfast.has_float(obj):
+            return None
         return [Issue(line, f"expected a JSON object, got {type(obj).__name__}")]
     kind_raw = obj.get("kind")
     if kind_raw not in KINDS:
+        if by_orjson and jsonfast.has_float(obj):
+            return None
         return [Issue(line, f"kind must be 'organization' or 'contact', got {kind_raw!r}", field="kind")]
     kind: Kind = "organization" if kind_raw == "organization" else "contact"
     values: dict[str, Any] = {}  # nested API JSON -> dot paths, stopping at phones and lists
     for name, value in obj.items():
+        if type(value) is not str and by_orjson and jsonfast.has_float(value):
+            return None
         if name in _NOT_VALUES:
             continue
         if name in _NESTED and (type(value) is dict or isinstance(value, Mapping)):

@@ -21,7 +21,7 @@ from gcx.sync.csvfile import CsvRows, text_lines
 from gcx.sync.errors import SourceArgumentError
 from gcx.sync.fields import KINDS, Kind
 from gcx.sync.mapping import SourceMapping
-from gcx.sync.records import Issue, Record, read_record
+from gcx.sync.records import Issue, Record, read_loaded_record, read_record
 
 Item = Record | Issue
 
@@ -108,11 +108,10 @@ class JsonlSource:
         return f"jsonl:{self.path}"
 
     def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
-        # Lines are read as json.loads reads them (jsonfast.loads_exact: its values and errors,
-        # with orjson). Most lines of a source are contacts: a pass for organizations only first
-        # reads each line with orjson alone (jsonfast.loads), enough to see a contact and skip it,
-        # and reads a line exactly only when it is to be built.
-        quick = tuple(kinds) == ("organization",)
+        # Lines are read as json.loads reads them: with orjson (jsonfast.loads: json.loads's values
+        # and errors, but an integer beyond 64 bits read as a float), and again with json.loads
+        # when the record's walk (read_loaded_record) finds a float in it. A contact skipped by
+        # kind (a pass for organizations only) is not walked at all.
         for line_no, text, problem in text_lines(self.path, "utf-8"):
             if problem is not None:
                 yield Issue(line_no, f"{problem}: record skipped")
@@ -120,15 +119,15 @@ class JsonlSource:
             if not text or text.isspace():
                 continue
             try:
-                obj = jsonfast.loads(text) if quick else jsonfast.loads_exact(text)
+                obj = jsonfast.loads(text)
             except json.JSONDecodeError as exc:
                 yield Issue(line_no, f"not valid JSON: {exc.msg} (column {exc.colno}): record skipped")
                 continue
             if isinstance(obj, dict) and obj.get("kind") in KINDS and obj.get("kind") not in kinds:
                 continue
-            if quick:
-                obj = jsonfast.loads_exact(text)
-            out = read_record(obj, line_no, self.phone_country)
+            out = read_loaded_record(obj, line_no, self.phone_country, True)
+            if out is None:
+                out = read_record(json.loads(text), line_no, self.phone_country)
             if isinstance(out, Record):
                 yield out
             else:
