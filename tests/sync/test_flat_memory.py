@@ -22,7 +22,7 @@ from gcx.sync.fields import Kind
 from gcx.sync.ledger import Ledger
 from gcx.sync.rows import LedgerEntry
 from gcx.sync.snapshot import Snapshot
-from gcx.sync.spill import SeenKeys, Spill
+from gcx.sync.spill import Seen, SeenKeys, Spill
 
 from .helpers import contact, dataset, org, sync
 
@@ -96,8 +96,12 @@ def test_the_scratch_database_is_private_and_leaves_nothing(tmp_path: Path) -> N
         for name in set(os.listdir(tmp_path)) - before:  # only where an open file cannot be unlinked
             assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
         seen = SeenKeys(spill)
-        seen.add("contact", [("c-1", 4, "h", "org-1", True), ("c-2", 5, "h", None, False)])
-        assert seen.present("contact", ["c-1", "c-2", "c-3"]) == {"c-1", "c-2"}
+        assert seen.claim("contact", [("c-1", 4, "h", "org-1", True), ("c-2", 5, "h", None, False)]) == {}
+        # a key of an earlier chunk keeps its first row, and is returned with it
+        again = seen.claim("contact", [("c-3", 6, None, None, False), ("c-1", 7, "x", None, False)])
+        assert again == {"c-1": Seen(4, "h")} and seen.first("contact", ["c-1"]) == {"c-1": Seen(4, "h")}
+        assert seen.first("contact", ["c-3"]) == {"c-3": Seen(6, None)}
+        assert seen.present("contact", ["c-1", "c-2", "c-3", "c-4"]) == {"c-1", "c-2", "c-3"}
         assert seen.managed(["c-1", "c-2"]) == {"c-1"} and seen.members("org-1") == ["c-1"]
     finally:
         spill.close()

@@ -160,7 +160,7 @@ def test_pending_values_store_the_same(ledger: Ledger) -> None:
         ]
 
 
-_OLD_SEEN = "INSERT INTO seen (kind, key, line, hash, org_key, manages) VALUES (?, ?, ?, ?, ?, ?)"
+_OLD_SEEN = "INSERT INTO seen (kind, key, line, hash, org_key, manages, claim) VALUES (?, ?, ?, ?, ?, ?, 0)"
 _ALL_SEEN = "SELECT kind, key, line, hash, org_key, manages, typeof(line), typeof(hash), typeof(org_key), "
 _ALL_SEEN += "typeof(manages) FROM seen ORDER BY kind, key"
 
@@ -176,8 +176,8 @@ def test_seen_keys_store_what_binding_every_value_stored(tmp_path: Path) -> None
     try:
         for kind, rows in batches:
             old.many(_OLD_SEEN, [(kind, *row) for row in rows])
-            SeenKeys(new).add(kind, rows)
-        SeenKeys(new).add("contact", [])
+            assert SeenKeys(new).claim(kind, rows) == {}
+        assert SeenKeys(new).claim("contact", []) == {}
         assert new.query(_ALL_SEEN) == old.query(_ALL_SEEN)
         seen = SeenKeys(new)
         assert seen.first("organization", ["o-1", "o-2"])["o-2"].hash == "h2"

@@ -39,8 +39,8 @@ class Planner:
 
         Only records of ``kind`` are validated in a pass. Issues of rows that could not be read
         at all (no kind) are reported by the first pass (organizations) only. Rows are read a
-        chunk at a time: the keys already seen are asked of the scratch database
-        (:class:`~gcx.sync.spill.SeenKeys`) once per chunk, in the chunk's order.
+        chunk at a time: each chunk's first rows go into the scratch database
+        (:meth:`~gcx.sync.spill.SeenKeys.claim`), which answers with the keys an earlier chunk had.
         """
         first = kind == "organization"
         chunk: list[Record | Issue] = []
@@ -62,23 +62,30 @@ class Planner:
 
     def _first_seen(self, kind: Kind, chunk: Sequence[Record | Issue]) -> Iterator[Record]:
         """The chunk's records seen for the first time (duplicates reported), in source order."""
-        seen = self.run.seen
-        earlier = seen.first(kind, [r.key for r in chunk if isinstance(r, Record)])
         new: dict[str, Record] = {}  # first rows of this chunk (a record has its line and hash)
         rows: list[tuple[str, int | None, str | None, str | None, bool]] = []
+        for item in chunk:
+            if isinstance(item, Issue) or item.key in new:
+                continue
+            new[item.key] = item
+            manages = item.kind == "contact" and item.manages_org
+            digest = item.hash if kind == "organization" else None  # compared for organizations only
+            rows.append((item.key, item.line, digest, item.org_key if manages else None, manages))
+        # before the chunk is yielded: the next chunk sees these keys; a key of an earlier chunk
+        # keeps its first row
+        earlier = self.run.seen.claim(kind, rows)
         out: list[Record | Issue] = []
         for item in chunk:
             if isinstance(item, Issue):
                 out.append(item)
                 continue
-            prior: Seen | Record | None = earlier.get(item.key) or new.get(item.key)
+            prior: Seen | Record | None = earlier.get(item.key)
             if prior is None:
-                new[item.key] = item
-                manages = item.kind == "contact" and item.manages_org
-                digest = item.hash if kind == "organization" else None  # compared for organizations only
-                rows.append((item.key, item.line, digest, item.org_key if manages else None, manages))
-                out.append(item)
-            elif kind == "contact":
+                prior = new[item.key]
+                if prior is item:
+                    out.append(item)
+                    continue
+            if kind == "contact":
                 out.append(
                     Issue(
                         item.line,
@@ -99,8 +106,6 @@ class Planner:
                         kind="organization",
                     )
                 )
-        if rows:
-            seen.add(kind, rows)  # before the chunk is yielded: the next chunk sees these keys
         for item in out:
             if isinstance(item, Issue):
                 self.issue(item)

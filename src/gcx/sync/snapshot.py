@@ -44,6 +44,9 @@ class Snapshot:
         self.duplicates: dict[str, list[str]] = {}
         self.total = 0
         self._zdict: bytes | None = None
+        #: Whether any row was stored: a scan of an empty org (a first sync) answers every
+        #: question without asking the database.
+        self._stored = False
 
     # ------------------------------------------------------------------ packing
 
@@ -113,6 +116,9 @@ class Snapshot:
         self._set_key(rid, key)
 
     def _put(self, rows: Sequence[tuple[str, str | None, bytes]]) -> None:
+        if not rows:
+            return
+        self._stored = True
         self.spill.many(
             "INSERT OR REPLACE INTO remote (snap, id, key, body) VALUES (?, ?, ?, ?)",
             # bytes as bytearray: the same BLOB, bound without adapting it (gcx.sync.sqlite_binds)
@@ -131,6 +137,8 @@ class Snapshot:
     def ids_of(self, keys: Iterable[str]) -> dict[str, str]:
         """Key -> Genesys id of the record holding it, for the keys some record holds."""
         out: dict[str, str] = {}
+        if not self._stored:
+            return out
         for chunk in chunks(sorted(set(keys))):
             rows = self.spill.query(
                 f"SELECT key, id FROM remote WHERE snap = ? AND key IN ({marks(len(chunk))})",
@@ -142,6 +150,8 @@ class Snapshot:
     def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Key -> the record holding it (a new dict each), for the keys some record holds."""
         out: dict[str, dict[str, Any]] = {}
+        if not self._stored:
+            return out
         for chunk in chunks(sorted(set(keys))):
             rows = self.spill.query(
                 f"SELECT key, body FROM remote WHERE snap = ? AND key IN ({marks(len(chunk))})",
@@ -153,6 +163,8 @@ class Snapshot:
     def by_ids(self, record_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Genesys id -> any scanned record (keyed or not), for the ids scanned."""
         out: dict[str, dict[str, Any]] = {}
+        if not self._stored:
+            return out
         for chunk in chunks(sorted(set(record_ids))):
             rows = self.spill.query(
                 f"SELECT id, body FROM remote WHERE snap = ? AND id IN ({marks(len(chunk))})",

@@ -29,7 +29,7 @@ IN_CHUNK = 400
 _SCHEMA = """
 CREATE TABLE seen (
     kind TEXT NOT NULL, key TEXT NOT NULL, line INTEGER, hash TEXT,
-    org_key TEXT, manages INTEGER NOT NULL, PRIMARY KEY (kind, key)
+    org_key TEXT, manages INTEGER NOT NULL, claim INTEGER NOT NULL, PRIMARY KEY (kind, key)
 ) WITHOUT ROWID;
 CREATE TABLE remote (snap INTEGER NOT NULL, id TEXT NOT NULL, key TEXT, body BLOB NOT NULL);
 CREATE UNIQUE INDEX remote_id ON remote (snap, id);
@@ -70,18 +70,25 @@ class Spill:
             os.unlink(name)
             self._path = None
         self._snaps = 0
+        self._claims = 0
 
     def next_snapshot(self) -> int:
         self._snaps += 1
         return self._snaps
 
-    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        """``executemany`` in one transaction."""
+    def next_claim(self) -> int:
+        """A number for one chunk of source keys (:meth:`SeenKeys.claim`), greater than any before."""
+        self._claims += 1
+        return self._claims
+
+    def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """``executemany`` in one transaction; returns the rows it changed."""
         self.conn.execute("BEGIN")
         try:
-            self.conn.executemany(sql, rows)
+            changed: int = self.conn.executemany(sql, rows).rowcount
         finally:
             self.conn.execute("COMMIT")
+        return changed
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         return self.conn.execute(sql, args).fetchall()
@@ -112,19 +119,32 @@ class SeenKeys:
 
     def first(self, kind: str, keys: Sequence[str]) -> dict[str, Seen]:
         """The keys of ``kind`` already seen, with their first row."""
+        return self._first("kind = ?", [kind], keys)
+
+    def _first(self, where: str, args: Sequence[Any], keys: Sequence[str]) -> dict[str, Seen]:
         out: dict[str, Seen] = {}
         for chunk in chunks(sorted(set(keys))):
             rows = self.spill.query(
-                f"SELECT key, line, hash FROM seen WHERE kind = ? AND key IN ({marks(len(chunk))})",
-                [kind, *chunk],
+                f"SELECT key, line, hash FROM seen WHERE {where} AND key IN ({marks(len(chunk))})",
+                [*args, *chunk],
             )
             out.update({k: Seen(line, h) for k, line, h in rows})
         return out
 
-    def add(self, kind: str, rows: Sequence[tuple[str, int | None, str | None, str | None, bool]]) -> None:
-        """First rows: (key, line, hash or None, organization key, whether the organization is managed)."""
+    def claim(
+        self, kind: str, rows: Sequence[tuple[str, int | None, str | None, str | None, bool]]
+    ) -> dict[str, Seen]:
+        """Add the first rows of a chunk of source keys (each key once: key, line, hash or None,
+        organization key, whether the organization is managed); returns those of its keys an
+        earlier chunk had, with their first row, which is kept.
+
+        The rows go in first, a key already held left as it is: in a source without duplicates
+        (every first sync of a clean file) all of them go in, and no key needs asking for. Only
+        when some did not are the keys asked of the rows of earlier chunks.
+        """
         if not rows:
-            return
+            return {}
+        claim = self.spill.next_claim()
         keys, lines, hashes, org_keys, manages = zip(*rows, strict=True)
         # as sqlite3 binds them without adapting them (gcx.sync.sqlite_binds): a column of None
         # (a contact's hash) left out, a bool as int
@@ -134,10 +154,13 @@ class SeenKeys:
             **{name: values for name, values in optional.items() if not all_null(values)},
             "manages": list(map(int, manages)),
         }
-        self.spill.many(
-            f"INSERT INTO seen (kind, {', '.join(columns)}) VALUES (?, {marks(len(columns))})",
-            zip(repeat(kind), *columns.values()),
+        added = self.spill.many(
+            f"INSERT OR IGNORE INTO seen (kind, claim, {', '.join(columns)}) VALUES (?, ?, {marks(len(columns))})",
+            zip(repeat(kind), repeat(claim), *columns.values()),
         )
+        if added == len(rows):
+            return {}
+        return self._first("kind = ? AND claim < ?", [kind, claim], keys)
 
     def present(self, kind: str, keys: Sequence[str]) -> set[str]:
         return set(self.first(kind, keys))
