@@ -52,8 +52,11 @@ def external_keys(record: dict[str, Any] | None, *, identifiers: bool = True) ->
             if isinstance(ident, dict) and ident.get("type") == "ExternalId" and ident.get("value"):
                 keys.add(_key(ident))
     for ext in record.get("externalIds") or ():
-        if isinstance(ext, dict) and ext.get("value"):
-            keys.add(_key(ext))
+        # _key, inlined: read for every item of a create twice (its request, its answer)
+        if isinstance(ext, dict) and (value := ext.get("value")):
+            src = ext.get("externalSource")
+            sid = src.get("id") if isinstance(src, dict) else None
+            keys.add((str(sid or ""), str(value).strip()))
     return keys
 
 

@@ -154,7 +154,9 @@ def build_result(
         raw: dict[str, Any] | None = None
         rid: Any = None
         if result is not None:
-            rid = result_id(result)
+            rid = result.get("id")  # the usual answer names its record: result_id's first rule
+            if not (rid and type(rid) is str):
+                rid = result_id(result)
             entity = result.get("entity")
             if isinstance(entity, dict):
                 raw = entity
