@@ -8,7 +8,12 @@ is compared here by the instructions the gcx process executes in an unpaced firs
 start-up: imports, the token, the first pages), divided by the contacts between the two. The
 emulator runs in its own process, uninstrumented, a fresh one for each run.
 
+With ``--emulator`` the roles swap: the emulator's process runs under callgrind and gcx runs
+uninstrumented, so the figure is the emulator's instructions per stored contact (its goal: at most
+0.1 ms of CPU per stored record, issue 12).
+
     python benchmarks/instructions.py --contacts 6000 --tree issue=/tmp/snap-issue
+    python benchmarks/instructions.py --contacts 6000 --emulator
 
 ``valgrind`` (Debian's package) runs gcx about fifty times slower than usual: 6,000 contacts take
 a few minutes per tree. ``PYTHONHASHSEED=0`` makes each count repeatable.
@@ -51,18 +56,19 @@ runpy.run_module("gcx.cli.main", run_name="__main__", alter_sys=True)
 """
 
 
-def first_sync(tree: Path, source: Path, work: Path, label: str) -> int:
-    """Instructions of gcx's process in an unpaced first sync of ``source`` into an empty org."""
+def first_sync(tree: Path, source: Path, work: Path, label: str, *, emulator: bool = False) -> int:
+    """Instructions of gcx's process (or with ``emulator``, the emulator's) in an unpaced first
+    sync of ``source`` into an empty org."""
     env = {**tree_env(tree), "PYTHONHASHSEED": "0"}
     ledger = work / f"ledger-{label}.sqlite"
     for p in ledger.parent.glob(ledger.name + "*"):
         p.unlink()
     out = work / f"callgrind-{label}.out"
-    with Emulator(env, 0) as emu:
+    valgrind = ("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}")
+    wrap = valgrind if emulator else ()
+    with Emulator(env, 0, wrap=wrap, start_timeout=600 if emulator else 60) as emu:
         cmd = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
+            *(() if emulator else valgrind),
             sys.executable,
             "-c",
             LAUNCHER,
@@ -83,7 +89,7 @@ def first_sync(tree: Path, source: Path, work: Path, label: str) -> int:
         if done.returncode != 0:
             sys.stderr.write(done.stderr.decode(errors="replace")[-3000:])
             raise SystemExit(f"{label}: gcx sync apply failed with exit {done.returncode}")
-    return instructions(out)
+    return instructions(out)  # the emulator has stopped and written its file by now
 
 
 def main() -> None:
@@ -92,6 +98,11 @@ def main() -> None:
     ap.add_argument("--tree", action="append", default=[], help="LABEL=PATH of another checkout (repeatable)")
     ap.add_argument("--no-current", action="store_true", help="measure only the --tree checkouts")
     ap.add_argument("--workdir", help="keep the sources, ledgers and callgrind files here")
+    ap.add_argument(
+        "--emulator",
+        action="store_true",
+        help="count the emulator's instructions (per stored contact), not gcx's",
+    )
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
@@ -111,11 +122,18 @@ def main() -> None:
         rows = []
         for label, tree in trees:
             t0 = time.monotonic()
-            counts = {n: first_sync(tree, sources[n], work, f"{label}-{n}") for n in (small, big)}
+            who = "emulator-" if args.emulator else ""
+            counts = {
+                n: first_sync(tree, sources[n], work, f"{who}{label}-{n}", emulator=args.emulator)
+                for n in (small, big)
+            }
             per = (counts[big] - counts[small]) / (big - small)
             rows.append((label, counts[small], counts[big], per))
             print(f"{label}: measured in {time.monotonic() - t0:.0f} s", flush=True)
-        print(f"| code | instructions, {small:,} contacts | {big:,} contacts | per contact between |")
+        process = "the emulator's" if args.emulator else "gcx's"
+        print(
+            f"| code | {process} instructions, {small:,} contacts | {big:,} contacts | per contact between |"
+        )
         print("|---|---|---|---|")
         for label, a, b, per in rows:
             print(f"| {label} | {a / 1e9:.2f}G | {b / 1e9:.2f}G | {per / 1e3:.1f}k |")

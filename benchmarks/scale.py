@@ -138,13 +138,19 @@ class Emulator:
     tokens: int = 1
     org_rate: int = 0
     profile: str | None = None
+    #: A command that runs the emulator's Python (``valgrind --tool=callgrind ...``), and how long
+    #: its start may take: under valgrind the imports alone take a minute.
+    wrap: tuple[str, ...] = ()
+    start_timeout: float = 60.0
     url: str = ""
     base_rss: int = 0
     proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Emulator:
         port = _free_port()
-        head = [sys.executable, "-m", "cProfile", "-o", self.profile] if self.profile else [sys.executable]
+        head = [*self.wrap, sys.executable]
+        if self.profile:
+            head += ["-m", "cProfile", "-o", self.profile]
         cmd = [
             *head,
             "-m",
@@ -159,7 +165,7 @@ class Emulator:
             cmd += ["--org-rate-limit", str(self.org_rate)]
         self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             try:
                 self.stats()
@@ -171,11 +177,12 @@ class Emulator:
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None:
-            if self.profile:  # SIGINT: uvicorn stops, then cProfile writes its file (SIGTERM kills it)
+            # SIGINT: uvicorn stops and Python exits, then cProfile or callgrind writes its file
+            if self.profile or self.wrap:
                 self.proc.send_signal(signal.SIGINT)
             else:
                 self.proc.terminate()
-            self.proc.wait(timeout=30)
+            self.proc.wait(timeout=600 if self.wrap else 30)
 
     def stats(self) -> dict[str, Any]:
         return dict(_http("GET", f"{self.url}/_emulator/stats"))
