@@ -139,6 +139,21 @@ def test_options_after_the_command_and_usage_errors(gcx: InProcessGcx, seeded: d
     assert wrong.code == 2 and "Value error" not in wrong.stderr
 
 
+def test_query_failing_on_the_result_is_a_usage_error(gcx: InProcessGcx, seeded: dict[str, Any]) -> None:
+    # a JMESPath expression that compiles but cannot be applied to what the command returned
+    for args in (
+        ("contacts", "list", "-o", "json", "--query", "abs(@)"),
+        ("orgs", "get", seeded["org"], "--query", "length(employeeCount)"),
+        ("orgs", "list", "--query", "no_such_function(@)"),
+    ):
+        bad = gcx(*args)
+        assert bad.code == 2, bad.stderr
+        lines = bad.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: --query "), bad.stderr
+        assert "unexpected" not in bad.stderr and "--verbose" not in bad.stderr
+        assert seeded["contacts"][0] not in bad.stderr  # names the types, not the whole result
+
+
 def test_exit_codes_of_usage_errors(gcx: InProcessGcx) -> None:
     no_name = gcx("orgs", "create", "--industry", "Retail")
     assert no_name.code == 2 and "needs a name" in no_name.stderr

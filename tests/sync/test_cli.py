@@ -192,6 +192,45 @@ def test_sql_source_and_dry_run(gcx: Any, emu: Emulator, tmp_path: Path) -> None
     assert len(state(emu)["organizations"]) == 2
 
 
+def test_sql_query_failing_at_run_time_is_a_clean_usage_error(gcx: Any, emu: Emulator, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    db = tmp_path / "crm.sqlite"
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE accounts (id TEXT, name TEXT, contact TEXT, first TEXT, n TEXT)"))
+        conn.execute(
+            sa.text("INSERT INTO accounts VALUES (:i, 'Acme', :c, 'Jane', :n)"),
+            [{"i": "A-1", "c": "C-1", "n": "1"}, {"i": "A-2", "c": "C-2", "n": "-9223372036854775808"}],
+        )
+    engine.dispose()
+    mapping = tmp_path / "m.toml"
+    mapping.write_text(
+        '[organization]\nkey = "id"\n[organization.fields]\nname = "name"\n'
+        '[contact]\nkey = "contact"\norganization = "id"\n[contact.fields]\nfirstName = "first"\n',
+        encoding="utf-8",
+    )
+    queries = {
+        # the database fails on the second row, after the first was read
+        "SELECT id, name, contact, abs(CAST(n AS INTEGER)) AS first FROM accounts": "integer overflow",
+        # text the database cannot decode, on the first row
+        "SELECT id, name, contact, CAST(x'ff' AS TEXT) AS first FROM accounts": "decode",
+        # a result the mapping cannot read
+        "SELECT id, name FROM accounts": "'contact', 'first'",
+        "SELECT id, name, contact, first, 1 AS id FROM accounts": "more than once",
+        "SELEC id FROM accounts": "syntax error",
+    }
+    for query, reason in queries.items():
+        for command in ("plan", "apply"):
+            r = gcx("sync", command, "--sql-url", f"sqlite:///{db}", "--query", query, "-m", str(mapping))
+            errors = [line for line in r.stderr.splitlines() if line.startswith("error")]
+            assert r.exit_code == 2, (query, r.stderr)
+            assert len(errors) == 1 and reason in errors[0], (query, r.stderr)
+            assert "SQL source" in errors[0] or "sql:" in errors[0]
+            assert "unexpected" not in r.stderr and "--verbose" not in r.stderr and "sqlalche.me" not in r.stderr
+            assert "Background" not in r.stderr
+
+
 def test_postgres_ledger_by_url(
     gcx: Any, emu: Emulator, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

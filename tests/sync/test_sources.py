@@ -122,6 +122,20 @@ def test_jsonl_source(tmp_path: Path) -> None:
     assert [(i.line, i.field) for i in issues] == [(3, None), (4, "workEmail")]
 
 
+def test_jsonl_line_nested_too_deeply_is_an_invalid_row(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    lines = [
+        "[" * 100_000,  # beyond what any JSON reader follows
+        '{"kind": "contact", "externalId": "c-1", "x": ' + "[" * 3000 + "]" * 3000 + "}",
+        json.dumps({"kind": "contact", "externalId": "c-2", "firstName": "Al"}),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    records, issues = _split(list(JsonlSource(path).items()))
+    assert [r.key for r in records] == ["c-2"]
+    assert [i.line for i in issues] == [1, 2]
+    assert all("nested too deeply" in i.reason for i in issues)
+
+
 def test_open_source_refuses_ambiguous_arguments(tmp_path: Path, mapping: SourceMapping) -> None:
     csv_path = tmp_path / "a.csv"
     csv_path.write_text(HEADER, encoding="utf-8")

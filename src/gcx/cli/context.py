@@ -48,6 +48,7 @@ from gcx.errors import (
     ValidationError,
 )
 from gcx.private import exposed
+from gcx.sync.errors import SourceQueryError
 
 if TYPE_CHECKING:  # imported when a command runs, so that ``gcx --help`` stays quick
     from gcx.client import AsyncClient
@@ -171,7 +172,7 @@ def format_error(exc: BaseException) -> str:
         if "applied" not in text:
             text += "; the change may or may not have been applied: check the record before retrying"
         return f"outcome unknown: {text}"
-    if isinstance(exc, TransportError | ConfigError | CliError | GcxError):
+    if isinstance(exc, TransportError | ConfigError | CliError | GcxError | ShapeError):
         return str(exc) or type(exc).__name__
     if isinstance(exc, OSError) and exc.strerror:
         where = f"{exc.filename}: " if exc.filename else ""
@@ -222,15 +223,23 @@ class GcxGroup(TyperGroup):
                 text = "".join(traceback.format_exception(exc))
                 print(terminal_safe(redact(text).rstrip()), file=sys.stderr)
             line = redact(format_error(exc))
-            if not verbose and not isinstance(exc, GcxError | CliError | OSError):
+            if not verbose and not isinstance(exc, GcxError | CliError | OSError | ShapeError):
                 line += " (run with --verbose for the traceback)"
             if cli and cli.resume_hint:
                 line += f"; {cli.resume_hint}"
             print(f"error: {terminal_safe(line)}", file=sys.stderr, flush=True)
-            code = exc.exit_code if isinstance(exc, CliError) else EXIT_ERROR
-            if isinstance(exc, SettingError):
-                code = EXIT_USAGE  # an unknown region or profile, missing credentials: how gcx was called
-            raise typer.Exit(code) from None
+            raise typer.Exit(exit_code(exc)) from None
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code of a command that failed with ``exc``."""
+    if isinstance(exc, CliError):
+        return exc.exit_code
+    if isinstance(exc, SettingError | SourceQueryError | ShapeError):
+        # how gcx was called: an unknown region or profile, missing credentials, a SQL source's
+        # query that fails or returns what the mapping cannot read, a --query that cannot apply
+        return EXIT_USAGE
+    return EXIT_ERROR
 
 
 # --------------------------------------------------------------------------- context

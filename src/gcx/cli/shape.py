@@ -74,8 +74,16 @@ class Query:
 
         try:
             return self._compiled.search(data)
+        except jmespath.exceptions.JMESPathTypeError as exc:
+            # its own words quote the whole value (a listing's every record): name the types only
+            expected = " or ".join(str(t) for t in exc.expected_types)
+            raise ShapeError(
+                f"--query {self.text!r}: {exc.function_name}() takes {expected}, "
+                f"but the result gave it {exc.actual_type}"
+            ) from None
         except jmespath.exceptions.JMESPathError as exc:
-            raise ShapeError(f"--query {self.text!r}: {exc}") from None
+            detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ShapeError(f"--query {self.text!r}: {detail}") from None
 
 
 def compile_query(text: str | None) -> Query | None:

@@ -9,6 +9,11 @@ class SourceArgumentError(ConfigError):
     """The arguments naming the source do not go together (a usage mistake: exit 2 in the CLI)."""
 
 
+class SourceQueryError(ConfigError):
+    """A SQL source's query failed, at once or while its rows were read, or returned columns the
+    mapping cannot read (the query given is wrong: exit 2 in the CLI, as a usage error)."""
+
+
 class SyncError(GcxError):
     """The sync cannot run (bad ledger, refused prune, wrong org...)."""
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from gcx import extras, jsonfast, redact
 from gcx.errors import ConfigError
 from gcx.sync.csvfile import CsvRows, text_lines
-from gcx.sync.errors import SourceArgumentError
+from gcx.sync.errors import SourceArgumentError, SourceQueryError
 from gcx.sync.fields import KINDS, Kind
 from gcx.sync.mapping import SourceMapping
 from gcx.sync.records import Issue, Record, read_loaded_record, read_record
@@ -123,15 +123,25 @@ class JsonlSource:
             except json.JSONDecodeError as exc:
                 yield Issue(line_no, f"not valid JSON: {exc.msg} (column {exc.colno}): record skipped")
                 continue
+            except RecursionError:  # beyond orjson's 1,024 levels and Python's own limit
+                yield Issue(line_no, _TOO_DEEP)
+                continue
             if isinstance(obj, dict) and obj.get("kind") in KINDS and obj.get("kind") not in kinds:
                 continue
             out = read_loaded_record(obj, line_no, self.phone_country, True)
             if out is None:
-                out = read_record(json.loads(text), line_no, self.phone_country)
+                try:
+                    out = read_record(json.loads(text), line_no, self.phone_country)
+                except RecursionError:
+                    yield Issue(line_no, _TOO_DEEP)
+                    continue
             if isinstance(out, Record):
                 yield out
             else:
                 yield from out
+
+
+_TOO_DEEP = "not valid JSON: nested too deeply to read: record skipped"
 
 
 @dataclass
@@ -187,15 +197,28 @@ class SqlSource:
                         text(self.query)
                     )
                 except SQLAlchemyError as exc:
-                    raise ConfigError(f"SQL source query failed: {_sql_reason(exc)}") from None
+                    raise SourceQueryError(f"SQL source query failed: {_sql_reason(exc)}") from None
                 if not result.returns_rows:
-                    raise ConfigError(
+                    raise SourceQueryError(
                         "the SQL source query returns no rows (it is not a query): give a SELECT; "
                         "the statement was rolled back"
                     )
                 columns = [str(c) for c in result.keys()]  # noqa: SIM118 - Result is not a dict
-                self.mapping.check_columns(columns, self.description)
-                for n, row in enumerate(result, start=1):
+                try:
+                    self.mapping.check_columns(columns, self.description)
+                except ConfigError as exc:
+                    raise SourceQueryError(str(exc)) from None
+                rows = iter(result)
+                n = 0
+                while True:
+                    try:  # the database may fail on any row (a value it cannot compute or decode)
+                        row = next(rows)
+                    except StopIteration:
+                        break
+                    except (SQLAlchemyError, UnicodeError) as exc:
+                        after = f" after row {n}" if n else ""
+                        raise SourceQueryError(f"SQL source query failed{after}: {_sql_reason(exc)}") from None
+                    n += 1
                     values = {c: _sql_value(v) for c, v in zip(columns, row, strict=True)}
                     yield from _items_from_built(self.mapping, values, n, kinds)
                 result.close()
