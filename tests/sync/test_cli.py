@@ -231,6 +231,33 @@ def test_sql_query_failing_at_run_time_is_a_clean_usage_error(gcx: Any, emu: Emu
             assert "Background" not in r.stderr
 
 
+def test_a_ledger_written_by_a_newer_gcx_is_refused_at_once(gcx: Any, emu: Emulator, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from gcx.sync.ledger import SCHEMA_VERSION
+
+    src = tmp_path / "records.jsonl"
+    shutil.copy(EXAMPLES / "records.jsonl", src)
+    assert gcx("sync", "apply", str(src), "--ledger", "l.sqlite").exit_code == 0
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'l.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE gcx_binding SET schema_version = :v"), {"v": SCHEMA_VERSION + 7})
+    engine.dispose()
+    before = emu.backend.stats.total
+    for args in (
+        ("sync", "apply", str(src), "--ledger", "l.sqlite"),
+        ("sync", "plan", str(src), "--ledger", "l.sqlite"),
+        ("sync", "status", "--ledger", "l.sqlite"),
+    ):
+        r = gcx(*args)
+        assert r.exit_code == 1, r.output
+        errors = r.stderr.strip().splitlines()
+        assert len(errors) == 1 and errors[0].startswith("error: ledger "), r.stderr
+        assert f"schema {SCHEMA_VERSION + 7}" in errors[0] and "upgrade gcx" in errors[0]
+        assert "unknown format" not in r.stderr
+    assert emu.backend.stats.total == before  # refused before any request
+
+
 def test_postgres_ledger_by_url(
     gcx: Any, emu: Emulator, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

@@ -119,6 +119,49 @@ def test_binding_refuses_another_org(ledger: Ledger) -> None:
         ledger.bind(Binding("org-1", "Acme", "eu-west-1", "src-1", "gcx"))
 
 
+def test_a_ledger_of_a_newer_schema_is_refused_before_anything_is_read(tmp_path: Path) -> None:
+    import hashlib
+
+    import sqlalchemy as sa
+
+    from gcx.sync.errors import LedgerVersionError
+    from gcx.sync.ledger import SCHEMA_VERSION
+
+    path = tmp_path / "ledger.sqlite"
+    url = f"sqlite:///{path}"
+    with Ledger(url) as led:
+        led.bind(Binding("org-1", "Acme", "us-east-1", "src-1", "gcx"))
+        led.save_records([_entry("c-1", "g-1")])
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # as a newer gcx would leave it
+        conn.execute(sa.text("UPDATE gcx_binding SET schema_version = :v"), {"v": SCHEMA_VERSION + 1})
+        conn.execute(sa.text("DROP TABLE gcx_checked"))  # opening must not create it again
+    engine.dispose()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    for create in (True, False):
+        with pytest.raises(LedgerVersionError) as err:
+            Ledger(url, create=create)
+        message = str(err.value)
+        assert f"schema {SCHEMA_VERSION + 1}" in message and f"up to schema {SCHEMA_VERSION}" in message
+        assert "upgrade gcx" in message and str(path) in message
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert "gcx_checked" not in sa.inspect(sa.create_engine(url)).get_table_names()
+
+
+def test_a_ledger_of_this_schema_or_an_older_one_opens(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from gcx.sync.ledger import SCHEMA_VERSION
+
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite'}"
+    with Ledger(url) as led:
+        led.bind(Binding("org-1", "Acme", "us-east-1", "src-1", "gcx"))
+    with Ledger(url, create=False) as led:
+        assert led.binding() is not None
+    with Ledger(url) as led, led.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT schema_version FROM gcx_binding")).scalar() == SCHEMA_VERSION
+
+
 def test_ledger_url_forms(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert ledger_url(None, tmp_path) == f"sqlite:///{tmp_path / 'gcx-ledger.sqlite'}"
     assert ledger_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"

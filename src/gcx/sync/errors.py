@@ -36,6 +36,10 @@ class IllegalTransitionError(SyncError):
     """An operation's state change that the state machine does not allow."""
 
 
+class LedgerVersionError(SyncError):
+    """The ledger was written by a newer gcx (its schema is newer than this gcx reads)."""
+
+
 class LedgerLockedError(SyncError):
     """Another run is using the ledger."""
 

@@ -41,7 +41,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from gcx import extras, redact
 from gcx.errors import ConfigError
 from gcx.private import create_private
-from gcx.sync.errors import IllegalTransitionError, LeaseLostError
+from gcx.sync.errors import IllegalTransitionError, LeaseLostError, LedgerVersionError
 from gcx.sync.fields import Kind, normal_key
 from gcx.sync.keyform import KEYS_VERSION, migrate_keys
 from gcx.sync.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
@@ -75,6 +75,8 @@ from gcx.sync.rows import (
 
 DEFAULT_LEDGER_FILE = "gcx-ledger.sqlite"
 SCHEMA_VERSION = COMPACT_VERSION  # 2: keys in NFC (gcx.sync.keyform); 3: compact (ledger_migrate)
+# A gcx refuses a ledger of a higher schema (Ledger._refuse_newer): whatever an older gcx cannot
+# read, a new stored format (a new format byte in ledger_codec) above all, needs a higher one.
 
 
 _RECORD_COLUMNS = (
@@ -159,10 +161,14 @@ class Ledger(RecordReads, RunLease):
                 with contextlib.suppress(OSError):
                     create_private(Path(db))
         try:
+            self._refuse_newer(create)
             legacy = not create and self.exists and is_legacy(self.engine, f"{prefix}")
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise ConfigError(f"cannot open ledger {safe_url(url)}: {exc}") from None
+        except LedgerVersionError:
+            self.engine.dispose()
+            raise
         tables = ledger_tables(prefix, legacy=legacy, dialect=self.engine.dialect.name)
         self.t_binding = tables.binding
         self.t_records = tables.records
@@ -196,6 +202,22 @@ class Ledger(RecordReads, RunLease):
             raise ConfigError(
                 f"cannot open ledger {safe_url(url)}: {exc.__class__.__name__}: {exc}"
             ) from None
+
+    def _refuse_newer(self, create: bool) -> None:
+        """Refuse a ledger a newer gcx wrote before anything is read from it or written to it: its
+        values may be in a format this gcx cannot read, and a migration must never go backwards."""
+        from sqlalchemy import column, table  # the binding's version only: its table is not built yet
+
+        if not self.exists or (create and absent(self.engine, f"{self.prefix}binding")):
+            return
+        t = table(f"{self.prefix}binding", column("id"), column("schema_version"))
+        with self.engine.connect() as conn:
+            version = conn.execute(select(t.c.schema_version).where(t.c.id == 1)).scalar()
+        if version is not None and version > SCHEMA_VERSION:
+            raise LedgerVersionError(
+                f"ledger {safe_url(self.url)} has schema {version}, written by a newer gcx; this gcx "
+                f"reads up to schema {SCHEMA_VERSION}: upgrade gcx to use this ledger"
+            )
 
     def _migrate(self) -> None:
         """Bring a ledger written by an earlier gcx to this schema, once: keys in NFC (schema 2),
