@@ -192,7 +192,9 @@ def test_sql_source_and_dry_run(gcx: Any, emu: Emulator, tmp_path: Path) -> None
     assert len(state(emu)["organizations"]) == 2
 
 
-def test_sql_query_failing_at_run_time_is_a_clean_usage_error(gcx: Any, emu: Emulator, tmp_path: Path) -> None:
+def test_sql_query_failing_at_run_time_is_a_clean_usage_error(
+    gcx: Any, emu: Emulator, tmp_path: Path
+) -> None:
     import sqlalchemy as sa
 
     db = tmp_path / "crm.sqlite"
@@ -227,7 +229,9 @@ def test_sql_query_failing_at_run_time_is_a_clean_usage_error(gcx: Any, emu: Emu
             assert r.exit_code == 2, (query, r.stderr)
             assert len(errors) == 1 and reason in errors[0], (query, r.stderr)
             assert "SQL source" in errors[0] or "sql:" in errors[0]
-            assert "unexpected" not in r.stderr and "--verbose" not in r.stderr and "sqlalche.me" not in r.stderr
+            assert (
+                "unexpected" not in r.stderr and "--verbose" not in r.stderr and "sqlalche.me" not in r.stderr
+            )
             assert "Background" not in r.stderr
 
 

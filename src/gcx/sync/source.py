@@ -217,7 +217,9 @@ class SqlSource:
                         break
                     except (SQLAlchemyError, UnicodeError) as exc:
                         after = f" after row {n}" if n else ""
-                        raise SourceQueryError(f"SQL source query failed{after}: {_sql_reason(exc)}") from None
+                        raise SourceQueryError(
+                            f"SQL source query failed{after}: {_sql_reason(exc)}"
+                        ) from None
                     n += 1
                     values = {c: _sql_value(v) for c, v in zip(columns, row, strict=True)}
                     yield from _items_from_built(self.mapping, values, n, kinds)
