@@ -57,8 +57,10 @@ rate limiting) and has no HTTP code of its own.
   cell starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` (OWASP's advice against
   formula injection; a signed number or phone number such as `+1 415-555-0132` is left alone):
   `--raw-csv` writes cells exactly as stored.
-- **Exit codes**: `0` success, `1` error, `2` usage error (a bad option or option value, an
-  unknown region or profile, missing credentials, nothing to create or update), `3` partial
+- **Exit codes**: `0` success, `1` error (e.g. a sync ledger written by a newer gcx: upgrade
+  gcx), `2` usage error (a bad option or option value, an unknown region or profile, missing
+  credentials, nothing to create or update, a `--query` expression that cannot apply to the
+  result, a SQL source query that fails or returns columns its mapping cannot read), `3` partial
   success (some items failed). An error prints one line — status, Genesys error code, message, correlation id —
   and a traceback only with `--verbose`:
   `error: 404 not.found: External contact xyz not found [correlation id 1234]`.
