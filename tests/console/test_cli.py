@@ -100,3 +100,25 @@ def test_console_serve_binds_loopback_and_serves_the_login_page(tmp_path: Path) 
         proc.terminate()
         _out, err = proc.communicate(timeout=20)
     assert "no console user yet" in err and f"http://127.0.0.1:{port}/" in err
+
+
+def test_console_serve_bounds_the_audit_trail_and_decided_plans(tmp_path: Path, monkeypatch: Any) -> None:
+    import uvicorn
+
+    from gcx.console.approvals import DEFAULT_KEEP_APPROVALS
+    from gcx.console.audit import DEFAULT_KEEP_AUDIT
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_kw: served.append(app.state.console))
+    env = {"GENESYSCLOUD_REGION": "http://127.0.0.1:9", "GENESYSCLOUD_ACCESS_TOKEN": "t0ken-canary"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    base = ["console", "serve", "--ledger", str(tmp_path / "l.sqlite"), "--db", str(tmp_path / "c.sqlite")]
+    assert _gcx(*base).exit_code == 0
+    assert _gcx(*base, "--keep-audit", "50", "--keep-approvals", "0").exit_code == 0
+    assert _gcx(*base, "--keep-audit", "-1").exit_code == 2
+    (default, chosen) = served
+    assert (default.audit.keep, default.approvals.keep) == (DEFAULT_KEEP_AUDIT, DEFAULT_KEEP_APPROVALS)
+    assert (chosen.audit.keep, chosen.approvals.keep) == (50, None)  # 0: keep every one
+    for state in served:
+        state.close()

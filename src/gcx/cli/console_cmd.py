@@ -264,6 +264,23 @@ def serve(
         str, typer.Option("--host", help="Interface (loopback unless you say otherwise).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8790,
+    keep_audit: Annotated[
+        int,
+        typer.Option(
+            "--keep-audit",
+            min=0,
+            help="Audit entries kept in the console database: the oldest go first (0: keep every one).",
+        ),
+    ] = 10_000,
+    keep_approvals: Annotated[
+        int,
+        typer.Option(
+            "--keep-approvals",
+            min=0,
+            help="Plans decided for good (applied, rejected, stale, failed) kept with their documents: "
+            "the oldest go first; a plan waiting, approved or being applied is always kept (0: keep every one).",
+        ),
+    ] = 1_000,
 ) -> None:
     """Serve the console for one ledger (its runs, plans waiting for approval, the records).
 
@@ -294,6 +311,8 @@ def serve(
         db=cdb,
         jobs=StaticJobs([JobInfo(target=target, source=f"ledger {url}")]),
         secret_key=session_secret(db_url(db)),
+        keep_audit=keep_audit or None,
+        keep_approvals=keep_approvals or None,
     )
     if not state.users.list():
         typer.echo(

@@ -23,8 +23,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from gcx.console import views_approvals, views_auth, views_jobs, views_records
-from gcx.console.approvals import ApprovalStore
-from gcx.console.audit import AuditLog
+from gcx.console.approvals import DEFAULT_KEEP_APPROVALS, ApprovalStore
+from gcx.console.audit import DEFAULT_KEEP_AUDIT, AuditLog
 from gcx.console.backend import InProcessExecutor, JobDirectory, PlanExecutor
 from gcx.console.db import ConsoleDb
 from gcx.console.runindex import RunIndexes
@@ -50,6 +50,9 @@ class ConsoleState:
     edit_wait: float = 15.0  # seconds an edit waits for a running sync to finish
     session_idle: float = IDLE_SECONDS
     session_lifetime: float = LIFETIME_SECONDS
+    #: the audit entries and the decided plans kept (the oldest go first; None: every one)
+    keep_audit: int | None = DEFAULT_KEEP_AUDIT
+    keep_approvals: int | None = DEFAULT_KEEP_APPROVALS
     users: UserStore = field(init=False)
     sessions: SessionStore = field(init=False)
     audit: AuditLog = field(init=False)
@@ -62,8 +65,8 @@ class ConsoleState:
     def __post_init__(self) -> None:
         self.users = UserStore(self.db)
         self.sessions = SessionStore(self.db, idle=self.session_idle, lifetime=self.session_lifetime)
-        self.audit = AuditLog(self.db)
-        self.approvals = ApprovalStore(self.db)
+        self.audit = AuditLog(self.db, keep=self.keep_audit)
+        self.approvals = ApprovalStore(self.db, keep=self.keep_approvals)
 
     def ledger(self, url: str, prefix: str = "gcx_") -> Ledger:
         """One open ledger per URL and prefix for the life of the app."""

@@ -201,9 +201,22 @@ def _unpack(packed: bytes, out: IO[bytes]) -> str:
     return sha.hexdigest()
 
 
+#: Plans decided for good (and their documents) a console keeps by default
+#: (``gcx console serve --keep-approvals``).
+DEFAULT_KEEP_APPROVALS = 1_000
+#: States an approval ends in: only these are ever dropped to keep the bound.
+FINISHED = ("applied", "rejected", "stale", "failed")
+
+
 class ApprovalStore:
-    def __init__(self, db: ConsoleDb) -> None:
+    """The approvals and their plan documents. With ``keep`` set, submitting a plan drops the
+    oldest approvals decided for good (:data:`FINISHED`) beyond the newest ``keep`` of them, with
+    their documents; a plan waiting, approved or being applied is never dropped (a job has at most
+    one waiting: a newer plan makes the older one stale)."""
+
+    def __init__(self, db: ConsoleDb, *, keep: int | None = None) -> None:
         self.db = db
+        self.keep = keep
 
     def submit(
         self,
@@ -257,9 +270,24 @@ class ApprovalStore:
             if superseded:  # never decided, never applicable again: a job planning every 15 minutes
                 # under approval would otherwise keep a copy of its source per run
                 conn.execute(delete(self.db.plans).where(self.db.plans.c.approval_id.in_(list(superseded))))
+            if self.keep is not None:
+                self._trim(conn, self.keep)
         found = self.get(new_id)
         assert found is not None
         return found
+
+    def _trim(self, conn: Any, keep: int) -> None:
+        """Drop the finished approvals older than the newest ``keep`` finished ones, with their
+        plan documents (in ``conn``'s transaction)."""
+        t, finished = self.db.approvals, self.db.approvals.c.state.in_(FINISHED)
+        edge = conn.execute(
+            select(t.c.id).where(finished).order_by(t.c.id.desc()).offset(keep).limit(1)
+        ).scalar()
+        if edge is None:
+            return
+        gone = select(t.c.id).where(and_(finished, t.c.id <= edge))
+        conn.execute(delete(self.db.plans).where(self.db.plans.c.approval_id.in_(gone)))
+        conn.execute(delete(t).where(and_(finished, t.c.id <= edge)))
 
     def stored_digest(self, approval_id: int) -> str | None:
         """The SHA-256 of the stored plan (None: not stored)."""

@@ -1,4 +1,8 @@
-"""The audit trail: every change made through the console, who made it, when, and how it went."""
+"""The audit trail: every change made through the console, who made it, when, and how it went.
+
+Bounded: with ``keep`` set, recording an entry drops the oldest ones beyond the newest ``keep``
+(the console keeps :data:`DEFAULT_KEEP_AUDIT` unless told otherwise; ``None`` keeps everything).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from gcx.console.db import ConsoleDb, now_iso
 
@@ -22,9 +26,14 @@ class AuditEntry:
     outcome: str
 
 
+#: Entries a console keeps by default (``gcx console serve --keep-audit``).
+DEFAULT_KEEP_AUDIT = 10_000
+
+
 class AuditLog:
-    def __init__(self, db: ConsoleDb) -> None:
+    def __init__(self, db: ConsoleDb, *, keep: int | None = None) -> None:
         self.db = db
+        self.keep = keep
 
     def record(
         self, user: str, action: str, target: str, detail: dict[str, Any], outcome: str = "ok"
@@ -40,6 +49,15 @@ class AuditLog:
                     outcome=outcome,
                 )
             )
+            if self.keep is not None:
+                t = self.db.audit
+                # the newest entry beyond the bound (the primary key's order is the entries'),
+                # and every older one with it
+                edge = conn.execute(
+                    select(t.c.id).order_by(t.c.id.desc()).offset(self.keep).limit(1)
+                ).scalar()
+                if edge is not None:
+                    conn.execute(delete(t).where(t.c.id <= edge))
 
     def latest(self, limit: int = 100, *, target: str | None = None) -> list[AuditEntry]:
         t = self.db.audit

@@ -187,5 +187,9 @@ def console_routes(service: Service, env: Mapping[str, str] | None = None) -> li
         executor=WorkerExecutor(service),
         secret_key=session_secret(cfg.service.data_dir, env),
         https=env.get(ENV_HTTPS, "").strip().lower() in ("1", "true", "yes"),
+        # decided plans go by age, with the runs ([service] keep_runs_days, gcx.service.retention);
+        # the audit trail is kept whole
+        keep_approvals=None,
+        keep_audit=None,
     )
     return [Mount(MOUNT, app=create_console_app(state), name="console")]
