@@ -247,3 +247,17 @@ def test_sqlite_ledger_connections_get_the_large_page_cache(tmp_path: Path) -> N
     with Ledger(f"sqlite:///{tmp_path / 'l.sqlite'}", create=True) as ledger, ledger.engine.connect() as conn:
         assert conn.execute(text("PRAGMA cache_size")).scalar() == -SQLITE_CACHE_KIB
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_a_postgresql_ledger_of_a_newer_schema_is_refused(pg_ledger: Ledger) -> None:
+    import sqlalchemy as sa
+
+    from gcx.sync.errors import LedgerVersionError
+    from gcx.sync.ledger import SCHEMA_VERSION
+
+    pg_ledger.bind(Binding("org-1", "Acme", "us-east-1", "src-1", "gcx"))
+    with pg_ledger.engine.begin() as conn:
+        conn.execute(sa.update(pg_ledger.t_binding).values(schema_version=SCHEMA_VERSION + 1))
+    for create in (True, False):
+        with pytest.raises(LedgerVersionError, match=f"has schema {SCHEMA_VERSION + 1}.*upgrade gcx"):
+            Ledger(pg_ledger.url, prefix=pg_ledger.prefix, create=create)
