@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
+
 import httpx
 import pytest
+from starlette.responses import Response
 
 from gcx.emulator import Emulator, EmulatorSettings
+from gcx.emulator.routes.records import gc_paused
 from gcx.emulator.settings import KIND_IDENTITY
 from tests.emulator.conftest import API, client_for
 from tests.emulator.openapi_check import error_body
@@ -146,3 +150,32 @@ async def test_bulk_item_not_an_object(api: httpx.AsyncClient) -> None:
     assert body["errorCount"] == 1
     bad = body["results"][body["errorIndexes"][0]]
     assert bad["status"] == 400 and "entity" not in bad["error"]
+
+
+async def test_bulk_routes_pause_the_cyclic_collector_only_while_they_run(api: httpx.AsyncClient) -> None:
+    """The collector is off while a bulk request is handled (its few thousand short-lived
+    containers trigger no collections), back on afterwards, also after an error, and a caller's
+    own ``gc.disable()`` stays in force."""
+    seen: list[bool] = []
+
+    async def probe(request: object) -> Response:
+        seen.append(gc.isenabled())
+        if request == "fail":
+            raise ValueError("boom")
+        return Response(b"")
+
+    paused = gc_paused(probe)
+    assert paused.__name__ == "probe"
+    assert gc.isenabled()
+    await paused("ok")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        await paused("fail")  # type: ignore[arg-type]
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        await paused("ok")  # type: ignore[arg-type]
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    r = await api.post(f"{API}/bulk/contacts/add", json={"entities": [{"firstName": "G"}]})
+    assert r.status_code == 200 and r.json()["errorCount"] == 0 and gc.isenabled()

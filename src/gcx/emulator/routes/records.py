@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import gc
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gcx.emulator.backend import Backend
 from gcx.emulator.http import (
+    Handler,
     RouteTable,
     empty_response,
     json_response,
@@ -16,6 +20,31 @@ from gcx.emulator.http import (
     read_json,
 )
 from gcx.emulator.kinds import API
+
+
+def gc_paused(handler: Handler) -> Handler:
+    """``handler`` with the cyclic collector paused while it runs.
+
+    A bulk request holds a few thousand young containers until its answer is written (the
+    body's 200 entities, the 200 answers), and those containers are garbage once it returns,
+    most freed by reference counting. With the collector on, they trigger about seven young
+    collections per request that scan them, promote them and scan them again in the older
+    generations (~3% of a bulk add); paused, they are gone before it runs again (the young
+    count goes down as they are freed). Cycles made meanwhile are collected later as usual.
+    Pausing only where it was running keeps a caller's own ``gc.disable()`` in force.
+    """
+
+    @functools.wraps(handler)
+    async def paused(request: Request) -> Response:
+        if not gc.isenabled():
+            return await handler(request)
+        gc.disable()
+        try:
+            return await handler(request)
+        finally:
+            gc.enable()
+
+    return paused
 
 
 def record_routes(table: RouteTable, backend: Backend, kind: str, param: str) -> None:
@@ -105,8 +134,8 @@ def record_routes(table: RouteTable, backend: Backend, kind: str, param: str) ->
     add(f"{one}/identifiers", ["GET"], identifiers)
     add(f"{one}/identifiers", ["PATCH"], identifiers_patch)
     add(f"{API}/scan/{kind}", ["GET"], scan)
-    add(f"{API}/bulk/{kind}", ["POST"], bulk_fetch)
-    add(f"{API}/bulk/{kind}/add", ["POST"], bulk_add)
-    add(f"{API}/bulk/{kind}/update", ["POST"], bulk_update)
-    add(f"{API}/bulk/{kind}/remove", ["POST"], bulk_remove)
-    add(f"{API}/bulk/{kind}/enrich", ["POST"], bulk_enrich)
+    add(f"{API}/bulk/{kind}", ["POST"], gc_paused(bulk_fetch))
+    add(f"{API}/bulk/{kind}/add", ["POST"], gc_paused(bulk_add))
+    add(f"{API}/bulk/{kind}/update", ["POST"], gc_paused(bulk_update))
+    add(f"{API}/bulk/{kind}/remove", ["POST"], gc_paused(bulk_remove))
+    add(f"{API}/bulk/{kind}/enrich", ["POST"], gc_paused(bulk_enrich))
