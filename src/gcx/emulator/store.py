@@ -276,7 +276,8 @@ class MemoryStore:
 
     def version(self, kind: str, record_id: str) -> object | None:
         """An object that is the same until the record is written again (caches key on it)."""
-        return self._col(kind).rows.get(record_id)
+        cols = self._cols
+        return (cols[kind] if kind in cols else self._col(kind)).rows.get(record_id)
 
     def put(self, kind: str, record: Record) -> int:
         return self._col(kind).put(record)
@@ -296,14 +297,12 @@ class MemoryStore:
     def all(self, kind: str) -> Iterator[Record]:
         return (record for _, record in self.scan_after(kind, 0))
 
-    def _name(self, text: str | None) -> str | None:
-        """One string object per distinct source id (thousands of entries name the same one)."""
-        return None if text is None else self._names.setdefault(text, text)
-
     def add_identifier(self, kind: str, key: IdentifierKey, record_id: str) -> None:
         index = self._ident[kind]
         name = f"{key.type}\0{key.value}"
-        source = self._name(key.source)
+        source = key.source
+        if source is not None:  # one string object per distinct source id (thousands name one)
+            source = self._names.setdefault(source, source)
         entry = index.get(name)
         if entry is None:
             index[name] = record_id if source is None else (source, record_id)
