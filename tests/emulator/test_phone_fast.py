@@ -5,6 +5,7 @@ every region, and the one-match type test the region lookup uses as phonenumbers
 from __future__ import annotations
 
 import random
+import re
 
 import phonenumbers
 from hypothesis import given, settings
@@ -148,3 +149,53 @@ def test_region_pattern_answers_as_the_steps(code: int, national: str) -> None:
     from gcx.emulator.schema import _region_for, _region_stepwise
 
     assert _region_for(code, national) == _region_stepwise(code, national)
+
+
+#: Patterns of the constructs :func:`no_match_heads` reads (and of some it does not), each checked
+#: against every digit string of up to five digits.
+HEAD_PATTERNS = [
+    r"(?P<_A>20[1-9])|3\d|(?=9)\d{2}5",
+    r"8(?:00|33|44)[2-9]\d{6}",
+    r"(?=(?:[2-9]\d{9}|3\d{6})\Z)(?:900[2-9]\d{6}|(?:2(?:0[1-35-9]|1[02-9]))\d{7})\Z",
+    r"[^3-8]7?|4{2,}1",
+    r"1\d*?9|2(?:1|3){0,2}4",
+    r"(?:5|)6",
+    r"(a)?7|(?P<x>\d)(?P=x)",  # a back-reference: read as anything
+    r"\D?8|x|[a-c]9",
+    r"(?>12)3|9[^1]",  # an atomic group: read as anything
+    r"",
+]
+
+
+def test_no_match_heads_never_leave_out_a_match() -> None:
+    from itertools import product
+
+    from gcx.emulator.schema import no_match_heads
+
+    texts = ["".join(t) for n in range(6) for t in product("0123456789", repeat=n)]
+    for source in HEAD_PATTERNS:
+        pattern = re.compile(source)
+        heads = no_match_heads(pattern)
+        starts = {text[:3] for text in texts if len(text) >= 3 and pattern.match(text)}
+        assert not heads & starts, source
+    assert len(no_match_heads(re.compile(HEAD_PATTERNS[1]))) == 997  # 800, 833, 844
+    assert no_match_heads(re.compile(HEAD_PATTERNS[6])) == frozenset()  # read as anything
+
+
+def test_region_heads_of_no_match_match_nothing() -> None:
+    """Every shared calling code's one pattern per length: numbers of a left-out head (random
+    completions) match no alternative, so answering None for them is the pattern's answer."""
+    from gcx.emulator.schema import _NO_MATCH, _REGION_ONE, _region_for
+
+    rng = random.Random(11)
+    for code in SHARED_CODES:
+        for length in range(3, 14):
+            _region_for(code, "0" * length)
+            one = _REGION_ONE[(code, length)]
+            if not isinstance(one, re.Pattern):
+                continue
+            for head in _NO_MATCH[(code, length)]:
+                for _ in range(3):
+                    national = head + "".join(rng.choice("0123456789") for _ in range(length - 3))
+                    assert one.match(national) is None, (code, national)
+    assert "200" in _NO_MATCH[(1, 10)]
