@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -157,3 +158,66 @@ def test_compiled_rules_on_a_full_contact_and_its_bad_twin() -> None:
     named = [p.field for p in problems]
     assert set(named) <= set(bad)
     assert {"firstName", "workEmail", "cellPhone", "surveyOptOut", "externalSystemUrl"} <= set(named)
+
+
+def _repeated(schema: str, body: Any, path: str, nested: bool) -> None:
+    """A body's shape cleaned often enough to get its own function (``_shape_rule``): every
+    round, before and after, answers as the written rules."""
+    from gcx.emulator import schema as module
+
+    slow: list[FieldProblem] = []
+    want = clean_reference(CLEANER, schema, body, path, slow, nested=nested)
+    for _ in range(module._HOT + 2):
+        fast: list[FieldProblem] = []
+        assert CLEANER.clean(schema, body, path, fast, nested=nested) == want
+        assert fast == slow
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(SCHEMAS), BODIES, st.sampled_from(["", "entities[3]"]), st.booleans())
+def test_shape_functions_answer_as_the_written_rules(
+    schema: str, body: dict[str, Any], path: str, nested: bool
+) -> None:
+    _repeated(schema, body, path, nested)
+
+
+def test_shape_functions_of_sync_bodies_and_their_bad_twins(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shapes a sync sends (every field a plain string, a phone, an address, external ids),
+    once they have their own functions, with good values and then bad ones in the same shape."""
+    from gcx.emulator import schema as module
+
+    written: list[tuple[str, ...]] = []
+    shape_rule = module._shape_rule
+
+    def counted(fields: Any, *args: Any) -> Any:
+        written.append(tuple(name for name, _ in fields))
+        return shape_rule(fields, *args)
+
+    monkeypatch.setattr(module, "_shape_rule", counted)
+    monkeypatch.setitem(globals(), "CLEANER", Cleaner())  # no shape seen before
+    good = {
+        "firstName": " Ada ",
+        "lastName": "Lovelace",
+        "workEmail": "ada@example.com",
+        "cellPhone": {"display": "+12000001199"},
+        "address": {"city": "Paris"},
+        "title": "Analyst",
+        "externalIds": [{"externalSource": {"id": "s1"}, "value": "c-1"}],
+    }
+    bad_values: list[Any] = [None, "", "   ", 7, True, [], {}, "x" * 300, "y" * 5000, " z "]
+    for nested in (False, True):
+        _repeated("ExternalContact", good, "", nested)
+        _repeated("ExternalContact", good, "entities[0]", nested)
+        for field in ("firstName", "lastName", "title", "workEmail"):
+            for bad in bad_values:
+                _both("ExternalContact", {**good, field: bad}, "", nested)
+                _both("ExternalContact", {**good, field: bad}, "entities[2]", nested)
+        for bad in bad_values:
+            _both("ExternalContact", {**good, "cellPhone": {"display": bad}}, "", nested)
+            _both("ExternalContact", {**good, "address": {"city": bad}}, "entities[1]", nested)
+            ext = [{"externalSource": {"id": bad}, "value": bad}]
+            _both("ExternalContact", {**good, "externalIds": ext}, "", nested)
+    for ident in ({"type": "Email", "value": " a@b.c "}, {"type": "Phone", "value": 7}, {"type": "X", "value": ""}):
+        for source in ({"id": "s1"}, {"id": 5}, None):
+            _repeated("ContactIdentifier", {**ident, "externalSource": source}, "identifiers[0]", False)
+    assert ("display",) in written and ("externalSource", "value") in written  # the fast paths ran

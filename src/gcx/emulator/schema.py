@@ -500,6 +500,9 @@ class Cleaner:
         self.schemas: dict[str, Any] = self.spec["components"]["schemas"]
         self._rules: dict[tuple[str, bool, frozenset[str]], Rule] = {}
         self._compiling: set[tuple[str, bool, frozenset[str]]] = set()
+        #: The rules of strings with a length limit only, and that limit (written inline by
+        #: :func:`_shape_rule`).
+        self._text_limits: dict[Rule, int] = {}
 
     def properties(self, schema_name: str) -> dict[str, Any]:
         props: dict[str, Any] = self.schemas[schema_name].get("properties", {})
@@ -592,7 +595,11 @@ class Cleaner:
         }
         rank = {name: i for i, name in enumerate(rules)}
         shapes: dict[tuple[Any, ...], tuple[tuple[str, Rule], ...]] = {}
+        #: Shapes seen often enough to be worth their own function (see _shape_rule).
+        fast: dict[tuple[Any, ...], Rule] = {}
+        seen: dict[tuple[Any, ...], int] = {}
         phone = schema_name == "PhoneNumber"
+        text_limits = self._text_limits
 
         def fields_of(keys: tuple[Any, ...]) -> tuple[tuple[str, Rule], ...]:
             names = sorted((key for key in keys if key in rules), key=rank.__getitem__)
@@ -603,7 +610,24 @@ class Cleaner:
                 shapes[keys] = fields
             return fields
 
+        def promote(keys: tuple[Any, ...], fields: tuple[tuple[str, Rule], ...]) -> None:
+            """Count a remembered shape's use; at the :data:`_HOT`-th, give it its own function."""
+            count = seen.get(keys, 0) + 1
+            if count < _HOT:
+                if len(seen) >= _SHAPES:
+                    seen.clear()
+                seen[keys] = count
+                return
+            seen.pop(keys, None)
+            if len(fast) >= _FAST_SHAPES:
+                fast.clear()
+            fast[keys] = _shape_rule(fields, text_limits, _fill_phone if phone else None)
+
         def clean_object(value: Any, path: str, problems: list[FieldProblem]) -> Any:
+            if value.__class__ is dict:
+                shape = fast.get(tuple(value))
+                if shape is not None:
+                    return shape(value, path, problems)
             if value is None:
                 return None
             if not isinstance(value, dict):
@@ -613,6 +637,8 @@ class Cleaner:
             fields = shapes.get(keys)
             if fields is None:
                 fields = fields_of(keys)
+            elif len(keys) <= _SHAPE_KEYS:
+                promote(keys, fields)
             out: dict[str, Any] = {}
             prefix = f"{path}." if path else ""  # a body: each field's path is its name
             for name, rule in fields:
@@ -661,8 +687,7 @@ class Cleaner:
             return _clean_free_object
         return _as_is
 
-    @staticmethod
-    def _compile_string(name: str, prop: dict[str, Any], description: str) -> Rule:
+    def _compile_string(self, name: str, prop: dict[str, Any], description: str) -> Rule:
         enum = prop.get("enum")
         limit = max_chars(description)
         between = between_chars(description)
@@ -722,6 +747,7 @@ class Cleaner:
                     return text or None
             return clean_string(value, path, problems)
 
+        self._text_limits[clean_text] = most
         return clean_text
 
     def _compile_array(self, name: str, prop: dict[str, Any], description: str) -> Rule:
@@ -755,6 +781,56 @@ _SHAPE_KEYS = 64
 
 #: A compiled rule: (value, path, problems) -> the cleaned value, or None (problems appended).
 Rule = Callable[[Any, str, list[FieldProblem]], Any]
+
+#: The uses of a remembered shape after which it gets its own function, and how many such
+#: functions an object rule keeps (each costs a compilation: only a shape that repeats earns one).
+_HOT = 8
+_FAST_SHAPES = 64
+
+
+def _shape_rule(
+    fields: tuple[tuple[str, Rule], ...],
+    text_limits: dict[Rule, int],
+    fill: Callable[[dict[str, Any]], None] | None,
+) -> Rule:
+    """An object rule's loop over one shape's fields, written out as one function.
+
+    The same steps as the loop of ``clean_object`` (each field read, a None skipped, its rule
+    applied with the path ``path.name``, a None answer left out; the phone filled last), with a
+    string of a length limit only checked inline (its rule's fast path: a str within the limit
+    is the answer, trimmed, an empty one absent) and its rule called for anything else. Names are
+    written as literals (``repr``); they are the schema's own property names.
+    """
+    lines = ["def clean_shape(value, path, problems):", "    out = {}"]
+    scope: dict[str, Any] = {"fill": fill}
+    for i, (name, rule) in enumerate(fields):
+        scope[f"r{i}"] = rule
+        key = repr(name)
+        where = f"(path + {'.' + name!r} if path else {key})"
+        lines += [f"    v = value[{key}]", "    if v is not None:"]
+        limit = text_limits.get(rule)
+        if limit is not None:
+            lines += [
+                f"        if v.__class__ is str and len(t := v.strip()) <= {limit}:",
+                "            if t:",
+                f"                out[{key}] = t",
+                "        else:",
+                f"            c = r{i}(v, {where}, problems)",
+                "            if c is not None:",
+                f"                out[{key}] = c",
+            ]
+        else:
+            lines += [
+                f"        c = r{i}(v, {where}, problems)",
+                "        if c is not None:",
+                f"            out[{key}] = c",
+            ]
+    if fill is not None:
+        lines.append("    fill(out)")
+    lines.append("    return out")
+    exec(compile("\n".join(lines) + "\n", "<gcx.emulator.schema shape>", "exec"), scope)  # noqa: S102
+    rule: Rule = scope["clean_shape"]
+    return rule
 
 
 def _as_is(value: Any, path: str, problems: list[FieldProblem]) -> Any:
