@@ -63,6 +63,14 @@ SCALARS = st.one_of(
             "y" * 5000,
             "US",
             "FR",
+            "Email",
+            " Phone ",
+            "ExternalId",
+            "email",
+            " ada@example.com ",
+            "ADA@Example.COM",
+            "a..b@example.com",
+            "ada@-example.com",
         ]
     ),
 )
@@ -217,7 +225,11 @@ def test_shape_functions_of_sync_bodies_and_their_bad_twins(monkeypatch: pytest.
             _both("ExternalContact", {**good, "address": {"city": bad}}, "entities[1]", nested)
             ext = [{"externalSource": {"id": bad}, "value": bad}]
             _both("ExternalContact", {**good, "externalIds": ext}, "", nested)
-    for ident in ({"type": "Email", "value": " a@b.c "}, {"type": "Phone", "value": 7}, {"type": "X", "value": ""}):
+    for ident in (
+        {"type": "Email", "value": " a@b.c "},
+        {"type": "Phone", "value": 7},
+        {"type": "X", "value": ""},
+    ):
         for source in ({"id": "s1"}, {"id": 5}, None):
             _repeated("ContactIdentifier", {**ident, "externalSource": source}, "identifiers[0]", False)
     assert ("display",) in written and ("externalSource", "value") in written  # the fast paths ran

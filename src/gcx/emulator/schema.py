@@ -469,14 +469,24 @@ def email_problem(text: str) -> str | None:
     addresses.
     """
     plain = _PLAIN_EMAIL.fullmatch(text)
-    if (
-        plain is not None
-        and len(plain.group(1)) <= 64
-        and len(text) <= 254
-        and _full_email_problem(f"a@{plain.group(2)}") is None
-    ):
-        return None
+    if plain is not None and len(text) <= 254:
+        local, domain = plain.groups()
+        if len(local) <= 64 and (domain in _GOOD_DOMAINS or _good_domain(domain)):
+            return None
     return _full_email_problem(text)
+
+
+#: Domains email-validator accepts (``a@domain`` is valid), remembered; bounded.
+_GOOD_DOMAINS: set[str] = set()
+
+
+def _good_domain(domain: str) -> bool:
+    if _full_email_problem(f"a@{domain}") is not None:
+        return False
+    if len(_GOOD_DOMAINS) >= 4096:
+        _GOOD_DOMAINS.clear()
+    _GOOD_DOMAINS.add(domain)
+    return True
 
 
 @lru_cache(maxsize=4096)
@@ -734,6 +744,37 @@ class Cleaner:
                 return None
             return text
 
+        if email and not (enum or between is not None or url or date_time):
+            # An email field (a length limit at most besides): a str within it that trims to a
+            # valid address is the answer; anything else takes the full rule for its problem.
+            longest = limit if limit is not None else sys.maxsize
+
+            def clean_email(value: Any, path: str, problems: list[FieldProblem]) -> Any:
+                if value.__class__ is str:
+                    text = value.strip()
+                    if text and len(text) <= longest and email_problem(text) is None:
+                        return text
+                return clean_string(value, path, problems)
+
+            return clean_email
+        if (
+            enum
+            and all(isinstance(item, str) for item in enum)
+            and not (between or email or url or date_time)
+        ):
+            # An enum (a length limit at most besides): a str that trims to one of its values,
+            # within the limit, is the answer; anything else takes the full rule.
+            values = frozenset(enum) - {""}
+            top = limit if limit is not None else sys.maxsize
+
+            def clean_enum(value: Any, path: str, problems: list[FieldProblem]) -> Any:
+                if value.__class__ is str:
+                    text = value.strip()
+                    if text in values and len(text) <= top:
+                        return text
+                return clean_string(value, path, problems)
+
+            return clean_enum
         if enum or between is not None or email or url or date_time:
             return clean_string
         # Most strings have a length limit only: a str within it is the answer, trimmed (an

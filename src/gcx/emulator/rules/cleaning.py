@@ -32,7 +32,16 @@ def _join(path: str, name: str) -> str:
 
 
 def source_ref(source_id: str) -> dict[str, Any]:
-    return {"id": source_id, "selfUri": f"{API}/externalsources/{source_id}"}
+    uri = _SOURCE_URIS.get(source_id)
+    if uri is None:
+        if len(_SOURCE_URIS) >= 1024:
+            _SOURCE_URIS.clear()
+        uri = _SOURCE_URIS[source_id] = f"{API}/externalsources/{source_id}"
+    return {"id": source_id, "selfUri": uri}
+
+
+#: The selfUri of each external source id met (a sync names one source in every record); bounded.
+_SOURCE_URIS: dict[str, str] = {}
 
 
 class Cleaning:
@@ -86,7 +95,9 @@ class Cleaning:
         if ext_ids:
             fixed = []
             for i, item in enumerate(ext_ids):
-                source_id = self.source_id(item.get("externalSource"), f"externalIds[{i}]", problems)
+                source_id = self.known_source(item.get("externalSource"))
+                if source_id is None:  # the problem it has
+                    source_id = self.source_id(item.get("externalSource"), f"externalIds[{i}]", problems)
                 if not item.get("value"):
                     problems.append(FieldProblem(f"externalIds[{i}].value", "is required"))
                     continue
@@ -94,6 +105,18 @@ class Cleaning:
                     fixed.append({"externalSource": source_ref(source_id), "value": item["value"]})
             cleaned["externalIds"] = fixed
         return cleaned
+
+    def known_source(self, source: Any) -> str | None:
+        """:meth:`source_id` of a reference that has no problem; None for any other (whose problem
+        :meth:`source_id` tells)."""
+        source_id = source.get("id") if source.__class__ is dict else None
+        if (
+            source_id.__class__ is str
+            and source_id
+            and self.state.store.version(SOURCES, source_id) is not None
+        ):
+            return source_id
+        return None
 
     def source_id(self, source: Any, path: str, problems: list[FieldProblem]) -> str | None:
         """The id of an existing external source named by ``{id}``, or a problem at ``path``."""
@@ -147,9 +170,12 @@ class Cleaning:
             return {}
         value = normalize_value(cleaned["type"], cleaned["value"])
         out: dict[str, Any] = {"type": cleaned["type"], "value": value}
-        if cleaned.get("externalSource") is not None:
-            source_id = self.source_id(cleaned["externalSource"], path, problems)
+        source = cleaned.get("externalSource")
+        if source is not None:
+            source_id = self.known_source(source)
             if source_id is None:
-                return {}
+                source_id = self.source_id(source, path, problems)
+                if source_id is None:
+                    return {}
             out["externalSource"] = source_ref(source_id)
         return out
