@@ -199,3 +199,41 @@ def test_region_heads_of_no_match_match_nothing() -> None:
                     national = head + "".join(rng.choice("0123456789") for _ in range(length - 3))
                     assert one.match(national) is None, (code, national)
     assert "200" in _NO_MATCH[(1, 10)]
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.sampled_from(["+1", "+", "1", "+11", "+1 ", ""]) | st.text(alphabet="+1 -", max_size=3),
+    st.text(alphabet="0123456789", min_size=8, max_size=12)
+    | st.text(alphabet="0123456789\u0660\u0661\u0662\u00b3 x", min_size=8, max_size=12),
+    REGION,
+)
+def test_plain_nanp_reads_as_nanp_national(prefix: str, digits: str, region: str) -> None:
+    """The E.164 shortcut of the emulator's phone fill: when it reads a number, nanp_national
+    reads the same ten digits in every region (and parse_phone answers as for them)."""
+    from gcx.emulator.schema import _nanp_parsed, _plain_nanp
+    from gcx.phones import nanp_national
+
+    text = prefix + digits
+    national = _plain_nanp(text)
+    if national is not None:
+        assert nanp_national(text, region) == national, (text, region)
+        assert fast_parse(text, region) == _nanp_parsed(national) == parse_phone_slow(text, region)
+    elif len(text) == 12 and text.startswith("+1") and text[2:].isascii() and text[2:].isdigit():
+        assert text[2] in "01" and nanp_national(text, region) is None
+
+
+def test_plain_nanp_on_usual_and_unusual_spellings() -> None:
+    from gcx.emulator.schema import _plain_nanp
+
+    assert _plain_nanp("+12000001199") == "2000001199"
+    assert _plain_nanp("+16175550100") == "6175550100"
+    for text in (
+        "+1 617 555 0100",
+        "+11175550100",
+        "+1617555010",
+        "+161755501000",
+        "+1617555010\u0660",
+        "16175550100",
+    ):
+        assert _plain_nanp(text) is None, text

@@ -113,8 +113,12 @@ def _fill_phone(out: dict[str, Any]) -> None:
     if not isinstance(display, str) or not display:
         return
     out["userInput"] = display
-    region = str(out.get("normalizationCountryCode") or "US").upper()
-    parsed = parse_phone(display, region if len(region) == 2 else "US")
+    national = _plain_nanp(display)
+    if national is not None:  # +1 and ten digits: read so in any region, nothing to remember
+        parsed: tuple[str, str, str] | None = _nanp_parsed(national)
+    else:
+        region = str(out.get("normalizationCountryCode") or "US").upper()
+        parsed = parse_phone(display, region if len(region) == 2 else "US")
     if parsed is not None:
         out["display"], out["e164"], out["countryCode"] = parsed
 
@@ -130,12 +134,32 @@ def parse_phone(display: str, region: str) -> tuple[str, str, str] | None:
     national = nanp_national(display, region)
     if national is None:
         return parse_phone_slow(display, region)
+    return _nanp_parsed(national)
+
+
+def _nanp_parsed(national: str) -> tuple[str, str, str]:
+    """:func:`parse_phone`'s answer for the North American number of these ten digits."""
     region_code = _region_for(1, national)
     return (
         f"+1 {national[:3]}-{national[3:6]}-{national[6:]}",
         f"+1{national}",
         region_code if region_code and region_code != "ZZ" else "1",
     )
+
+
+_NANP_AREA_START = frozenset("23456789")
+
+
+def _plain_nanp(text: str) -> str | None:
+    """The ten digits of a number written ``+1`` and ten ASCII digits, the first 2-9 (E.164, as
+    gcx sends them), else None: one of the spellings :func:`gcx.phones.nanp_national` reads (its
+    answer for those in every region), told without a regular expression.
+    ``tests/emulator/test_phone_fast.py`` compares both."""
+    if len(text) == 12 and text.startswith("+1"):
+        digits = text[2:]
+        if digits.isdigit() and digits.isascii() and digits[0] in _NANP_AREA_START:
+            return digits
+    return None
 
 
 def phone_e164(text: str, region: str) -> str | None:
