@@ -366,13 +366,13 @@ def _item_starts(name: str, arg: Any, width: int) -> set[str] | None:
     if name == "IN":
         return _class_digits(arg)
     if name == "BRANCH":
-        out: set[str] = set()
+        union: set[str] = set()
         for alternative in arg[1]:
             starts = _starts(list(alternative), width)
             if starts is None:
                 return None
-            out |= starts
-        return out
+            union |= starts
+        return union
     if name == "SUBPATTERN":
         return _starts(list(arg[-1]), width)
     if name in {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}:
@@ -868,12 +868,12 @@ def _shape_rule(
     """
     lines = ["def clean_shape(value, path, problems):", "    out = {}"]
     scope: dict[str, Any] = {"fill": fill}
-    for i, (name, rule) in enumerate(fields):
-        scope[f"r{i}"] = rule
+    for i, (name, field_rule) in enumerate(fields):
+        scope[f"r{i}"] = field_rule
         key = repr(name)
         where = f"(path + {'.' + name!r} if path else {key})"
         lines += [f"    v = value[{key}]", "    if v is not None:"]
-        limit = text_limits.get(rule)
+        limit = text_limits.get(field_rule)
         if limit is not None:
             lines += [
                 f"        if v.__class__ is str and len(t := v.strip()) <= {limit}:",
