@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gcx.emulator.backend import Backend
+from gcx.emulator.rules import state as state_module
 from gcx.emulator.rules.cleaning import identifier_key
 from gcx.emulator.store import IdentifierKey, MemoryStore
 
@@ -135,3 +136,32 @@ def test_checking_identifiers_only_finds_the_same_problems(items: Any, kind: str
     assert cleaning.clean_identifiers(kind, items, "identifiers", checked, keep=False) == []
     assert checked == kept
     assert all(out)
+
+
+def test_organization_texts_stay_cached_when_contacts_name_more_than_the_floor(monkeypatch: Any) -> None:
+    """Contacts naming their organizations in turn, more organizations than the cache's floor:
+    once each organization was shown, an answer reads none again; a rewritten organization is
+    shown as rewritten."""
+    monkeypatch.setattr(state_module, "_ORG_TEXTS", 2)
+    backend = Backend()
+    orgs = [backend.create("organizations", {"name": f"Org {i}"})["id"] for i in range(5)]
+    for i in range(5):  # each organization shown once
+        backend.create("contacts", {"firstName": f"C{i}", "externalOrganization": {"id": orgs[i]}})
+    reads: list[str] = []
+    store_get = backend.state.store.get
+
+    def counted(kind: str, record_id: str) -> Any:
+        if kind == "organizations":
+            reads.append(record_id)
+        return store_get(kind, record_id)
+
+    monkeypatch.setattr(backend.state.store, "get", counted)
+    for i in range(15):
+        shown = backend.create(
+            "contacts", {"firstName": f"D{i}", "externalOrganization": {"id": orgs[i % 5]}}
+        )
+        assert shown["externalOrganization"]["name"] == f"Org {i % 5}"
+    assert reads == []
+    backend.replace("organizations", orgs[1], {"name": "Renamed"})
+    shown = backend.create("contacts", {"firstName": "E", "externalOrganization": {"id": orgs[1]}})
+    assert shown["externalOrganization"]["name"] == "Renamed"
