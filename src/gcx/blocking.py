@@ -256,8 +256,11 @@ class _SyncRecords(Generic[M, R]):
         *,
         batch_size: int | None = None,
         checked: bool = False,
+        entities: bool = True,
     ) -> BulkResult[M]:
-        return self._b.call(self._a.bulk_add, records, batch_size=batch_size, checked=checked)
+        return self._b.call(
+            self._a.bulk_add, records, batch_size=batch_size, checked=checked, entities=entities
+        )
 
     def bulk_get(self, ids: Sequence[str], *, batch_size: int | None = None) -> BulkResult[M]:
         return self._b.call(self._a.bulk_get, ids, batch_size=batch_size)

@@ -21,7 +21,15 @@ from gcx.resources.bulk_mapping import result_id
 T = TypeVar("T")
 
 
-SendChunk = Callable[[list[Any]], Awaitable[dict[str, Any]]]
+@dataclass(slots=True)
+class Mapped:
+    """A chunk's answer already matched to its items by the sender (one that read only what
+    matching needs): each item's result, in the chunk's order; nothing unmatched."""
+
+    assigned: list[dict[str, Any] | None]
+
+
+SendChunk = Callable[[list[Any]], Awaitable[dict[str, Any] | Mapped]]
 MapChunk = Callable[
     [list[int], list[dict[str, Any]]], tuple[list[dict[str, Any] | None], list[dict[str, Any]]]
 ]
@@ -105,10 +113,13 @@ async def run_bulk(
                     if retry_transient and err.transient and attempts[i] < max_attempts:
                         retry_next.append(i)
                 continue
-            raw = body.get("results")
-            answers = [r for r in raw if isinstance(r, dict)] if isinstance(raw, list) else []
-            assigned, extra = map_chunk(chunk, answers)
-            unmatched.extend(extra)
+            if type(body) is Mapped:
+                assigned = body.assigned
+            else:
+                raw = body.get("results")
+                answers = [r for r in raw if isinstance(r, dict)] if isinstance(raw, list) else []
+                assigned, extra = map_chunk(chunk, answers)
+                unmatched.extend(extra)
             for i, result in zip(chunk, assigned, strict=True):
                 results[i] = result
                 if result is None:

@@ -59,9 +59,21 @@ class Core:
         response = await self.requester.request(method, path, params=params, json=body, idempotent=idempotent)
         return Reply(
             status=response.status_code,
-            data=_decoded(response, method, path),
+            data=decoded(response, method, path),
             replayed=bool(response.extensions.get(REPLAYED)),
         )
+
+    async def answer(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        """Send one request and return its answer undecoded (:func:`decoded` reads it as
+        :meth:`call` does): for a caller that reads only part of a large answer."""
+        return await self.requester.request(method, path, json=body, idempotent=idempotent)
 
     async def send(
         self,
@@ -96,7 +108,7 @@ class Core:
 MAX_ANSWER_DEPTH = 100
 
 
-def _decoded(response: httpx.Response, method: str, path: str) -> Any:
+def decoded(response: httpx.Response, method: str, path: str) -> Any:
     """The answer's JSON (``None`` when empty), or an :class:`ApiError` saying it is not JSON or
     nests deeper than any record can."""
     content = response.content

@@ -11,9 +11,10 @@ from gcx.errors import ValidationError
 from gcx.models import ApiModel
 from gcx.resources.bodies import as_list, body_of
 from gcx.resources.bulk import INVALID, BulkError, BulkResult
+from gcx.resources.bulk_lean import read_add_answer
 from gcx.resources.bulk_mapping import map_by_content, map_by_id
-from gcx.resources.bulk_run import build_result, run_bulk
-from gcx.resources.core import Core
+from gcx.resources.bulk_run import Mapped, build_result, run_bulk
+from gcx.resources.core import MAX_ANSWER_DEPTH, Core, decoded
 from gcx.transport import QueryValue
 
 M = TypeVar("M", bound=ApiModel)
@@ -126,13 +127,26 @@ class RecordBulk(Generic[M]):
         *,
         batch_size: int | None = None,
         checked: bool = False,
+        entities: bool = True,
     ) -> BulkResult[M]:
-        """``/add``: not idempotent, never retried blindly; results mapped back by content."""
+        """``/add``: not idempotent, never retried blindly; results mapped back by content.
+
+        ``entities=False``: the items keep their ids and errors but not the created records
+        (``raw`` and ``entity`` are ``None``), so an answer is read only as far as matching it
+        needs (:mod:`gcx.resources.bulk_lean`) when it can be; the outcomes are the same."""
         records = as_list(records, "records")
         bodies, presets = self._bodies(records, need_id=False, checked=checked)
+        path = f"{self._path}/add"
 
-        async def send(chunk: list[Any]) -> dict[str, Any]:
-            return await self.send("/add", chunk, idempotent=False)
+        async def send(chunk: list[Any]) -> dict[str, Any] | Mapped:
+            if entities:
+                return await self.send("/add", chunk, idempotent=False)
+            response = await self._core.answer("POST", path, body={"entities": chunk}, idempotent=False)
+            assigned = read_add_answer(response.content, chunk, MAX_ANSWER_DEPTH)
+            if assigned is not None:
+                return Mapped(assigned)
+            data = decoded(response, "POST", path)
+            return data if isinstance(data, dict) else {}
 
         def map_chunk(chunk: list[int], results: list[dict[str, Any]]) -> Any:
             return map_by_content([bodies[i] or {} for i in chunk], results)
@@ -141,7 +155,11 @@ class RecordBulk(Generic[M]):
             bodies, send=send, map_chunk=map_chunk, batch_size=self._batch(batch_size, "/add"),
             retry_transient=False, presets=presets, sleep=self._core.sleep, on_too_large=self._learner("/add"),
         )  # fmt: skip
-        return build_result(records, states, unmatched, sent, self._model.from_api)
+        result = build_result(records, states, unmatched, sent, self._model.from_api)
+        if not entities:  # an answer read in full: its records are dropped all the same
+            for item in result.items:
+                item.raw = None
+        return result
 
     def _bodies(
         self, records: Sequence[M | Mapping[str, Any]], *, need_id: bool, checked: bool = False

@@ -42,7 +42,7 @@ class RecordsApi(Protocol[M]):
     async def lookup_external_id(self, value: str, external_source_id: str | None = None) -> M | None: ...
 
     async def bulk_add(
-        self, records: Sequence[Mapping[str, Any]], *, checked: bool = ...
+        self, records: Sequence[Mapping[str, Any]], *, checked: bool = ..., entities: bool = ...
     ) -> BulkResult[M]: ...
 
     async def bulk_update(
@@ -240,8 +240,11 @@ class Remote:
     async def bulk_add(self, kind: Kind, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
         if not bodies:
             return []
-        # the bodies are built from validated source values (gcx.sync.fields): no model round trip
-        return _items(await self._pooled(kind, lambda res: res.bulk_add(list(bodies), checked=True)))
+        # the bodies are built from validated source values (gcx.sync.fields): no model round trip;
+        # a create keeps the new record's id, not the record (the answers are read only that far)
+        return _items(
+            await self._pooled(kind, lambda res: res.bulk_add(list(bodies), checked=True, entities=False))
+        )
 
     async def bulk_update(self, kind: Kind, bodies: Sequence[dict[str, Any]]) -> list[ItemResult]:
         if not bodies:

@@ -1,0 +1,203 @@
+"""A bulk add's answer read only as far as matching it needs (pure): for callers that keep the
+items' ids and errors but not the created records (the sync).
+
+A bulk add answers each item with the whole created record (~1.3 KB of JSON a contact); matching
+it to its request (:func:`~gcx.resources.bulk_mapping.map_by_content`) needs only its id and its
+``externalIds``. :func:`read_add_answer` decodes the answer with msgspec into small structs (no
+dict built, no key hashed) and matches it, **or gives up** (``None``) whenever the answer is not
+the plain case in which the result is certainly the one the full path gives:
+
+* the body must be one the full path (:func:`gcx.resources.core.decoded`) reads, and reads alike:
+  ASCII or valid UTF-8; JSON as msgspec reads it (as strict as the standard library or stricter;
+  a repeated key: the last one, as there); no object or array deeper than ``depth`` levels: every
+  field of every object is one the structs below name (a record's usual fields, each of a type
+  that nests no further), so nothing is skipped unread and nothing lies deeper than ``_DEPTH``;
+* every result is a success without an error, whose record shows no ``identifiers`` (Genesys
+  never shows them in a bulk answer) and whose ``externalIds`` name exactly one request, each
+  request claimed by one result at most: then ``map_by_content`` assigns each result to that one
+  request (its keyed match, without comparing fields), as here;
+* every value read has the plain type (text ids and values, a boolean ``success``).
+
+Anything else (a failure, an answer matched by its fields, a duplicate, an odd type, a field not
+named here) is read again by the full path, which decides as it always has. An item's result is
+then reduced to what the caller keeps: ``{"success": True, "id": ...}``, with the id the full
+path would name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from gcx.resources.bulk_mapping import external_keys
+
+
+class _Lean(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A part of an answer: every field it may hold is named (no field is skipped unread, so
+    none can hide a deeper nesting), with a type that holds no deeper one."""
+
+
+class _Ref(_Lean):  # a division, an external source
+    id: str | None = None
+    name: str | None = None
+    active: bool | None = None
+    selfUri: str | None = None
+
+
+class _Phone(_Lean):
+    display: str | None = None
+    extension: int | None = None
+    acceptsSMS: bool | None = None
+    normalizationCountryCode: str | None = None
+    userInput: str | None = None
+    e164: str | None = None
+    countryCode: str | None = None
+
+
+class _Address(_Lean):
+    address1: str | None = None
+    address2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postalCode: str | None = None
+    countryCode: str | None = None
+
+
+class _ExternalId(_Lean):
+    externalSource: _Ref | None = None
+    value: str | None = None
+
+
+class _Organization(_Lean):
+    id: str | None = None
+    name: str | None = None
+    division: _Ref | None = None
+    companyType: str | None = None
+    industry: str | None = None
+    address: _Address | None = None
+    phoneNumber: _Phone | None = None
+    faxNumber: _Phone | None = None
+    employeeCount: int | None = None
+    revenue: int | None = None
+    tags: list[str] | None = None
+    websites: list[str] | None = None
+    externalSystemUrl: str | None = None
+    modifyDate: str | None = None
+    createDate: str | None = None
+    externalIds: list[_ExternalId] | None = None
+    identifiers: None = None  # shown (even empty): the full path decides how to compare
+    selfUri: str | None = None
+
+
+class _Record(_Lean):  # a contact's fields and an organization's
+    id: str | None = None
+    name: str | None = None
+    companyType: str | None = None
+    industry: str | None = None
+    phoneNumber: _Phone | None = None
+    faxNumber: _Phone | None = None
+    employeeCount: int | None = None
+    revenue: int | None = None
+    tags: list[str] | None = None
+    websites: list[str] | None = None
+    division: _Ref | None = None
+    firstName: str | None = None
+    middleName: str | None = None
+    lastName: str | None = None
+    salutation: str | None = None
+    title: str | None = None
+    workPhone: _Phone | None = None
+    cellPhone: _Phone | None = None
+    homePhone: _Phone | None = None
+    otherPhone: _Phone | None = None
+    workEmail: str | None = None
+    personalEmail: str | None = None
+    otherEmail: str | None = None
+    address: _Address | None = None
+    externalIds: list[_ExternalId] | None = None
+    identifiers: None = None  # shown (even empty): the full path decides how to compare
+    modifyDate: str | None = None
+    createDate: str | None = None
+    externalOrganization: _Organization | None = None
+    surveyOptOut: bool | None = None
+    externalSystemUrl: str | None = None
+    type: str | None = None
+    selfUri: str | None = None
+
+
+class _Result(_Lean):
+    entity: _Record  # a success without a record: the full path leaves it unmatched
+    success: bool = False
+    status: int | None = None
+    id: str | None = None
+    error: None = None  # any error (even ``{}``, falsy): the full path
+
+
+class _Body(_Lean):
+    results: list[_Result] = []
+    errorCount: int | None = None
+    errorIndexes: list[int] | None = None
+
+
+_BODY = msgspec.json.Decoder(_Body)
+#: The deepest level these types reach: body, results, result, record, its organization, its
+#: externalIds, one of them, its source.
+_DEPTH = 8
+
+#: What msgspec raises for a body it does not read as asked (the full path then says what it is).
+_FAILED = (msgspec.DecodeError, RecursionError)
+
+
+def read_add_answer(
+    content: bytes, requests: Sequence[dict[str, Any]], depth: int
+) -> list[dict[str, Any] | None] | None:
+    """Each request's result (``None``: no result named it), or ``None`` when the answer needs
+    the full path (see the module's docstring). ``depth``: the deepest level an answer may use."""
+    if depth < _DEPTH or not content or (not content.isascii() and not _utf8(content)):
+        return None
+    try:
+        body = _BODY.decode(content)
+    except _FAILED:
+        return None
+    n = len(requests)
+    keys = [external_keys(r, identifiers=False) for r in requests]  # what an answer can show of them
+    by_key: dict[tuple[str, str], list[int]] = {}
+    for i, request_keys in enumerate(keys):
+        for key in request_keys:
+            by_key.setdefault(key, []).append(i)
+    assigned: list[dict[str, Any] | None] = [None] * n
+    for result in body.results:
+        if not result.success:
+            return None
+        entity = result.entity
+        shown: set[tuple[str, str]] = set()
+        for ext in entity.externalIds or ():
+            if value := ext.value:
+                src = ext.externalSource
+                shown.add(((src.id or "") if src is not None else "", value.strip()))
+        if len(shown) == 1:
+            (key,) = shown
+            holders = by_key.get(key, ())
+        else:
+            found: set[int] = set()
+            for key in shown:
+                found.update(by_key.get(key, ()))
+            holders = sorted(found)
+        cands = [i for i in holders if keys[i] <= shown]
+        if len(cands) != 1:
+            return None
+        i = cands[0]
+        if assigned[i] is not None:
+            return None
+        assigned[i] = {"success": True, "id": result.id or entity.id or None}
+    return assigned
+
+
+def _utf8(content: bytes) -> bool:
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
