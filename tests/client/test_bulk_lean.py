@@ -152,6 +152,10 @@ def test_requests_sharing_a_key_are_told_apart_by_the_full_path() -> None:
     full = _add(requests, [orjson.dumps(answer)], entities=True)
     assert [i.id for i in full.items] == [None, "id-1", "id-2"]
     assert_same(requests, [orjson.dumps(answer)])
+    fewer = created(requests[2], 2)
+    fewer["entity"]["externalIds"] = fewer["entity"]["externalIds"][:1]  # c-2 only: not request 2's keys
+    assert read_add_answer(orjson.dumps({"results": [fewer]}), requests, MAX_ANSWER_DEPTH) is None
+    assert_same(requests, [orjson.dumps({"results": [fewer]})])
 
 
 def test_a_too_deep_answer_fails_the_chunk_as_before() -> None:
@@ -207,6 +211,8 @@ def exchanges(draw: st.DrawFn) -> tuple[list[dict[str, Any]], bytes]:
             del result["entity"]
         elif change == 9:
             entity["externalIds"] = ["c-1"]
+        elif change == 10:
+            entity["externalIds"] = entity["externalIds"][-1:]  # shows fewer keys than were sent
     body: Any = {"results": results}
     if draw(st.booleans()):
         body.update(errorCount=0, errorIndexes=[])

@@ -39,21 +39,25 @@ class _Lean(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     none can hide a deeper nesting), with a type that holds no deeper one."""
 
 
+# Fields in the order answers usually give them: msgspec looks for each key from where the last
+# one was found.
+
+
 class _Ref(_Lean):  # a division, an external source
     id: str | None = None
     name: str | None = None
-    active: bool | None = None
     selfUri: str | None = None
+    active: bool | None = None
 
 
 class _Phone(_Lean):
     display: str | None = None
-    extension: int | None = None
-    acceptsSMS: bool | None = None
-    normalizationCountryCode: str | None = None
     userInput: str | None = None
     e164: str | None = None
     countryCode: str | None = None
+    extension: int | None = None
+    acceptsSMS: bool | None = None
+    normalizationCountryCode: str | None = None
 
 
 class _Address(_Lean):
@@ -73,7 +77,6 @@ class _ExternalId(_Lean):
 class _Organization(_Lean):
     id: str | None = None
     name: str | None = None
-    division: _Ref | None = None
     companyType: str | None = None
     industry: str | None = None
     address: _Address | None = None
@@ -84,25 +87,16 @@ class _Organization(_Lean):
     tags: list[str] | None = None
     websites: list[str] | None = None
     externalSystemUrl: str | None = None
-    modifyDate: str | None = None
-    createDate: str | None = None
     externalIds: list[_ExternalId] | None = None
     identifiers: None = None  # shown (even empty): the full path decides how to compare
+    division: _Ref | None = None
+    createDate: str | None = None
+    modifyDate: str | None = None
     selfUri: str | None = None
 
 
-class _Record(_Lean):  # a contact's fields and an organization's
+class _Record(_Lean):  # a contact's fields, then an organization's
     id: str | None = None
-    name: str | None = None
-    companyType: str | None = None
-    industry: str | None = None
-    phoneNumber: _Phone | None = None
-    faxNumber: _Phone | None = None
-    employeeCount: int | None = None
-    revenue: int | None = None
-    tags: list[str] | None = None
-    websites: list[str] | None = None
-    division: _Ref | None = None
     firstName: str | None = None
     middleName: str | None = None
     lastName: str | None = None
@@ -116,22 +110,32 @@ class _Record(_Lean):  # a contact's fields and an organization's
     personalEmail: str | None = None
     otherEmail: str | None = None
     address: _Address | None = None
-    externalIds: list[_ExternalId] | None = None
-    identifiers: None = None  # shown (even empty): the full path decides how to compare
-    modifyDate: str | None = None
-    createDate: str | None = None
-    externalOrganization: _Organization | None = None
     surveyOptOut: bool | None = None
     externalSystemUrl: str | None = None
+    externalIds: list[_ExternalId] | None = None
+    identifiers: None = None  # shown (even empty): the full path decides how to compare
+    division: _Ref | None = None
+    createDate: str | None = None
+    modifyDate: str | None = None
     type: str | None = None
     selfUri: str | None = None
+    externalOrganization: _Organization | None = None
+    name: str | None = None
+    companyType: str | None = None
+    industry: str | None = None
+    phoneNumber: _Phone | None = None
+    faxNumber: _Phone | None = None
+    employeeCount: int | None = None
+    revenue: int | None = None
+    tags: list[str] | None = None
+    websites: list[str] | None = None
 
 
-class _Result(_Lean):
-    entity: _Record  # a success without a record: the full path leaves it unmatched
+class _Result(_Lean, kw_only=True):
     success: bool = False
     status: int | None = None
     id: str | None = None
+    entity: _Record  # a success without a record: the full path leaves it unmatched
     error: None = None  # any error (even ``{}``, falsy): the full path
 
 
@@ -172,6 +176,20 @@ def read_add_answer(
         if not result.success:
             return None
         entity = result.entity
+        shown_ids = entity.externalIds
+        if shown_ids is not None and len(shown_ids) == 1 and (value := shown_ids[0].value):
+            # the usual record: one key; the one request holding it, and no other key
+            src = shown_ids[0].externalSource
+            holders = by_key.get(((src.id or "") if src is not None else "", value.strip()))
+            if (
+                holders is None
+                or len(holders) != 1
+                or len(keys[i := holders[0]]) != 1
+                or assigned[i] is not None
+            ):
+                return None
+            assigned[i] = {"success": True, "id": result.id or entity.id or None}
+            continue
         shown: set[tuple[str, str]] = set()
         for ext in entity.externalIds or ():
             if value := ext.value:
