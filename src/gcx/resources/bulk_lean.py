@@ -195,15 +195,10 @@ def read_add_answer(
             if value := ext.value:
                 src = ext.externalSource
                 shown.add(((src.id or "") if src is not None else "", value.strip()))
-        if len(shown) == 1:
-            (key,) = shown
-            holders = by_key.get(key, ())
-        else:
-            found: set[int] = set()
-            for key in shown:
-                found.update(by_key.get(key, ()))
-            holders = sorted(found)
-        cands = [i for i in holders if keys[i] <= shown]
+        found: set[int] = set()
+        for key in shown:
+            found.update(by_key.get(key, ()))
+        cands = [i for i in found if keys[i] <= shown]
         if len(cands) != 1:
             return None
         i = cands[0]

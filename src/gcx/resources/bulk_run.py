@@ -113,7 +113,7 @@ async def run_bulk(
                     if retry_transient and err.transient and attempts[i] < max_attempts:
                         retry_next.append(i)
                 continue
-            if type(body) is Mapped:
+            if isinstance(body, Mapped):
                 assigned = body.assigned
             else:
                 raw = body.get("results")
