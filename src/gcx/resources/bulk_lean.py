@@ -27,6 +27,7 @@ path would name.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import GenericAlias
 from typing import Any
 
 import msgspec
@@ -39,110 +40,65 @@ class _Lean(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     none can hide a deeper nesting), with a type that holds no deeper one."""
 
 
-# Fields in the order answers usually give them: msgspec looks for each key from where the last
-# one was found.
+def _struct(name: str, fields: dict[str, Any]) -> Any:
+    """A :class:`_Lean` struct of ``fields``, each of the type given or null (absent: ``None``),
+    in the order answers usually give them (msgspec looks for each key from where it found the
+    last one)."""
+    spec = [(f, t, None) if t is None else (f, t | None, None) for f, t in fields.items()]
+    return msgspec.defstruct(name, spec, bases=(_Lean,))
 
 
-class _Ref(_Lean):  # a division, an external source
-    id: str | None = None
-    name: str | None = None
-    selfUri: str | None = None
-    active: bool | None = None
+def _texts(names: str) -> dict[str, Any]:
+    return dict.fromkeys(names.split(), str)
 
 
-class _Phone(_Lean):
-    display: str | None = None
-    userInput: str | None = None
-    e164: str | None = None
-    countryCode: str | None = None
-    extension: int | None = None
-    acceptsSMS: bool | None = None
-    normalizationCountryCode: str | None = None
-
-
-class _Address(_Lean):
-    address1: str | None = None
-    address2: str | None = None
-    city: str | None = None
-    state: str | None = None
-    postalCode: str | None = None
-    countryCode: str | None = None
-
-
-class _ExternalId(_Lean):
-    externalSource: _Ref | None = None
-    value: str | None = None
-
-
-class _Organization(_Lean):
-    id: str | None = None
-    name: str | None = None
-    companyType: str | None = None
-    industry: str | None = None
-    address: _Address | None = None
-    phoneNumber: _Phone | None = None
-    faxNumber: _Phone | None = None
-    employeeCount: int | None = None
-    revenue: int | None = None
-    tags: list[str] | None = None
-    websites: list[str] | None = None
-    externalSystemUrl: str | None = None
-    externalIds: list[_ExternalId] | None = None
-    identifiers: None = None  # shown (even empty): the full path decides how to compare
-    division: _Ref | None = None
-    createDate: str | None = None
-    modifyDate: str | None = None
-    selfUri: str | None = None
-
-
-class _Record(_Lean):  # a contact's fields, then an organization's
-    id: str | None = None
-    firstName: str | None = None
-    middleName: str | None = None
-    lastName: str | None = None
-    salutation: str | None = None
-    title: str | None = None
-    workPhone: _Phone | None = None
-    cellPhone: _Phone | None = None
-    homePhone: _Phone | None = None
-    otherPhone: _Phone | None = None
-    workEmail: str | None = None
-    personalEmail: str | None = None
-    otherEmail: str | None = None
-    address: _Address | None = None
-    surveyOptOut: bool | None = None
-    externalSystemUrl: str | None = None
-    externalIds: list[_ExternalId] | None = None
-    identifiers: None = None  # shown (even empty): the full path decides how to compare
-    division: _Ref | None = None
-    createDate: str | None = None
-    modifyDate: str | None = None
-    type: str | None = None
-    selfUri: str | None = None
-    externalOrganization: _Organization | None = None
-    name: str | None = None
-    companyType: str | None = None
-    industry: str | None = None
-    phoneNumber: _Phone | None = None
-    faxNumber: _Phone | None = None
-    employeeCount: int | None = None
-    revenue: int | None = None
-    tags: list[str] | None = None
-    websites: list[str] | None = None
-
-
-class _Result(_Lean, kw_only=True):
-    success: bool = False
-    status: int | None = None
-    id: str | None = None
-    entity: _Record  # a success without a record: the full path leaves it unmatched
-    error: None = None  # any error (even ``{}``, falsy): the full path
-
-
-class _Body(_Lean):
-    results: list[_Result] = []
-    errorCount: int | None = None
-    errorIndexes: list[int] | None = None
+_Phone = _struct(
+    "_Phone",
+    _texts("display userInput e164 countryCode")
+    | {"extension": int, "acceptsSMS": bool}
+    | _texts("normalizationCountryCode"),
+)
+_Address = _struct("_Address", _texts("address1 address2 city state postalCode countryCode"))
+_Ref = _struct("_Ref", _texts("id name selfUri") | {"active": bool})  # a division, an external source
+_ExternalId = _struct("_ExternalId", {"externalSource": _Ref, "value": str})
+#: An organization's own fields.
+_ORGANIZATION = _texts("companyType industry") | {
+    "phoneNumber": _Phone,
+    "faxNumber": _Phone,
+    "employeeCount": int,
+    "revenue": int,
+    "tags": list[str],
+    "websites": list[str],
+}
+#: What contacts and organizations both show after their own fields. ``identifiers`` shown (even
+#: empty): the full path decides how to compare.
+_SHARED = {
+    "externalSystemUrl": str,
+    "externalIds": GenericAlias(list, (_ExternalId,)),  # list[_ExternalId]
+    "identifiers": None,
+    "division": _Ref,
+    **_texts("createDate modifyDate"),
+}
+_Organization = _struct(
+    "_Organization", _texts("id name") | _ORGANIZATION | {"address": _Address} | _SHARED | _texts("selfUri")
+)
+#: A created contact (its fields first) or organization.
+_Record = _struct(
+    "_Record",
+    _texts("id firstName middleName lastName salutation title")
+    | dict.fromkeys(("workPhone", "cellPhone", "homePhone", "otherPhone"), _Phone)
+    | _texts("workEmail personalEmail otherEmail")
+    | {"address": _Address, "surveyOptOut": bool}
+    | _SHARED
+    | _texts("type selfUri name")
+    | {"externalOrganization": _Organization}
+    | _ORGANIZATION,
+)
+# any error (even ``{}``, falsy): the full path
+_Result = _struct("_Result", {"success": bool, "status": int, "id": str, "entity": _Record, "error": None})
+_Body = _struct(
+    "_Body", {"results": GenericAlias(list, (_Result,)), "errorCount": int, "errorIndexes": list[int]}
+)
 
 
 _BODY = msgspec.json.Decoder(_Body)
@@ -172,10 +128,10 @@ def read_add_answer(
         for key in request_keys:
             by_key.setdefault(key, []).append(i)
     assigned: list[dict[str, Any] | None] = [None] * n
-    for result in body.results:
-        if not result.success:
-            return None
+    for result in body.results or ():
         entity = result.entity
+        if not result.success or entity is None:  # a success without a record: left unmatched
+            return None
         shown_ids = entity.externalIds
         if shown_ids is not None and len(shown_ids) == 1 and (value := shown_ids[0].value):
             # the usual record: one key; the one request holding it, and no other key
