@@ -289,9 +289,9 @@ def test_a_done_op_keeps_its_undo_and_nothing_stays_pending(ledger: Ledger) -> N
     assert ops[1].attempt == 1 and ops[1].genesys_id == gid
     entry = ledger.entries()[("contact", "c-1")]
     assert (entry.genesys_id, entry.hash, dict(entry.applied)) == (gid, "a" * 32, {"firstName": "B"})
-    assert ledger.t_pending is not None
+    assert ledger.t_batches is not None
     with ledger.engine.connect() as conn:
-        assert conn.execute(select(ledger.t_pending)).all() == []
+        assert conn.execute(select(ledger.t_batches)).all() == []
         # as stored: one letter for the kind and the op name, the Genesys id as 16 bytes
         raw = conn.exec_driver_sql(f"SELECT kind, op, genesys_id FROM {ledger.t_ops.name} ORDER BY id").all()
         assert [(k, o) for k, o, _ in raw] == [("c", "c"), ("c", "u")]
@@ -427,13 +427,13 @@ def test_a_schema_2_ledger_is_read_as_it_is_then_migrated_in_place(old_url: tupl
     url, prefix = old_url
     # read-only (sync plan, status): read as it is, nothing written
     with Ledger(url, prefix=prefix, create=False) as led:
-        assert led.t_pending is None
+        assert led.t_batches is None
         assert dict(led.entries()[("contact", "c-1")].applied) == V2
         assert [(o.key, o.payload["applied"]) for o in led.open_ops()] == [("c-4", C2)]
         assert led.entries()[("contact", "c-1")].genesys_id == G1
     with Ledger(url, prefix=prefix) as led:
         with led.engine.connect() as conn:
-            assert conn.execute(select(led.t_binding.c.schema_version)).scalar() == 3
+            assert conn.execute(select(led.t_binding.c.schema_version)).scalar() == 4
         entries = led.entries()
         assert {k: dict(e.applied) for k, e in entries.items()} == {
             ("organization", "o-1"): {"name": "O"},

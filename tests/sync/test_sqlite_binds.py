@@ -146,17 +146,21 @@ def test_replacing_with_a_batch_of_null_columns_clears_them(ledger: Ledger) -> N
     }
 
 
-def test_pending_values_store_the_same(ledger: Ledger) -> None:
-    pending = ledger.t_pending
-    assert pending is not None
-    batches = [[(1, "b-1", '{"applied":{"firstName":"Zoë"}}'), (2, None, "null")], [(3, None, "{}")]]
-    got = _same_as_sqlalchemy(ledger, pending, ("op_id", "batch_id", "payload"), batches, "op_id")
-    assert [r[1] for r in got] == ["b-1", None, None]
+def test_batch_rows_store_the_same(ledger: Ledger) -> None:
+    batches_table = ledger.t_batches
+    assert batches_table is not None
+    batches: list[list[tuple[Any, ...]]] = [
+        [(1, 2, "b-1", '1\t{"applied":{"firstName":"Zoë"}}\n2\tnull')],
+        [(3, 3, None, "3\t{}")],
+    ]
+    got = _same_as_sqlalchemy(
+        ledger, batches_table, ("first_id", "last_id", "batch_id", "ops"), batches, "first_id"
+    )
+    assert [r[2] for r in got] == ["b-1", None]
     if ledger.engine.dialect.name == "sqlite":
-        assert [r[3:] for r in got] == [
-            ("integer", "text", "blob"),
-            ("integer", "null", "blob"),
-            ("integer", "null", "blob"),
+        assert [r[4:] for r in got] == [
+            ("integer", "integer", "text", "text"),
+            ("integer", "integer", "null", "text"),
         ]
 
 

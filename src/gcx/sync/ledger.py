@@ -48,12 +48,13 @@ from gcx.sync.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
 from gcx.sync.ledger_bulk import OpCounts, RowInserter, among, id_ranges
 from gcx.sync.ledger_history import done_undos, held_records, prune_done
 from gcx.sync.ledger_lease import RunLease
-from gcx.sync.ledger_migrate import compact
+from gcx.sync.ledger_migrate import batch_lines, compact, pending_to_batches
 from gcx.sync.ledger_reads import RecordReads
 from gcx.sync.ledger_tables import (
-    COMPACT_VERSION,
+    BATCHES_VERSION,
     NOT_DONE,
     absent,
+    has_table,
     is_legacy,
     ledger_tables,
     sqlite_pragmas,
@@ -74,7 +75,8 @@ from gcx.sync.rows import (
 )
 
 DEFAULT_LEDGER_FILE = "gcx-ledger.sqlite"
-SCHEMA_VERSION = COMPACT_VERSION  # 2: keys in NFC (gcx.sync.keyform); 3: compact (ledger_migrate)
+#: 2: keys in NFC (gcx.sync.keyform); 3: compact (ledger_migrate); 4: open ops' values per batch
+SCHEMA_VERSION = BATCHES_VERSION
 # A gcx refuses a ledger of a higher schema (Ledger._refuse_newer): whatever an older gcx cannot
 # read, a new stored format (a new format byte in ledger_codec) above all, needs a higher one.
 
@@ -176,13 +178,27 @@ class Ledger(RecordReads, RunLease):
         self.t_lock = tables.lock
         self.t_checked = tables.checked
         self.t_runs = tables.runs
-        self.t_pending = tables.pending
+        self.t_batches = tables.batches
+        #: schema 3's table of open ops' values, read from such a ledger opened read-only
+        self._v3_pending: Any | None = None
+        if not create and self.exists and not legacy and tables.batches is not None:
+            try:
+                if not has_table(self.engine, tables.batches.name):
+                    self.t_batches = None
+                    assert tables.pending is not None
+                    if has_table(self.engine, tables.pending.name):
+                        self._v3_pending = tables.pending
+            except SQLAlchemyError as exc:
+                self.engine.dispose()
+                raise ConfigError(f"cannot open ledger {safe_url(url)}: {exc}") from None
+        self._v3 = tables.pending
         md = tables.metadata
         self._lock_token: str | None = None
         self._keeper: LeaseKeeper | None = None
         self._inserters: dict[tuple[str, tuple[str, ...], tuple[str, ...]], RowInserter] = {}
         self._counts: OpCounts | None = None
-        self._range_statements: dict[str, tuple[Any, Any | None]] = {}
+        self._range_statements: dict[str, Any] = {}
+        self._settled_batches: Any | None = None
         self._settled_statements: dict[bool, Any] = {}
         self._held = held_records(self.t_ops, self.t_records)
         #: the highest op id (a new batch's ids follow it), built once
@@ -221,7 +237,8 @@ class Ledger(RecordReads, RunLease):
 
     def _migrate(self) -> None:
         """Bring a ledger written by an earlier gcx to this schema, once: keys in NFC (schema 2),
-        values stored compactly (schema 3, :mod:`gcx.sync.ledger_migrate`)."""
+        values stored compactly (schema 3), open ops' values per batch (schema 4,
+        :mod:`gcx.sync.ledger_migrate`)."""
         compacted = False
         with self.engine.begin() as conn:
             version = conn.execute(
@@ -248,6 +265,8 @@ class Ledger(RecordReads, RunLease):
             if legacy:
                 compact(conn, old, ledger_tables(self.prefix))
                 compacted = True
+            elif self._v3 is not None and has_table(conn, self._v3.name):
+                pending_to_batches(conn, self._v3, self._batches())
             if version is not None:
                 conn.execute(
                     update(self.t_binding)
@@ -487,11 +506,12 @@ class Ledger(RecordReads, RunLease):
                         for op_id, op in zip(ids, ops, strict=True)
                     ],
                 )
-                # what each op means to leave, kept apart until it is done or failed (the op rows
-                # keep their size: rows that shrank in place would leave their pages half empty)
-                self._inserter(self._pending(), ("op_id", "batch_id", "payload")).run(
+                # what each op means to leave, kept apart until none of the batch's ops is open (the
+                # op rows keep their size: rows that shrank in place would leave their pages half
+                # empty), in one row for the batch
+                self._inserter(self._batches(), ("first_id", "last_id", "batch_id", "ops")).run(
                     conn,
-                    [(op_id, batch_id, json_text(op.payload)) for op_id, op in zip(ids, ops, strict=True)],
+                    [(ids[0], ids[-1], batch_id, batch_lines(ids, [json_text(op.payload) for op in ops]))],
                 )
         return ids
 
@@ -519,11 +539,11 @@ class Ledger(RecordReads, RunLease):
         states = [s.value for s in allowed]
         for chunk in _chunks(list(ids), 400):
             ranges = id_ranges(chunk)
-            if len(ranges) == 1:  # a batch's ops: one run of ids, through statements built once
-                moved, dropped = self._range_transition(event_name)
+            if len(ranges) == 1:  # a batch's ops: one run of ids, through a statement built once
+                moved = self._range_transition(event_name)
                 span = {"lo": ranges[0][0], "hi": ranges[0][1]}
             else:
-                moved, dropped = self._transition_statements(event_name, chunk)
+                moved = self._transition_statements(event_name, chunk)
                 span = {}
             res = conn.execute(moved, {**span, "now": _now()})
             if res.rowcount != len(chunk):
@@ -537,10 +557,27 @@ class Ledger(RecordReads, RunLease):
                     + ", ".join(f"{i} ({s})" for i, s in bad[:5])
                     + f": allowed only from {', '.join(sorted(states))}"
                 )
-            if dropped is not None:
-                conn.execute(dropped, span)
+        if target not in OPEN_STATES:
+            self._drop_settled(conn, ids)
 
-    def _range_transition(self, event_name: str) -> tuple[Any, Any | None]:
+    def _drop_settled(self, conn: Any, ids: Sequence[int]) -> None:
+        """Delete the rows of ``batches`` around ``ids`` that no longer have an open op (their
+        values are in the records now, or were never written)."""
+        stmt = self._settled_batches
+        if stmt is None:
+            t, b = self.t_ops, self._batches()
+            still_open = (
+                select(t.c.id)
+                .where(t.c.id.between(b.c.first_id, b.c.last_id))
+                .where(or_(*(t.c.state == s.value for s in sorted(OPEN_STATES))))
+                .exists()
+            )
+            stmt = self._settled_batches = delete(b).where(
+                b.c.first_id <= bindparam("hi"), b.c.last_id >= bindparam("lo"), ~still_open
+            )
+        conn.execute(stmt, {"lo": min(ids), "hi": max(ids)})
+
+    def _range_transition(self, event_name: str) -> Any:
         """:meth:`_transition_statements` for the ops of ids ``:lo`` to ``:hi``, built once per
         ledger: SQLAlchemy keeps a statement's cache key on it, so each batch finds them compiled
         instead of building and keying them again."""
@@ -549,26 +586,21 @@ class Ledger(RecordReads, RunLease):
             found = self._range_statements[event_name] = self._transition_statements(event_name, None)
         return found
 
-    def _transition_statements(self, event_name: str, ids: list[int] | None) -> tuple[Any, Any | None]:
+    def _transition_statements(self, event_name: str, ids: list[int] | None) -> Any:
         """The UPDATE that moves the ops ``ids`` (None: those of ids ``:lo`` to ``:hi``) by
-        ``event_name``, only those in a state it is allowed from (``:now``: their time), and the
-        DELETE of their pending values once the event closes them (else None)."""
+        ``event_name``, only those in a state it is allowed from (``:now``: their time)."""
 
         def chosen(column: Any) -> Any:
             return column.between(bindparam("lo"), bindparam("hi")) if ids is None else among(column, ids)
 
         allowed, target = TRANSITIONS[event_name]
         t = self.t_ops
-        moved = (
+        return (
             update(t)
             .where(chosen(t.c.id))
             .where(or_(*(t.c.state == s.value for s in sorted(allowed))))
             .values(state=target.value, updated_at=bindparam("now", type_=t.c.updated_at.type))
         )
-        if target in OPEN_STATES or target is OpState.PLANNED:
-            return moved, None
-        pending = self._pending()
-        return moved, delete(pending).where(chosen(pending.c.op_id))
 
     def transition(self, ids: Sequence[int], event_name: str) -> None:
         """Apply a named transition to ops (refuses illegal ones, all or nothing)."""
@@ -647,41 +679,64 @@ class Ledger(RecordReads, RunLease):
     def open_ops(self) -> list[OpRow]:
         """Ops left ``started`` or ``unknown`` (a crash or a lost answer), oldest first."""
         t = self.t_ops
-        stmt = self._op_select().where(and_(text(NOT_DONE), t.c.state.in_([s.value for s in OPEN_STATES])))
+        stmt = select(t).where(and_(text(NOT_DONE), t.c.state.in_([s.value for s in OPEN_STATES])))
         with self.engine.connect() as conn:
-            return [self._op_row(r) for r in conn.execute(stmt.order_by(t.c.id)).mappings()]
+            return self._op_rows(conn, stmt.order_by(t.c.id))
 
     def ops(self, run_id: int | None = None, state: OpState | None = None) -> list[OpRow]:
         """Ops (of one run, in one state). A done op's payload is its undo (:func:`done_payload`);
         an op not done yet has what it means to leave (``applied``, ``hash``, ``org_key``)."""
         t = self.t_ops
-        stmt = self._op_select().order_by(t.c.id)
+        stmt = select(t).order_by(t.c.id)
         if run_id is not None:
             stmt = stmt.where(t.c.run_id == run_id)
         if state is not None:
             stmt = stmt.where(t.c.state == state.value)
         with self.engine.connect() as conn:
-            return [self._op_row(r) for r in conn.execute(stmt).mappings()]
+            return self._op_rows(conn, stmt)
 
-    def _pending(self) -> Any:
-        if self.t_pending is None:
+    def _batches(self) -> Any:
+        if self.t_batches is None:
             raise ConfigError(
                 "this ledger was opened read-only and is not migrated yet: nothing can be written"
             )
-        return self.t_pending
+        return self.t_batches
 
-    def _op_select(self) -> Any:
-        """The ops with the values of those not done (legacy ledgers: all in ``ops.payload``)."""
-        t, p = self.t_ops, self.t_pending
-        if p is None:
-            return select(t)
-        return select(t, p.c.payload.label("open_payload"), p.c.batch_id.label("batch_id")).select_from(
-            t.outerjoin(p, p.c.op_id == t.c.id)
-        )
+    def _op_rows(self, conn: Any, stmt: Any) -> list[OpRow]:
+        """The ops ``stmt`` selects, each still open with its batch id and the values it means to
+        leave (from ``batches``; schema 3 read as it is: ``pending``; older: ``ops.payload``)."""
+        rows = conn.execute(stmt).mappings().all()
+        open_states = {s.value for s in OPEN_STATES}
+        opened = [int(r["id"]) for r in rows if r["state"] in open_states]
+        values = self._open_values(conn, opened) if opened else {}
+        return [self._op_row(r, values.get(int(r["id"]))) for r in rows]
+
+    def _open_values(self, conn: Any, ids: Sequence[int]) -> dict[int, tuple[str | None, str]]:
+        """Op id -> (batch id, JSON of what it means to leave) of these open ops."""
+        wanted = set(ids)
+        out: dict[int, tuple[str | None, str]] = {}
+        b = self.t_batches
+        if b is not None:
+            stmt = select(b.c.batch_id, b.c.ops).where(
+                b.c.first_id <= max(wanted), b.c.last_id >= min(wanted)
+            )
+            for batch_id, lines in conn.execute(stmt):
+                for line in str(lines).split("\n"):
+                    op_id, _, payload = line.partition("\t")
+                    if int(op_id) in wanted:
+                        out[int(op_id)] = (batch_id, payload)
+        elif self._v3_pending is not None:
+            p = self._v3_pending
+            for chunk in _chunks(sorted(wanted), 400):
+                for op_id, batch_id, payload in conn.execute(
+                    select(p.c.op_id, p.c.batch_id, p.c.payload).where(among(p.c.op_id, chunk))
+                ):
+                    out[int(op_id)] = (batch_id, payload)
+        return out
 
     @staticmethod
-    def _op_row(r: Any) -> OpRow:
-        payload = r.get("open_payload") or r["payload"]
+    def _op_row(r: Any, open_values: tuple[str | None, str] | None) -> OpRow:
+        payload = open_values[1] if open_values is not None else r["payload"]
         return OpRow(
             id=int(r["id"]),
             run_id=int(r["run_id"]),
@@ -690,7 +745,7 @@ class Ledger(RecordReads, RunLease):
             op=r["op"],
             state=OpState(r["state"]),
             attempt=int(r["attempt"]),
-            batch_id=r.get("batch_id"),
+            batch_id=open_values[0] if open_values is not None else r.get("batch_id"),
             genesys_id=r["genesys_id"],
             payload=json.loads(payload) if payload else {},
             error=json.loads(r["error"]) if r["error"] else None,
@@ -752,17 +807,13 @@ class Ledger(RecordReads, RunLease):
         """The latest failed ops whose record has not succeeded since."""
         t = self.t_ops
         with self.engine.connect() as conn:
-            rows = (
-                conn.execute(
-                    self._op_select()
-                    .where(and_(text(NOT_DONE), t.c.state == OpState.FAILED.value))
-                    .order_by(t.c.id.desc())
-                    .limit(limit * 4)
-                )
-                .mappings()
-                .all()
+            failed = self._op_rows(
+                conn,
+                select(t)
+                .where(and_(text(NOT_DONE), t.c.state == OpState.FAILED.value))
+                .order_by(t.c.id.desc())
+                .limit(limit * 4),
             )
-            failed = [self._op_row(r) for r in rows]
             out = []
             for op in failed:
                 later = conn.execute(

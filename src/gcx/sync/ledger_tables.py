@@ -18,8 +18,8 @@ as one letter, integer timestamps), read back as the text the rest of gcx uses:
     one row per write: run, kind, ExternalId, op (create/update/move/delete), state, attempt,
     batch id, Genesys id, payload (:class:`PackedJson`), error (JSON), source line, when.
     While an op can still be reconciled (``started``/``unknown``), what it means to leave
-    (``applied`` values, ``hash``, ``org_key``) is in ``pending`` (ledgers made before that
-    table: in the payload). A ``failed`` op keeps its error and Genesys id, not those values:
+    (``applied`` values, ``hash``, ``org_key``) is in its batch's row of ``batches`` (ledgers
+    of schema 3: in ``pending``, one row per op; before that: in the payload). A ``failed`` op keeps its error and Genesys id, not those values:
     nothing of it was left in Genesys, and the next run plans the record again from the source
     (a service or console run's ``run-<id>.ops.json`` keeps what it meant to write). Once
     ``done`` those values live in the record: the payload shrinks to the op's *undo*
@@ -31,10 +31,14 @@ as one letter, integer timestamps), read back as the text the rest of gcx uses:
     record; each later run adds a row per record it *wrote* (nothing for unchanged records):
     ``Ledger.prune_history`` drops the done ops of old runs. Indexes: (kind, ExternalId), run,
     and a partial index on state for the ops not ``done``.
-``pending``
-    one row per op not done yet (``started``, ``unknown``): its batch id and what it means to
-    leave (``applied`` values, ``hash``, ``org_key``; :class:`LoosePackedJson`, not compressed:
-    written before a batch's request and deleted with its outcome moments later).
+``batches``
+    one row per batch that still has an op not done (``started``, ``unknown``): the range of its
+    op ids (``first_id`` to ``last_id``), its batch id, and what each of its ops means to leave
+    (``ops``: one line per op, its id, a tab and its JSON ``{"applied": ..., "hash": ...,
+    "org_key": ...}``), written in the transaction that starts the batch (before its request)
+    and deleted once none of its ops is open any more: one row written and one deleted per
+    batch, not per op (schema 3 kept a ``pending`` row per op, migrated by
+    :mod:`gcx.sync.ledger_migrate`). Only an op still open takes its values from here.
 ``checked``
     one row per record an adoption check has read (kind, Genesys id, its ``modifyDate`` then,
     and the values of the ExternalId identifiers it held), so later runs check only new or
@@ -78,14 +82,18 @@ from gcx.sync.ledger_codec import Digest, EpochTime, GenesysId, KindCode, LooseP
 NOT_DONE = "state <> 'done'"
 #: Schema 3: values stored compactly (:mod:`gcx.sync.ledger_codec`), open ops' values apart.
 COMPACT_VERSION = 3
+#: Schema 4: open ops' values kept per batch (``batches``), not per op (``pending``).
+BATCHES_VERSION = 4
 
 
 @dataclass(frozen=True)
 class LedgerTables:
     """The ledger's tables under one name prefix (default ``gcx_``).
 
-    ``pending`` is ``None`` for a ledger of schema 2 or older read as it is (``legacy``): its
-    ops keep their values in ``ops.payload`` and its columns hold text.
+    ``batches`` is ``None`` for a ledger of schema 2 or older read as it is (``legacy``): its
+    ops keep their values in ``ops.payload`` and its columns hold text. ``pending`` is schema
+    3's table of open ops' values (one row per op): not part of ``metadata`` (never created),
+    read only to migrate it or from a ledger of schema 3 opened read-only.
     """
 
     metadata: MetaData
@@ -95,6 +103,7 @@ class LedgerTables:
     lock: Table
     checked: Table
     runs: Table
+    batches: Table | None
     pending: Table | None
 
 
@@ -164,17 +173,19 @@ def ledger_tables(prefix: str, *, legacy: bool = False, dialect: str | None = No
         partial: dict[str, Any] = {f"{d}_where": text(NOT_DONE) for d in _DIALECTS if dialect in (d, None)}
         op_columns.append(Index(f"{prefix}ops_open", "state", **partial))
     ops = Table(f"{prefix}ops", md, *op_columns)
-    pending = (
+    batches = (
         None
         if legacy
         else Table(
-            f"{prefix}pending",
+            f"{prefix}batches",
             md,
-            Column("op_id", Integer, primary_key=True, autoincrement=False),
+            Column("first_id", Integer, primary_key=True, autoincrement=False),
+            Column("last_id", Integer, nullable=False),
             Column("batch_id", String(64)),
-            Column("payload", LoosePackedJson, nullable=False),
+            Column("ops", Text, nullable=False),
         )
     )
+    pending = None if legacy else pending_v3(prefix)
     lock = Table(
         f"{prefix}lock",
         md,
@@ -205,7 +216,19 @@ def ledger_tables(prefix: str, *, legacy: bool = False, dialect: str | None = No
         Column("counts", Text),
         Column("report_path", Text),
     )
-    return LedgerTables(md, binding, records, ops, lock, checked, runs, pending)
+    return LedgerTables(md, binding, records, ops, lock, checked, runs, batches, pending)
+
+
+def pending_v3(prefix: str) -> Table:
+    """Schema 3's ``pending`` table (one row per open op: its batch id and its values), in a
+    metadata of its own: never created any more, read to migrate it (or read-only)."""
+    return Table(
+        f"{prefix}pending",
+        MetaData(),
+        Column("op_id", Integer, primary_key=True, autoincrement=False),
+        Column("batch_id", String(64)),
+        Column("payload", LoosePackedJson, nullable=False),
+    )
 
 
 def is_legacy(engine: Engine | Connection, prefix: str) -> bool:
@@ -217,6 +240,11 @@ def is_legacy(engine: Engine | Connection, prefix: str) -> bool:
         and "BLOB" not in str(applied["type"]).upper()
         and "BYTEA" not in str(applied["type"]).upper()
     )
+
+
+def has_table(bind: Engine | Connection, table: str) -> bool:
+    """Whether the database at ``bind`` holds ``table``."""
+    return bool(inspect(bind).has_table(table))
 
 
 def absent(engine: Engine, table: str) -> bool:
