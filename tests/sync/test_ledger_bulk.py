@@ -133,7 +133,7 @@ def test_op_counts_match_sqlalchemy_group_by(ledger: Ledger) -> None:
     wanted_keys = [*keys, "absent", "Zoe"]
     for kind in ("contact", "organization"):
         for size in (1, 2, 3, 64, 65, 200, 306):
-            chunk = sorted(wanted_keys[:size])
+            chunk = sorted(wanted_keys[:size]) if size % 2 else wanted_keys[-size:]
             with ledger.engine.connect() as conn:
                 got = counts.run(conn, kind, chunk)
                 want = {

@@ -481,7 +481,7 @@ class Ledger(RecordReads, RunLease):
             started = next_state(OpState.PLANNED, "start").value
             prev: dict[tuple[str, str, str], int] = {}
             for kind in {o.kind for o in ops}:
-                keys = sorted({o.key for o in ops if o.kind == kind})
+                keys = list({o.key for o in ops if o.kind == kind})  # any order: counted per key
                 for chunk in _chunks(keys, 512):
                     counts = self._op_counts().run(conn, kind, chunk)
                     prev.update({(kind, e, o): n for (e, o), n in counts.items()})

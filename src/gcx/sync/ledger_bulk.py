@@ -129,24 +129,34 @@ class OpCounts:
         self.kind = _conversion(ops, "kind", dialect)
         op_type = ops.c.op.type
         self.op_name = op_type.process_result_value if isinstance(op_type, TypeDecorator) else None
-        self._compiled: dict[int, tuple[str, list[str] | None]] = {}
+        self._compiled: dict[int, tuple[str, tuple[str, ...], tuple[str, ...] | None]] = {}
 
     def run(self, conn: Connection, kind: str, keys: Sequence[str]) -> dict[tuple[str, str], int]:
         """``(key, op name) -> count`` of the ops of ``kind`` held for ``keys`` (none: absent)."""
         if not keys:
             return {}
         size = 1 << (len(keys) - 1).bit_length()
-        sql, order = self._sql(size)
-        named = {"kind": kind if self.kind is None else self.kind(kind)}
-        named.update((f"k{i}", keys[min(i, len(keys) - 1)]) for i in range(size))
-        params: Any = named if order is None else tuple(named[n] for n in order)
+        sql, names, order = self._sql(size)
+        values = [kind if self.kind is None else self.kind(kind), *keys]
+        if size > len(keys):
+            values += [keys[-1]] * (size - len(keys))
+        params: Any
+        if order is None:  # a named paramstyle
+            params = dict(zip(names, values, strict=True))
+        elif order == names:  # positional, in the order of the values: as they are
+            params = tuple(values)
+        else:
+            named = dict(zip(names, values, strict=True))
+            params = tuple(named[n] for n in order)
         op_name, dialect = self.op_name, self.dialect
         return {
             (str(e), str(o if op_name is None else op_name(o, dialect))): int(n)
             for e, o, n in conn.exec_driver_sql(sql, params)
         }
 
-    def _sql(self, size: int) -> tuple[str, list[str] | None]:
+    def _sql(self, size: int) -> tuple[str, tuple[str, ...], tuple[str, ...] | None]:
+        """The query for ``size`` keys, its parameters' names (``kind``, then ``k0``...) and,
+        for a positional paramstyle, the order the statement binds them in."""
         found = self._compiled.get(size)
         if found is None:
             t = self.ops
@@ -157,8 +167,9 @@ class OpCounts:
                 .group_by(t.c.external_id, t.c.op)
             )
             compiled = stmt.compile(dialect=self.dialect)
-            order = list(compiled.positiontup or []) if compiled.positional else None
-            found = self._compiled[size] = (compiled.string, order)
+            order = tuple(compiled.positiontup or ()) if compiled.positional else None
+            names = ("kind", *(f"k{i}" for i in range(size)))
+            found = self._compiled[size] = (compiled.string, names, order)
         return found
 
 
