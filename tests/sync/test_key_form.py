@@ -74,7 +74,7 @@ async def test_a_ledger_written_with_nfd_keys_is_migrated(tmp_path: Path) -> Non
         with ledger.engine.connect() as conn:
             stored = set(conn.execute(select(ledger.t_records.c.external_id)).scalars())
             assert stored == {NFC, ORG_NFC}
-            assert conn.execute(select(ledger.t_binding.c.schema_version)).scalar() == SCHEMA_VERSION == 3
+            assert conn.execute(select(ledger.t_binding.c.schema_version)).scalar() == SCHEMA_VERSION == 4
         report = await sync(emu, ledger, _data(NFC, ORG_NFC), prune=True)
     assert report.totals()["created"] == 0 and report.totals()["deleted"] == 0
     assert report.totals()["updated"] == 0 and report.totals()["moved"] == 0
