@@ -463,7 +463,8 @@ class Ledger(RecordReads, RunLease):
 
     def start_batch(self, run_id: int, batch_id: str, ops: Sequence[NewOp]) -> list[int]:
         """Insert a batch's ops as ``started`` (``planned`` moved by ``start``, in the same
-        transaction that inserts them: no one ever sees them planned) with their pending values.
+        transaction that inserts them: no one ever sees them planned) with what each means to leave
+        (one row of ``batches`` for the batch).
 
         Returns the op ids in the order given. Call this *before* the bulk request.
         """

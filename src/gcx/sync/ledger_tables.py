@@ -19,7 +19,8 @@ as one letter, integer timestamps), read back as the text the rest of gcx uses:
     batch id, Genesys id, payload (:class:`PackedJson`), error (JSON), source line, when.
     While an op can still be reconciled (``started``/``unknown``), what it means to leave
     (``applied`` values, ``hash``, ``org_key``) is in its batch's row of ``batches`` (ledgers
-    of schema 3: in ``pending``, one row per op; before that: in the payload). A ``failed`` op keeps its error and Genesys id, not those values:
+    of schema 3: in ``pending``, one row per op; before that: in the payload). A ``failed``
+    op keeps its error and Genesys id, not those values:
     nothing of it was left in Genesys, and the next run plans the record again from the source
     (a service or console run's ``run-<id>.ops.json`` keeps what it meant to write). Once
     ``done`` those values live in the record: the payload shrinks to the op's *undo*
