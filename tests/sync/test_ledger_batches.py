@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -14,12 +15,14 @@ from hypothesis import strategies as st
 from sqlalchemy import insert, inspect, select, update
 
 from gcx import jsonfast
+from gcx.emulator import Emulator, EmulatorSettings
 from gcx.sync.ledger import Ledger
 from gcx.sync.ledger_migrate import batch_lines
 from gcx.sync.ledger_tables import ledger_tables, pending_v3
 from gcx.sync.rows import Binding, LedgerEntry, NewOp, OpState, Outcome
 
 from .conftest import PG_URL, _pg_available
+from .helpers import dataset, state, sync
 
 
 def _entry(key: str, gid: str, **applied: str) -> LedgerEntry:
@@ -201,3 +204,39 @@ def test_a_new_ledger_has_no_pending_table(tmp_path: Path) -> None:
     tables = ledger_tables("gcx_")
     assert tables.batches is not None and tables.pending is not None
     assert tables.batches.name in names and tables.pending.name not in names
+
+
+async def test_a_schema_3_ledger_left_by_a_killed_run_reconciles_on_the_next_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run killed once its contacts' batch was sent, before the outcome was recorded, by a gcx
+    of schema 3: the next apply migrates the ledger and records what Genesys shows (no duplicate)."""
+    emu = Emulator(EmulatorSettings(rate_limit=0, seed=3))
+    url = f"sqlite:///{tmp_path / 'l.sqlite'}"
+    data = dataset(2, 30)
+    finish = Ledger.finish_batch
+    calls: list[int] = []
+
+    def killed(self: Ledger, outcomes: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:  # the organizations' outcome is recorded, the contacts' is not
+            raise RuntimeError("killed")
+        finish(self, outcomes, **kwargs)
+
+    with Ledger(url) as led:
+        monkeypatch.setattr(Ledger, "finish_batch", killed)
+        with pytest.raises(RuntimeError, match="killed"):
+            await sync(emu, led, data)
+        monkeypatch.setattr(Ledger, "finish_batch", finish)
+        assert [o.state for o in led.open_ops()] == [OpState.STARTED] * 30
+        _as_schema_3(led)
+    assert len(state(emu)["contacts"]) == 30
+    with Ledger(url) as led:
+        report = await sync(emu, led, data)
+        assert report.reconciled["found"] == 30
+        assert led.open_ops() == [] and _batch_rows(led) == []
+        assert len(led.entries()) == 32
+    assert len(state(emu)["contacts"]) == 30
+    with Ledger(url) as led:
+        again = await sync(emu, led, data)
+    assert again.applied["contact"]["created"] == 0 and again.applied["contact"]["updated"] == 0
