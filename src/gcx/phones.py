@@ -31,12 +31,9 @@ def phone_region(text: str, country: str | None) -> str | None:
 #: ``+12125550100``, and without ``+1`` (``1`` allowed) when read in the US or Canada. The area
 #: code starts with 2-9, so phonenumbers has no prefix to strip: it reads exactly ``+1`` and the
 #: ten digits (tests/sync/test_fast_paths.py holds it to phonenumbers on every spelling).
-_NANP_TEN = r"(?:\([2-9]\d\d\)|[2-9]\d\d)[ .-]?\d{3}[ .-]?\d{4}"
+_NANP_TEN = r"(?:\(([2-9]\d\d)\)|([2-9]\d\d))[ .-]?(\d{3})[ .-]?(\d{4})"
 _NANP_INTL = re.compile(r"\+1[ .-]?" + _NANP_TEN, re.ASCII)  # ASCII digits: others are phonenumbers'
 _NANP_HOME = re.compile(r"(?:1[ .-]?)?" + _NANP_TEN, re.ASCII)
-#: What a spelling the patterns match holds besides its digits (deleted: its last ten digits are
-#: the number; a leading ``1`` or ``+1`` is the one digit before them).
-_NOT_DIGITS = str.maketrans("", "", "+()-. ")
 #: The regions whose reading of a ten-digit number starting with 2-9 is ``+1`` and the digits.
 NANP_FAST_REGIONS = frozenset({"US", "CA"})
 
@@ -66,7 +63,7 @@ def nanp_national(text: str, region: str | None) -> str | None:
         match = _NANP_HOME.fullmatch(text) if region in NANP_FAST_REGIONS else None
     if match is None:
         return None
-    return text.translate(_NOT_DIGITS)[-10:]  # the ten digits, without a group per part
+    return "".join(match.groups(""))  # area code (one of two groups), exchange, line: ten digits
 
 
 def clear_cache() -> None:

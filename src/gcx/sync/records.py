@@ -11,7 +11,19 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from gcx import jsonfast
-from gcx.sync.fields import FIELDS, KINDS, ORG_REF, FieldError, Kind, check_key, field_spec, to_value
+from gcx.phones import nanp_national, phone_region
+from gcx.sync.fields import (
+    FIELDS,
+    KINDS,
+    ORG_REF,
+    FieldError,
+    FieldSpec,
+    Kind,
+    check_email,
+    check_key,
+    field_spec,
+    to_value,
+)
 from gcx.sync.quickinit import quick_init
 
 
@@ -115,8 +127,11 @@ def hash_text(kind: Kind, values: Mapping[str, Any]) -> str:
             pass
         else:
             # nothing to escape (a quote, a backslash, a control character): _STRING only
-            # lengthens the text it escapes
-            if len(_STRING(joined)) == len(joined) + 2:
+            # lengthens the text it escapes. Printable text holds no control character: only a
+            # quote or a backslash is left to look for, without making the escaped copy.
+            if (
+                joined.isprintable() and '"' not in joined and "\\" not in joined
+            ) or len(_STRING(joined)) == len(joined) + 2:
                 return template % texts
     items = sorted(values.items())
     parts: list[str] = []
@@ -241,11 +256,26 @@ def _build(
     for path, raw in raw_values.items():
         try:
             spec = specs.get(path) or field_spec(kind, path)
-            if spec.type == "str" and type(raw) is str:  # the common case, as to_value reads it
+            type_of = spec.type
+            if type(raw) is str:  # the common cases, as to_value reads them
                 text = raw.strip()
                 if text and (spec.max_len is None or len(text) <= spec.max_len):
-                    values[path] = text
-                    continue
+                    if type_of == "str":
+                        values[path] = text
+                        continue
+                    if type_of == "email":
+                        values[path] = _email(spec, text)
+                        continue
+            elif type_of == "phone" and type(raw) is dict and phone_countries is None:
+                # a JSONL record's phone, {"display": text}, read as to_value reads it
+                text = raw.get("display") or raw.get("e164")
+                if type(text) is str:
+                    text = text.strip()
+                    if text and (spec.max_len is None or len(text) <= spec.max_len):
+                        national = nanp_national(text, phone_region(text, phone_country))
+                        if national is not None:
+                            values[path] = f"+1{national}"
+                            continue
             country = (phone_countries.get(path) if phone_countries else None) or phone_country
             values[path] = to_value(spec, raw, phone_country=country)
         except FieldError as exc:
@@ -263,6 +293,14 @@ def _build(
     if issues or key is None:
         return issues
     return Record(kind, key, values, ref, manages_org, line)
+
+
+def _email(spec: FieldSpec, text: str) -> str:
+    """``to_value`` of an email given as text, already trimmed, not empty and not too long."""
+    try:
+        return check_email(text)
+    except ValueError as exc:
+        raise FieldError(spec.path, str(exc)) from None
 
 
 #: Objects whose members are managed one by one (``address.city``); any other value is one field
