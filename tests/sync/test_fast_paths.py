@@ -28,6 +28,7 @@ from gcx.phones import (
     nanp_national,
     read_phone,
 )
+from gcx.sync.csvfile import Line, text_lines
 from gcx.sync.fields import (
     KEY_MAX_LEN,
     KINDS,
@@ -40,7 +41,6 @@ from gcx.sync.fields import (
     set_path,
     to_value,
 )
-from gcx.sync.csvfile import Line, text_lines
 from gcx.sync.plan import _ensure_identity, create_body
 from gcx.sync.records import Built, Issue, Record, build_record, hash_text, record_from_json, values_hash
 from gcx.sync.rows import JsonObject, json_text, op_payload

@@ -129,9 +129,9 @@ def hash_text(kind: Kind, values: Mapping[str, Any]) -> str:
             # nothing to escape (a quote, a backslash, a control character): _STRING only
             # lengthens the text it escapes. Printable text holds no control character: only a
             # quote or a backslash is left to look for, without making the escaped copy.
-            if (
-                joined.isprintable() and '"' not in joined and "\\" not in joined
-            ) or len(_STRING(joined)) == len(joined) + 2:
+            if (joined.isprintable() and '"' not in joined and "\\" not in joined) or len(
+                _STRING(joined)
+            ) == len(joined) + 2:
                 return template % texts
     items = sorted(values.items())
     parts: list[str] = []
@@ -268,9 +268,9 @@ def _build(
                         continue
             elif type_of == "phone" and type(raw) is dict and phone_countries is None:
                 # a JSONL record's phone, {"display": text}, read as to_value reads it
-                text = raw.get("display") or raw.get("e164")
-                if type(text) is str:
-                    text = text.strip()
+                shown = raw.get("display") or raw.get("e164")
+                if type(shown) is str:
+                    text = shown.strip()
                     if text and (spec.max_len is None or len(text) <= spec.max_len):
                         national = nanp_national(text, phone_region(text, phone_country))
                         if national is not None:
