@@ -129,9 +129,8 @@ def hash_text(kind: Kind, values: Mapping[str, Any]) -> str:
             # nothing to escape (a quote, a backslash, a control character): _STRING only
             # lengthens the text it escapes. Printable text holds no control character: only a
             # quote or a backslash is left to look for, without making the escaped copy.
-            if (joined.isprintable() and '"' not in joined and "\\" not in joined) or len(
-                _STRING(joined)
-            ) == len(joined) + 2:
+            plain = joined.isprintable() and '"' not in joined and "\\" not in joined
+            if plain or len(_STRING(joined)) == len(joined) + 2:
                 return template % texts
     items = sorted(values.items())
     parts: list[str] = []
