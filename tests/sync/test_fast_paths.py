@@ -182,43 +182,21 @@ def test_nanp_fast_path_reads_as_phonenumbers(raw: str, country: str | None) -> 
 _GROUPED_TEN = r"(?:\(([2-9]\d\d)\)|([2-9]\d\d))[ .-]?(\d{3})[ .-]?(\d{4})"
 _GROUPED_INTL = re.compile(r"\+1[ .-]?" + _GROUPED_TEN, re.ASCII)
 _GROUPED_HOME = re.compile(r"(?:1[ .-]?)?" + _GROUPED_TEN, re.ASCII)
+_NOT_DIGITS = str.maketrans("", "", "+()-. ")
 
 
-def grouped_nanp_national(text: str, region: str | None) -> str | None:
-    """nanp_national as it read the digits: one group per part of the number."""
+def reference_nanp_national(text: str, region: str | None) -> tuple[str | None, str | None]:
+    """nanp_national's digits read two ways: one group per part of the number, and (as it read
+    them before) the separators deleted and the last ten digits kept."""
     if text.startswith("+"):
         match = _GROUPED_INTL.fullmatch(text)
     else:
         match = _GROUPED_HOME.fullmatch(text) if region in NANP_FAST_REGIONS else None
     if match is None:
-        return None
-    return f"{match.group(1) or match.group(2)}{match.group(3)}{match.group(4)}"
-
-
-@settings(max_examples=1500, deadline=None)
-@given(raw=st.one_of(nanp_usual, nanp_spellings, phones), country=nanp_regions)
-@example(raw="1 (212) 555-0100", country="US")
-@example(raw="+1.(212)-555.0100", country=None)
-def test_nanp_national_reads_the_digits_the_groups_read(raw: str, country: str | None) -> None:
-    """The digits taken from a matched spelling (its separators deleted) are its groups'."""
-    assert nanp_national(raw, country) == grouped_nanp_national(raw, country)
-
-
-_TRANSLATED_TEN = r"(?:\([2-9]\d\d\)|[2-9]\d\d)[ .-]?\d{3}[ .-]?\d{4}"
-_TRANSLATED_INTL = re.compile(r"\+1[ .-]?" + _TRANSLATED_TEN, re.ASCII)
-_TRANSLATED_HOME = re.compile(r"(?:1[ .-]?)?" + _TRANSLATED_TEN, re.ASCII)
-_NOT_DIGITS = str.maketrans("", "", "+()-. ")
-
-
-def translated_nanp_national(text: str, region: str | None) -> str | None:
-    """nanp_national as it read the digits before: the separators deleted, the last ten kept."""
-    if text.startswith("+"):
-        match = _TRANSLATED_INTL.fullmatch(text)
-    else:
-        match = _TRANSLATED_HOME.fullmatch(text) if region in NANP_FAST_REGIONS else None
-    if match is None:
-        return None
-    return text.translate(_NOT_DIGITS)[-10:]
+        return None, None
+    return f"{match.group(1) or match.group(2)}{match.group(3)}{match.group(4)}", text.translate(_NOT_DIGITS)[
+        -10:
+    ]
 
 
 @settings(max_examples=1500, deadline=None)
@@ -226,9 +204,13 @@ def translated_nanp_national(text: str, region: str | None) -> str | None:
 @example(raw="1 (212) 555-0100", country="US")
 @example(raw="+1.(212)-555.0100", country=None)
 @example(raw="+1 (212 555 0100", country=None)
-def test_nanp_national_joins_its_groups_as_the_separators_deleted_read(raw: str, country: str | None) -> None:
-    """The digits joined from the match's groups are those its separators deleted left."""
-    assert nanp_national(raw, country) == translated_nanp_national(raw, country)
+def test_nanp_national_reads_the_digits_the_groups_and_the_deleted_separators_read(
+    raw: str, country: str | None
+) -> None:
+    """The digits joined from the match's groups are each part's, and those its separators
+    deleted left (the reading before)."""
+    by_groups, by_deletion = reference_nanp_national(raw, country)
+    assert nanp_national(raw, country) == by_groups == by_deletion
 
 
 def test_text_lines_are_lines(tmp_path: Path) -> None:
