@@ -1,6 +1,6 @@
 """The write path's fast rules against the plain ones they replace: the identifiers a record's
 fields make (:func:`field_identifiers`, which skips absent fields) as the field-by-field walk
-below, and a new record's id (:func:`uuid4_text`) as ``uuid.UUID(..., version=4)``."""
+below, with the keys :func:`keyed_field_identifiers` gives them, and a new record's id (:func:`uuid4_text`) as ``uuid.UUID(..., version=4)``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gcx.emulator.kinds import CONTACTS, ORGS
-from gcx.emulator.rules.identity import EMAIL_FIELDS, PHONE_FIELDS, field_identifiers, normalize_value
+from gcx.emulator.rules.cleaning import identifier_key
+from gcx.emulator.rules.identity import (
+    EMAIL_FIELDS,
+    PHONE_FIELDS,
+    field_identifiers,
+    keyed_field_identifiers,
+    normalize_value,
+)
 from gcx.emulator.rules.writes import uuid4_text
 from gcx.emulator.settings import EmulatorSettings
 
@@ -101,6 +108,20 @@ def test_field_identifiers_answer_as_the_field_by_field_rule(
 ) -> None:
     rules = EmulatorSettings(derive_identifiers=derive, claim_external_ids=external)
     assert field_identifiers(kind, record, rules) == reference(kind, record, rules)
+
+
+@settings(max_examples=500, deadline=None)
+@given(RECORDS, st.sampled_from([CONTACTS, ORGS]), st.booleans(), st.booleans())
+def test_keyed_field_identifiers_key_each_as_identifier_key(
+    record: dict[str, Any], kind: str, derive: bool, external: bool
+) -> None:
+    """The keys the write plan claims by are those ``identifier_key`` makes of the identifiers."""
+    rules = EmulatorSettings(derive_identifiers=derive, claim_external_ids=external)
+    keyed = keyed_field_identifiers(kind, record, rules)
+    assert [ident for ident, _ in keyed] == field_identifiers(kind, record, rules)
+    for ident, key in keyed:
+        assert key == identifier_key(ident)
+        assert type(key) is type(identifier_key(ident))
 
 
 @settings(max_examples=300, deadline=None)

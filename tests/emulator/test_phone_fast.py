@@ -111,6 +111,23 @@ def test_e164_reading_is_the_full_readings(
         assert phone_e164(text, region) == (None if parsed is None else parsed[1]), (text, region)
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789\u0663\uff11", min_size=8, max_size=12), REGION)
+def test_e164_of_plus_one_and_ten_digits_is_the_general_reading(digits: str, region: str) -> None:
+    """``+1`` and ten ASCII digits is its own E.164 (the fast path); anything else near it is read
+    as before: nanp_national, then the full reading."""
+    from gcx.phones import nanp_national
+
+    text = f"+1{digits}"
+    national = nanp_national(text, region)
+    if national is not None:
+        before: str | None = f"+1{national}"
+    else:
+        parsed = parse_phone(text, region)
+        before = None if parsed is None else parsed[1]
+    assert phone_e164(text, region) == before, (text, region)
+
+
 #: The calling codes several regions share (the region lookup's one-pattern path).
 SHARED_CODES = sorted(code for code, regions in COUNTRY_CODE_TO_REGION_CODE.items() if len(regions) > 1)
 

@@ -167,7 +167,10 @@ def _plain_nanp(text: str) -> str | None:
 
 def phone_e164(text: str, region: str) -> str | None:
     """The E.164 form of :func:`parse_phone`'s reading (a North American number's region, which
-    only the display needs, is not looked up), or None for a number that does not parse."""
+    only the display needs, is not looked up), or None for a number that does not parse.
+    ``+1`` and ten digits (:func:`_plain_nanp`, E.164 already) is its own answer in any region."""
+    if _plain_nanp(text) is not None:
+        return text
     national = nanp_national(text, region)
     if national is not None:
         return f"+1{national}"

@@ -14,7 +14,7 @@ from typing import Any
 from gcx.emulator.kinds import CONTACTS
 from gcx.emulator.schema import phone_e164
 from gcx.emulator.settings import EmulatorSettings
-from gcx.emulator.store import Record
+from gcx.emulator.store import IdentifierKey, Record
 
 EMAIL_FIELDS = ("workEmail", "personalEmail", "otherEmail")
 PHONE_FIELDS = ("workPhone", "cellPhone", "homePhone", "otherPhone")
@@ -71,6 +71,13 @@ def _social(record: Record) -> list[tuple[str, Any]]:
 
 def field_identifiers(kind: str, record: Record | None, settings: EmulatorSettings) -> list[dict[str, Any]]:
     """The identifiers ``record``'s fields make under ``settings`` (no duplicates, in field order)."""
+    return [ident for ident, _ in keyed_field_identifiers(kind, record, settings)]
+
+
+def keyed_field_identifiers(
+    kind: str, record: Record | None, settings: EmulatorSettings
+) -> list[tuple[dict[str, Any], IdentifierKey]]:
+    """:func:`field_identifiers`, each with its key (what ``identifier_key`` makes of it)."""
     if record is None:
         return []
     found: list[tuple[str, Any, Any]] = []  # (type, value as written, external source or _NO_SOURCE)
@@ -91,18 +98,19 @@ def field_identifiers(kind: str, record: Record | None, settings: EmulatorSettin
             value = ext.get("value")
             if isinstance(value, str) and value.strip():
                 found.append(("ExternalId", value, ext["externalSource"]))
-    out: list[dict[str, Any]] = []
-    seen: set[tuple[str, str, str | None]] = set()
+    out: list[tuple[dict[str, Any], IdentifierKey]] = []
+    seen: set[IdentifierKey] = set()
     for type_, value, source in found:
         if not isinstance(value, str) or not value.strip():
             continue
-        ident = {"type": type_, "value": normalize_value(type_, value)}
+        normal = normalize_value(type_, value)
+        ident = {"type": type_, "value": normal}
         source_id = None
         if source is not _NO_SOURCE:
             ident["externalSource"] = source
             source_id = (source or {}).get("id")
-        key = (type_, ident["value"], source_id)
+        key = IdentifierKey(type_, normal, source_id)
         if key not in seen:
             seen.add(key)
-            out.append(ident)
+            out.append((ident, key))
     return out

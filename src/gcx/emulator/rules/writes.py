@@ -15,7 +15,7 @@ from typing import Any
 from gcx.emulator.errors import EmulatorError
 from gcx.emulator.kinds import API, CONTACTS, NOTES, NOUN, ORGS, RELATIONSHIPS, clone
 from gcx.emulator.rules.cleaning import identifier_key
-from gcx.emulator.rules.identity import field_identifiers
+from gcx.emulator.rules.identity import field_identifiers, keyed_field_identifiers
 from gcx.emulator.rules.state import State
 from gcx.emulator.store import IdentifierKey, Record
 
@@ -99,21 +99,24 @@ class Writes:
             held = clone(previous.get("identifiers", []))
         record["selfUri"] = f"{API}/{kind}/{rid}"
         settings = st.settings
-        derived = field_identifiers(kind, record, settings)
+        derived = keyed_field_identifiers(kind, record, settings)
         release: list[IdentifierKey] = []
         if previous is not None and settings.release_on_change:
-            kept = {identifier_key(i) for i in derived}
+            kept = {key for _, key in derived}
             gone = {identifier_key(i) for i in field_identifiers(kind, previous, settings)} - kept
             release = [identifier_key(i) for i in held if identifier_key(i) in gone]
             held = [i for i in held if identifier_key(i) not in gone]
-        soft = derived + body_identifiers if settings.claim_body_identifiers and body_identifiers else derived
-        held_keys = {identifier_key(i) for i in held}
+        soft = (
+            derived + [(i, identifier_key(i)) for i in body_identifiers]
+            if settings.claim_body_identifiers and body_identifiers
+            else derived
+        )
+        held_keys = {identifier_key(i) for i in held} if held else set()
         claim: list[IdentifierKey] = []
         skip = {rid, *ignore_holders}
         keep = settings.write_claim_conflict == "keep"
-        for required, idents in ((False, soft), (True, claims)):
-            for ident in idents:
-                key = identifier_key(ident)
+        for required, idents in ((False, soft), (True, [(i, identifier_key(i)) for i in claims])):
+            for ident, key in idents:
                 if key in held_keys:
                     continue
                 if self.held_elsewhere(kind, key, skip):
