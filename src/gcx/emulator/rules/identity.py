@@ -38,6 +38,9 @@ _SOCIAL_FIELDS = frozenset(
 )
 
 
+#: ``IdentifierKey(type, value, source)`` without the named tuple's Python-level ``__new__``.
+_new_key: Any = tuple.__new__
+
 #: A found identifier's external source when it has none (an ExternalId's may be None).
 _NO_SOURCE: Any = object()
 
@@ -101,15 +104,19 @@ def keyed_field_identifiers(
     out: list[tuple[dict[str, Any], IdentifierKey]] = []
     seen: set[IdentifierKey] = set()
     for type_, value, source in found:
-        if not isinstance(value, str) or not value.strip():
+        if value.__class__ is not str and not isinstance(value, str):
             continue
-        normal = normalize_value(type_, value)
+        text = value.strip()
+        if not text:
+            continue
+        # normalize_value's answer; an email's written out (the usual identifier)
+        normal = text.casefold() if type_ == "Email" else normalize_value(type_, value)
         ident = {"type": type_, "value": normal}
         source_id = None
         if source is not _NO_SOURCE:
             ident["externalSource"] = source
             source_id = (source or {}).get("id")
-        key = IdentifierKey(type_, normal, source_id)
+        key = _new_key(IdentifierKey, (type_, normal, source_id))
         if key not in seen:
             seen.add(key)
             out.append((ident, key))
