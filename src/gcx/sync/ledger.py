@@ -46,6 +46,7 @@ from gcx.sync.fields import Kind, normal_key
 from gcx.sync.keyform import KEYS_VERSION, migrate_keys
 from gcx.sync.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
 from gcx.sync.ledger_bulk import OpCounts, RowInserter, among, id_ranges
+from gcx.sync.ledger_codec import PackedJson, pack_json
 from gcx.sync.ledger_history import done_undos, held_records, prune_done
 from gcx.sync.ledger_lease import RunLease
 from gcx.sync.ledger_migrate import batch_lines, compact, pending_to_batches
@@ -69,6 +70,7 @@ from gcx.sync.rows import (
     OpRow,
     OpState,
     Outcome,
+    PackedObject,
     check_binding,
     json_text,
     next_state,
@@ -195,7 +197,7 @@ class Ledger(RecordReads, RunLease):
         md = tables.metadata
         self._lock_token: str | None = None
         self._keeper: LeaseKeeper | None = None
-        self._inserters: dict[tuple[str, tuple[str, ...], tuple[str, ...]], RowInserter] = {}
+        self._inserters: dict[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], RowInserter] = {}
         self._counts: OpCounts | None = None
         self._range_statements: dict[str, Any] = {}
         self._settled_batches: Any | None = None
@@ -367,23 +369,49 @@ class Ledger(RecordReads, RunLease):
         if not entries:
             return
         now = _now()
-        self._inserter(self.t_records, _RECORD_COLUMNS, replace=("kind", "external_id")).run(
+        key = ("kind", "external_id")
+        if type(self.t_records.c.applied.type) is not PackedJson:  # a legacy ledger's text
+            self._inserter(self.t_records, _RECORD_COLUMNS, replace=key).run(
+                conn,
+                [
+                    (
+                        e.kind,
+                        e.key,
+                        e.genesys_id,
+                        e.hash,
+                        json_text(e.applied),
+                        e.org_key,
+                        e.created_by_gcx,
+                        now,
+                    )
+                    for e in entries
+                ],
+            )
+            return
+        self._inserter(self.t_records, _RECORD_COLUMNS, replace=key, stored=("applied",)).run(
             conn,
             [
-                (e.kind, e.key, e.genesys_id, e.hash, json_text(e.applied), e.org_key, e.created_by_gcx, now)
+                (e.kind, e.key, e.genesys_id, e.hash, _stored(e.applied), e.org_key, e.created_by_gcx, now)
                 for e in entries
             ],
         )
 
     def _inserter(
-        self, table: Any, columns: tuple[str, ...], *, replace: tuple[str, ...] = ()
+        self,
+        table: Any,
+        columns: tuple[str, ...],
+        *,
+        replace: tuple[str, ...] = (),
+        stored: tuple[str, ...] = (),
     ) -> RowInserter:
         """The INSERT of ``columns`` into ``table`` (replacing a row of the same ``replace``
-        key), compiled once per ledger."""
-        key = (table.name, columns, replace)
+        key; the ``stored`` columns' values given converted), compiled once per ledger."""
+        key = (table.name, columns, replace, stored)
         found = self._inserters.get(key)
         if found is None:
-            found = self._inserters[key] = RowInserter(table, columns, self.engine.dialect, replace=replace)
+            found = self._inserters[key] = RowInserter(
+                table, columns, self.engine.dialect, replace=replace, stored=stored
+            )
         return found
 
     def _op_counts(self) -> OpCounts:
@@ -834,6 +862,14 @@ class Ledger(RecordReads, RunLease):
                 if len(out) >= limit:
                     break
         return out
+
+
+def _stored(applied: Mapping[str, Any]) -> bytes:
+    """What the records table stores for ``applied`` (its column's :func:`pack_json` of the
+    JSON text), the bytes a :class:`PackedObject` brings when it has them."""
+    if type(applied) is PackedObject and applied.packed is not None:
+        return applied.packed
+    return pack_json(json_text(applied))
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

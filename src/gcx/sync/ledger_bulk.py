@@ -38,15 +38,23 @@ class RowInserter:
 
     For SQLite the values are handed to the driver as :mod:`gcx.sync.sqlite_binds` says (binary
     values as ``bytearray``; a nullable column ``None`` in every row of a batch written ``NULL``
-    in the statement, compiled once per such set of columns)."""
+    in the statement, compiled once per such set of columns). The values of the ``stored``
+    columns are given already converted (what their column type's conversion gives)."""
 
     def __init__(
-        self, table: Table, columns: Sequence[str], dialect: Dialect, *, replace: Sequence[str] = ()
+        self,
+        table: Table,
+        columns: Sequence[str],
+        dialect: Dialect,
+        *,
+        replace: Sequence[str] = (),
+        stored: Sequence[str] = (),
     ) -> None:
         self.table = table
         self.columns = tuple(columns)
         self.dialect = dialect
         self.replace = tuple(replace)
+        self.stored = frozenset(stored)
         #: the places in a row of the columns a batch may hold ``None`` in every row of (SQLite)
         self.nullable: tuple[int, ...] = (
             tuple(i for i, c in enumerate(self.columns) if table.c[c].nullable and c not in self.replace)
@@ -97,7 +105,7 @@ class RowInserter:
             convert=[
                 (at, fn)
                 for at, n in enumerate(names)
-                if (fn := _column_conversion(table, n, dialect)) is not None
+                if (fn := _column_conversion(table, n, dialect, stored=n in self.stored)) is not None
             ],
         )
         return found
@@ -179,11 +187,12 @@ def _conversion(table: Table, column: str, dialect: Dialect) -> Callable[[Any], 
 
 
 def _column_conversion(
-    table: Table, column: str, dialect: Dialect
+    table: Table, column: str, dialect: Dialect, *, stored: bool = False
 ) -> Callable[[Sequence[Any]], list[Any]] | None:
-    """:func:`_conversion` of a column's values at once (``None`` stays ``None``); for SQLite, a
-    binary column's values then as ``bytearray`` (:func:`gcx.sync.sqlite_binds.blobs`)."""
-    many = _values_conversion(table, column, dialect)
+    """:func:`_conversion` of a column's values at once (``None`` stays ``None``; none when the
+    values are ``stored``: converted already); for SQLite, a binary column's values then as
+    ``bytearray`` (:func:`gcx.sync.sqlite_binds.blobs`)."""
+    many = None if stored else _values_conversion(table, column, dialect)
     if dialect.name != "sqlite" or not _binary(table.c[column].type):
         return many
     if many is None:

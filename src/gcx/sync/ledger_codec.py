@@ -34,7 +34,7 @@ import re
 import struct
 import uuid
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -136,6 +136,41 @@ def pack_texts(raw: bytes) -> bytes | None:
     if len(raw) != 2 + keys_length + 5 * n + len(joined):  # '{' '}', and '"' '":"' '",' per key
         return None
     return _TEXTS_HEAD.pack(_TEXTS, mask) + joined
+
+
+def pack_values(values: Mapping[str, Any], text: str) -> bytes | None:
+    """:func:`pack_texts` of ``text``, the ledger's JSON of ``values`` (``jsonfast.dumps_sorted``:
+    compact, keys sorted), made from the values themselves instead of parsing the text again:
+    ``None`` when the text is not format 2's (then :func:`pack_json` of the text stores it).
+
+    The same refusals: with a backslash in the text some value was escaped (a quote, a
+    backslash, a control character); a value not text, or a key not in :data:`PATHS`, is not
+    format 2's; and the text must be as long as the compact form of those values (PATHS is in
+    sorted order, the order of the text's keys)."""
+    if not values or "\\" in text:
+        return None
+    found = _mask_any_order(tuple(values))
+    if found is None:
+        return None
+    mask, keys_length = found
+    try:
+        joined = "\x00".join(map(values.__getitem__, _paths(mask)))
+        data = joined.encode("utf-8")
+    except (TypeError, UnicodeEncodeError):  # a value not text; a lone surrogate (no format holds it)
+        return None
+    if len(text) != 2 + keys_length + 5 * len(values) + len(joined):
+        return None
+    return _TEXTS_HEAD.pack(_TEXTS, mask) + data
+
+
+@lru_cache(maxsize=1024)  # a source's records have a few shapes
+def _mask_any_order(keys: tuple[str, ...]) -> tuple[int, int] | None:
+    """Format 2's mask of ``keys`` and their length (ASCII), when they are all in :data:`PATHS`
+    (in any order; none twice)."""
+    if any(type(k) is not str or k not in _BIT for k in keys):
+        return None
+    mask = sum(_BIT[k] for k in keys)
+    return (mask, sum(map(len, keys))) if len(_paths(mask)) == len(keys) else None
 
 
 @lru_cache(maxsize=1024)  # a source's records have a few shapes

@@ -28,9 +28,10 @@ from typing import Any, Literal
 
 from gcx.sync.errors import PruneRefusedError
 from gcx.sync.fields import FIELDS, ORG_REF, Kind, normal_key, remote_value, same, set_path
+from gcx.sync.ledger_codec import pack_values
 from gcx.sync.quickinit import quick_init
 from gcx.sync.records import Record, values_hash
-from gcx.sync.rows import JsonObject, LedgerEntry, json_text
+from gcx.sync.rows import JsonObject, LedgerEntry, PackedObject, json_text
 
 OpKind = Literal["create", "update", "move", "unchanged", "delete"]
 ConflictPolicy = Literal["source-wins", "report"]
@@ -202,8 +203,9 @@ def applied_hash(op: Op, applied: Mapping[str, Any]) -> str:
 @dataclass(frozen=True)
 class After:
     """What the ledger keeps once an op is applied, worked out once per write (the op's payload
-    and the record it leaves both hold it): the applied values as the ledger's JSON text, and
-    the ledger hash."""
+    and the record it leaves both hold it): the applied values as the ledger's JSON text (with
+    the bytes its record stores, made from the values: :class:`PackedObject`), and the ledger
+    hash."""
 
     applied: JsonObject
     hash: str
@@ -211,7 +213,8 @@ class After:
     @classmethod
     def of(cls, op: Op) -> After:
         applied = applied_after(op)
-        return cls(JsonObject(json_text(applied)), applied_hash(op, applied))
+        text = json_text(applied)
+        return cls(PackedObject(text, pack_values(applied, text)), applied_hash(op, applied))
 
 
 # --------------------------------------------------------------------------- bodies

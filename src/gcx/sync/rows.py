@@ -99,6 +99,18 @@ class JsonObject(Mapping[str, Any]):
         return f"JsonObject({self.text})"
 
 
+class PackedObject(JsonObject):
+    """A :class:`JsonObject` with the bytes the ledger stores for it (``packed``), worked out
+    where its values were at hand (:class:`gcx.sync.plan.After`): its record is written without
+    reading the text again. ``None``: the ledger packs the text as for any other."""
+
+    __slots__ = ("packed",)
+
+    def __init__(self, text: str, packed: bytes | None) -> None:
+        self.text = text
+        self.packed = packed
+
+
 def json_text(values: Mapping[str, Any] | str) -> str:
     """The ledger's JSON of a values mapping (a :class:`JsonObject`, or text already written by
     :func:`op_payload`, is written as it was read)."""
