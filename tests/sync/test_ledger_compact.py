@@ -7,7 +7,9 @@ import hashlib
 import json
 import threading
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,11 +29,24 @@ from gcx.sync.ledger_codec import (
     pack_id,
     pack_json,
     pack_json_stored,
+    pack_texts,
+    pack_values,
     unpack_digest,
     unpack_id,
     unpack_json,
 )
-from gcx.sync.rows import LedgerEntry, NewOp, OpState, Outcome, done_payload, undo, values_around
+from gcx.sync.rows import (
+    JsonObject,
+    LedgerEntry,
+    NewOp,
+    OpState,
+    Outcome,
+    PackedObject,
+    done_payload,
+    json_text,
+    undo,
+    values_around,
+)
 
 from .conftest import PG_URL, _pg_available
 
@@ -160,6 +175,48 @@ def test_any_text_reads_back_as_it_was_written(text: str) -> None:
 def test_text_near_the_shape_of_format_2_reads_back(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert unpack_json(pack_json(text)) == text
+
+
+_VALUE = st.one_of(
+    st.text(),
+    st.text(alphabet='ab"\\\x00\x1f\x7fé🙂 ', max_size=6),
+    st.sampled_from(["\ud800", "a\udfff"]),  # a lone surrogate: no format holds it
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=2**64),  # past orjson: written by json
+    st.lists(st.text(), max_size=2),
+)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(st.sampled_from(PATHS), _VALUE, max_size=8).flatmap(
+        lambda d: st.permutations(list(d.items()))
+    )
+)
+def test_pack_values_stores_what_parsing_the_text_stores(items: list[tuple[str, object]]) -> None:
+    """From the values (in any order) and their text: format 2 exactly when packing the text
+    makes it, the same bytes; otherwise None (the text is packed as before)."""
+    values = dict(items)
+    text = json_text(values)
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:  # the text itself cannot be stored: no values' bytes either
+        assert pack_values(values, text) is None
+        return
+    assert pack_values(values, text) == pack_texts(raw)
+    if pack_values(values, text) is not None:
+        assert pack_values(values, text) == pack_json(text)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"firstName": "a", "customFields.tier": "b"}, {"firstName": 1}, {}, {"firstName": 'a"b'}],
+)
+def test_pack_values_leaves_other_values_to_the_text(values: dict[str, object]) -> None:
+    assert pack_values(values, json_text(values)) is None
+    assert pack_values({"firstName": "a"}, '{"firstName": "a"}') is None  # not the compact text
 
 
 @pytest.mark.parametrize("packed", [b"\x02\x01\x00\x00\x00a\x00b", b"\x02\x00\x00\x00\x00"])
@@ -493,3 +550,32 @@ def test_two_processes_opening_an_old_postgresql_ledger_at_once_migrate_it_once(
     finally:
         with Ledger(PG_URL, prefix=prefix) as led:
             led.drop()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"lastName": "Ñandú 漢字 🙂", "firstName": "Zoë", "workEmail": "z@example.com"},  # format 2
+        {"firstName": 'a"b', "tags": ["x"]},  # format 1
+    ],
+)
+def test_a_record_stores_the_same_bytes_from_its_packed_values(
+    ledger: Ledger, values: dict[str, object]
+) -> None:
+    """A record whose values bring their stored bytes (a write's PackedObject) is stored as the
+    same values given as a dict, or as the text read back from a ledger, are."""
+    text = json_text(values)
+    forms: list[Mapping[str, Any]] = [values, JsonObject(text), PackedObject(text, pack_values(values, text))]
+    ledger.save_records(
+        [
+            LedgerEntry("contact", f"c-{i}", str(uuid.uuid4()), "a" * 32, v, None, True)
+            for i, v in enumerate(forms)
+        ]
+    )
+    with ledger.engine.connect() as conn:
+        stored = conn.exec_driver_sql(
+            f"SELECT applied FROM {ledger.t_records.name} ORDER BY external_id"
+        ).all()
+    assert len({bytes(r[0]) for r in stored}) == 1
+    assert bytes(stored[0][0]) == pack_json(text)
+    assert all(dict(e.applied) == values for e in ledger.entries().values())

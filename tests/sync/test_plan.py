@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 
 from gcx.sync.errors import PruneRefusedError
+from gcx.sync.ledger_codec import pack_json
 from gcx.sync.plan import (
+    After,
     applied_after,
     applied_hash,
     create_body,
@@ -17,7 +19,7 @@ from gcx.sync.plan import (
     update_body,
 )
 from gcx.sync.records import Record
-from gcx.sync.rows import JsonObject, LedgerEntry, json_text
+from gcx.sync.rows import JsonObject, LedgerEntry, PackedObject, json_text
 
 SRC = "src-1"
 
@@ -247,3 +249,20 @@ def test_ledger_values_are_held_as_json_text() -> None:
     assert dict(values.items()) == {"firstName": "Ada", "title": None} and len(values) == 2
     assert json_text(values) == values.text  # written back as it was read
     assert json_text({"b": 1, "a": "é"}) == '{"a":"é","b":1}'
+
+
+@pytest.mark.parametrize(
+    ("values", "remote_fields"),
+    [
+        ({"firstName": "Zoë", "lastName": "Ñandú"}, None),  # a create: format 2
+        ({"firstName": "A", "title": 'say "hi"'}, {"firstName": "B"}),  # an update: format 1
+    ],
+)
+def test_after_brings_the_bytes_its_record_stores(values: dict[str, Any], remote_fields: Any) -> None:
+    """After.of's values carry their stored bytes, those packing their text gives (or none, the
+    text then packed as before)."""
+    op = decide(rec(values), None, remote(**remote_fields) if remote_fields else None)
+    after = After.of(op)
+    assert isinstance(after.applied, PackedObject) and after.applied.text == json_text(applied_after(op))
+    packed = pack_json(after.applied.text)
+    assert after.applied.packed == (packed if packed[0] == 2 else None)
