@@ -128,3 +128,48 @@ def test_keyed_field_identifiers_key_each_as_identifier_key(
 @given(st.binary(min_size=16, max_size=16))
 def test_record_ids_are_uuid4_texts(raw: bytes) -> None:
     assert uuid4_text(raw) == str(uuid.UUID(bytes=raw, version=4))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.sampled_from(["Email", "ExternalId"]),
+    st.lists(st.sampled_from(["r1", "r2", "new"]), max_size=3),
+    st.lists(st.sampled_from(["r1", "r2"]), max_size=1),
+)
+def test_plan_claims_as_held_elsewhere_decides(
+    unique: bool, keep: bool, required: bool, type_: str, held_by: list[str], ignore: list[str]
+) -> None:
+    """The write plan's inline test of another holder answers as :meth:`Writes.held_elsewhere`:
+    an identifier held elsewhere is left (kept, soft) or a 409; a free one is claimed."""
+    from gcx.emulator.errors import EmulatorError
+    from gcx.emulator.rules.state import State
+    from gcx.emulator.rules.writes import Writes
+    from gcx.emulator.store import IdentifierKey
+
+    state = State(
+        EmulatorSettings(
+            unique_external_ids=unique,
+            write_claim_conflict="keep" if keep else "reject",
+            claim_body_identifiers=True,
+        )
+    )
+    writes = Writes(state)
+    source = "s1" if type_ == "ExternalId" else None
+    key = IdentifierKey(type_, "v", source)
+    for holder in held_by:
+        state.store.add_identifier(CONTACTS, key, holder)
+    ident: dict[str, Any] = {"type": type_, "value": "v"}
+    if source is not None:
+        ident["externalSource"] = {"id": source}
+    elsewhere = writes.held_elsewhere(CONTACTS, key, {"new", *ignore})
+    body, claims = ([], [ident]) if required else ([ident], [])
+    try:
+        plan = writes.plan(CONTACTS, {}, None, body, claims=claims, record_id="new", ignore_holders=ignore)
+    except EmulatorError as err:
+        assert elsewhere and (required or not keep) and err.status == 409
+        return
+    assert plan.claim == ([] if elsewhere else [key])
+    assert not elsewhere or (keep and not required)

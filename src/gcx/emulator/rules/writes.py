@@ -115,11 +115,19 @@ class Writes:
         claim: list[IdentifierKey] = []
         skip = {rid, *ignore_holders}
         keep = settings.write_claim_conflict == "keep"
+        unique_external_ids = settings.unique_external_ids
+        holders_of = st.store.holders
+        home = st.division()
         for required, idents in ((False, soft), (True, [(i, identifier_key(i)) for i in claims])):
             for ident, key in idents:
                 if key in held_keys:
                     continue
-                if self.held_elsewhere(kind, key, skip):
+                # held_elsewhere, written out (a write asks it of every identifier it claims)
+                if (
+                    (unique_external_ids or key[0] != "ExternalId")
+                    and (holders := holders_of(kind, key))
+                    and any(h not in skip for h in holders)
+                ):
                     if keep and not required:
                         continue  # documented: an identifier another record holds stays with it, silently
                     self.check_claim(kind, key, skip)  # a 409
@@ -128,7 +136,7 @@ class Writes:
                     if _IDENTIFIER_FIELDS.issuperset(ident)
                     else {k: v for k, v in ident.items() if k in _IDENTIFIER_FIELDS}
                 )
-                entry["division"] = st.division()
+                entry["division"] = dict(home)
                 entry["dateCreated"] = now
                 held.append(entry)
                 held_keys.add(key)
