@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+from typing import Any
 
 import phonenumbers
 from hypothesis import given, settings
@@ -254,3 +255,23 @@ def test_plain_nanp_on_usual_and_unusual_spellings() -> None:
         "16175550100",
     ):
         assert _plain_nanp(text) is None, text
+
+
+def test_no_match_heads_without_the_private_parser_is_no_shortcut(monkeypatch: Any) -> None:
+    """``re._parser`` is private: where it is missing, or its tree is of a shape not read, the
+    answer is "no shortcut" (every number tried against the pattern), never a wrong answer."""
+    from gcx.emulator import schema
+
+    pattern = re.compile(HEAD_PATTERNS[1])
+    monkeypatch.setattr(schema, "_sre_parser", None)
+    assert schema.no_match_heads(pattern) == frozenset()
+
+    class Odd:
+        MAXREPEAT = object()
+
+        @staticmethod
+        def parse(*_: Any) -> list[Any]:
+            return [("LITERAL",)]  # not an (op, arg) pair
+
+    monkeypatch.setattr(schema, "_sre_parser", Odd)
+    assert schema.no_match_heads(pattern) == frozenset()

@@ -318,7 +318,12 @@ _NO_MATCH: dict[tuple[int, int], frozenset[str]] = {}
 _HEAD = 3
 _DIGITS = "0123456789"
 #: Python's regular expression parser (``re._parser``; ``sre_parse`` warns that it is deprecated).
-_sre_parser: Any = importlib.import_module("re._parser")
+#: A private module: where it is missing, or reads a pattern in a way not understood here, there is
+#: no shortcut (every number is tried against the pattern, as before), never a wrong answer.
+try:
+    _sre_parser: Any = importlib.import_module("re._parser")
+except ImportError:  # pragma: no cover - a Python without it
+    _sre_parser = None
 
 
 def no_match_heads(pattern: re.Pattern[str], width: int = _HEAD) -> frozenset[str]:
@@ -329,7 +334,12 @@ def no_match_heads(pattern: re.Pattern[str], width: int = _HEAD) -> frozenset[st
     is not simple (look-arounds and anchors are ignored, an unknown construct may begin with
     anything): a digit string it leaves out cannot begin a match, whatever follows it.
     """
-    starts = _starts(list(_sre_parser.parse(pattern.pattern, pattern.flags)), width)
+    if _sre_parser is None:
+        return frozenset()
+    try:
+        starts = _starts(list(_sre_parser.parse(pattern.pattern, pattern.flags)), width)
+    except Exception:  # a parse tree of another shape: no shortcut
+        return frozenset()
     if starts is None:
         return frozenset()
     heads = (f"{n:0{width}d}" for n in range(10**width))
