@@ -188,7 +188,7 @@ HEAD_PATTERNS = [
 def test_no_match_heads_never_leave_out_a_match() -> None:
     from itertools import product
 
-    from gcx.emulator.schema import no_match_heads
+    from gcx.emulator.pattern_heads import no_match_heads
 
     texts = ["".join(t) for n in range(6) for t in product("0123456789", repeat=n)]
     for source in HEAD_PATTERNS:
@@ -260,7 +260,7 @@ def test_plain_nanp_on_usual_and_unusual_spellings() -> None:
 def test_no_match_heads_without_the_private_parser_is_no_shortcut(monkeypatch: Any) -> None:
     """``re._parser`` is private: where it is missing, or its tree is of a shape not read, the
     answer is "no shortcut" (every number tried against the pattern), never a wrong answer."""
-    from gcx.emulator import schema
+    from gcx.emulator import pattern_heads as schema
 
     pattern = re.compile(HEAD_PATTERNS[1])
     monkeypatch.setattr(schema, "_sre_parser", None)
