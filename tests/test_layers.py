@@ -4,12 +4,14 @@ Every ``import gcx...`` in ``src/`` (at module level, inside functions and under
 ``TYPE_CHECKING`` alike) is read with :mod:`ast` and checked against the layer of the module
 that holds it: a module may import its own layer and the layers below, never one above. The
 emulator stands beside the stack: it imports foundations only, and only the CLI and the test
-tooling import it.
+tooling import it. Pure planning imports no database layer at all.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -35,6 +37,9 @@ LAYERS: dict[str, int] = {
 EMULATOR = "emulator"
 #: Who may import the emulator (it is a tool beside the stack, not a layer of it).
 EMULATOR_USERS = frozenset({"cli", "demo", "gcx_testkit"})
+#: Pure modules of gcx.sync (docs/architecture.md): deciding what to write, and the bytes the
+#: ledger will store for it, need no database layer.
+PURE_SYNC = ("gcx.sync.plan", "gcx.sync.packing")
 
 
 def _unit(module: str) -> str:
@@ -96,6 +101,16 @@ def _violations(src: Path) -> list[str]:
 
 def test_no_import_runs_up_the_layers() -> None:
     assert _violations(ROOT / "src") == []
+
+
+def test_pure_planning_imports_no_database_layer() -> None:
+    script = (
+        f"import sys\nimport {', '.join(PURE_SYNC)}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sqlalchemy'))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_the_check_sees_upward_and_sideways_imports(tmp_path: Path) -> None:

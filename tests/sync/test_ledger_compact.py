@@ -19,10 +19,9 @@ from sqlalchemy import create_engine, select
 from gcx import jsonfast
 from gcx.sync.fields import FIELDS, ORG_REF
 from gcx.sync.ledger import Ledger
-from gcx.sync.ledger_codec import (
+from gcx.sync.ledger_codec import KindCode, OpCode
+from gcx.sync.packing import (
     PATHS,
-    KindCode,
-    OpCode,
     epoch,
     iso,
     pack_digest,

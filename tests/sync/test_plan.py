@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from gcx.sync.errors import PruneRefusedError
-from gcx.sync.ledger_codec import pack_json
+from gcx.sync.packing import pack_json
 from gcx.sync.plan import (
     After,
     applied_after,

@@ -46,7 +46,7 @@ from gcx.sync.fields import Kind, normal_key
 from gcx.sync.keyform import KEYS_VERSION, migrate_keys
 from gcx.sync.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
 from gcx.sync.ledger_bulk import OpCounts, RowInserter, among, id_ranges
-from gcx.sync.ledger_codec import PackedJson, pack_json
+from gcx.sync.ledger_codec import PackedJson
 from gcx.sync.ledger_history import done_undos, held_records, prune_done
 from gcx.sync.ledger_lease import RunLease
 from gcx.sync.ledger_migrate import batch_lines, compact, pending_to_batches
@@ -60,6 +60,7 @@ from gcx.sync.ledger_tables import (
     ledger_tables,
     sqlite_pragmas,
 )
+from gcx.sync.packing import pack_json
 from gcx.sync.rows import (
     OPEN_STATES,
     TRANSITIONS,

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from gcx.sync.errors import PruneRefusedError
 from gcx.sync.fields import FIELDS, ORG_REF, Kind, normal_key, remote_value, same, set_path
-from gcx.sync.ledger_codec import pack_values
+from gcx.sync.packing import pack_values
 from gcx.sync.quickinit import quick_init
 from gcx.sync.records import Record, values_hash
 from gcx.sync.rows import JsonObject, LedgerEntry, PackedObject, json_text
