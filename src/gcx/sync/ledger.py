@@ -1,7 +1,10 @@
 """The ledger: what gcx has applied, where, and how far each operation got.
 
 SQLAlchemy Core over SQLite (default: ``./gcx-ledger.sqlite``) or PostgreSQL (any URL).
-Its tables (names prefixed, default ``gcx_``) are defined in :mod:`gcx.sync.ledger_tables`.
+Its tables (names prefixed, default ``gcx_``) are defined in :mod:`gcx.sync.ledger_tables`;
+its reads of records (:mod:`~gcx.sync.ledger_reads`) and of ops (:mod:`~gcx.sync.ledger_op_reads`)
+and its run lease (:mod:`~gcx.sync.ledger_lease`) are mixed in, and it is brought to this schema
+on open by :mod:`gcx.sync.ledger_migrate`.
 
 Operation states form a closed set changed only through named transitions
 (:data:`TRANSITIONS`): ``planned -start-> started -succeed-> done``,
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +36,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -42,24 +44,17 @@ from gcx import extras, redact
 from gcx.errors import ConfigError
 from gcx.private import create_private
 from gcx.sync.errors import IllegalTransitionError, LeaseLostError, LedgerVersionError
-from gcx.sync.fields import Kind, normal_key
-from gcx.sync.keyform import KEYS_VERSION, migrate_keys
+from gcx.sync.fields import Kind
 from gcx.sync.lease import DEFAULT_LEASE_SECONDS, LeaseKeeper
-from gcx.sync.ledger_bulk import OpCounts, RowInserter, among, id_ranges
+from gcx.sync.ledger_bulk import OpCounts, RowInserter, among, chunks, id_ranges
 from gcx.sync.ledger_codec import PackedJson
 from gcx.sync.ledger_history import done_undos, held_records, prune_done
 from gcx.sync.ledger_lease import RunLease
-from gcx.sync.ledger_migrate import batch_lines, compact, pending_to_batches
+from gcx.sync.ledger_migrate import SCHEMA_VERSION as SCHEMA_VERSION  # part of this module's API
+from gcx.sync.ledger_migrate import batch_lines, migrate, refuse_newer, serialize
+from gcx.sync.ledger_op_reads import OpReads
 from gcx.sync.ledger_reads import RecordReads
-from gcx.sync.ledger_tables import (
-    BATCHES_VERSION,
-    NOT_DONE,
-    absent,
-    has_table,
-    is_legacy,
-    ledger_tables,
-    sqlite_pragmas,
-)
+from gcx.sync.ledger_tables import absent, has_table, is_legacy, ledger_tables, sqlite_pragmas
 from gcx.sync.packing import pack_json
 from gcx.sync.rows import (
     OPEN_STATES,
@@ -68,7 +63,6 @@ from gcx.sync.rows import (
     CheckedRecord,
     LedgerEntry,
     NewOp,
-    OpRow,
     OpState,
     Outcome,
     PackedObject,
@@ -78,10 +72,6 @@ from gcx.sync.rows import (
 )
 
 DEFAULT_LEDGER_FILE = "gcx-ledger.sqlite"
-#: 2: keys in NFC (gcx.sync.keyform); 3: compact (ledger_migrate); 4: open ops' values per batch
-SCHEMA_VERSION = BATCHES_VERSION
-# A gcx refuses a ledger of a higher schema (Ledger._refuse_newer): whatever an older gcx cannot
-# read, a new stored format (a new format byte in ledger_codec) above all, needs a higher one.
 
 
 _RECORD_COLUMNS = (
@@ -128,7 +118,7 @@ def safe_url(url: str) -> str:
     return redact.scrub(url)
 
 
-class Ledger(RecordReads, RunLease):
+class Ledger(RecordReads, OpReads, RunLease):
     """The ledger database. Use as a context manager (closes its connections)."""
 
     def __init__(
@@ -166,7 +156,8 @@ class Ledger(RecordReads, RunLease):
                 with contextlib.suppress(OSError):
                     create_private(Path(db))
         try:
-            self._refuse_newer(create)
+            if self.exists and not (create and absent(self.engine, f"{prefix}binding")):
+                refuse_newer(self.engine, prefix, safe_url(url))
             legacy = not create and self.exists and is_legacy(self.engine, f"{prefix}")
         except SQLAlchemyError as exc:
             self.engine.dispose()
@@ -182,8 +173,7 @@ class Ledger(RecordReads, RunLease):
         self.t_checked = tables.checked
         self.t_runs = tables.runs
         self.t_batches = tables.batches
-        #: schema 3's table of open ops' values, read from such a ledger opened read-only
-        self._v3_pending: Any | None = None
+        self._v3_pending = None
         if not create and self.exists and not legacy and tables.batches is not None:
             try:
                 if not has_table(self.engine, tables.batches.name):
@@ -194,7 +184,6 @@ class Ledger(RecordReads, RunLease):
             except SQLAlchemyError as exc:
                 self.engine.dispose()
                 raise ConfigError(f"cannot open ledger {safe_url(url)}: {exc}") from None
-        self._v3 = tables.pending
         md = tables.metadata
         self._lock_token: str | None = None
         self._keeper: LeaseKeeper | None = None
@@ -212,81 +201,15 @@ class Ledger(RecordReads, RunLease):
         try:
             if create or not self.exists:
                 with self.engine.begin() as conn:
-                    self._serialize(conn)  # several workers may create the same tables at once
+                    serialize(conn, prefix)  # several workers may create the same tables at once
                     md.create_all(conn)
             if create:
-                self._migrate()
+                self.migration_warnings = migrate(self.engine, prefix, tables)
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise ConfigError(
                 f"cannot open ledger {safe_url(url)}: {exc.__class__.__name__}: {exc}"
             ) from None
-
-    def _refuse_newer(self, create: bool) -> None:
-        """Refuse a ledger a newer gcx wrote before anything is read from it or written to it: its
-        values may be in a format this gcx cannot read, and a migration must never go backwards."""
-        from sqlalchemy import column, table  # the binding's version only: its table is not built yet
-
-        if not self.exists or (create and absent(self.engine, f"{self.prefix}binding")):
-            return
-        t = table(f"{self.prefix}binding", column("id"), column("schema_version"))
-        with self.engine.connect() as conn:
-            version = conn.execute(select(t.c.schema_version).where(t.c.id == 1)).scalar()
-        if version is not None and version > SCHEMA_VERSION:
-            raise LedgerVersionError(
-                f"ledger {safe_url(self.url)} has schema {version}, written by a newer gcx; this gcx "
-                f"reads up to schema {SCHEMA_VERSION}: upgrade gcx to use this ledger"
-            )
-
-    def _migrate(self) -> None:
-        """Bring a ledger written by an earlier gcx to this schema, once: keys in NFC (schema 2),
-        values stored compactly (schema 3), open ops' values per batch (schema 4,
-        :mod:`gcx.sync.ledger_migrate`)."""
-        compacted = False
-        with self.engine.begin() as conn:
-            version = conn.execute(
-                select(self.t_binding.c.schema_version).where(self.t_binding.c.id == 1)
-            ).scalar()
-            if version is not None and version >= SCHEMA_VERSION:
-                return
-            if conn.dialect.name == "postgresql":
-                # several workers may open an old ledger at once: one migrates, the others then
-                # find it done (SQLite refuses a second writer working from a stale read instead)
-                self._serialize(conn)
-                version = conn.execute(
-                    select(self.t_binding.c.schema_version).where(self.t_binding.c.id == 1)
-                ).scalar()
-                if version is not None and version >= SCHEMA_VERSION:
-                    return
-            old = ledger_tables(self.prefix, legacy=True)
-            legacy = is_legacy(conn, self.prefix)
-            if (version is None or version < KEYS_VERSION) and conn.execute(
-                select(func.count()).select_from(self.t_records)
-            ).scalar():
-                tables = old if legacy else ledger_tables(self.prefix)
-                self.migration_warnings = migrate_keys(conn, tables.records, tables.ops)
-            if legacy:
-                compact(conn, old, ledger_tables(self.prefix))
-                compacted = True
-            elif self._v3 is not None and has_table(conn, self._v3.name):
-                pending_to_batches(conn, self._v3, self._batches())
-            if version is not None:
-                conn.execute(
-                    update(self.t_binding)
-                    .where(self.t_binding.c.id == 1)
-                    .values(schema_version=SCHEMA_VERSION)
-                )
-        if compacted and self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("VACUUM")  # give the space of the old tables back
-
-    def _serialize(self, conn: Any) -> None:
-        """PostgreSQL: wait for any other process creating or migrating this ledger (a lock held
-        until ``conn``'s transaction ends)."""
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(
-                "SELECT pg_advisory_xact_lock(hashtext(%(name)s))", {"name": f"gcx-ledger:{self.prefix}"}
-            )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -425,7 +348,7 @@ class Ledger(RecordReads, RunLease):
         t = self.t_records
         for kind in {k for k, _ in keys}:
             ids = sorted({e for k, e in keys if k == kind})
-            for chunk in _chunks(ids, 500):
+            for chunk in chunks(ids, 500):
                 conn.execute(delete(t).where(and_(t.c.kind == kind, t.c.external_id.in_(chunk))))
 
     def save_records(self, entries: Sequence[LedgerEntry]) -> None:
@@ -459,7 +382,7 @@ class Ledger(RecordReads, RunLease):
         """Drop remembered checks of records that are no longer candidates (adopted, deleted)."""
         t = self.t_checked
         with self.engine.begin() as conn:
-            for chunk in _chunks(sorted(set(genesys_ids)), 500):
+            for chunk in chunks(sorted(set(genesys_ids)), 500):
                 conn.execute(delete(t).where(and_(t.c.kind == kind, t.c.genesys_id.in_(chunk))))
 
     def save_checked(self, checked: Sequence[CheckedRecord]) -> None:
@@ -471,9 +394,9 @@ class Ledger(RecordReads, RunLease):
         with self.engine.begin() as conn:
             for kind in {c.kind for c in checked}:
                 ids = sorted({c.genesys_id for c in checked if c.kind == kind})
-                for chunk in _chunks(ids, 500):
+                for chunk in chunks(ids, 500):
                     conn.execute(delete(t).where(and_(t.c.kind == kind, t.c.genesys_id.in_(chunk))))
-            for chunk in _chunks(list({(c.kind, c.genesys_id): c for c in checked}.values()), 500):
+            for chunk in chunks(list({(c.kind, c.genesys_id): c for c in checked}.values()), 500):
                 conn.execute(
                     insert(t),
                     [
@@ -512,7 +435,7 @@ class Ledger(RecordReads, RunLease):
             prev: dict[tuple[str, str, str], int] = {}
             for kind in {o.kind for o in ops}:
                 keys = list({o.key for o in ops if o.kind == kind})  # any order: counted per key
-                for chunk in _chunks(keys, 512):
+                for chunk in chunks(keys, 512):
                     counts = self._op_counts().run(conn, kind, chunk)
                     prev.update({(kind, e, o): n for (e, o), n in counts.items()})
             if ops:
@@ -567,7 +490,7 @@ class Ledger(RecordReads, RunLease):
         allowed, target = TRANSITIONS[event_name]
         t = self.t_ops
         states = [s.value for s in allowed]
-        for chunk in _chunks(list(ids), 400):
+        for chunk in chunks(list(ids), 400):
             ranges = id_ranges(chunk)
             if len(ranges) == 1:  # a batch's ops: one run of ids, through a statement built once
                 moved = self._range_transition(event_name)
@@ -706,25 +629,6 @@ class Ledger(RecordReads, RunLease):
         """The bulk call got no answer: its ops' outcome is unknown until reconciled."""
         self.transition(ids, "lose")
 
-    def open_ops(self) -> list[OpRow]:
-        """Ops left ``started`` or ``unknown`` (a crash or a lost answer), oldest first."""
-        t = self.t_ops
-        stmt = select(t).where(and_(text(NOT_DONE), t.c.state.in_([s.value for s in OPEN_STATES])))
-        with self.engine.connect() as conn:
-            return self._op_rows(conn, stmt.order_by(t.c.id))
-
-    def ops(self, run_id: int | None = None, state: OpState | None = None) -> list[OpRow]:
-        """Ops (of one run, in one state). A done op's payload is its undo (:func:`done_payload`);
-        an op not done yet has what it means to leave (``applied``, ``hash``, ``org_key``)."""
-        t = self.t_ops
-        stmt = select(t).order_by(t.c.id)
-        if run_id is not None:
-            stmt = stmt.where(t.c.run_id == run_id)
-        if state is not None:
-            stmt = stmt.where(t.c.state == state.value)
-        with self.engine.connect() as conn:
-            return self._op_rows(conn, stmt)
-
     def _batches(self) -> Any:
         if self.t_batches is None:
             raise ConfigError(
@@ -732,67 +636,11 @@ class Ledger(RecordReads, RunLease):
             )
         return self.t_batches
 
-    def _op_rows(self, conn: Any, stmt: Any) -> list[OpRow]:
-        """The ops ``stmt`` selects, each still open with its batch id and the values it means to
-        leave (from ``batches``; schema 3 read as it is: ``pending``; older: ``ops.payload``)."""
-        rows = conn.execute(stmt).mappings().all()
-        open_states = {s.value for s in OPEN_STATES}
-        opened = [int(r["id"]) for r in rows if r["state"] in open_states]
-        values = self._open_values(conn, opened) if opened else {}
-        return [self._op_row(r, values.get(int(r["id"]))) for r in rows]
-
-    def _open_values(self, conn: Any, ids: Sequence[int]) -> dict[int, tuple[str | None, str]]:
-        """Op id -> (batch id, JSON of what it means to leave) of these open ops."""
-        wanted = set(ids)
-        out: dict[int, tuple[str | None, str]] = {}
-        b = self.t_batches
-        if b is not None:
-            stmt = select(b.c.batch_id, b.c.ops).where(
-                b.c.first_id <= max(wanted), b.c.last_id >= min(wanted)
-            )
-            for batch_id, lines in conn.execute(stmt):
-                for line in str(lines).split("\n"):
-                    op_id, _, payload = line.partition("\t")
-                    if int(op_id) in wanted:
-                        out[int(op_id)] = (batch_id, payload)
-        elif self._v3_pending is not None:
-            p = self._v3_pending
-            for chunk in _chunks(sorted(wanted), 400):
-                for op_id, batch_id, payload in conn.execute(
-                    select(p.c.op_id, p.c.batch_id, p.c.payload).where(among(p.c.op_id, chunk))
-                ):
-                    out[int(op_id)] = (batch_id, payload)
-        return out
-
-    @staticmethod
-    def _op_row(r: Any, open_values: tuple[str | None, str] | None) -> OpRow:
-        payload = open_values[1] if open_values is not None else r["payload"]
-        return OpRow(
-            id=int(r["id"]),
-            run_id=int(r["run_id"]),
-            kind=r["kind"],
-            key=normal_key(r["external_id"]),
-            op=r["op"],
-            state=OpState(r["state"]),
-            attempt=int(r["attempt"]),
-            batch_id=open_values[0] if open_values is not None else r.get("batch_id"),
-            genesys_id=r["genesys_id"],
-            payload=json.loads(payload) if payload else {},
-            error=json.loads(r["error"]) if r["error"] else None,
-            line=r["line"],
-        )
-
     def prune_history(self, keep_runs: int) -> int:
         """Drop the done ops of all runs but the latest ``keep_runs``; returns how many went
         (:func:`gcx.sync.ledger_history.prune_done`)."""
         with self.engine.begin() as conn:
             return prune_done(conn, self.t_runs, self.t_ops, keep_runs)
-
-    def op_counts(self) -> dict[str, int]:
-        t = self.t_ops
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(t.c.state, func.count()).group_by(t.c.state)).all()
-        return {str(s): int(n) for s, n in rows}
 
     # ------------------------------------------------------------------ runs
 
@@ -833,37 +681,6 @@ class Ledger(RecordReads, RunLease):
             out.append(d)
         return out
 
-    def failed_ops(self, limit: int = 50) -> list[OpRow]:
-        """The latest failed ops whose record has not succeeded since."""
-        t = self.t_ops
-        with self.engine.connect() as conn:
-            failed = self._op_rows(
-                conn,
-                select(t)
-                .where(and_(text(NOT_DONE), t.c.state == OpState.FAILED.value))
-                .order_by(t.c.id.desc())
-                .limit(limit * 4),
-            )
-            out = []
-            for op in failed:
-                later = conn.execute(
-                    select(func.count())
-                    .select_from(t)
-                    .where(
-                        and_(
-                            t.c.kind == op.kind,
-                            t.c.external_id == op.key,
-                            t.c.id > op.id,
-                            t.c.state == OpState.DONE.value,
-                        )
-                    )
-                ).scalar_one()
-                if not later:
-                    out.append(op)
-                if len(out) >= limit:
-                    break
-        return out
-
 
 def _stored(applied: Mapping[str, Any]) -> bytes:
     """What the records table stores for ``applied`` (its column's :func:`pack_json` of the
@@ -871,8 +688,3 @@ def _stored(applied: Mapping[str, Any]) -> bytes:
     if type(applied) is PackedObject and applied.packed is not None:
         return applied.packed
     return pack_json(json_text(applied))
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

@@ -20,7 +20,7 @@ which for a batch's few hundred ids cost more than the database's work.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,3 +261,9 @@ def among(column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
     if not ranges:
         raise ValueError("no ids to select")
     return or_(*(column == lo if lo == hi else column.between(lo, hi) for lo, hi in ranges))
+
+
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in consecutive lists of ``size`` (the last one shorter): one statement each."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

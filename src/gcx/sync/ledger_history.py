@@ -10,12 +10,12 @@ old runs (``gcx sync status --prune-history N``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, delete, select
 
-from gcx.sync.ledger_bulk import among, id_ranges
+from gcx.sync.ledger_bulk import among, chunks, id_ranges
 from gcx.sync.rows import LedgerEntry, OpState, done_payload, json_text
 
 
@@ -51,7 +51,7 @@ def done_undos(
     the ledger did not hold keeps no undo: the record holds all it wrote)."""
     t = ops
     before: dict[int, tuple[tuple[str, str], str]] = {}
-    for chunk in _chunks(sorted(set(op_ids)), 400):
+    for chunk in chunks(sorted(set(op_ids)), 400):
         ranges = id_ranges(chunk)
         if len(ranges) == 1:
             rows = conn.execute(held.in_range, {"lo": ranges[0][0], "hi": ranges[0][1]})
@@ -84,8 +84,3 @@ def prune_done(conn: Any, runs: Any, ops: Any, keep_runs: int) -> int:
         return 0
     res = conn.execute(delete(ops).where(and_(ops.c.run_id < min(ids), ops.c.state == OpState.DONE.value)))
     return int(res.rowcount or 0)
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

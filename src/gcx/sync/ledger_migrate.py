@@ -13,6 +13,10 @@ Schema 3 kept an open op's values in ``pending``, one row per op; schema 4 keeps
 row of ``batches`` (:func:`batch_lines`). :func:`pending_to_batches` moves each ``pending`` row
 to a row of ``batches`` of its one op (same op id, batch id and values), then drops ``pending``:
 a ledger left by a crash with ops still open reconciles them as before.
+
+:func:`migrate` runs whichever of these a ledger opened for writing still needs (and schema 2's
+keys in NFC, :mod:`gcx.sync.keyform`), once; :func:`refuse_newer` refuses a ledger of a higher
+schema than :data:`SCHEMA_VERSION` before anything is read from it.
 """
 
 from __future__ import annotations
@@ -21,12 +25,81 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import MetaData, and_, insert, or_, select
+from sqlalchemy import Engine, MetaData, and_, column, func, insert, or_, select, table, update
+from sqlalchemy.engine import Connection
 
-from gcx.sync.ledger_tables import LedgerTables
+from gcx.sync.errors import LedgerVersionError
+from gcx.sync.keyform import KEYS_VERSION, migrate_keys
+from gcx.sync.ledger_tables import BATCHES_VERSION, LedgerTables, has_table, is_legacy, ledger_tables
 from gcx.sync.rows import OpState, done_payload
 
+#: 2: keys in NFC (gcx.sync.keyform); 3: compact (:func:`compact`); 4: open ops' values per batch
+SCHEMA_VERSION = BATCHES_VERSION
+# A gcx refuses a ledger of a higher schema (refuse_newer): whatever an older gcx cannot read, a
+# new stored format (a new format byte in ledger_codec) above all, needs a higher one.
 CHUNK = 2000
+
+
+def refuse_newer(engine: Engine, prefix: str, shown: str) -> None:
+    """Refuse the ledger ``shown`` (its URL as shown) if a newer gcx wrote it, before anything is
+    read from it or written to it: its values may be in a format this gcx cannot read, and a
+    migration must never go backwards."""
+    t = table(f"{prefix}binding", column("id"), column("schema_version"))  # its table is not built yet
+    with engine.connect() as conn:
+        version = conn.execute(select(t.c.schema_version).where(t.c.id == 1)).scalar()
+    if version is not None and version > SCHEMA_VERSION:
+        raise LedgerVersionError(
+            f"ledger {shown} has schema {version}, written by a newer gcx; this gcx "
+            f"reads up to schema {SCHEMA_VERSION}: upgrade gcx to use this ledger"
+        )
+
+
+def migrate(engine: Engine, prefix: str, tables: LedgerTables) -> list[str]:
+    """Bring a ledger written by an earlier gcx to this schema, once: keys in NFC (schema 2),
+    values stored compactly (schema 3, :func:`compact`), open ops' values per batch (schema 4,
+    :func:`pending_to_batches`). ``tables``: this schema's; returns the keys' migration warnings."""
+    warnings: list[str] = []
+    compacted = False
+    binding = tables.binding
+    with engine.begin() as conn:
+        version = conn.execute(select(binding.c.schema_version).where(binding.c.id == 1)).scalar()
+        if version is not None and version >= SCHEMA_VERSION:
+            return warnings
+        if conn.dialect.name == "postgresql":
+            # several workers may open an old ledger at once: one migrates, the others then
+            # find it done (SQLite refuses a second writer working from a stale read instead)
+            serialize(conn, prefix)
+            version = conn.execute(select(binding.c.schema_version).where(binding.c.id == 1)).scalar()
+            if version is not None and version >= SCHEMA_VERSION:
+                return warnings
+        old = ledger_tables(prefix, legacy=True)
+        legacy = is_legacy(conn, prefix)
+        if (version is None or version < KEYS_VERSION) and conn.execute(
+            select(func.count()).select_from(tables.records)
+        ).scalar():
+            keyed = old if legacy else ledger_tables(prefix)
+            warnings = migrate_keys(conn, keyed.records, keyed.ops)
+        if legacy:
+            compact(conn, old, ledger_tables(prefix))
+            compacted = True
+        elif tables.pending is not None and has_table(conn, tables.pending.name):
+            assert tables.batches is not None
+            pending_to_batches(conn, tables.pending, tables.batches)
+        if version is not None:
+            conn.execute(update(binding).where(binding.c.id == 1).values(schema_version=SCHEMA_VERSION))
+    if compacted and engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("VACUUM")  # give the space of the old tables back
+    return warnings
+
+
+def serialize(conn: Connection, prefix: str) -> None:
+    """PostgreSQL: wait for any other process creating or migrating the ledger of ``prefix`` (a
+    lock held until ``conn``'s transaction ends)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "SELECT pg_advisory_xact_lock(hashtext(%(name)s))", {"name": f"gcx-ledger:{prefix}"}
+        )
 
 
 def compact(conn: Any, old: LedgerTables, new: LedgerTables) -> None:
