@@ -190,7 +190,7 @@ async def test_wrong_password_unknown_user_throttle_and_open_redirect(
     assert safe_next("https://evil.example", "/") == "/" and safe_next("/jobs/crm", "/") == "/jobs/crm"
     assert env.state.audit.latest(1)[0].outcome == "ok"
     clock = [0.0]
-    throttle = LoginThrottle(limit=2, window=10, clock=lambda: clock[0])
+    throttle = LoginThrottle(env.state.db, limit=2, window=10, clock=lambda: clock[0])
     throttle.failed("a")
     throttle.failed("a")
     assert throttle.blocked("a")

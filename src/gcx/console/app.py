@@ -57,7 +57,7 @@ class ConsoleState:
     sessions: SessionStore = field(init=False)
     audit: AuditLog = field(init=False)
     approvals: ApprovalStore = field(init=False)
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    throttle: LoginThrottle = field(init=False)  # failed logins, counted in the database
     run_indexes: RunIndexes = field(default_factory=RunIndexes)  # big runs page from these
     _ledgers: dict[str, Ledger] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -67,6 +67,7 @@ class ConsoleState:
         self.sessions = SessionStore(self.db, idle=self.session_idle, lifetime=self.session_lifetime)
         self.audit = AuditLog(self.db, keep=self.keep_audit)
         self.approvals = ApprovalStore(self.db, keep=self.keep_approvals)
+        self.throttle = LoginThrottle(self.db)
 
     def ledger(self, url: str, prefix: str = "gcx_") -> Ledger:
         """One open ledger per URL and prefix for the life of the app."""

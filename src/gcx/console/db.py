@@ -1,5 +1,5 @@
-"""The console's own tables: users, sessions, the audit trail, plan approvals and the plans
-themselves.
+"""The console's own tables: users, sessions, the audit trail, plan approvals, the plans
+themselves and the recent failed logins.
 
 They live in one SQLAlchemy database (the service's PostgreSQL, or a SQLite file for a
 standalone console), prefixed ``gcx_console_``. Created on first use; a column added since a
@@ -18,6 +18,8 @@ from sqlalchemy import (
     Boolean,
     Column,
     Engine,
+    Float,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -111,6 +113,16 @@ class ConsoleDb:
             Column("digest", String(64), nullable=False),
             Column("size", Integer, nullable=False),
             Column("document", LargeBinary, nullable=False),  # gzip of the plan file's bytes
+        )
+        # failed logins of the last window (gcx.console.security.LoginThrottle), so that every
+        # web process counts the same ones and a restart forgets none: the name's SHA-256 and when
+        self.login_failures = Table(
+            f"{prefix}login_failures",
+            md,
+            Column("id", Integer, primary_key=True, autoincrement=True),
+            Column("name_key", String(64), nullable=False),
+            Column("at", Float, nullable=False, index=True),  # seconds since the epoch
+            Index(f"ix_{prefix}login_failures_name_key_at", "name_key", "at"),
         )
         self.metadata = md
         try:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -20,11 +21,13 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import and_, delete, func, insert, select
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gcx.console.db import ConsoleDb
 from gcx.console.sessions import SessionStore
 from gcx.console.users import User, UserStore
 
@@ -170,28 +173,46 @@ def guarded(
 
 
 class LoginThrottle:
-    """Failed logins per name: after ``limit`` failures in ``window`` seconds, wait it out."""
+    """Failed logins per name: after ``limit`` failures in ``window`` seconds, wait it out.
+
+    Counted in the console database (``gcx_console_login_failures``), not in memory: every web
+    process over it counts the same failures and a restart forgets none (so ``clock`` is wall
+    time, which the processes share). A row is the name's SHA-256 and a time, nothing typed as a
+    password; each failure deletes those older than the window, so the table holds only the
+    last window's. A success forgets the name's failures."""
 
     def __init__(
-        self, limit: int = 5, window: float = 300.0, clock: Callable[[], float] = time.monotonic
+        self,
+        db: ConsoleDb,
+        *,
+        limit: int = 5,
+        window: float = 300.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self.limit, self.window, self.clock = limit, window, clock
-        self._fails: dict[str, list[float]] = {}
+        self.db, self.limit, self.window, self.clock = db, limit, window, clock
 
     def blocked(self, name: str) -> bool:
-        now = self.clock()
-        recent = [t for t in self._fails.get(name, []) if now - t < self.window]
-        self._fails[name] = recent
-        return len(recent) >= self.limit
+        t = self.db.login_failures
+        recent = and_(t.c.name_key == _name_key(name), t.c.at > self.clock() - self.window)
+        with self.db.engine.connect() as conn:
+            count = conn.execute(select(func.count()).select_from(t).where(recent)).scalar_one()
+        return int(count) >= self.limit
 
     def failed(self, name: str) -> None:
-        self._fails.setdefault(name, []).append(self.clock())
-        if len(self._fails) > 10_000:  # bounded: forget the oldest names
-            for key in list(self._fails)[:5_000]:
-                del self._fails[key]
+        t, now = self.db.login_failures, self.clock()
+        with self.db.engine.begin() as conn:
+            conn.execute(insert(t).values(name_key=_name_key(name), at=now))
+            conn.execute(delete(t).where(t.c.at <= now - self.window))  # bounded: the window's only
 
     def succeeded(self, name: str) -> None:
-        self._fails.pop(name, None)
+        t = self.db.login_failures
+        with self.db.engine.begin() as conn:
+            conn.execute(delete(t).where(t.c.name_key == _name_key(name)))
+
+
+def _name_key(name: str) -> str:
+    """What the throttle keeps of a name: a fixed length whatever was typed."""
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def safe_next(target: Any, default: str) -> str:
