@@ -78,7 +78,7 @@ def test_region_code_for_number_answers_as_phonenumbers() -> None:
     import phonenumbers
     from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-    from gcx.emulator.schema import region_code_for_number
+    from gcx.emulator.phones import region_code_for_number
 
     rnd = random.Random(12)
     codes = sorted(COUNTRY_CODE_TO_REGION_CODE)
@@ -109,7 +109,7 @@ def test_region_steps_answer_as_phonenumbers_for_every_north_american_area_code(
     leading digits) still gets phonenumbers' region."""
     import phonenumbers
 
-    from gcx.emulator.schema import region_code_for_number
+    from gcx.emulator.phones import region_code_for_number
 
     texts = [f"+1{area:03d}{rest}" for area in range(1000) for rest in ("5550100", "2345678", "0012345")]
     texts += [f"+{code}{lead}{'3' * 9}" for code in (7, 44, 599, 47, 212) for lead in range(100)]

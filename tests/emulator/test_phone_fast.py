@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneMetadata, PhoneNumberType
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, _number_type_helper
 
-from gcx.emulator.schema import _known_type, parse_phone, parse_phone_slow, phone_e164
+from gcx.emulator.phones import _known_type, parse_phone, parse_phone_slow, phone_e164
 
 fast_parse = parse_phone.__wrapped__  # past the cache: every call takes the path it would
 
@@ -136,7 +136,7 @@ SHARED_CODES = sorted(code for code, regions in COUNTRY_CODE_TO_REGION_CODE.item
 def test_region_pattern_answers_as_the_steps_for_every_prefix() -> None:
     """Every shared calling code, every 1-4 digit prefix of national numbers of 4 to 13 digits
     (the rest random), and every region's example numbers: one pattern, the steps' answer."""
-    from gcx.emulator.schema import _region_for, _region_stepwise
+    from gcx.emulator.phones import _region_for, _region_stepwise
 
     rng = random.Random(7)
     for code in SHARED_CODES:
@@ -164,7 +164,7 @@ def test_region_pattern_answers_as_the_steps_for_every_prefix() -> None:
 @settings(max_examples=400)
 @given(st.sampled_from(SHARED_CODES), st.from_regex(r"[0-9]{1,17}", fullmatch=True))
 def test_region_pattern_answers_as_the_steps(code: int, national: str) -> None:
-    from gcx.emulator.schema import _region_for, _region_stepwise
+    from gcx.emulator.phones import _region_for, _region_stepwise
 
     assert _region_for(code, national) == _region_stepwise(code, national)
 
@@ -203,7 +203,7 @@ def test_no_match_heads_never_leave_out_a_match() -> None:
 def test_region_heads_of_no_match_match_nothing() -> None:
     """Every shared calling code's one pattern per length: numbers of a left-out head (random
     completions) match no alternative, so answering None for them is the pattern's answer."""
-    from gcx.emulator.schema import _NO_MATCH, _REGION_ONE, _region_for
+    from gcx.emulator.phones import _NO_MATCH, _REGION_ONE, _region_for
 
     rng = random.Random(11)
     for code in SHARED_CODES:
@@ -229,7 +229,7 @@ def test_region_heads_of_no_match_match_nothing() -> None:
 def test_plain_nanp_reads_as_nanp_national(prefix: str, digits: str, region: str) -> None:
     """The E.164 shortcut of the emulator's phone fill: when it reads a number, nanp_national
     reads the same ten digits in every region (and parse_phone answers as for them)."""
-    from gcx.emulator.schema import _nanp_parsed, _plain_nanp
+    from gcx.emulator.phones import _nanp_parsed, _plain_nanp
     from gcx.phones import nanp_national
 
     text = prefix + digits
@@ -242,7 +242,7 @@ def test_plain_nanp_reads_as_nanp_national(prefix: str, digits: str, region: str
 
 
 def test_plain_nanp_on_usual_and_unusual_spellings() -> None:
-    from gcx.emulator.schema import _plain_nanp
+    from gcx.emulator.phones import _plain_nanp
 
     assert _plain_nanp("+12000001199") == "2000001199"
     assert _plain_nanp("+16175550100") == "6175550100"
