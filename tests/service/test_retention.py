@@ -58,11 +58,21 @@ def test_old_run_files_are_the_run_files_past_the_cutoff() -> None:
         ("run-4.json", old),
         ("run-4.ops.json", old),
         ("ops-20260101T000000.json", old),
+        ("ops-20260102T000000Z.failed.json", old),  # a run that raised before it had an id
+        ("ops-20260103T000000Z.json.tmp", old),  # a worker killed mid-run
+        ("ops-20260104T000000Z.json.tmp", new),  # a run writing now
         ("run-5.json", new),
+        ("run-5.json.tmp", old),
         ("notes.txt", old),
         ("plan-1.json", old),
     ]
-    assert old_run_files(entries, now, 30) == ["ops-20260101T000000.json", "run-4.json", "run-4.ops.json"]
+    assert old_run_files(entries, now, 30) == [
+        "ops-20260101T000000.json",
+        "ops-20260102T000000Z.failed.json",
+        "ops-20260103T000000Z.json.tmp",
+        "run-4.json",
+        "run-4.ops.json",
+    ]
     assert old_run_files(entries, now, 0) == []
 
 

@@ -38,7 +38,7 @@ from gcx.sync.plan import Op
 from gcx.sync.planfile import PlanSource, PlanWriter
 from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport
-from gcx.sync.runfiles import keep_run_files
+from gcx.sync.runfiles import keep_run_files, ops_writer
 from gcx.sync.source import Source
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[Any]]
@@ -208,12 +208,11 @@ async def apply_source(
 ) -> RunReport:
     """Apply (no approval step), keeping the run's report and ops for the run page."""
     opts = options or target.options
-    tmp = target.reports_dir / f"ops-{_stamp()}.json"
-    writer = _writer(tmp, source, opts)
+    writer = ops_writer(target.reports_dir, source.description, opts.to_json())  # kept even if incomplete
     report = await _run(
         target, source, dry_run=False, writer=writer, options=opts, should_stop=should_stop, guard=guard
     )
-    keep_run_files(target.reports_dir, report, tmp)
+    keep_run_files(target.reports_dir, report, writer.path)
     return report
 
 

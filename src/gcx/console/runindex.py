@@ -404,6 +404,12 @@ def open_run(
     not_kept = (
         index.page("all", NOT_KEPT.lower(), 0, 1)[1] if index else any(r.reason == NOT_KEPT for r in first)
     )
+    if has_before and run.get("status") not in ("ok", "partial", "running"):
+        warnings.append(
+            f"This run did not finish ({run.get('status')}): the rows are the operations it had "
+            "decided when it stopped. Those without a state were never sent; the next run resolves "
+            "any left started or unknown."
+        )
     if not has_before and not_kept:
         warnings.append(
             "Some rows show no values: this run left no run file and the ledger no longer keeps "

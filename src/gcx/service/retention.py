@@ -10,7 +10,8 @@ retention_schedule``) removes, in chunks of :data:`CHUNK` rows (one short transa
 * webhook events **applied** more than ``keep_events_days`` ago; never a pending one. An event
   id removed is forgotten: a sender retrying it afterwards is accepted again;
 * in ``data_dir/reports/<job>/`` the files of runs older than ``keep_runs_days``
-  (``run-<id>.json``, ``run-<id>.ops.json``, a dead run's ``ops-*.json``); plans are left alone
+  (``run-<id>.json``, ``run-<id>.ops.json``, incomplete ones included, a failed or dead run's
+  ``ops-*.json``, ``ops-*.json.tmp``); plans are left alone
   (an approval may still point at one);
 * plans decided for good (``applied``, ``rejected``, ``stale``, ``failed``) more than
   ``keep_runs_days`` ago: the console's approval row and the plan document stored with it;
@@ -160,8 +161,9 @@ INSERT INTO gcx_svc_run_totals (family, job, k1, k2, value) VALUES ('removed', %
 ON CONFLICT (family, job, k1, k2) DO UPDATE SET value = gcx_svc_run_totals.value + excluded.value
 """
 
-#: The files of a run a job's report directory may hold (``plans/`` is another directory).
-RUN_FILE = re.compile(r"^(run-\d+(\.ops)?|ops-[0-9A-Za-z_.-]+)\.json$")
+#: The files of a run a job's report directory may hold (``plans/`` is another directory): a
+#: failed run's ``ops-<stamp>.failed.json`` and a dead worker's ``ops-<stamp>.json.tmp`` too.
+RUN_FILE = re.compile(r"^(run-\d+(\.ops)?\.json|ops-[0-9A-Za-z_.-]+\.json(\.tmp)?)$")
 
 
 @dataclass

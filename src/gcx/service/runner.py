@@ -10,6 +10,7 @@ resumes it from the ledger.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,8 +32,10 @@ from gcx.sync.options import SyncOptions
 from gcx.sync.records import record_from_json
 from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport
-from gcx.sync.runfiles import keep_run_files, ops_writer
+from gcx.sync.runfiles import failure, keep_failed_run, keep_run_files, ops_writer
 from gcx.sync.source import Item, Source, open_source
+
+log = logging.getLogger("gcx.service")
 
 
 def ledger_prefix(job: str) -> str:
@@ -145,10 +148,14 @@ async def run_sync(
     *,
     records: Sequence[dict[str, Any]] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    on_failure: Callable[[RunReport], None] | None = None,
 ) -> RunReport:
     """One run of ``job`` (its own source, or ``records`` from webhooks). Never raises for a
     failed run: the report's status says it (``error``; ``interrupted`` when ``should_stop``
-    turned true: the batches in flight were written and recorded, no other was started)."""
+    turned true: the batches in flight were written and recorded, no other was started). What
+    raises (a bug, the database lost, a cancellation) is raised again once the run's ops so far
+    are kept (:func:`~gcx.sync.runfiles.keep_failed_run`); ``on_failure`` is then given the
+    report so far of a run that had its ledger id (its ``error`` says what stopped it)."""
     source: Source = (
         EventSource(records, job.source.phone_country) if records is not None else source_for(job, fleet.env)
     )
@@ -159,6 +166,7 @@ async def run_sync(
         if fleet.data_dir is not None
         else None
     )
+    engine: SyncEngine | None = None
     try:
         with Ledger(ledger_url(fleet.url), prefix=ledger_prefix(job.name)) as ledger:
             async with fleet.client(job.profile) as gc:
@@ -172,9 +180,18 @@ async def run_sync(
                     on_op=writer.op if writer is not None else None,
                 )
                 report = await engine.run()
-    except BaseException:
+    except BaseException as exc:
+        # what was decided (and maybe written) before the failure is kept, marked incomplete
+        so_far = engine.report if engine is not None else None
+        if so_far is not None:
+            so_far.error = so_far.error or failure(exc)
         if writer is not None:
-            writer.close(None)  # nothing half-written is kept
+            try:
+                keep_failed_run(writer, so_far, exc)
+            except Exception as err:  # the run's own error is the one to raise
+                log.error("run files not kept", extra={"job": job.name, "error": failure(err)})
+        if so_far is not None and so_far.run_id is not None and on_failure is not None:
+            on_failure(so_far)
         raise
     if writer is not None:
         # the run page shows each field's value just before the run -> the value written

@@ -40,6 +40,7 @@ from gcx.service.runner import Fleet, report_summary, run_sync, source_for
 
 if TYPE_CHECKING:
     from gcx.console.approvals import ApprovalStore
+    from gcx.sync.report import RunReport
 
 log = logging.getLogger("gcx.service")
 
@@ -156,11 +157,13 @@ class Service:
         log.info("run started", extra={"job": job.name, "trigger": trigger, "run": run_id})
         if records is None and job.approval is not None:
             return await self._run_under_approval(job, run_id)
+        crashed: list[RunReport] = []
         try:
-            report = await run_sync(job, self.fleet, records=records, should_stop=self.stopping.is_set)
-        except Exception as exc:  # config errors, a source that cannot be read...
-            await db.finish_run(self.pool, run_id, status="error", error=str(exc) or type(exc).__name__)
-            log.error("run failed", extra={"job": job.name, "run": run_id, "error": str(exc)})
+            report = await run_sync(
+                job, self.fleet, records=records, should_stop=self.stopping.is_set, on_failure=crashed.append
+            )
+        except Exception as exc:  # config errors, a source that cannot be read, a bug...
+            await self._failed(job, run_id, exc, crashed)
             raise
         await db.finish_run(
             self.pool,
@@ -184,6 +187,16 @@ class Service:
             raise RunNotFinished(f"job {job.name}: run {run_id} ended {report.status}: {report.error}")
         return report.status
 
+    async def _failed(self, job: JobConfig, run_id: int, exc: Exception, crashed: list[RunReport]) -> None:
+        """A run that raised: its row says why, with the report so far when the run had got its
+        ledger id (``crashed``: its ``runId`` leads to the run page and the ops it kept)."""
+        error = crashed[-1].error if crashed else None
+        summary = report_summary(crashed[-1]) if crashed else None
+        await db.finish_run(
+            self.pool, run_id, status="error", error=error or str(exc) or type(exc).__name__, report=summary
+        )
+        log.error("run failed", extra={"job": job.name, "run": run_id, "error": str(exc)})
+
     async def _run_under_approval(self, job: JobConfig, run_id: int) -> str:
         """A job with an approval policy: plan, and queue the plan for an operator in the console
         (``waiting``, with the plan's report: nothing written; approved there, a worker applies
@@ -203,8 +216,7 @@ class Service:
                 should_stop=self.stopping.is_set,
             )
         except Exception as exc:
-            await db.finish_run(self.pool, run_id, status="error", error=str(exc) or type(exc).__name__)
-            log.error("run failed", extra={"job": job.name, "run": run_id, "error": str(exc)})
+            await self._failed(job, run_id, exc, [])
             raise
         report = flow.report
         if flow.state == "waiting":
@@ -295,10 +307,13 @@ class Service:
         for a transient reason (429, 5xx, no answer). Returns how many stay pending."""
         records = coalesce(p.record for p in pending)
         run_id = await db.start_run(self.pool, job.name, "webhook", worker_name())
+        crashed: list[RunReport] = []
         try:
-            report = await run_sync(job, self.fleet, records=records, should_stop=self.stopping.is_set)
+            report = await run_sync(
+                job, self.fleet, records=records, should_stop=self.stopping.is_set, on_failure=crashed.append
+            )
         except Exception as exc:
-            await db.finish_run(self.pool, run_id, status="error", error=str(exc) or type(exc).__name__)
+            await self._failed(job, run_id, exc, crashed)
             raise
         ok = report.status in ("ok", "partial")
         await db.finish_run(

@@ -7,6 +7,9 @@ A plan file is one JSON document written as the plan streams::
      "invalid": [ {line, kind, externalId, field, reason}, ... ],
      "summary": {...}}
 
+A run's ops file (:mod:`gcx.sync.runfiles`) is in the same format; one whose run did not finish
+(it failed, stopped or raised) ends with ``"incomplete": true, "error": "<one line>"``.
+
 Every valid source record is in it (unchanged ones too) as a canonical record, so applying a
 plan needs neither the source nor the mapping. Applying re-plans those records against the
 current state of Genesys and the ledger (a saved plan never writes blindly: what changed since
@@ -22,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from gcx import redact
 from gcx.errors import ConfigError
 from gcx.private import open_private
 from gcx.sync.fields import KINDS, Kind
@@ -36,8 +40,12 @@ PLAN_VERSION = 1
 class PlanWriter:
     """Streams a plan document to a file: ops as they are decided, summary at the end."""
 
-    def __init__(self, path: Path, *, source: str, options: dict[str, Any]) -> None:
+    def __init__(
+        self, path: Path, *, source: str, options: dict[str, Any], keep_incomplete: bool = False
+    ) -> None:
         self.path = path
+        self.keep_incomplete = keep_incomplete  # a run's ops file: what a failed run did is kept
+        self.ops = 0
         path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = path.with_name(path.name + ".tmp")
         self._fh: IO[str] = open_private(self._tmp)  # every record of the source: contact data
@@ -48,18 +56,21 @@ class PlanWriter:
             "options": options,
         }
         self._fh.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "ops": [\n')
-        self._first = True
 
     def op(self, op: Op) -> None:
         data = op.to_json()
         if op.record is not None:
             data["record"] = op.record.to_json()
-        self._fh.write(("" if self._first else ",\n") + json.dumps(data, ensure_ascii=False, default=str))
-        self._first = False
+        self._fh.write(("" if self.ops == 0 else ",\n") + json.dumps(data, ensure_ascii=False, default=str))
+        self.ops += 1
 
-    def close(self, report: RunReport | None) -> None:
+    def close(self, report: RunReport | None, *, error: str | None = None) -> None:
+        """End the document. A plan that did not complete (no report, or one neither ``ok`` nor
+        ``partial``) is not saved, unless the writer keeps incomplete ones: then its tail says
+        ``"incomplete": true`` and ``"error"``: ``error``, else the report's (secrets masked)."""
         if self._fh.closed:
             return
+        complete = report is not None and report.status in ("ok", "partial")
         tail: dict[str, Any] = {"invalid": [], "summary": {}}
         if report is not None:
             tail = {
@@ -72,11 +83,14 @@ class PlanWriter:
                     "requests": report.requests,
                 },
             }
+        if not complete:
+            why = error or (report.error if report is not None else None) or "it did not finish"
+            tail |= {"incomplete": True, "error": redact.scrub(why)}
         self._fh.write("\n], " + json.dumps(tail, ensure_ascii=False, default=str)[1:] + "\n")
         self._fh.close()
-        if report is not None and report.status in ("ok", "partial"):
+        if complete or self.keep_incomplete:
             self._tmp.replace(self.path)
-        else:  # a plan that did not complete is not saved
+        else:
             self._tmp.unlink(missing_ok=True)
 
 
