@@ -103,3 +103,22 @@ def test_the_window_passes_a_success_resets_and_old_failures_go(console_url: str
         with db.engine.connect() as conn:
             assert len(conn.execute(db.login_failures.select()).all()) == 1
         assert inspect(db.engine).has_table(db.users.name)  # names are bound parameters
+
+
+async def test_a_login_name_longer_than_any_user_name_is_refused_cleanly(console_url: str) -> None:
+    """A name past the 64 characters a user name may have is a wrong name (401), audited under a
+    shortened name: never a 500 because the audit column is narrower (PostgreSQL checks it)."""
+    st = _state(console_url)
+    try:
+        st.users.add("olga", "operator", PASSWORD)
+        app = create_console_app(st)
+        long_name = "x" * 300
+        r = await _try(app, long_name, PASSWORD)
+        assert r.status_code == 401 and "Wrong name or password" in r.text
+        refused = [e for e in st.audit.latest(5) if e.outcome == "refused"]
+        assert refused and len(refused[0].user) <= 64 and refused[0].user.startswith("x" * 60)
+        for _ in range(5):
+            await _try(app, long_name, "nope")
+        assert (await _try(app, long_name, PASSWORD)).status_code == 429  # throttled all the same
+    finally:
+        st.close()

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
-from gcx.console.db import ConsoleDb, now_iso
+from gcx.console.db import USER_WIDTH, ConsoleDb, now_iso
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,8 @@ class AuditLog:
             conn.execute(
                 insert(self.db.audit).values(
                     at=now_iso(),
-                    user=user,
+                    # a name typed at the login form may be any length: keep what fits
+                    user=user if len(user) <= USER_WIDTH else user[: USER_WIDTH - 1] + "\u2026",
                     action=action,
                     target=target,
                     detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),

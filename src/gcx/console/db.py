@@ -42,6 +42,10 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+#: The widest user name the audit trail stores (a login typed longer is kept shortened).
+USER_WIDTH = 64
+
+
 class ConsoleDb:
     """The engine and the tables. Use as a context manager (disposes the engine)."""
 
@@ -82,7 +86,7 @@ class ConsoleDb:
             md,
             Column("id", Integer, primary_key=True, autoincrement=True),
             Column("at", String(40), nullable=False, index=True),
-            Column("user", String(64), nullable=False),
+            Column("user", String(USER_WIDTH), nullable=False),
             Column("action", String(32), nullable=False),
             Column("target", Text, nullable=False),
             Column("detail", Text, nullable=False),
