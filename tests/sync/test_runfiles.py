@@ -80,3 +80,21 @@ def test_a_run_that_raised_without_an_id_keeps_only_ops_it_had(tmp_path: Path) -
     assert kept is not None and kept.name.startswith("ops-") and kept.name.endswith(".failed.json")
     assert list(tmp_path.iterdir()) == [kept]
     assert _kept(kept)["error"] == "ValueError: bug"
+
+
+def test_an_incomplete_ops_file_is_refused_as_a_plan(tmp_path: Path) -> None:
+    """What a failed run did is a record, not a plan: applying it would replay a part of a source
+    as if it were the whole (and its options with it)."""
+    import pytest
+
+    from gcx.errors import ConfigError
+    from gcx.sync.planfile import PlanSource
+
+    writer = ops_writer(tmp_path, "crm.csv", {})
+    writer.op(Op("create", "contact", "c-1"))
+    report = _report("error", error="boom")
+    writer.close(report)
+    keep_run_files(tmp_path, report, writer.path)
+    kept = tmp_path / "run-7.ops.json"
+    with pytest.raises(ConfigError, match=r"did not finish .*boom"):
+        list(PlanSource(kept).items())

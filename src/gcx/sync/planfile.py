@@ -117,6 +117,12 @@ class PlanSource:
             or not isinstance(data.get("ops"), list)
         ):
             raise ConfigError(f"plan file {self.path} is not a gcx plan (version {PLAN_VERSION})")
+        if data.get("incomplete"):  # a failed run's ops: a part of a source, not a plan
+            why = redact.scrub(str(data.get("error") or "no error recorded"))
+            raise ConfigError(
+                f"plan file {self.path} is the record of a run that did not finish ({why}): "
+                "not a plan to apply; plan the source again"
+            )
         return data
 
     def options(self) -> dict[str, Any]:
