@@ -38,7 +38,7 @@ from gcx.sync.plan import Op
 from gcx.sync.planfile import PlanSource, PlanWriter
 from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport
-from gcx.sync.runfiles import keep_run_files, ops_writer
+from gcx.sync.runfiles import keep_failed_run, keep_run_files, ops_writer
 from gcx.sync.source import Source
 
 ClientFactory = Callable[[], AbstractAsyncContextManager[Any]]
@@ -166,19 +166,29 @@ async def _run(
         if writer is not None:
             writer.op(op)
 
-    with Ledger(target.ledger_url, prefix=target.ledger_prefix) as ledger:
-        async with target.client() as gc:
-            engine = SyncEngine(
-                ledger=ledger,
-                source=source,
-                remote=target.remote(gc),
-                region=target.region,
-                options=options or target.options,
-                dry_run=dry_run,
-                on_op=on_op,
-                should_stop=should_stop,
-            )
-            report = await engine.run()
+    engine: SyncEngine | None = None
+    try:
+        with Ledger(target.ledger_url, prefix=target.ledger_prefix) as ledger:
+            async with target.client() as gc:
+                engine = SyncEngine(
+                    ledger=ledger,
+                    source=source,
+                    remote=target.remote(gc),
+                    region=target.region,
+                    options=options or target.options,
+                    dry_run=dry_run,
+                    on_op=on_op,
+                    should_stop=should_stop,
+                )
+                report = await engine.run()
+    except BaseException as exc:
+        # an apply keeps what it decided (and maybe wrote), marked incomplete; a plan keeps nothing
+        if writer is not None:
+            if writer.keep_incomplete:
+                keep_failed_run(writer, engine.report if engine is not None else None, exc)
+            else:
+                writer.close(None)
+        raise
     if writer is not None:
         writer.close(report)
     return report
