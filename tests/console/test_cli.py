@@ -122,3 +122,67 @@ def test_console_serve_bounds_the_audit_trail_and_decided_plans(tmp_path: Path, 
     assert (chosen.audit.keep, chosen.approvals.keep) == (50, None)  # 0: keep every one
     for state in served:
         state.close()
+
+
+def test_console_serve_sets_the_session_limits(tmp_path: Path, monkeypatch: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import uvicorn
+
+    from gcx.console.sessions import IDLE_SECONDS, LIFETIME_SECONDS
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_kw: served.append(app.state.console))
+    monkeypatch.setenv("GENESYSCLOUD_REGION", "http://127.0.0.1:9")
+    monkeypatch.setenv("GENESYSCLOUD_ACCESS_TOKEN", "t0ken-canary")
+    base = ["console", "serve", "--ledger", str(tmp_path / "l.sqlite"), "--db", str(tmp_path / "c.sqlite")]
+    assert _gcx(*base).exit_code == 0
+    assert _gcx(*base, "--session-idle", "15").exit_code == 0
+    assert _gcx(*base, "--session-lifetime", "30").exit_code == 0  # the default hour would never apply
+    assert _gcx(*base, "--session-idle", "480", "--session-lifetime", "480").exit_code == 0
+    try:
+        limits = [(s.sessions.idle, s.sessions.lifetime) for s in served]
+        assert limits == [(IDLE_SECONDS, LIFETIME_SECONDS), (900, 43_200), (1800, 1800), (28_800, 28_800)]
+        assert served[1].session_idle == 900  # what the sessions page says
+        # a session ends 15 minutes after its last request
+        t0 = datetime(2026, 1, 1, 8, tzinfo=UTC)
+        now = [t0]
+        store = served[1].sessions
+        store.clock = lambda: now[0]
+        token = store.create("ada", "10.0.0.1", "Firefox")
+        now[0] += timedelta(minutes=14)
+        assert store.check(token) is not None
+        now[0] += timedelta(minutes=15)
+        assert store.check(token) is None
+        ended = store.get(_handle(store))
+        assert ended is not None and ended.ended_why == "idle"
+    finally:
+        for state in served:
+            state.close()
+
+
+def _handle(store: Any) -> str:
+    with store.db.engine.connect() as conn:
+        return str(conn.execute(store.db.sessions.select()).mappings().one()["handle"])
+
+
+def test_console_serve_refuses_bad_session_limits(tmp_path: Path) -> None:
+    base = ["console", "serve", "--ledger", str(tmp_path / "l.sqlite"), "--db", str(tmp_path / "c.sqlite")]
+    for opt, value in [
+        ("--session-idle", "0"),
+        ("--session-idle", "-5"),
+        ("--session-idle", "15m"),
+        ("--session-lifetime", "0"),
+        ("--session-lifetime", "1.5"),
+        ("--session-lifetime", "43201"),  # over 30 days
+    ]:
+        r = _gcx(*base, opt, value)
+        assert r.exit_code == 2 and opt in r.output, (opt, value, r.output)
+    r = _gcx(*base, "--session-idle", "90", "--session-lifetime", "60")
+    assert r.exit_code == 2, r.output
+    assert r.output.strip() == (
+        "error: --session-idle (90 minutes) must not be more than --session-lifetime (60): "
+        "a session ends at its lifetime anyway"
+    )
+    r = _gcx(*base, "--session-idle", "800")  # longer than the default 12 hours
+    assert r.exit_code == 2 and "--session-lifetime (720)" in r.output

@@ -173,3 +173,35 @@ async def test_a_login_forgets_sessions_that_ended_a_month_ago(env: Env) -> None
     async with _client(env) as http:
         await login(http, "olga")
     assert [s["address"] for s in _ended(env.state.db)] == ["127.0.0.1"]
+
+
+def test_session_list_ends_sessions_by_the_limits_it_is_given(tmp_path: Path) -> None:
+    """A 13-hour-old session of a console serving 24-hour sessions is live: listing it with the
+    same --session-lifetime keeps it; with the default 12 hours ends it."""
+    db = str(tmp_path / "console.sqlite")
+    now = datetime.now(UTC)
+    with ConsoleDb(f"sqlite:///{db}") as cdb:
+        token = SessionStore(cdb, lifetime=24 * 3600, clock=lambda: now - timedelta(hours=13)).create(
+            "ada", "10.0.0.1", "Firefox"
+        )
+        day = SessionStore(cdb, idle=24 * 3600, lifetime=24 * 3600, clock=lambda: now - timedelta(minutes=5))
+        seen = day.check(token)  # a request 5 minutes ago
+        assert seen is not None
+    r = _gcx("-o", "json", "console", "session", "list", "--db", db, "--session-lifetime", "1440")
+    assert r.exit_code == 0 and seen.handle in r.stdout, r.output
+    r = _gcx("-o", "json", "console", "session", "list", "--db", db)
+    assert r.exit_code == 0 and seen.handle not in r.stdout, r.output
+    with ConsoleDb(f"sqlite:///{db}") as cdb:
+        assert [s["ended_why"] for s in _ended(cdb)] == ["expired"]
+    r = _gcx("console", "session", "list", "--db", db, "--session-idle", "0")
+    assert r.exit_code == 2
+
+
+def test_a_store_refuses_limits_that_make_no_sense(tmp_path: Path) -> None:
+    import pytest
+
+    with ConsoleDb(f"sqlite:///{tmp_path / 'c.sqlite'}") as db:
+        for idle, lifetime in [(0, 3600), (-1, 3600), (7200, 3600)]:
+            with pytest.raises(ValueError, match="idle"):
+                SessionStore(db, idle=idle, lifetime=lifetime)
+        assert SessionStore(db, idle=900, lifetime=900).idle == 900

@@ -113,6 +113,55 @@ def test_bad_files_name_the_table_and_key(tmp_path: Path, change: tuple[str, str
         load_config(write(tmp_path, GOOD.replace(change[0], change[1], 1)))
 
 
+def test_the_console_session_limits_are_set_in_web(tmp_path: Path) -> None:
+    from gcx.cli.console_cmd import IDLE_MINUTES, LIFETIME_MINUTES, MAX_SESSION_MINUTES
+    from gcx.console.sessions import IDLE_SECONDS, LIFETIME_SECONDS
+    from gcx.service import config
+
+    def limits(web: str) -> tuple[int, int]:
+        s = load_config(write(tmp_path, GOOD.replace("port = 9000", "port = 9000\n" + web))).service
+        return s.session_idle_minutes, s.session_lifetime_minutes
+
+    # the defaults are the console's own (and gcx console serve's)
+    assert limits("") == (IDLE_MINUTES, LIFETIME_MINUTES) == (IDLE_SECONDS / 60, LIFETIME_SECONDS / 60)
+    assert config.MAX_SESSION_MINUTES == MAX_SESSION_MINUTES
+    assert limits("session_idle_minutes = 15") == (15, 720)
+    assert limits("session_lifetime_minutes = 30") == (30, 30)  # the default hour would never apply
+    assert limits("session_idle_minutes = 20\nsession_lifetime_minutes = 480") == (20, 480)
+    s = load_config(write(tmp_path, GOOD.replace("port = 9000", "port = 9000\nsession_idle_minutes = 15")))
+    assert s.service.session_seconds == (900.0, 43_200.0)
+
+
+@pytest.mark.parametrize(
+    ("web", "message"),
+    [
+        (
+            "session_idle_minutes = 0",
+            r"\[web\].session_idle_minutes must be a whole number between 1 and 43200, got 0",
+        ),
+        ("session_idle_minutes = -15", r"\[web\].session_idle_minutes must be a whole number .*, got -15"),
+        (
+            'session_idle_minutes = "15m"',
+            r"\[web\].session_idle_minutes must be a whole number .*, got '15m'",
+        ),
+        ("session_idle_minutes = 7.5", r"\[web\].session_idle_minutes must be a whole number .*, got 7.5"),
+        ("session_lifetime_minutes = 0", r"\[web\].session_lifetime_minutes must be a whole number"),
+        ("session_lifetime_minutes = 50000", r"\[web\].session_lifetime_minutes must be a whole number"),
+        ("session_lifetime_minutes = true", r"\[web\].session_lifetime_minutes must be a whole number"),
+        (
+            "session_idle_minutes = 90\nsession_lifetime_minutes = 60",
+            r"^\[web\].session_idle_minutes \(90\) must not be more than session_lifetime_minutes \(60\)",
+        ),
+        ("session_idle_minutes = 800", r"must not be more than session_lifetime_minutes \(720\)"),
+        ("session_idle = 15", r"\[web\]: unknown key 'session_idle'"),
+    ],
+)
+def test_bad_session_limits_name_the_key(tmp_path: Path, web: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as err:
+        load_config(write(tmp_path, GOOD.replace("port = 9000", "port = 9000\n" + web)))
+    assert "\n" not in str(err.value)
+
+
 def test_an_approval_policy_per_job(tmp_path: Path) -> None:
     text = GOOD.replace(
         "prune_threshold = 0.2 }", "prune_threshold = 0.2 }\napproval_above = 10\napproval_on_delete = true"

@@ -145,3 +145,44 @@ def test_gcx_serve_user_add_writes_to_the_service_database(pg_url: str, tmp_path
         user = UserStore(db).authenticate("ada", PASSWORD)
     assert user is not None and user.role == "operator"
     assert PASSWORD not in r.stdout + r.stderr
+
+
+async def test_the_web_tables_session_limits_reach_the_console(pg_url: str, tmp_path: Path) -> None:
+    """[web] session_idle_minutes and session_lifetime_minutes set the mounted console's sessions,
+    and gcx serve session list ends sessions by them (not by the console's defaults)."""
+    from datetime import UTC, datetime, timedelta
+
+    from typer.testing import CliRunner
+
+    from gcx.cli.main import app as gcx
+    from gcx.console.sessions import SessionStore
+
+    jobs = '[jobs.crm]\nprofile = "emu"\nsource = { type = "webhook", secret_env = "S" }\n'
+    web = "[web]\nsession_idle_minutes = 15\nsession_lifetime_minutes = 1440\n"
+    path = tmp_path / "service.toml"
+    path.write_text(config_text({"emu": "http://127.0.0.1:9"}, jobs + web, data_dir=str(tmp_path / "data")))
+    service = Service(load_config(path), pg_url)
+    try:
+        [mount] = console_routes(service, env={})
+        state = mount.app.state.console  # type: ignore[attr-defined]
+        assert (state.sessions.idle, state.sessions.lifetime) == (900, 86_400)
+        t = [datetime(2026, 1, 1, 8, tzinfo=UTC)]
+        state.sessions.clock = lambda: t[0]
+        token = state.sessions.create("ada", "10.0.0.1", "Firefox")
+        t[0] += timedelta(minutes=14)
+        assert state.sessions.check(token) is not None
+        t[0] += timedelta(minutes=15)
+        assert state.sessions.check(token) is None  # 15 minutes without a request
+        state.close()
+    finally:
+        await service.close()
+    now = datetime.now(UTC)
+    with ConsoleDb(ledger_url(pg_url)) as db:  # logged in 13 hours ago, a request 5 minutes ago
+        store = SessionStore(db, idle=86_400, lifetime=86_400, clock=lambda: now - timedelta(hours=13))
+        token = store.create("bob", "10.0.0.2", "Chromium")
+        store.clock = lambda: now - timedelta(minutes=5)
+        seen = store.check(token)
+        assert seen is not None
+    env = {"GCX_DATABASE_URL": pg_url, "COLUMNS": "200"}
+    r = CliRunner().invoke(gcx, ["-o", "json", "serve", "session", "list", str(path)], env=env)
+    assert r.exit_code == 0 and seen.handle in r.stdout, r.output  # the default 12 hours would end it

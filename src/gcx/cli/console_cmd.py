@@ -17,11 +17,14 @@ from typing import Annotated, Any
 
 import typer
 
-from gcx.cli.context import CliError, get_cli
+from gcx.cli.context import CliError, UsageError, get_cli
 
 ENV_DB = "GCX_CONSOLE_DB"
 ENV_SECRET = "GCX_CONSOLE_SECRET"  # noqa: S105 - the name of an environment variable
 DEFAULT_DB_FILE = "gcx-console.sqlite"
+#: a session's limits in minutes (gcx.console.sessions IDLE_SECONDS, LIFETIME_SECONDS; the
+#: service's [web] session_idle_minutes, session_lifetime_minutes)
+IDLE_MINUTES, LIFETIME_MINUTES, MAX_SESSION_MINUTES = 60, 720, 43_200
 
 app = typer.Typer(
     help="The web console: its users, and serving it alone (gcx serve includes it).",
@@ -43,6 +46,41 @@ DbOpt = Annotated[
         show_envvar=False,
     ),
 ]
+
+
+IdleOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--session-idle",
+        metavar="MINUTES",
+        min=1,
+        max=MAX_SESSION_MINUTES,
+        help=f"A session ends after this many minutes without a request (default {IDLE_MINUTES}, "
+        "or the lifetime when that is shorter; at most the lifetime).",
+    ),
+]
+LifetimeOpt = Annotated[
+    int,
+    typer.Option(
+        "--session-lifetime",
+        metavar="MINUTES",
+        min=1,
+        max=MAX_SESSION_MINUTES,
+        help="A session ends this many minutes after login, active or not (720: 12 hours).",
+    ),
+]
+
+
+def session_limits(idle: int | None, lifetime: int) -> tuple[float, float]:
+    """Pure: a console session's (idle, lifetime) in seconds from the options' minutes."""
+    if idle is None:
+        idle = min(IDLE_MINUTES, lifetime)
+    elif idle > lifetime:
+        raise UsageError(
+            f"--session-idle ({idle} minutes) must not be more than --session-lifetime ({lifetime}): "
+            "a session ends at its lifetime anyway"
+        )
+    return idle * 60.0, lifetime * 60.0
 
 
 def db_url(value: str | None) -> str:
@@ -98,13 +136,16 @@ def disable_user(url: str, name: str, disabled: bool) -> None:
     typer.echo(f"user {name} {'disabled (their sessions ended)' if disabled else 'enabled'}")
 
 
-def list_sessions(ctx: typer.Context, url: str, user: str | None) -> None:
+def list_sessions(ctx: typer.Context, url: str, user: str | None, limits: tuple[float, float]) -> None:
+    """Live sessions; ``limits`` (idle, lifetime seconds) are the console's: the ones past them
+    are ended on the way."""
     from gcx.console.db import ConsoleDb
     from gcx.console.sessions import SessionStore
 
     cli = get_cli(ctx)
+    idle, lifetime = limits
     with ConsoleDb(url) as cdb:
-        live = SessionStore(cdb).active(user)
+        live = SessionStore(cdb, idle=idle, lifetime=lifetime).active(user)
     cli.out.records(
         [
             {"handle": s.handle, "user": s.user, "created": s.created_at, "lastSeen": s.last_seen,
@@ -214,12 +255,21 @@ UserOpt = Annotated[str | None, typer.Option("--user", help="Only this user's se
 
 
 @session_app.command("list")
-def session_list(ctx: typer.Context, user: UserOpt = None, db: DbOpt = None) -> None:
+def session_list(
+    ctx: typer.Context,
+    user: UserOpt = None,
+    db: DbOpt = None,
+    session_idle: IdleOpt = None,
+    session_lifetime: LifetimeOpt = LIFETIME_MINUTES,
+) -> None:
     """Live console sessions: handle, user, login time, last request, address, browser.
+
+    Sessions past their time are ended on the way: give the --session-idle and --session-lifetime
+    that console serve was given.
 
     Example: gcx console session list
     """
-    list_sessions(ctx, db_url(db), user)
+    list_sessions(ctx, db_url(db), user, session_limits(session_idle, session_lifetime))
 
 
 @session_app.command("revoke")
@@ -281,6 +331,8 @@ def serve(
             "the oldest go first; a plan waiting, approved or being applied is always kept (0: keep every one).",
         ),
     ] = 1_000,
+    session_idle: IdleOpt = None,
+    session_lifetime: LifetimeOpt = LIFETIME_MINUTES,
 ) -> None:
     """Serve the console for one ledger (its runs, plans waiting for approval, the records).
 
@@ -292,6 +344,7 @@ def serve(
     from gcx.sync.ledger import ledger_url
 
     cli = get_cli(ctx)
+    idle, lifetime = session_limits(session_idle, session_lifetime)
     url = ledger_url(ledger)
     reports_dir = reports or (
         Path(url[len("sqlite:///") :]).parent / ".gcx" / "reports"
@@ -313,6 +366,8 @@ def serve(
         secret_key=session_secret(db_url(db)),
         keep_audit=keep_audit or None,
         keep_approvals=keep_approvals or None,
+        session_idle=idle,
+        session_lifetime=lifetime,
     )
     if not state.users.list():
         typer.echo(

@@ -106,8 +106,8 @@ user_app = typer.Typer(
 )
 
 
-def _console_db(config: Path) -> str:
-    cfg = _load(config)
+def _console_db(config: Path | ServiceConfig) -> str:
+    cfg = _load(config) if isinstance(config, Path) else config
     from gcx.service.database import ledger_url
     from gcx.service.process import database_url
 
@@ -177,7 +177,8 @@ def session_list_cmd(ctx: typer.Context, config: ConfigArg, user: console_cmd.Us
 
     Example: gcx serve session list service.toml
     """
-    console_cmd.list_sessions(ctx, _console_db(config), user)
+    cfg = _load(config)  # sessions past the console's [web] limits are ended on the way
+    console_cmd.list_sessions(ctx, _console_db(cfg), user, cfg.service.session_seconds)
 
 
 @session_app.command("revoke")

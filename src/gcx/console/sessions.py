@@ -64,6 +64,10 @@ class SessionStore:
         lifetime: float = LIFETIME_SECONDS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        if not 0 < idle <= lifetime:
+            raise ValueError(
+                f"a session's idle time ({idle:g} s) must be > 0 and <= its lifetime ({lifetime:g} s)"
+            )
         self.db, self.idle, self.lifetime, self.clock = db, idle, lifetime, clock
 
     def create(self, user: str, address: str, agent: str) -> str:

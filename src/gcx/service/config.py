@@ -49,6 +49,8 @@ SOURCE_TYPES: tuple[str, ...] = ("csv", "jsonl", "sql", "webhook")
 JOB_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 APPROVAL_KEYS = ("approval", "approval_above", "approval_on_delete")
+#: the longest a console session may be set to last, idle or in all ([web] session_*_minutes)
+MAX_SESSION_MINUTES = 43_200  # 30 days
 _SECRET_KEYS = {"client_secret", "secret", "password", "token", "access_token", "database_url"}
 
 
@@ -118,6 +120,15 @@ class ServiceSettings:
     keep_runs_days: int = 90
     keep_events_days: int = 30  # applied webhook events older than this are removed; 0: kept
     retention_schedule: str = "17 * * * *"  # when the removal runs (cron)
+    # a console session ends after this many minutes without a request, and this many after login
+    # ([web]; gcx.console.sessions IDLE_SECONDS and LIFETIME_SECONDS)
+    session_idle_minutes: int = 60
+    session_lifetime_minutes: int = 720
+
+    @property
+    def session_seconds(self) -> tuple[float, float]:
+        """A console session's (idle, lifetime) in seconds."""
+        return self.session_idle_minutes * 60.0, self.session_lifetime_minutes * 60.0
 
 
 @dataclass(frozen=True)
@@ -218,8 +229,9 @@ def _service(data: dict[str, Any], base: Path) -> ServiceSettings:
         },
         "[service]",
     )
-    _check_keys(web, {"host", "port"}, "[web]")
+    _check_keys(web, {"host", "port", "session_idle_minutes", "session_lifetime_minutes"}, "[web]")
     d = ServiceSettings()
+    idle, lifetime = _session_minutes(web, d)
     heartbeat = _num(s, "heartbeat_interval", "[service]", d.heartbeat_interval, 0.5, 300)
     stalled = _num(s, "stalled_after", "[service]", d.stalled_after, 2, 3600)
     if stalled <= 2 * heartbeat:
@@ -248,7 +260,24 @@ def _service(data: dict[str, Any], base: Path) -> ServiceSettings:
         keep_runs_days=_int(s, "keep_runs_days", "[service]", d.keep_runs_days, 0, 36_500),
         keep_events_days=_int(s, "keep_events_days", "[service]", d.keep_events_days, 0, 36_500),
         retention_schedule=retention,
+        session_idle_minutes=idle,
+        session_lifetime_minutes=lifetime,
     )
+
+
+def _session_minutes(web: Mapping[str, Any], d: ServiceSettings) -> tuple[int, int]:
+    """``[web] session_idle_minutes`` and ``session_lifetime_minutes``. Without an idle time, the
+    default hour, or the lifetime when that is shorter; an idle time longer than the lifetime
+    (it would never apply: a mistaken unit?) is refused."""
+    top = MAX_SESSION_MINUTES
+    lifetime = _int(web, "session_lifetime_minutes", "[web]", d.session_lifetime_minutes, 1, top)
+    idle = _int(web, "session_idle_minutes", "[web]", min(d.session_idle_minutes, lifetime), 1, top)
+    if idle > lifetime:
+        raise ConfigError(
+            f"[web].session_idle_minutes ({idle}) must not be more than session_lifetime_minutes "
+            f"({lifetime}): a session ends at its lifetime anyway"
+        )
+    return idle, lifetime
 
 
 def _profile(name: str, table: Any) -> ProfileConfig:

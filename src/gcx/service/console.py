@@ -6,8 +6,9 @@ run, its pending webhook events, its run reports from ``gcx_svc_runs``) and its 
 same database. An approved plan is not applied here: the decision is recorded and the plan
 handed to a worker (:class:`gcx.service.approved.WorkerExecutor`), so the web process writes
 nothing to Genesys. Sessions are signed with ``$GCX_CONSOLE_SECRET`` or a key kept (0600) in
-the data directory. Without the ``console`` extra the web process serves no console and says so
-once.
+the data directory; they end after ``[web] session_idle_minutes`` without a request and
+``session_lifetime_minutes`` after login. Without the ``console`` extra the web process serves
+no console and says so once.
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ def console_routes(service: Service, env: Mapping[str, str] | None = None) -> li
 
     cfg, fleet = service.cfg, service.fleet
     env = os.environ if env is None else env
+    idle, lifetime = cfg.service.session_seconds  # [web] session_*_minutes
     db = ConsoleDb(ledger_url(fleet.url))
     state = ConsoleState(
         db=db,
@@ -187,6 +189,8 @@ def console_routes(service: Service, env: Mapping[str, str] | None = None) -> li
         executor=WorkerExecutor(service),
         secret_key=session_secret(cfg.service.data_dir, env),
         https=env.get(ENV_HTTPS, "").strip().lower() in ("1", "true", "yes"),
+        session_idle=idle,
+        session_lifetime=lifetime,
         # decided plans go by age, with the runs ([service] keep_runs_days, gcx.service.retention);
         # the audit trail is kept whole
         keep_approvals=None,
