@@ -49,6 +49,7 @@ async def test_an_operator_sees_and_revokes_sessions_a_viewer_only_their_own(env
         page = (await olga.get("/sessions")).text
         assert page.count("<tr>\n  <td>") == 2 and ">victor<" in page and ">olga<" in page
         assert "this one" in page and "<code>127.0.0.1</code>" in page
+        assert "after 1 hour without a request and 12 hours after login" in page  # the defaults
         (v_handle,) = [s.handle for s in env.state.sessions.active("victor")]
         (o_handle,) = [s.handle for s in env.state.sessions.active("olga")]
         mine = (await victor.get("/sessions")).text
@@ -205,3 +206,12 @@ def test_a_store_refuses_limits_that_make_no_sense(tmp_path: Path) -> None:
             with pytest.raises(ValueError, match="idle"):
                 SessionStore(db, idle=idle, lifetime=lifetime)
         assert SessionStore(db, idle=900, lifetime=900).idle == 900
+
+
+def test_limits_are_spoken_as_people_say_them() -> None:
+    from gcx.console.sessions import spoken
+
+    assert [spoken(m * 60) for m in (1, 15, 60, 90, 720, 1440, 2880, 2940, 43200)] == [
+        "1 minute", "15 minutes", "1 hour", "90 minutes", "12 hours", "24 hours", "2 days",
+        "49 hours", "30 days",
+    ]  # fmt: skip

@@ -46,6 +46,19 @@ def _iso(t: datetime) -> str:
     return t.isoformat(timespec="seconds")
 
 
+def spoken(seconds: float) -> str:
+    """Pure: a session limit as people say it: ``"45 minutes"``, ``"1 hour"``, ``"12 hours"``,
+    ``"30 days"`` (whole days from two days up, whole hours, else minutes)."""
+    minutes = max(1, round(seconds / 60))
+    if minutes >= 2880 and minutes % 1440 == 0:
+        n, unit = minutes // 1440, "day"
+    elif minutes % 60 == 0:
+        n, unit = minutes // 60, "hour"
+    else:
+        n, unit = minutes, "minute"
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
 def expired_why(created: datetime, seen: datetime, now: datetime, idle: float, lifetime: float) -> str | None:
     """Pure: why a session is over at ``now`` (None: it is not)."""
     if now - created >= timedelta(seconds=lifetime):

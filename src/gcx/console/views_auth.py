@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gcx.console.security import check_csrf, client_address, csrf_token, guarded, safe_next, session_handle
+from gcx.console.sessions import spoken
 from gcx.console.users import User
 from gcx.console.web import render, state
 
@@ -88,8 +89,8 @@ async def sessions_page(request: Request, user: User) -> Response:
     ctx = {
         "sessions": listed,
         "mine": session_handle(request),
-        "idle": st.session_idle,
-        "lifetime": st.session_lifetime,
+        "idle": spoken(st.session_idle),
+        "lifetime": spoken(st.session_lifetime),
     }
     return render(request, "sessions.html", ctx)
 
