@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +18,9 @@ from gcx.console.approvals import ApprovalPolicy, approval_reasons
 from gcx.console.execute import apply_source, plan_job
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.emulator.settings import KIND_IDENTITY
+from gcx.sync.fields import KINDS, Kind
 from gcx.sync.records import Record
-from gcx.sync.source import RecordsSource
+from gcx.sync.source import Item, RecordsSource
 from tests.sync.helpers import contact, org
 
 BASE = "http://emu.test"
@@ -123,3 +124,19 @@ async def http(env: Env) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app=env.app), base_url="http://console.test"
     ) as client:
         yield client
+
+
+BREAK_ERROR = "lost postgresql://gcx:hunter2-secret@db.internal/crm\nmore detail"
+
+
+class Breaks(RecordsSource):
+    """Records raising (as a bug would) at the third contact."""
+
+    def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
+        seen = 0
+        for item in super().items(kinds):
+            if item.kind == "contact":
+                seen += 1
+                if seen == 3:
+                    raise RuntimeError(BREAK_ERROR)
+            yield item

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from gcx.console.execute import apply_source
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.emulator.server import serve_in_thread
 from gcx.emulator.settings import KIND_IDENTITY
 from gcx.sync.records import Issue
-from tests.console.conftest import PASSWORD, Env, make_env, records
+from tests.console.conftest import PASSWORD, Breaks, Env, make_env, records
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -74,6 +75,18 @@ def _raw(env: Env, cid: str) -> dict[str, Any]:
 
     with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's event loop
         return pool.submit(asyncio.run, get()).result()
+
+
+def _apply_breaking(env: Env) -> int:
+    """The run id of a console apply whose source raised at its third contact."""
+
+    async def run() -> None:
+        await apply_source(env.target, Breaks(records("-v9")))
+
+    with ThreadPoolExecutor(1) as pool, pytest.raises(RuntimeError):
+        pool.submit(asyncio.run, run()).result()
+    kept = sorted(env.target.reports_dir.glob("run-*.ops.json"), key=lambda p: p.stat().st_mtime)
+    return int(kept[-1].name.split("-")[1].split(".")[0])
 
 
 def test_the_console_in_a_browser(tmp_path: Path) -> None:
@@ -162,6 +175,16 @@ def test_the_console_in_a_browser(tmp_path: Path) -> None:
             expect(page.locator("tbody tr", has_text="this one")).to_contain_text("olga")
             shot(page, "sessions")
             cookies = page.context.cookies()
+
+            # an apply that raised mid-run: its page shows the ops it had decided, and says so
+            failed = _apply_breaking(env)
+            page.goto(f"{url}/jobs/crm/runs/{failed}")
+            expect(page.locator(".msg.warn").first).to_contain_text("did not finish")
+            expect(
+                page.get_by_text("RuntimeError: lost postgresql://gcx:***@db.internal/crm")
+            ).to_be_visible()
+            assert "hunter2" not in page.content()  # the password in the error is masked
+            shot(page, "run-incomplete")
 
             # log out: the pages are closed again, also to the old cookie replayed
             page.get_by_role("button", name="Log out").click()

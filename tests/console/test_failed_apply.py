@@ -6,29 +6,11 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Collection, Iterator
 
 import pytest
 
 from gcx.console.execute import apply_source, plan_job
-from gcx.sync.fields import KINDS, Kind
-from gcx.sync.source import Item, RecordsSource
-from tests.console.conftest import Env, records
-
-ERROR = "lost postgresql://gcx:hunter2-secret@db.internal/crm\nmore detail"
-
-
-class Breaks(RecordsSource):
-    """Records raising (as a bug would) at the third contact."""
-
-    def items(self, kinds: Collection[Kind] = KINDS) -> Iterator[Item]:
-        seen = 0
-        for item in super().items(kinds):
-            if item.kind == "contact":
-                seen += 1
-                if seen == 3:
-                    raise RuntimeError(ERROR)
-            yield item
+from tests.console.conftest import Breaks, Env, records
 
 
 async def test_an_apply_that_raises_keeps_its_ops_marked_incomplete(env: Env) -> None:
