@@ -13,7 +13,11 @@ Rows of the table:
 * ``no-op, scan``: the same source again, unpaced (the scan reads every record);
 * ``no-op, --trust-ledger``: again, comparing with the ledger only;
 * ``--changes N``: then two more runs, a no-op and one where N contacts changed their title (a
-  third run that writes), to show how the ledger grows over later runs.
+  third run that writes), to show how the ledger grows over later runs;
+* ``--adopt``: last, the ledger lost (its files deleted) while Genesys holds every record: the
+  same source applied again with a new ledger, unpaced. Every record must be adopted (matched
+  by the scan, the ledger rebuilt, no write) and none created twice (the emulator's state is
+  read after it: records stored and distinct ``externalIds`` values).
 
 After the table, the ledger's size after each run (its WAL checkpointed into the file) divided by
 the records it holds.
@@ -29,6 +33,7 @@ side with the current tree in one run.
     python benchmarks/scale.py --contacts 100000 --unpaced --profile /tmp/first.prof
     python benchmarks/scale.py --contacts 100000 --unpaced --first-only --emulator-profile /tmp/emu.prof
     python benchmarks/scale.py --contacts 100000 --tree before=/tmp/gcx-before
+    python benchmarks/scale.py --contacts 100000 --unpaced --first-only --adopt
 """
 
 from __future__ import annotations
@@ -272,6 +277,27 @@ def ledger_size(ledger: Path) -> int:
     return sum(p.stat().st_size for p in ledger.parent.glob(ledger.name + "*") if p.is_file())
 
 
+def ledger_files(ledger: Path) -> list[Path]:
+    return [ledger, ledger.with_name(ledger.name + "-wal"), ledger.with_name(ledger.name + "-shm")]
+
+
+def duplicates(emu: Emulator) -> dict[str, int]:
+    """Per kind: the records the emulator holds, and how many of them repeat another's key
+    (an ``externalIds`` value of the same External Source: a record created twice)."""
+    state = _http("GET", f"{emu.url}/_emulator/state")
+    out: dict[str, int] = {}
+    for kind, name in (("organizations", "organization"), ("contacts", "contact")):
+        records = state.get(kind, [])
+        keys = [
+            (str(e.get("externalSource", {}).get("id")), str(e.get("value")))
+            for r in records
+            for e in r.get("externalIds") or []
+        ]
+        out[name] = len(records)
+        out[f"{name} duplicates"] = len(keys) - len(set(keys))
+    return out
+
+
 def tree_env(tree: Path) -> dict[str, str]:
     """The environment of gcx and the emulator run from ``tree``'s code (its ``src/`` first)."""
     env = {
@@ -291,7 +317,7 @@ def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Nam
     ledger = work / f"ledger-{label}.sqlite"
     reports = work / f"reports-{label}"
     reports.mkdir(exist_ok=True)
-    for p in (ledger, ledger.with_name(ledger.name + "-wal"), ledger.with_name(ledger.name + "-shm")):
+    for p in ledger_files(ledger):
         p.unlink(missing_ok=True)
     common = ["--ledger", f"sqlite:///{ledger}"]
     extra = ["--tokens", str(args.tokens)] if args.tokens > 1 else []
@@ -359,9 +385,35 @@ def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Nam
             row.run = f"{n:,} contacts changed" if n else "no-op, scan (again)"
             row.extra["ledger"] = ledger_size(ledger)
             rows.append(row)
+        if args.adopt:
+            last = edited(source, args.changes) if args.changes else source
+            rows.append(adopt(emu, env, last, ledger, reports))
         written = json.loads((reports / "first.json").read_text()).get("applied", {})
         rows[1].extra["written"] = written
     return rows
+
+
+def adopt(emu: Emulator, env: dict[str, str], source: Path, ledger: Path, reports: Path) -> Row:
+    """The ledger lost (a new machine): the same source again, every record already in Genesys."""
+    for p in ledger_files(ledger):
+        p.unlink(missing_ok=True)
+    report = reports / "adopt.json"
+    row = run_gcx(
+        emu,
+        ["sync", "apply", str(source), "--ledger", f"sqlite:///{ledger}", "--report", str(report)],
+        env=env,
+        rate=0,
+    )
+    row.run = "adoption, ledger lost"
+    applied = json.loads(report.read_text()).get("applied", {})
+    row.extra["adopted"] = {kind: counts.get("adopted", 0) for kind, counts in applied.items()}
+    row.extra["written"] = {
+        kind: sum(n for what, n in counts.items() if what not in ("adopted", "failed"))
+        for kind, counts in applied.items()
+    }
+    row.extra["ledger"] = ledger_size(ledger)
+    row.extra["stored"] = duplicates(emu)
+    return row
 
 
 def _mib(n: float) -> str:
@@ -398,6 +450,14 @@ def table(results: dict[str, list[Row]], contacts: int, orgs: int) -> str:
             f"{first.emu_cpu / stored * 1000:.3f} ms CPU per stored record; "
             f"written {json.dumps(first.extra.get('written'))}"
         )
+    for label, rows in results.items():
+        for r in rows:
+            if "adopted" in r.extra:
+                lines.append(
+                    f"{label}: {r.run}: adopted {json.dumps(r.extra['adopted'])}, "
+                    f"written {json.dumps(r.extra['written'])}; emulator holds {json.dumps(r.extra['stored'])}; "
+                    f"gcx peak RSS {r.rss / stored:.0f} bytes/record (first sync: {rows[1].rss / stored:.0f})"
+                )
     return "\n".join(lines)
 
 
@@ -411,6 +471,7 @@ def main() -> None:
     ap.add_argument("--org-rate", type=int, default=0, help="emulator org-wide limit (requests/minute)")
     ap.add_argument("--changes", type=int, default=0, help="then a no-op and a run changing N contacts")
     ap.add_argument("--first-only", action="store_true", help="skip the no-op runs")
+    ap.add_argument("--adopt", action="store_true", help="then the ledger lost: every record adopted")
     ap.add_argument("--profile", help="cProfile output file of the first sync (current tree only)")
     ap.add_argument(
         "--emulator-profile", help="cProfile output file of the emulator process (current tree only)"
