@@ -118,6 +118,24 @@ async def test_many_candidates_few_keys_are_looked_up_by_key(emu: Emulator, ledg
     assert_exact(emu, data)
 
 
+async def test_unmatched_keys_of_many_chunks_are_checked_against_candidates(
+    emu: Emulator, ledger: Ledger
+) -> None:
+    """A first sync into an org with records made by hand: every source key is unmatched (held in
+    the run's scratch database, not in memory); keys of any chunk are adopted, in plan and apply."""
+    await hand_made(emu, 3, claimed={0: "c-0", 2: "c-1234"})
+    data: list[Record] = [contact(f"c-{i}", None, firstName=f"F{i}") for i in range(1300)]
+    data.append(contact("c-1234", None, firstName="twice"))  # a duplicate row: skipped, one key
+    plan = await sync(emu, ledger, data, dry_run=True)
+    assert plan.adoption["keys"] == 1300 and plan.adoption["checks"] == 3
+    report = await sync(emu, ledger, data)
+    assert report.adoption["strategy"]["contact"] == "candidates" and report.adoption["checks"] == 3
+    assert report.adoption["keys"] == 1300 and report.adoption["adopted"] == 2
+    assert report.applied["contact"]["adopted"] == 2 and report.applied["contact"]["created"] == 1298
+    assert len(state(emu)["contacts"]) == 1301  # 3 by hand + 1,298 new: no duplicate
+    assert_exact(emu, data[:-1])
+
+
 async def test_checked_candidates_are_remembered(emu: Emulator, ledger: Ledger) -> None:
     await hand_made(emu, 8, claimed={5: "c-9"})
     data: list[Record] = [contact(f"c-{i}", None, firstName=f"F{i}") for i in range(4)]

@@ -22,7 +22,7 @@ from gcx.sync.fields import Kind
 from gcx.sync.ledger import Ledger
 from gcx.sync.rows import LedgerEntry
 from gcx.sync.snapshot import Snapshot
-from gcx.sync.spill import Seen, SeenKeys, Spill
+from gcx.sync.spill import KeySet, Seen, SeenKeys, Spill
 
 from .helpers import contact, dataset, org, sync
 
@@ -106,6 +106,27 @@ def test_the_scratch_database_is_private_and_leaves_nothing(tmp_path: Path) -> N
     finally:
         spill.close()
     assert set(os.listdir(tmp_path)) == before
+
+
+def test_a_key_set_is_held_in_the_scratch_database(tmp_path: Path) -> None:
+    spill = Spill(tmp_path)
+    try:
+        keys, other = KeySet(spill), KeySet(spill)
+        many = [f"c-{i}" for i in range(1000)] + ["Zoë", "Zoe", "Ω-1", "é"]
+        keys.add(many[:500])
+        keys.add([*many[400:], "c-1"])  # a key added twice is held once
+        other.add(["c-1", "x"])
+        assert len(keys) == 1004 and len(other) == 2
+        assert keys.present(["c-999", "c-1000", "Zoë", "x"]) == {"c-999", "Zoë"}
+        keys.discard("c-999")
+        keys.discard("c-999")  # already gone
+        assert len(keys) == 1003 and keys.present(["c-999"]) == set()
+        assert keys.sorted() == sorted(set(many) - {"c-999"})  # Python's order
+        assert other.present(["c-1", "c-2"]) == {"c-1"}  # sets apart
+        keys.clear()
+        assert len(keys) == 0 and keys.sorted() == [] and other.sorted() == ["c-1", "x"]
+    finally:
+        spill.close()
 
 
 def _keyed(rid: str, key: str, created: str = "") -> dict[str, Any]:

@@ -39,6 +39,7 @@ from gcx.sync.records import Record
 from gcx.sync.rows import CheckedRecord
 from gcx.sync.snapshot import Snapshot
 from gcx.sync.source import Source
+from gcx.sync.spill import KeySet
 from gcx.sync.state import RunState
 
 Strategy = Literal["off", "none", "candidates", "keys"]
@@ -123,20 +124,21 @@ class Adopter:
         known = run.records.keys_of_ids(kind, [str(b.get("id")) for b in chunk])
         return out + candidates_of(chunk, known, run.sid)
 
-    def _unmatched_keys(self, kind: Kind, idx: Snapshot) -> list[str]:
+    def _unmatched_keys(self, kind: Kind, idx: Snapshot) -> KeySet:
         """Source keys of ``kind`` that neither the scan nor the ledger matched (one source pass,
-        checked a chunk of keys at a time)."""
-        keys: dict[str, None] = {}
+        checked a chunk of keys at a time), held in the run's scratch database: in a first sync
+        into an org with a record made by hand, that is every key of the source."""
+        keys = KeySet(self.run.spill)
         chunk: dict[str, None] = {}
         for item in self.source.items((kind,)):
-            if not isinstance(item, Record) or item.kind != kind or item.key in keys:
+            if not isinstance(item, Record) or item.kind != kind:
                 continue
             chunk[item.key] = None
             if len(chunk) >= CHUNK:
-                keys.update(dict.fromkeys(self._unmatched(kind, idx, list(chunk))))
+                keys.add(self._unmatched(kind, idx, list(chunk)))
                 chunk = {}
-        keys.update(dict.fromkeys(self._unmatched(kind, idx, list(chunk))))
-        return list(keys)
+        keys.add(self._unmatched(kind, idx, list(chunk)))
+        return keys
 
     def _unmatched(self, kind: Kind, idx: Snapshot, keys: list[str]) -> list[str]:
         """Those of ``keys`` that no scanned record holds, directly or through the ledger's id."""
@@ -191,10 +193,26 @@ class Adopter:
         if not fresh and not held:
             summary["strategy"][kind] = "none"
             return
-        keys = self._unmatched_keys(kind, idx)
-        wanted = set(keys)
+        wanted = self._unmatched_keys(kind, idx)
+        try:
+            await self._check_against(kind, idx, fresh, held, wanted, summary)
+        finally:
+            wanted.clear()
+
+    async def _check_against(
+        self,
+        kind: Kind,
+        idx: Snapshot,
+        fresh: Sequence[dict[str, Any]],
+        held: Mapping[str, dict[str, Any]],
+        wanted: KeySet,
+        summary: dict[str, Any],
+    ) -> None:
+        """Adopt the remembered candidates holding a wanted key, then check the cheaper side."""
+        run = self.run
+        found = wanted.present(held)
         for value, body in held.items():
-            if value in wanted:
+            if value in found:
                 self._adopt(kind, idx, value, body, summary)
                 wanted.discard(value)
         choice = choose(len(fresh), len(wanted), enabled=run.opts.adoption_checks)
@@ -206,15 +224,15 @@ class Adopter:
             return
         if choice.strategy == "candidates":
             await self._by_candidate(kind, idx, fresh, wanted, summary)
-        elif choice.strategy == "keys":
-            await self._by_key(kind, idx, fresh, sorted(wanted), summary)
+        elif choice.strategy == "keys":  # fewer keys than half the candidates: they fit in memory
+            await self._by_key(kind, idx, fresh, wanted.sorted(), summary)
 
     async def _by_candidate(
         self,
         kind: Kind,
         idx: Snapshot,
         fresh: Sequence[dict[str, Any]],
-        wanted: set[str],
+        wanted: KeySet,
         summary: dict[str, Any],
     ) -> None:
         run = self.run
@@ -224,8 +242,9 @@ class Adopter:
             summary["checks"] += 1
             values = external_id_values(await run.remote.identifiers(kind, rid), run.sid)
             done.append(CheckedRecord(kind, rid, str(body.get("modifyDate") or ""), values))
+            found = wanted.present(values)
             for value in values:
-                if value in wanted:
+                if value in found:
                     self._adopt(kind, idx, value, body, summary)
                     wanted.discard(value)
                     break

@@ -186,13 +186,9 @@ class Snapshot:
 
     def has_ids(self, record_ids: Iterable[str]) -> set[str]:
         """Those of these Genesys ids that the scan saw."""
-        out: set[str] = set()
-        for chunk in chunks(sorted(set(record_ids))):
-            rows = self.spill.query(
-                f"SELECT id FROM remote WHERE snap = ? AND id IN ({marks(len(chunk))})", [self.snap, *chunk]
-            )
-            out.update(i for (i,) in rows)
-        return out
+        return self.spill.which(
+            "SELECT id FROM remote WHERE snap = ? AND id IN ({in})", [self.snap], record_ids
+        )
 
     def has(self, record_id: str) -> bool:
         return bool(self.has_ids([record_id]))

@@ -2,7 +2,7 @@
 
 A sync of a million records must not hold a million of anything. What a run needs per record
 beyond the batch at hand (the scan snapshot, :mod:`gcx.sync.snapshot`; the source keys seen so
-far, :class:`SeenKeys`) goes into one private SQLite database: created 0600 in the ledger's
+far, :class:`SeenKeys`; the keys adoption checks may look for, :class:`KeySet`) goes into one private SQLite database: created 0600 in the ledger's
 directory (or the temporary directory), and unlinked as soon as it is open, so nothing is left
 on disk even after a ``kill -9`` (it holds contact data). Without a journal and without
 ``fsync``: it is scratch, rebuilt by every run. Rows go in with ``executemany`` and come back
@@ -34,6 +34,7 @@ CREATE TABLE seen (
 CREATE TABLE remote (snap INTEGER NOT NULL, id TEXT NOT NULL, key TEXT, body BLOB NOT NULL);
 CREATE UNIQUE INDEX remote_id ON remote (snap, id);
 CREATE INDEX remote_key ON remote (snap, key);
+CREATE TABLE keyset (n INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY (n, key)) WITHOUT ROWID;
 """
 
 
@@ -71,6 +72,7 @@ class Spill:
             self._path = None
         self._snaps = 0
         self._claims = 0
+        self._sets = 0
 
     def next_snapshot(self) -> int:
         self._snaps += 1
@@ -80,6 +82,11 @@ class Spill:
         """A number for one chunk of source keys (:meth:`SeenKeys.claim`), greater than any before."""
         self._claims += 1
         return self._claims
+
+    def next_set(self) -> int:
+        """A number for one :class:`KeySet`."""
+        self._sets += 1
+        return self._sets
 
     def many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
         """``executemany`` in one transaction; returns the rows it changed."""
@@ -93,12 +100,55 @@ class Spill:
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         return self.conn.execute(sql, args).fetchall()
 
+    def which(self, sql: str, args: Sequence[Any], keys: Iterable[str]) -> set[str]:
+        """The values of ``sql``'s one column (``... IN ({in})``: the ``IN`` list filled in) for
+        ``keys``, asked a chunk at a time, after ``args``."""
+        out: set[str] = set()
+        for chunk in chunks(sorted(set(keys))):
+            out.update(v for (v,) in self.query(sql.format(**{"in": marks(len(chunk))}), [*args, *chunk]))
+        return out
+
     def close(self) -> None:
         self.conn.close()
         if self._path is not None:
             with contextlib.suppress(OSError):
                 os.unlink(self._path)
             self._path = None
+
+
+class KeySet:
+    """A set of keys held in the scratch database (adoption's unmatched source keys: every key of
+    a first sync into an org that holds a record made by hand), asked a chunk at a time."""
+
+    def __init__(self, spill: Spill) -> None:
+        self.spill = spill
+        self.n = spill.next_set()
+        self._len = 0
+
+    def add(self, keys: Iterable[str]) -> None:
+        self._len += self.spill.many(
+            "INSERT OR IGNORE INTO keyset (n, key) VALUES (?, ?)", zip(repeat(self.n), keys)
+        )
+
+    def __len__(self) -> int:
+        return self._len
+
+    def present(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` in the set."""
+        return self.spill.which("SELECT key FROM keyset WHERE n = ? AND key IN ({in})", [self.n], keys)
+
+    def discard(self, key: str) -> None:
+        self._len -= self.spill.conn.execute(
+            "DELETE FROM keyset WHERE n = ? AND key = ?", (self.n, key)
+        ).rowcount
+
+    def sorted(self) -> list[str]:
+        """Every key, sorted (as Python sorts: SQLite compares UTF-8 bytes, in code point order)."""
+        return [k for (k,) in self.spill.query("SELECT key FROM keyset WHERE n = ? ORDER BY key", [self.n])]
+
+    def clear(self) -> None:
+        self.spill.conn.execute("DELETE FROM keyset WHERE n = ?", (self.n,))
+        self._len = 0
 
 
 @dataclass(frozen=True)
@@ -170,14 +220,9 @@ class SeenKeys:
 
     def managed(self, keys: Sequence[str]) -> set[str]:
         """The contact keys whose source row decides their organization."""
-        out: set[str] = set()
-        for chunk in chunks(sorted(set(keys))):
-            rows = self.spill.query(
-                f"SELECT key FROM seen WHERE kind = 'contact' AND manages = 1 AND key IN ({marks(len(chunk))})",
-                list(chunk),
-            )
-            out.update(k for (k,) in rows)
-        return out
+        return self.spill.which(
+            "SELECT key FROM seen WHERE kind = 'contact' AND manages = 1 AND key IN ({in})", [], keys
+        )
 
     def members(self, org_key: str) -> list[str]:
         """The contacts whose source row names the organization ``org_key``, in source order."""
