@@ -14,6 +14,8 @@ Rows of the table:
 * ``no-op, --trust-ledger``: again, comparing with the ledger only;
 * ``--changes N``: then two more runs, a no-op and one where N contacts changed their title (a
   third run that writes), to show how the ledger grows over later runs;
+* ``--hand-made N``: N contacts made by hand (no key) before the first sync, which then runs
+  adoption checks: every source key is unmatched and checked against them;
 * ``--adopt``: last, the ledger lost (its files deleted) while Genesys holds every record: the
   same source applied again with a new ledger, unpaced. Every record must be adopted (matched
   by the scan, the ledger rebuilt, no write) and none created twice (the emulator's state is
@@ -34,6 +36,7 @@ side with the current tree in one run.
     python benchmarks/scale.py --contacts 100000 --unpaced --first-only --emulator-profile /tmp/emu.prof
     python benchmarks/scale.py --contacts 100000 --tree before=/tmp/gcx-before
     python benchmarks/scale.py --contacts 100000 --unpaced --first-only --adopt
+    python benchmarks/scale.py --contacts 100000 --unpaced --first-only --hand-made 1
 """
 
 from __future__ import annotations
@@ -334,6 +337,8 @@ def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Nam
         )
         row.run = "plan, empty org"
         rows.append(row)
+        if args.hand_made:
+            hand_made(emu, env, work / f"hand-made-{label}.jsonl", args.hand_made)
         emu.set_rate(rate)
         row = run_gcx(
             emu,
@@ -343,6 +348,8 @@ def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Nam
             profile=profile,
         )
         row.run = "first sync" + (f", paced {rate}/min" if rate else ", unpaced")
+        if args.hand_made:
+            row.run += f", {args.hand_made:,} made by hand"
         if args.tokens > 1:
             row.run += f", {args.tokens} tokens"
             row.tokens = args.tokens
@@ -391,6 +398,14 @@ def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Nam
         written = json.loads((reports / "first.json").read_text()).get("applied", {})
         rows[1].extra["written"] = written
     return rows
+
+
+def hand_made(emu: Emulator, env: dict[str, str], path: Path, n: int) -> None:
+    """``n`` contacts a person made (no ``externalIds``): adoption candidates of the first sync."""
+    path.write_text(
+        "".join(json.dumps({"firstName": f"Hand{i}", "title": "by hand"}) + "\n" for i in range(n))
+    )
+    run_gcx(emu, ["contacts", "create", "--file", str(path)], env=env, rate=0)
 
 
 def adopt(emu: Emulator, env: dict[str, str], source: Path, ledger: Path, reports: Path) -> Row:
@@ -471,6 +486,7 @@ def main() -> None:
     ap.add_argument("--org-rate", type=int, default=0, help="emulator org-wide limit (requests/minute)")
     ap.add_argument("--changes", type=int, default=0, help="then a no-op and a run changing N contacts")
     ap.add_argument("--first-only", action="store_true", help="skip the no-op runs")
+    ap.add_argument("--hand-made", type=int, default=0, help="N contacts made by hand before the first sync")
     ap.add_argument("--adopt", action="store_true", help="then the ledger lost: every record adopted")
     ap.add_argument("--profile", help="cProfile output file of the first sync (current tree only)")
     ap.add_argument(
