@@ -286,8 +286,18 @@ def ledger_files(ledger: Path) -> list[Path]:
 
 def duplicates(emu: Emulator) -> dict[str, int]:
     """Per kind: the records the emulator holds, and how many of them repeat another's key
-    (an ``externalIds`` value of the same External Source: a record created twice)."""
-    state = _http("GET", f"{emu.url}/_emulator/state")
+    (an ``externalIds`` value of the same External Source: a record created twice).
+
+    Counted in a process of its own: the state read whole would raise this process's peak RSS,
+    which every gcx process started after it inherits (``ru_maxrss`` counts the fork's copy)."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--count-state", emu.url], check=True, capture_output=True, text=True
+    ).stdout
+    return dict(json.loads(out))
+
+
+def count_state(url: str) -> dict[str, int]:
+    state = _http("GET", f"{url}/_emulator/state")
     out: dict[str, int] = {}
     for kind, name in (("organizations", "organization"), ("contacts", "contact")):
         records = state.get(kind, [])
@@ -495,7 +505,11 @@ def main() -> None:
     ap.add_argument("--tree", action="append", default=[], help="LABEL=PATH of another checkout (repeatable)")
     ap.add_argument("--workdir", help="keep the source, ledgers and reports here")
     ap.add_argument("--no-current", action="store_true", help="measure only the --tree checkouts")
+    ap.add_argument("--count-state", metavar="URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.count_state:
+        print(json.dumps(count_state(args.count_state)))
+        return
     contacts = 2000 if args.quick else args.contacts
     trees = [(t.split("=", 1)[0], Path(t.split("=", 1)[1]).resolve()) for t in args.tree]
     if not args.no_current or not trees:
