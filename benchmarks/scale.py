@@ -24,6 +24,19 @@ Rows of the table:
 After the table, the ledger's size after each run (its WAL checkpointed into the file) divided by
 the records it holds.
 
+``--ledger-url postgresql+psycopg://USER[:PASSWORD]@HOST:PORT/DB`` runs the same runs with the ledger
+on PostgreSQL instead: each tree's ledger in a schema of its own in that database,
+``gcx_scale_<label>`` (gcx's connections get ``search_path`` set to it through the URL's libpq
+``options``), dropped with everything in it before the tree's runs, after them, and for ``--adopt``. Its size after a
+run is measured by PostgreSQL: a plain ``VACUUM`` of the schema's tables (dead row versions the run
+left become free space, counted as such: plain ``VACUUM`` gives the operating system back only the
+empty pages at a table's end), then the sum of ``pg_total_relation_size`` over the schema's tables:
+their heap, indexes, TOAST table and TOAST index, free-space and visibility maps. Not counted:
+the sequences (8 KiB each) and the system catalogs' rows describing the tables. After a tree's
+last run, a ``VACUUM FULL`` (rewriting each table with its live rows only) gives the compacted
+size too. The password (if any) never appears in what is printed nor on gcx's command line: gcx
+gets it in ``PGPASSWORD``.
+
 Beside each paced run, the floor: the requests it made at the allowed rate (a first sync cannot
 make fewer than one bulk request per 200 records). The emulator's CPU and RSS are per stored record
 after the first sync. ``--tree before=/path/to/checkout`` (repeatable) runs the same table with
@@ -37,6 +50,7 @@ side with the current tree in one run.
     python benchmarks/scale.py --contacts 100000 --tree before=/tmp/gcx-before
     python benchmarks/scale.py --contacts 100000 --unpaced --first-only --adopt
     python benchmarks/scale.py --contacts 100000 --unpaced --first-only --hand-made 1
+    python benchmarks/scale.py --quick --ledger-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
 from __future__ import annotations
@@ -311,6 +325,113 @@ def count_state(url: str) -> dict[str, int]:
     return out
 
 
+@dataclass
+class PgLedger:
+    """A tree's PostgreSQL ledger: the schema ``schema`` of the database at ``url`` (--ledger-url)."""
+
+    url: str = field(repr=False)
+    schema: str = ""
+
+    @classmethod
+    def for_tree(cls, url: str, label: str) -> PgLedger:
+        name = "".join(ch if ch.isalnum() else "_" for ch in label.lower())
+        return cls(url, f"gcx_scale_{name}")
+
+    @property
+    def shown(self) -> str:
+        """The URL as printed: its password masked."""
+        from gcx.sync.ledger import safe_url
+
+        return safe_url(self.url)
+
+    def gcx_url(self) -> tuple[str, dict[str, str]]:
+        """The URL gcx is given (no password; ``search_path`` set to the schema) and the
+        environment it needs besides (the password, in ``PGPASSWORD``)."""
+        from sqlalchemy.engine import URL, make_url
+
+        url = make_url(self.url)
+        options = str(url.query.get("options", ""))
+        options = f"{options} -csearch_path={self.schema}".strip()
+        query = {**url.query, "options": options}
+        out = URL.create(url.drivername, url.username, None, url.host, url.port, url.database, query)
+        env = {"PGPASSWORD": str(url.password)} if url.password is not None else {}
+        return out.render_as_string(hide_password=False), env
+
+    def _connect(self) -> Any:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        url = make_url(self.url)
+        params = {k: v for k, v in url.query.items() if isinstance(v, str)}
+        try:
+            return psycopg.connect(
+                host=url.host,
+                port=url.port,
+                user=url.username,
+                password=url.password,
+                dbname=url.database,
+                autocommit=True,
+                connect_timeout=10,
+                **params,
+            )
+        except psycopg.Error as exc:
+            from gcx import redact
+
+            raise SystemExit(f"cannot connect to {self.shown}: {redact.scrub(str(exc))}") from None
+
+    def reset(self, *, create: bool = True) -> None:
+        """Drop the schema and everything in it; then (``create``) make it again, empty."""
+        from psycopg import sql
+
+        schema = sql.Identifier(self.schema)
+        with self._connect() as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(schema))
+            if create:
+                conn.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+
+    def size(self, *, full: bool = False) -> int:
+        """Bytes of the schema's tables after a ``VACUUM`` (``full``: ``VACUUM FULL``) of them."""
+        from psycopg import sql
+
+        with self._connect() as conn:
+            found = conn.execute(
+                "SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relkind IN ('r', 'p')",
+                (self.schema,),
+            ).fetchall()
+            if not found:
+                return 0
+            tables = sql.SQL(", ").join(sql.Identifier(self.schema, name) for _, name in found)
+            conn.execute(sql.SQL("VACUUM {}{}").format(sql.SQL("FULL " if full else ""), tables))
+            row = conn.execute(
+                "SELECT sum(pg_total_relation_size(o)) FROM unnest(%s::oid[]) AS o",
+                ([oid for oid, _ in found],),
+            ).fetchone()
+        return int(row[0] or 0) if row else 0
+
+
+@dataclass
+class SqliteLedger:
+    """A tree's SQLite ledger file (the default); the same methods as :class:`PgLedger`."""
+
+    path: Path
+
+    def gcx_url(self) -> tuple[str, dict[str, str]]:
+        return f"sqlite:///{self.path}", {}
+
+    def reset(self, *, create: bool = True) -> None:
+        for p in ledger_files(self.path):
+            p.unlink(missing_ok=True)
+
+    def size(self, *, full: bool = False) -> int:
+        return ledger_size(self.path)
+
+
+#: Imports (SQLAlchemy, psycopg, gcx) are made by PgLedger's methods only: a SQLite run's
+#: benchmark process stays small (every gcx process it starts inherits its RSS as a floor).
+Ledger = PgLedger | SqliteLedger
+
+
 def tree_env(tree: Path) -> dict[str, str]:
     """The environment of gcx and the emulator run from ``tree``'s code (its ``src/`` first)."""
     env = {
@@ -326,13 +447,29 @@ def tree_env(tree: Path) -> dict[str, str]:
 
 
 def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Namespace) -> list[Row]:
-    env = tree_env(tree)
-    ledger = work / f"ledger-{label}.sqlite"
+    if not args.ledger_url:
+        ledger: Ledger = SqliteLedger(work / f"ledger-{label}.sqlite")
+        ledger.reset()
+        return measure_runs(label, tree, source, work, args, ledger)
+    ledger = PgLedger.for_tree(args.ledger_url, label)
+    ledger.reset()
+    try:
+        rows = measure_runs(label, tree, source, work, args, ledger)
+        rows[-1].extra["ledger_full"] = ledger.size(full=True)
+        return rows
+    finally:
+        ledger.reset(create=False)
+
+
+def measure_runs(
+    label: str, tree: Path, source: Path, work: Path, args: argparse.Namespace, ledger: Ledger
+) -> list[Row]:
+    """The runs of one tree against ``ledger`` (reset by the caller)."""
+    url, secret = ledger.gcx_url()
+    env = {**tree_env(tree), **secret}
     reports = work / f"reports-{label}"
     reports.mkdir(exist_ok=True)
-    for p in ledger_files(ledger):
-        p.unlink(missing_ok=True)
-    common = ["--ledger", f"sqlite:///{ledger}"]
+    common = ["--ledger", url]
     extra = ["--tokens", str(args.tokens)] if args.tokens > 1 else []
     rate = 0 if args.unpaced else args.rate
     rows: list[Row] = []
@@ -364,7 +501,7 @@ def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Nam
             row.run += f", {args.tokens} tokens"
             row.tokens = args.tokens
         row.extra["emu_base"] = emu.base_rss
-        row.extra["ledger"] = ledger_size(ledger)
+        row.extra["ledger"] = ledger.size()
         rows.append(row)
         emu.set_rate(0)
         if not args.first_only:
@@ -400,7 +537,7 @@ def measure(label: str, tree: Path, source: Path, work: Path, args: argparse.Nam
                 rate=0,
             )
             row.run = f"{n:,} contacts changed" if n else "no-op, scan (again)"
-            row.extra["ledger"] = ledger_size(ledger)
+            row.extra["ledger"] = ledger.size()
             rows.append(row)
         if args.adopt:
             last = edited(source, args.changes) if args.changes else source
@@ -418,14 +555,13 @@ def hand_made(emu: Emulator, env: dict[str, str], path: Path, n: int) -> None:
     run_gcx(emu, ["contacts", "create", "--file", str(path)], env=env, rate=0)
 
 
-def adopt(emu: Emulator, env: dict[str, str], source: Path, ledger: Path, reports: Path) -> Row:
+def adopt(emu: Emulator, env: dict[str, str], source: Path, ledger: Ledger, reports: Path) -> Row:
     """The ledger lost (a new machine): the same source again, every record already in Genesys."""
-    for p in ledger_files(ledger):
-        p.unlink(missing_ok=True)
+    ledger.reset()
     report = reports / "adopt.json"
     row = run_gcx(
         emu,
-        ["sync", "apply", str(source), "--ledger", f"sqlite:///{ledger}", "--report", str(report)],
+        ["sync", "apply", str(source), "--ledger", ledger.gcx_url()[0], "--report", str(report)],
         env=env,
         rate=0,
     )
@@ -436,16 +572,32 @@ def adopt(emu: Emulator, env: dict[str, str], source: Path, ledger: Path, report
         kind: sum(n for what, n in counts.items() if what not in ("adopted", "failed"))
         for kind, counts in applied.items()
     }
-    row.extra["ledger"] = ledger_size(ledger)
+    row.extra["ledger"] = ledger.size()
     row.extra["stored"] = duplicates(emu)
     return row
+
+
+def pg_url(value: str) -> str:
+    """``--ledger-url``: a PostgreSQL URL (an error names the option, never the URL: its password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError):  # their message may quote the URL
+        raise argparse.ArgumentTypeError("not a database URL") from None
+    if url.get_backend_name() != "postgresql":
+        raise argparse.ArgumentTypeError(f"not a PostgreSQL URL ({url.get_backend_name()})")
+    return value
 
 
 def _mib(n: float) -> str:
     return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
 
-def table(results: dict[str, list[Row]], contacts: int, orgs: int) -> str:
+def table(
+    results: dict[str, list[Row]], contacts: int, orgs: int, *, ledger_note: str = "WAL checkpointed"
+) -> str:
     stored = contacts + orgs
     lines = [
         "| code | run | requests | wall | floor | rate used | 429s | gcx CPU | gcx CPU/record | gcx peak RSS "
@@ -464,7 +616,9 @@ def table(results: dict[str, list[Row]], contacts: int, orgs: int) -> str:
     lines.append("")
     for label, rows in results.items():
         sizes = [f"{r.run}: {r.extra['ledger'] / stored:.0f}" for r in rows if "ledger" in r.extra]
-        lines.append(f"{label}: ledger bytes/record after each run (WAL checkpointed): {'; '.join(sizes)}")
+        if "ledger_full" in rows[-1].extra:
+            sizes.append(f"after VACUUM FULL: {rows[-1].extra['ledger_full'] / stored:.0f}")
+        lines.append(f"{label}: ledger bytes/record after each run ({ledger_note}): {'; '.join(sizes)}")
     for label, rows in results.items():
         first = rows[1]
         emu_rss = first.emu_rss - first.extra.get("emu_base", 0)
@@ -505,6 +659,11 @@ def main() -> None:
     ap.add_argument("--tree", action="append", default=[], help="LABEL=PATH of another checkout (repeatable)")
     ap.add_argument("--workdir", help="keep the source, ledgers and reports here")
     ap.add_argument("--no-current", action="store_true", help="measure only the --tree checkouts")
+    ap.add_argument(
+        "--ledger-url",
+        type=pg_url,
+        help="the ledger on PostgreSQL (postgresql+psycopg://...), each tree's in a schema of its own",
+    )
     ap.add_argument("--count-state", metavar="URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.count_state:
@@ -528,12 +687,18 @@ def main() -> None:
             + (f" x {args.tokens} tokens" if args.tokens > 1 else ""),
             flush=True,
         )
+        if args.ledger_url:
+            pgs = [PgLedger.for_tree(args.ledger_url, label) for label, _ in trees]
+            print(
+                f"ledger on PostgreSQL: {pgs[0].shown}, schema {', '.join(p.schema for p in pgs)}", flush=True
+            )
         results: dict[str, list[Row]] = {}
         for label, tree in trees:
             t0 = time.monotonic()
             results[label] = measure(label, tree, source, work, args)
             print(f"{label}: measured in {time.monotonic() - t0:.0f} s", flush=True)
-        print(table(results, contacts, orgs))
+        note = "PostgreSQL, after VACUUM" if args.ledger_url else "WAL checkpointed"
+        print(table(results, contacts, orgs, ledger_note=note))
 
 
 if __name__ == "__main__":
