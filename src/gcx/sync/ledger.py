@@ -54,6 +54,7 @@ from gcx.sync.ledger_migrate import SCHEMA_VERSION as SCHEMA_VERSION  # part of 
 from gcx.sync.ledger_migrate import batch_lines, migrate, refuse_newer, serialize
 from gcx.sync.ledger_op_reads import OpReads
 from gcx.sync.ledger_reads import RecordReads
+from gcx.sync.ledger_stats import StatsRefresh
 from gcx.sync.ledger_tables import absent, has_table, is_legacy, ledger_tables, sqlite_pragmas
 from gcx.sync.packing import pack_json
 from gcx.sync.rows import (
@@ -193,6 +194,7 @@ class Ledger(RecordReads, OpReads, RunLease):
         self._settled_batches: Any | None = None
         self._settled_statements: dict[bool, Any] = {}
         self._held = held_records(self.t_ops, self.t_records)
+        self._stats = StatsRefresh([t for t in (self.t_ops, self.t_batches, self.t_records) if t is not None])
         #: the highest op id (a new batch's ids follow it), built once
         self._top_id = select(func.max(self.t_ops.c.id))
         self.lease_seconds = lease_seconds
@@ -466,6 +468,7 @@ class Ledger(RecordReads, OpReads, RunLease):
                     conn,
                     [(ids[0], ids[-1], batch_id, batch_lines(ids, [json_text(op.payload) for op in ops]))],
                 )
+                self._stats.after_insert(conn, len(ops))  # PostgreSQL: plans fit for the tables' size
         return ids
 
     def _new_op_ids(self, conn: Any, n: int) -> list[int]:
