@@ -21,6 +21,9 @@ Rows of the table:
   by the scan, the ledger rebuilt, no write) and none created twice (the emulator's state is
   read after it: records stored and distinct ``externalIds`` values).
 
+``--count-duplicates``: at the end, the same count after the first sync's runs (the records the
+emulator holds, none created twice), read last since reading the whole state raises its RSS.
+
 After the table, the ledger's size after each run (its WAL checkpointed into the file) divided by
 the records it holds.
 
@@ -544,6 +547,8 @@ def measure_runs(
             rows.append(adopt(emu, env, last, ledger, reports))
         written = json.loads((reports / "first.json").read_text()).get("applied", {})
         rows[1].extra["written"] = written
+        if args.count_duplicates:  # last: reading the whole state raises the emulator's RSS
+            rows[1].extra["stored"] = duplicates(emu)
     return rows
 
 
@@ -628,6 +633,11 @@ def table(
             f"{emu_rss / stored / 1024:.2f} KB (RSS above the empty emulator's) and "
             f"{first.emu_cpu / stored * 1000:.3f} ms CPU per stored record; "
             f"written {json.dumps(first.extra.get('written'))}"
+            + (
+                f"; emulator holds {json.dumps(first.extra['stored'])} at the end"
+                if "stored" in first.extra
+                else ""
+            )
         )
     for label, rows in results.items():
         for r in rows:
@@ -652,6 +662,11 @@ def main() -> None:
     ap.add_argument("--first-only", action="store_true", help="skip the no-op runs")
     ap.add_argument("--hand-made", type=int, default=0, help="N contacts made by hand before the first sync")
     ap.add_argument("--adopt", action="store_true", help="then the ledger lost: every record adopted")
+    ap.add_argument(
+        "--count-duplicates",
+        action="store_true",
+        help="at the end, count the records the emulator holds and those created twice (reads its whole state)",
+    )
     ap.add_argument("--profile", help="cProfile output file of the first sync (current tree only)")
     ap.add_argument(
         "--emulator-profile", help="cProfile output file of the emulator process (current tree only)"
