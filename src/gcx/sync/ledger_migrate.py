@@ -36,7 +36,7 @@ from gcx.sync.rows import OpState, done_payload
 #: 2: keys in NFC (gcx.sync.keyform); 3: compact (:func:`compact`); 4: open ops' values per batch
 SCHEMA_VERSION = BATCHES_VERSION
 # A gcx refuses a ledger of a higher schema (refuse_newer): whatever an older gcx cannot read, a
-# new stored format (a new format byte in ledger_codec) above all, needs a higher one.
+# new stored format (a new format byte in gcx.sync.packing) above all, needs a higher one.
 CHUNK = 2000
 
 
