@@ -431,3 +431,36 @@ async def test_fault_endpoint(emu: Emulator, anon: httpx.AsyncClient) -> None:
 
 async def test_admin_routes_are_not_under_api(anon: httpx.AsyncClient) -> None:
     assert (await anon.get("/api/v2/_emulator/stats")).status_code in (401, 404)
+
+
+async def test_a_request_is_counted_before_its_answer_leaves(emu: Emulator) -> None:
+    """The server runs in another thread in most tests: a client that has its answer must find
+    its request in the stats already (counting after the body had gone made a count read right
+    after a write miss that write now and then)."""
+    token = emu.issue_token()
+    seen_at_start: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            seen_at_start.append(emu.stats()["total"])
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/v2/organizations/me",
+        "raw_path": b"/api/v2/organizations/me",
+        "query_string": b"",
+        "headers": [(b"authorization", f"Bearer {token}".encode())],
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1),
+        "root_path": "",
+    }
+    before = emu.stats()["total"]
+    await emu.app(scope, receive, send)
+    assert seen_at_start == [before + 1]
+    assert emu.stats()["total"] == before + 1  # and only once

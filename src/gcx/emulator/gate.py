@@ -77,11 +77,19 @@ class EmulatorGate:
         method: str = scope["method"]
         path: str = scope["path"]
         template, allowed = self.route_template(scope)
-        status_seen = [0]
+        recorded = [False]
+
+        def record(status: int) -> None:
+            # Counted before the answer leaves: a client that has its answer (the server may run
+            # in another thread) always finds its request in the stats.
+            if not recorded[0]:
+                recorded[0] = True
+                with self.backend.lock:
+                    self.backend.stats.record(method, template, status)
 
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_seen[0] = message["status"]
+                record(message["status"])
                 headers = list(message.get("headers", []))
                 headers.append((CORRELATION_HEADER.lower().encode(), correlation.encode()))
                 message = {**message, "headers": headers}
@@ -100,8 +108,7 @@ class EmulatorGate:
             else:
                 await self.inner(scope, receive, stamped)
         finally:
-            with self.backend.lock:
-                self.backend.stats.record(method, template, status_seen[0])
+            record(0)  # no answer started: a dropped connection
 
     async def _api_call(self, scope: Scope, receive: Receive, send: Send, method: str, template: str) -> None:
         backend = self.backend
