@@ -3,6 +3,7 @@ same failures, and a restart forgets none of them (SQLite and, when reachable, P
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,19 +88,19 @@ def test_the_window_passes_a_success_resets_and_old_failures_go(console_url: str
     clock = [1000.0]
     with ConsoleDb(console_url) as db:
         a, b = (LoginThrottle(db, limit=2, window=10, clock=lambda: clock[0]) for _ in range(2))
-        a.failed("ann")
-        b.failed("ann")
+        assert a.attempt("ann")
+        assert b.attempt("ann")
         assert a.blocked("ann") and b.blocked("ann") and not a.blocked("bob")
         clock[0] += 11  # the window has passed
         assert not b.blocked("ann")
-        a.failed("ann")
-        b.failed("ann")
+        assert a.attempt("ann")
+        assert b.attempt("ann")
         a.succeeded("ann")  # a success forgets the name's failures, on every process
         assert not b.blocked("ann")
         for name in ("x", "y", "x'; DROP TABLE gcx_console_users; --"):
-            a.failed(name)
+            assert a.attempt(name)
         clock[0] += 11
-        b.failed("z")  # a failure deletes the ones older than the window: the table stays small
+        assert b.attempt("z")  # an attempt deletes the ones older than the window: the table stays small
         with db.engine.connect() as conn:
             assert len(conn.execute(db.login_failures.select()).all()) == 1
         assert inspect(db.engine).has_table(db.users.name)  # names are bound parameters
@@ -120,5 +121,21 @@ async def test_a_login_name_longer_than_any_user_name_is_refused_cleanly(console
         for _ in range(5):
             await _try(app, long_name, "nope")
         assert (await _try(app, long_name, PASSWORD)).status_code == 429  # throttled all the same
+    finally:
+        st.close()
+
+
+async def test_a_burst_of_parallel_attempts_gets_no_more_than_the_limit(console_url: str) -> None:
+    """Each attempt is counted before its password is checked (Argon2 takes a while), so a burst
+    sent at once gets ``limit`` tries, not one per request: checking, then recording after the
+    password check, let every request of a burst through."""
+    st = _state(console_url)
+    try:
+        st.users.add("olga", "operator", PASSWORD)
+        app = create_console_app(st)
+        answers = await asyncio.gather(*(_try(app, "olga", f"guess {i}") for i in range(12)))
+        codes = sorted(r.status_code for r in answers)
+        assert codes == [401] * 5 + [429] * 7, codes
+        assert (await _try(app, "olga", PASSWORD)).status_code == 429  # the real one waits too
     finally:
         st.close()

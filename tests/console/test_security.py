@@ -191,9 +191,9 @@ async def test_wrong_password_unknown_user_throttle_and_open_redirect(
     assert env.state.audit.latest(1)[0].outcome == "ok"
     clock = [0.0]
     throttle = LoginThrottle(env.state.db, limit=2, window=10, clock=lambda: clock[0])
-    throttle.failed("a")
-    throttle.failed("a")
-    assert throttle.blocked("a")
+    assert throttle.attempt("a")
+    assert throttle.attempt("a")
+    assert throttle.blocked("a") and not throttle.attempt("a")  # a refused attempt is not counted
     clock[0] = 11
     assert not throttle.blocked("a")
 

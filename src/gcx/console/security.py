@@ -178,8 +178,14 @@ class LoginThrottle:
     Counted in the console database (``gcx_console_login_failures``), not in memory: every web
     process over it counts the same failures and a restart forgets none (so ``clock`` is wall
     time, which the processes share). A row is the name's SHA-256 and a time, nothing typed as a
-    password; each failure deletes those older than the window, so the table holds only the
-    last window's. A success forgets the name's failures."""
+    password; each attempt deletes those older than the window, so the table holds only the
+    last window's.
+
+    An attempt is counted before its password is checked (:meth:`attempt`) and stays counted as
+    a failure unless it succeeds (:meth:`succeeded` forgets the name's failures). The count is
+    taken after the attempt's own row is committed, so of a burst sent at once at most ``limit``
+    go on: the one committed last among any ``limit + 1`` sees them all. Checking first and
+    recording after the (slow) password check let a whole burst through."""
 
     def __init__(
         self,
@@ -191,23 +197,33 @@ class LoginThrottle:
     ) -> None:
         self.db, self.limit, self.window, self.clock = db, limit, window, clock
 
-    def blocked(self, name: str) -> bool:
-        t = self.db.login_failures
-        recent = and_(t.c.name_key == _name_key(name), t.c.at > self.clock() - self.window)
-        with self.db.engine.connect() as conn:
-            count = conn.execute(select(func.count()).select_from(t).where(recent)).scalar_one()
-        return int(count) >= self.limit
-
-    def failed(self, name: str) -> None:
-        t, now = self.db.login_failures, self.clock()
+    def attempt(self, name: str) -> bool:
+        """Count an attempt for ``name``: True if it may go on (it counts as a failure until
+        :meth:`succeeded`), False if the name is locked out (then it is not counted)."""
+        t, now, key = self.db.login_failures, self.clock(), _name_key(name)
         with self.db.engine.begin() as conn:
-            conn.execute(insert(t).values(name_key=_name_key(name), at=now))
             conn.execute(delete(t).where(t.c.at <= now - self.window))  # bounded: the window's only
+            row_id = conn.execute(insert(t).values(name_key=key, at=now)).inserted_primary_key[0]
+        if self._recent(key) <= self.limit:
+            return True
+        with self.db.engine.begin() as conn:
+            conn.execute(delete(t).where(t.c.id == row_id))
+        return False
+
+    def blocked(self, name: str) -> bool:
+        """Whether the next attempt for ``name`` would be refused (counts nothing)."""
+        return self._recent(_name_key(name)) >= self.limit
 
     def succeeded(self, name: str) -> None:
         t = self.db.login_failures
         with self.db.engine.begin() as conn:
             conn.execute(delete(t).where(t.c.name_key == _name_key(name)))
+
+    def _recent(self, key: str) -> int:
+        t = self.db.login_failures
+        recent = and_(t.c.name_key == key, t.c.at > self.clock() - self.window)
+        with self.db.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t).where(recent)).scalar_one())
 
 
 def _name_key(name: str) -> str:

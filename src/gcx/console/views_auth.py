@@ -28,7 +28,7 @@ async def login(request: Request) -> Response:
     password = str(form.get("password") or "")
     st = state(request)
     nxt = safe_next(form.get("next"), str(request.url_for("dashboard").path))
-    if st.throttle.blocked(name):
+    if not st.throttle.attempt(name):
         st.audit.record(name or "?", "login", "console", {"reason": "too many failures"}, outcome="refused")
         return render(
             request,
@@ -43,7 +43,6 @@ async def login(request: Request) -> Response:
     # Argon2 is deliberately slow: verify in a worker thread, not on the event loop
     user = await run_in_threadpool(st.users.authenticate, name, password) if name and password else None
     if user is None:
-        st.throttle.failed(name)
         st.audit.record(name or "?", "login", "console", {}, outcome="refused")
         return render(
             request,
