@@ -29,7 +29,7 @@ the records it holds.
 
 ``--ledger-url postgresql+psycopg://USER[:PASSWORD]@HOST:PORT/DB`` runs the same runs with the ledger
 on PostgreSQL instead: each tree's ledger in a schema of its own in that database,
-``gcx_scale_<label>`` (gcx's connections get ``search_path`` set to it through the URL's libpq
+``gcx_scale_<label>_<hash of the label>`` (gcx's connections get ``search_path`` set to it through the URL's libpq
 ``options``), dropped with everything in it before the tree's runs, after them, and for ``--adopt``. Its size after a
 run is measured by PostgreSQL: a plain ``VACUUM`` of the schema's tables (dead row versions the run
 left become free space, counted as such: plain ``VACUUM`` gives the operating system back only the
@@ -59,6 +59,7 @@ side with the current tree in one run.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -337,8 +338,12 @@ class PgLedger:
 
     @classmethod
     def for_tree(cls, url: str, label: str) -> PgLedger:
-        name = "".join(ch if ch.isalnum() else "_" for ch in label.lower())
-        return cls(url, f"gcx_scale_{name}")
+        """The tree's schema: its label made an identifier, plus a hash of the label itself, so
+        labels that differ only in punctuation or case (or past the 63 bytes PostgreSQL keeps of
+        a name) never share one."""
+        name = "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in label.lower())[:32]
+        digest = hashlib.sha256(label.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        return cls(url, f"gcx_scale_{name}_{digest}")
 
     @property
     def shown(self) -> str:
