@@ -203,7 +203,7 @@ class LoginThrottle:
         t, now, key = self.db.login_failures, self.clock(), _name_key(name)
         with self.db.engine.begin() as conn:
             conn.execute(delete(t).where(t.c.at <= now - self.window))  # bounded: the window's only
-            row_id = conn.execute(insert(t).values(name_key=key, at=now)).inserted_primary_key[0]
+            row_id = conn.execute(insert(t).values(name_key=key, at=now).returning(t.c.id)).scalar_one()
         if self._recent(key) <= self.limit:
             return True
         with self.db.engine.begin() as conn:
