@@ -56,9 +56,11 @@ runpy.run_module("gcx.cli.main", run_name="__main__", alter_sys=True)
 """
 
 
-def first_sync(tree: Path, source: Path, work: Path, label: str, *, emulator: bool = False) -> int:
-    """Instructions of gcx's process (or with ``emulator``, the emulator's) in an unpaced first
-    sync of ``source`` into an empty org."""
+def first_sync(
+    tree: Path, source: Path, work: Path, label: str, *, emulator: bool = False, rate: int = 0
+) -> int:
+    """Instructions of gcx's process (or with ``emulator``, the emulator's) in a first sync of
+    ``source`` into an empty org, unpaced unless ``rate`` (gcx's --rate-limit, per minute)."""
     env = {**tree_env(tree), "PYTHONHASHSEED": "0"}
     ledger = work / f"ledger-{label}.sqlite"
     for p in ledger.parent.glob(ledger.name + "*"):
@@ -76,7 +78,7 @@ def first_sync(tree: Path, source: Path, work: Path, label: str, *, emulator: bo
             "--region",
             emu.url,
             "--rate-limit",
-            "0",
+            str(rate),
             "sync",
             "apply",
             str(source),
@@ -103,6 +105,13 @@ def main() -> None:
         action="store_true",
         help="count the emulator's instructions (per stored contact), not gcx's",
     )
+    ap.add_argument(
+        "--rate-limit",
+        type=int,
+        default=0,
+        help="pace gcx at this many requests a minute (default 0: unpaced); slow enough that gcx "
+        "waits between requests even under valgrind, it counts what pacing itself costs",
+    )
     args = ap.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install valgrind)")
@@ -124,7 +133,9 @@ def main() -> None:
             t0 = time.monotonic()
             who = "emulator-" if args.emulator else ""
             counts = {
-                n: first_sync(tree, sources[n], work, f"{who}{label}-{n}", emulator=args.emulator)
+                n: first_sync(
+                    tree, sources[n], work, f"{who}{label}-{n}", emulator=args.emulator, rate=args.rate_limit
+                )
                 for n in (small, big)
             }
             per = (counts[big] - counts[small]) / (big - small)
