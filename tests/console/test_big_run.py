@@ -8,12 +8,15 @@ import csv
 import io
 import json
 import re
+import threading
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
-from gcx.console.runindex import RunIndexes, open_run
+from gcx.console.runindex import RunIndex, RunIndexes, open_run
 from gcx.sync.ledger import Ledger
 from gcx.sync.plan import Change, Op
 from gcx.sync.planfile import PlanWriter
@@ -205,3 +208,38 @@ async def test_a_run_in_progress_refreshes_its_summary(env: Env, http: httpx.Asy
     assert "In progress" not in page and "every 5s" not in page
     assert f'/jobs/crm/runs/{running}" rel="prev">\u2190 run #{running}</a>' in page  # to the run before
     assert 'rel="next"' not in page.split("</p>")[0]  # the last run has none after it
+
+
+def test_the_console_closes_its_ledgers_only_after_the_run_indexes_still_building(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's index is built in the background when it takes longer than the page waits (a big
+    run, or a small one on a loaded machine). The build reads the run's ledger: closing that
+    ledger first let the build open a connection nobody closed (in CI: a ResourceWarning raised
+    as an unraisable exception, failing whichever test ran when it was collected)."""
+    with Ledger(env.target.ledger_url) as led:
+        run_id = led.start_run("apply", "crm.csv")
+        led.finish_run(run_id, "ok", {}, None)
+    ledger = env.state.ledger(env.target.ledger_url)
+    release = threading.Event()
+    closed: list[str] = []
+    read_after_close: list[bool] = []
+
+    def close() -> None:
+        closed.append("ledger")
+        release.set()  # a build held up by a busy machine goes on now
+        Ledger.close(ledger)
+
+    build = RunIndex.build.__func__  # type: ignore[attr-defined]
+
+    def slow_build(cls: type[RunIndex], *args: Any, **kwargs: Any) -> RunIndex:
+        release.wait(1.5)  # longer than the page waits (0.5 s): built in the background
+        read_after_close.append(bool(closed))
+        return build(cls, *args, **kwargs)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(ledger, "close", close)
+    monkeypatch.setattr(RunIndex, "build", classmethod(slow_build))
+    detail = open_run(ledger, env.target.reports_dir, run_id, env.state.run_indexes, wait=False)
+    assert detail is not None and detail.index is None  # its first rows shown, the index building
+    env.state.close()
+    assert closed == ["ledger"] and read_after_close == [False]

@@ -78,11 +78,13 @@ class ConsoleState:
             return led
 
     def close(self) -> None:
+        # The run indexes first: a build still running in the background reads its ledger (a
+        # build that went on after the ledger closed opened a connection nobody closed).
+        self.run_indexes.close()
         with self._lock:
             for led in self._ledgers.values():
                 led.close()
             self._ledgers.clear()
-        self.run_indexes.close()
         self.db.close()
 
 
