@@ -126,8 +126,46 @@ async def test_a_run_that_raises_mid_run_keeps_its_ops_marked_incomplete(
         assert any("did not finish" in w for w in detail.warnings)
     finally:
         indexes.close()
-    assert html.escape(error) in page and "did not finish (interrupted)" in page
+    assert '<span class="status error">error</span>' in page  # the ledger's state: it failed
+    assert html.escape(error) in page and "did not finish (error)" in page and "interrupted" not in page
     assert "<code>org-1</code>" in page and "hunter2-secret" not in page
+
+
+async def test_a_run_that_raised_is_an_error_in_the_ledger_and_the_next_run_resumes_it(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger's run row says ``error`` (with the masked line), as the service's row does:
+    ``interrupted`` is for a run that was stopped. The next run reconciles what it left open."""
+    emu = Emulator(EmulatorSettings(rate_limit=0, seed=3))
+    with emu.serve() as base:
+        cfg = _config(tmp_path, base)
+        real = runner.source_for
+        monkeypatch.setattr(runner, "source_for", lambda j, env: Breaks(real(j, env), at=6))
+        service = Service(cfg, pg_url)
+        service.fleet.env = dict(ENV)
+        await service.open()
+        try:
+            with pytest.raises(RuntimeError):
+                await service._run(cfg.jobs["crm"], "schedule", None)
+            with Ledger(ledger_url(pg_url), prefix="gcx_crm_", create=False) as led:
+                [failed] = led.runs(1)
+                left_open = len(led.open_ops())
+            monkeypatch.setattr(runner, "source_for", real)
+            assert await service._run(cfg.jobs["crm"], "schedule", None) == "ok"
+            with Ledger(ledger_url(pg_url), prefix="gcx_crm_", create=False) as led:
+                [resumed] = led.runs(1)
+                assert led.open_ops() == []
+        finally:
+            await service.close()
+
+    error = "RuntimeError: connection lost to postgresql://gcx:***@db.internal/crm"
+    assert (failed["id"], failed["status"], failed["counts"].get("error")) == (1, "error", error)
+    assert failed["finished_at"] is not None
+    assert failed["counts"]["applied"]["organization"]["created"] == 2
+    assert (resumed["id"], resumed["status"]) == (2, "ok")
+    [(summary,)] = query(pg_url, "SELECT report FROM gcx_svc_runs WHERE id = 2")
+    assert summary["reconciled"]["found"] + summary["reconciled"]["absent"] == left_open
+    assert len(emu.dump()["contacts"]) == 8  # each once: nothing the failed run sent was written twice
 
 
 async def _run_page(service: Service, pg_url: str, run_id: int) -> str:

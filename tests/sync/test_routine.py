@@ -81,6 +81,36 @@ def test_status_shows_why_a_run_failed(gcx: Any, tmp_path: Path) -> None:
     assert "External Source" in table.stdout
 
 
+def test_status_shows_a_run_that_raised_as_an_error_not_interrupted(
+    gcx: Any, emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gcx.sync.source import JsonlSource
+
+    real = JsonlSource.items
+
+    def breaks(self: JsonlSource, kinds: Any = ("organization", "contact")) -> Any:
+        for item in real(self, kinds):
+            if getattr(item, "kind", None) == "contact":
+                raise RuntimeError("lost postgresql://crm:hunter2-secret@db/crm\nmore detail")
+            yield item
+
+    monkeypatch.setattr(JsonlSource, "items", breaks)
+    rows = [
+        {"kind": "organization", "externalId": "o-1", "name": "Acme"},
+        {"kind": "contact", "externalId": "c-1", "firstName": "Ann", "organization": "o-1"},
+    ]
+    src = _jsonl(tmp_path / "r.jsonl", rows)
+    run = gcx("sync", "apply", str(src))
+    assert run.exit_code != 0 and "hunter2-secret" not in run.output
+    status = gcx("sync", "status", "-o", "json")
+    [last] = json.loads(status.stdout)["runs"]
+    reason = "RuntimeError: lost postgresql://crm:***@db/crm"
+    assert (last["status"], last["reason"], last["applied"]) == ("error", reason, "created 1")
+    monkeypatch.setattr(JsonlSource, "items", real)
+    assert gcx("sync", "apply", str(src)).exit_code == 0  # the next run goes on from there
+    assert len(emu.backend.dump()["organizations"]) == 1 and len(emu.backend.dump()["contacts"]) == 1
+
+
 def test_ctrl_c_says_how_to_resume(gcx: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from gcx.sync.engine import SyncEngine
 

@@ -54,12 +54,14 @@ from gcx.sync.reconcile import Reconciler
 from gcx.sync.remote import Remote
 from gcx.sync.report import RunReport
 from gcx.sync.rows import Binding, check_binding
+from gcx.sync.runfiles import failure
 from gcx.sync.source import Source
 from gcx.sync.state import OnOp, OnWrite, Progress, RunState
 
 
 class SyncEngine:
-    """One run. Create, then ``await run()``; the :class:`RunReport` comes back (also on error)."""
+    """One run. Create, then ``await run()``; the :class:`RunReport` comes back (also on error;
+    an exception that is no gcx error is raised again once the run is recorded ``error``)."""
 
     def __init__(
         self,
@@ -156,10 +158,16 @@ class SyncEngine:
             rep.status = "error"
             rep.error = str(exc) or type(exc).__name__
             self.exception = exc
+        except Exception as exc:
+            # A bug, a source that broke, the database lost: the run failed (``error``, its one
+            # line, secrets masked), it was not stopped. Raised again for the caller to keep its
+            # run files; what it left started is reconciled by the next run, as after a stop.
+            rep.status, rep.error, self.exception = "error", failure(exc), exc
+            raise
         finally:
             await self.applier.cancel()
             st.close()
-            if rep.status == "running":
+            if rep.status == "running":  # stopped from outside: a cancellation, a Ctrl-C
                 rep.status = "interrupted"
             rep.seconds = time.monotonic() - t0
             rep.requests = st.remote.requests - start_requests
