@@ -10,6 +10,7 @@ import stat
 import pytest
 
 from gcx.console.execute import apply_source, plan_job
+from gcx.sync.ledger import Ledger
 from tests.console.conftest import Breaks, Env, records
 
 
@@ -27,7 +28,10 @@ async def test_an_apply_that_raises_keeps_its_ops_marked_incomplete(env: Env) ->
     assert data["incomplete"] is True and data["error"].startswith("RuntimeError: lost postgresql://gcx:***@")
     assert {op["externalId"] for op in data["ops"]} >= {"acme", "globex"}  # the organizations before
     report = json.loads((reports / kept[0]).read_text(encoding="utf-8"))
-    assert "RuntimeError" in (report.get("error") or "")
+    assert "RuntimeError" in (report.get("error") or "") and report["status"] == "error"
+    with Ledger(env.target.ledger_url, prefix=env.target.ledger_prefix, create=False) as led:
+        [run] = led.runs(1)
+    assert (run["status"], run["counts"]["error"]) == ("error", report["error"])  # failed, not stopped
 
 
 async def test_a_plan_that_raises_keeps_no_file(env: Env) -> None:
