@@ -5,11 +5,12 @@ id leaves nothing (no op can have been written)."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import re
 import stat
-from collections.abc import Collection, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from pathlib import Path
 
 import httpx
@@ -73,10 +74,12 @@ def _job(tmp_path: Path, base: str) -> JobConfig:
     return _config(tmp_path, base).jobs["crm"]
 
 
-async def test_a_run_that_raises_mid_run_keeps_its_ops_marked_incomplete(
-    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    emu = Emulator(EmulatorSettings(rate_limit=0, seed=3))
+@contextlib.asynccontextmanager
+async def _run_that_raised(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, emu: Emulator
+) -> AsyncIterator[tuple[Service, JobConfig]]:
+    """A service whose job's first run raised (its source broke at the 6th contact), the source
+    mended since."""
     with emu.serve() as base:
         cfg = _config(tmp_path, base)
         real = runner.source_for
@@ -87,9 +90,18 @@ async def test_a_run_that_raises_mid_run_keeps_its_ops_marked_incomplete(
         try:
             with pytest.raises(RuntimeError):
                 await service._run(cfg.jobs["crm"], "schedule", None)
-            page = await _run_page(service, pg_url, 1)
+            monkeypatch.setattr(runner, "source_for", real)
+            yield service, cfg.jobs["crm"]
         finally:
             await service.close()
+
+
+async def test_a_run_that_raises_mid_run_keeps_its_ops_marked_incomplete(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu = Emulator(EmulatorSettings(rate_limit=0, seed=3))
+    async with _run_that_raised(pg_url, tmp_path, monkeypatch, emu) as (service, _):
+        page = await _run_page(service, pg_url, 1)
 
     reports = job_reports_dir(tmp_path / "data", "crm")
     assert sorted(p.name for p in reports.iterdir()) == ["run-1.json", "run-1.ops.json"]  # no temporary file
@@ -137,26 +149,14 @@ async def test_a_run_that_raised_is_an_error_in_the_ledger_and_the_next_run_resu
     """The ledger's run row says ``error`` (with the masked line), as the service's row does:
     ``interrupted`` is for a run that was stopped. The next run reconciles what it left open."""
     emu = Emulator(EmulatorSettings(rate_limit=0, seed=3))
-    with emu.serve() as base:
-        cfg = _config(tmp_path, base)
-        real = runner.source_for
-        monkeypatch.setattr(runner, "source_for", lambda j, env: Breaks(real(j, env), at=6))
-        service = Service(cfg, pg_url)
-        service.fleet.env = dict(ENV)
-        await service.open()
-        try:
-            with pytest.raises(RuntimeError):
-                await service._run(cfg.jobs["crm"], "schedule", None)
-            with Ledger(ledger_url(pg_url), prefix="gcx_crm_", create=False) as led:
-                [failed] = led.runs(1)
-                left_open = len(led.open_ops())
-            monkeypatch.setattr(runner, "source_for", real)
-            assert await service._run(cfg.jobs["crm"], "schedule", None) == "ok"
-            with Ledger(ledger_url(pg_url), prefix="gcx_crm_", create=False) as led:
-                [resumed] = led.runs(1)
-                assert led.open_ops() == []
-        finally:
-            await service.close()
+    async with _run_that_raised(pg_url, tmp_path, monkeypatch, emu) as (service, job):
+        with Ledger(ledger_url(pg_url), prefix="gcx_crm_", create=False) as led:
+            [failed] = led.runs(1)
+            left_open = len(led.open_ops())
+        assert await service._run(job, "schedule", None) == "ok"  # the source mended
+        with Ledger(ledger_url(pg_url), prefix="gcx_crm_", create=False) as led:
+            [resumed] = led.runs(1)
+            assert led.open_ops() == []
 
     error = "RuntimeError: connection lost to postgresql://gcx:***@db.internal/crm"
     assert (failed["id"], failed["status"], failed["counts"].get("error")) == (1, "error", error)
