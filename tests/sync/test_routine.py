@@ -111,6 +111,28 @@ def test_status_shows_a_run_that_raised_as_an_error_not_interrupted(
     assert len(emu.backend.dump()["organizations"]) == 1 and len(emu.backend.dump()["contacts"]) == 1
 
 
+def test_a_gcx_error_that_ends_a_run_is_kept_with_its_secrets_masked(
+    gcx: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gcx's own errors are kept whole (they may say more on a second line), but masked like
+    any other: the ledger's reason and the report hold no password."""
+    from gcx.errors import ConfigError
+    from gcx.sync.source import JsonlSource
+
+    def breaks(self: JsonlSource, kinds: Any = ("organization", "contact")) -> Any:
+        raise ConfigError("cannot read postgresql://crm:hunter2-secret@db/crm")
+        yield  # a generator, as the real one
+
+    monkeypatch.setattr(JsonlSource, "items", breaks)
+    src = _jsonl(tmp_path / "r.jsonl", [{"kind": "organization", "externalId": "o-1", "name": "Acme"}])
+    report = tmp_path / "report.json"
+    run = gcx("sync", "apply", str(src), "--report", str(report))
+    assert run.exit_code != 0 and "hunter2-secret" not in run.output
+    [last] = json.loads(gcx("sync", "status", "-o", "json").stdout)["runs"]
+    assert last["status"] == "error" and "postgresql://crm:***@db/crm" in last["reason"]
+    assert "hunter2-secret" not in report.read_text() and "***" in report.read_text()
+
+
 def test_ctrl_c_says_how_to_resume(gcx: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from gcx.sync.engine import SyncEngine
 

@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from gcx import redact
 from gcx.errors import GcxError
 from gcx.sync.adoption import Adopter
 from gcx.sync.apply import Applier
@@ -173,6 +174,8 @@ class SyncEngine:
             rep.requests = st.remote.requests - start_requests
             rep.request_stats = st.remote.stats()
             rep.finished = rep.finished or _now()
+            if rep.error:  # whatever ended the run, what is kept and shown of it holds no secret
+                rep.error = redact.scrub(rep.error)
             if not st.dry_run:
                 counts: dict[str, object] = {"planned": rep.planned.to_json(), "applied": rep.applied}
                 if rep.error:
