@@ -235,3 +235,27 @@ def test_status_shows_the_lock_and_unlock_releases_it(tmp_path: Path) -> None:
         assert ledger.lock_info() is None
     res = runner.invoke(app, ["sync", "unlock", "--ledger", str(path), "--yes"], env=env)
     assert res.exit_code == 0 and "not locked" in res.stderr
+
+
+def test_the_keeper_renews_through_a_connection_of_its_own(tmp_path: Path) -> None:
+    """Renewing through the run's pool made a second connection whenever the run held the first,
+    and the pool then handed the run both in turn: two SQLite page caches of 16 MB where one does
+    (a 1M no-op: 123 MiB instead of 103)."""
+    from sqlalchemy import event
+
+    connects: list[str] = []
+    with Ledger(f"sqlite:///{tmp_path / 'l.sqlite'}", lease_seconds=0.4) as ledger:
+        event.listen(ledger.engine, "connect", lambda *_: connects.append("run"))
+        ledger.acquire()
+        try:
+            for _ in range(4):  # the run queries while the keeper renews (every 0.1 s)
+                with ledger.engine.connect() as conn:
+                    conn.exec_driver_sql("SELECT 1")
+                    time.sleep(0.15)
+            with ledger.engine.connect() as conn:
+                beat = conn.execute(ledger.t_lock.select()).mappings().one()["heartbeat"]
+            assert time.time() - beat < 0.3  # renewed all along
+        finally:
+            ledger.release()
+        assert connects == []  # the run's pool made no connection after the one opening it made
+        assert ledger.engine.pool.checkedin() == 1

@@ -125,9 +125,12 @@ class LeaseKeeper:
     the next interval (the fencing check is what guards the writes).
     """
 
-    def __init__(self, renew: Callable[[], bool], interval: float) -> None:
+    def __init__(
+        self, renew: Callable[[], bool], interval: float, on_stop: Callable[[], None] | None = None
+    ) -> None:
         self._renew = renew
         self._interval = interval
+        self._on_stop = on_stop
         self._stop = threading.Event()
         self.lost = False
         self._thread = threading.Thread(target=self._loop, name="gcx-lease", daemon=True)
@@ -148,6 +151,10 @@ class LeaseKeeper:
                 log.warning("could not renew the ledger's lease (%s): retrying", type(exc).__name__)
 
     def stop(self) -> None:
+        """Stop renewing; then ``on_stop`` (closing what the thread renewed through)."""
         self._stop.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
+        on_stop, self._on_stop = self._on_stop, None
+        if on_stop is not None:
+            on_stop()

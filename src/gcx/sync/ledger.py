@@ -216,9 +216,7 @@ class Ledger(RecordReads, OpReads, RunLease):
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        if self._keeper is not None:  # closed without release: stop renewing (the lease goes stale)
-            self._keeper.stop()
-            self._keeper = None
+        self.stop_keeper()  # closed without release: the lease goes stale
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:
