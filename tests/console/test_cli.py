@@ -10,6 +10,7 @@ from typing import Any
 
 from gcx.console.db import ConsoleDb
 from gcx.console.users import UserStore
+from gcx_testkit.listening import OutputWatch, wait_for_url
 
 
 def _gcx(*args: str, stdin: str = "") -> Any:
@@ -60,14 +61,8 @@ def test_user_add_list_remove(tmp_path: Path) -> None:
 
 
 def test_console_serve_binds_loopback_and_serves_the_login_page(tmp_path: Path) -> None:
-    import socket
-    import time
-
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     env = {
         **os.environ,
         "COLUMNS": "200",
@@ -76,40 +71,49 @@ def test_console_serve_binds_loopback_and_serves_the_login_page(tmp_path: Path) 
         "GENESYSCLOUD_OAUTHCLIENT_SECRET": "s3cr3t-canary-77",
     }
     db = tmp_path / "console.sqlite"
-    args = ["console", "serve", "--ledger", str(tmp_path / "l.sqlite"), "--db", str(db), "--port", str(port)]
+    # Port 0: the console binds a free port itself and says which (a test never touches a port
+    # it did not open).
+    args = ["console", "serve", "--ledger", str(tmp_path / "l.sqlite"), "--db", str(db), "--port", "0"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "gcx.cli.main", *args],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert proc.stderr is not None
+    stderr = OutputWatch(proc.stderr)
     try:
-        for _ in range(100):
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/login", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("the console did not start")
+        url = wait_for_url(proc, stderr, r"console on (http://\S+)/\n", what="gcx console serve")
+        port = int(url.rsplit(":", 1)[1])
+        assert url == f"http://127.0.0.1:{port}" and port != 0
+        r = httpx.get(f"{url}/login", timeout=10)
         assert r.status_code == 200 and "Log in" in r.text
         assert "s3cr3t-canary" not in r.text
         assert (db.with_suffix(".secret").stat().st_mode & 0o777) == 0o600
     finally:
         proc.terminate()
-        _out, err = proc.communicate(timeout=20)
+        proc.wait(timeout=20)
+        err = stderr.close()
     assert "no console user yet" in err and f"http://127.0.0.1:{port}/" in err
 
 
-def test_console_serve_bounds_the_audit_trail_and_decided_plans(tmp_path: Path, monkeypatch: Any) -> None:
-    import uvicorn
+def _capture_served(monkeypatch: Any) -> list[Any]:
+    """Console serve builds its app and returns instead of serving: the states it would serve."""
+    from gcx.console.listen import ListeningServer
 
+    served: list[Any] = []
+    monkeypatch.setattr(
+        ListeningServer, "run", lambda self, **_kw: served.append(self.config.app.state.console)
+    )
+    return served
+
+
+def test_console_serve_bounds_the_audit_trail_and_decided_plans(tmp_path: Path, monkeypatch: Any) -> None:
     from gcx.console.approvals import DEFAULT_KEEP_APPROVALS
     from gcx.console.audit import DEFAULT_KEEP_AUDIT
 
-    served: list[Any] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **_kw: served.append(app.state.console))
+    served = _capture_served(monkeypatch)
     env = {"GENESYSCLOUD_REGION": "http://127.0.0.1:9", "GENESYSCLOUD_ACCESS_TOKEN": "t0ken-canary"}
     for k, v in env.items():
         monkeypatch.setenv(k, v)
@@ -127,12 +131,9 @@ def test_console_serve_bounds_the_audit_trail_and_decided_plans(tmp_path: Path, 
 def test_console_serve_sets_the_session_limits(tmp_path: Path, monkeypatch: Any) -> None:
     from datetime import UTC, datetime, timedelta
 
-    import uvicorn
-
     from gcx.console.sessions import IDLE_SECONDS, LIFETIME_SECONDS
 
-    served: list[Any] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **_kw: served.append(app.state.console))
+    served = _capture_served(monkeypatch)
     monkeypatch.setenv("GENESYSCLOUD_REGION", "http://127.0.0.1:9")
     monkeypatch.setenv("GENESYSCLOUD_ACCESS_TOKEN", "t0ken-canary")
     base = ["console", "serve", "--ledger", str(tmp_path / "l.sqlite"), "--db", str(tmp_path / "c.sqlite")]

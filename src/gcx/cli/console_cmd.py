@@ -313,7 +313,15 @@ def serve(
     host: Annotated[
         str, typer.Option("--host", help="Interface (loopback unless you say otherwise).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8790,
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port",
+            min=0,
+            max=65535,
+            help="TCP port; 0 picks a free one (the 'console on URL/' line on stderr says which).",
+        ),
+    ] = 8790,
     keep_audit: Annotated[
         int,
         typer.Option(
@@ -341,6 +349,7 @@ def serve(
     import uvicorn
 
     from gcx.console import ConsoleDb, ConsoleState, JobInfo, JobTarget, StaticJobs, create_console_app
+    from gcx.console.listen import ListeningServer
     from gcx.sync.ledger import ledger_url
 
     cli = get_cli(ctx)
@@ -375,8 +384,11 @@ def serve(
         )
     if host not in ("127.0.0.1", "::1", "localhost"):
         typer.echo(f"warning: serving on {host}: put it behind HTTPS before anyone else uses it", err=True)
-    typer.echo(f"console on http://{host}:{port}/", err=True)
-    uvicorn.run(create_console_app(state), host=host, port=port, log_level="warning", server_header=False)
+    config = uvicorn.Config(
+        create_console_app(state), host=host, port=port, log_level="warning", server_header=False
+    )
+    # Said once the socket listens, with its real port (--port 0 picks one).
+    ListeningServer(config, lambda url: typer.echo(f"console on {url}/", err=True)).run()
 
 
 app.add_typer(user_app, name="user")
