@@ -24,6 +24,7 @@ import httpx
 import psycopg
 
 from gcx.emulator import Emulator, EmulatorSettings
+from gcx_testkit.listening import wait_for_url
 
 #: Credentials and the webhook secret the scenarios put in the processes' environment.
 ENV = {
@@ -86,6 +87,17 @@ class Fleet:
         proc = self.procs[name]
         proc.send_signal(sig)
         return proc.wait(timeout=60)
+
+    def web_url(self, name: str = "web", timeout: float = 60) -> str:
+        """The address web process ``name`` says it listens on (start it with ``[web] port = 0``:
+        a test never touches a port it did not open)."""
+        return wait_for_url(
+            self.procs[name],
+            self.logs / f"{name}.log",
+            r'"web listening on (http://[^"\s]+)"',
+            timeout=timeout,
+            what=f"the web process {name!r}",
+        )
 
     def wait_web(self, base: str, timeout: float = 30) -> None:
         end = time.monotonic() + timeout

@@ -95,6 +95,9 @@ def worker_cmd(config: ConfigArg) -> None:
 def web_cmd(config: ConfigArg) -> None:
     """Serve webhooks (POST /hooks/JOB), /healthz, /readyz, /metrics and the web console (/console).
 
+    It listens on [web] host and port; with port = 0 it picks a free port and logs the address
+    once listening: {"msg": "web listening on URL", "url": URL}.
+
     Example: GCX_DATABASE_URL=postgresql://gcx@db/gcx gcx serve web service.toml
     """
     _run(config, worker=False, web=True)

@@ -17,6 +17,7 @@ from contextlib import contextmanager, suppress
 
 import uvicorn
 
+from gcx.console.listen import ListeningServer
 from gcx.errors import ConfigError
 from gcx.service import database as db
 from gcx.service.config import ServiceConfig
@@ -45,7 +46,7 @@ def _install_signals(service: Service) -> None:
             loop.add_signal_handler(sig, service.stopping.set)
 
 
-class _Server(uvicorn.Server):
+class _Server(ListeningServer):
     """uvicorn without its own signal handling: the service's stop flag stops it."""
 
     @contextmanager
@@ -59,7 +60,12 @@ def _server(service: Service, *, manage_service: bool) -> uvicorn.Server:
 
     app = create_app(service, manage_service=manage_service, extra_routes=console_routes(service))
     config = uvicorn.Config(app, host=s.host, port=s.port, log_config=None, access_log=False, lifespan="on")
-    return _Server(config)
+    return _Server(config, _log_listening)
+
+
+def _log_listening(url: str) -> None:
+    """Logged once the web socket listens, with its real port ([web] port = 0 picks a free one)."""
+    log.info("web listening on %s", url, extra={"url": url})
 
 
 async def _stop_server_on(service: Service, server: uvicorn.Server) -> None:
