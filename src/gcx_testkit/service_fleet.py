@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -46,12 +45,6 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, step: float =
             return
         time.sleep(step)
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

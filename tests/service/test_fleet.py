@@ -20,7 +20,7 @@ import pytest
 
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.service.intake import coalesce
-from gcx_testkit.service_fleet import Fleet, free_port
+from gcx_testkit.service_fleet import Fleet
 from gcx_testkit.verify import find_secrets, verify
 
 from .helpers import ENV, config_text, contact, events_body, org, query, signed, wait_for, write_jsonl
@@ -106,39 +106,38 @@ def test_three_workers_two_orgs_faults_two_kills(pg_url: str, tmp_path: Path) ->
     write_jsonl(tmp_path / "a.jsonl", src_a)
     write_jsonl(tmp_path / "a2.jsonl", src_a2)
     write_jsonl(tmp_path / "b.jsonl", src_b)
-    port = free_port()
     logs = tmp_path / "logs"
     logs.mkdir()
     with emu_a.serve() as base_a, emu_b.serve() as base_b:
-        jobs = f"""
+        jobs = """
 [web]
-port = {port}
+port = 0
 
 [jobs.crm_a]
 profile = "a"
 schedule = "*/5 * * * * *"
-source = {{ type = "jsonl", path = "a.jsonl" }}
+source = { type = "jsonl", path = "a.jsonl" }
 
 [jobs.crm_a2]
 profile = "a"
 schedule = "*/7 * * * * *"
-source = {{ type = "jsonl", path = "a2.jsonl" }}
-options = {{ external_source = "gcx-a2" }}
+source = { type = "jsonl", path = "a2.jsonl" }
+options = { external_source = "gcx-a2" }
 
 [jobs.crm_b]
 profile = "b"
 schedule = "*/5 * * * * *"
-source = {{ type = "jsonl", path = "b.jsonl" }}
+source = { type = "jsonl", path = "b.jsonl" }
 
 [jobs.hooks_a]
 profile = "a"
-source = {{ type = "webhook", secret_env = "HOOK_SECRET" }}
-options = {{ external_source = "hooks-a", trust_ledger = true }}
+source = { type = "webhook", secret_env = "HOOK_SECRET" }
+options = { external_source = "hooks-a", trust_ledger = true }
 
 [jobs.hooks_b]
 profile = "b"
-source = {{ type = "webhook", secret_env = "HOOK_SECRET" }}
-options = {{ external_source = "hooks-b" }}
+source = { type = "webhook", secret_env = "HOOK_SECRET" }
+options = { external_source = "hooks-b" }
 """
         (tmp_path / "service.toml").write_text(
             config_text({"a": base_a, "b": base_b}, jobs, coalesce_seconds=1)
@@ -148,7 +147,7 @@ options = {{ external_source = "hooks-b" }}
             fleet.start("web", "web")
             for n in ("w1", "w2", "w3"):
                 fleet.start(n, "worker")
-            web = f"http://127.0.0.1:{port}"
+            web = fleet.web_url()  # port 0: the port it bound, read from its log
             fleet.wait_web(web)
             sent_a: list[dict[str, Any]] = []
             sent_b: list[dict[str, Any]] = []

@@ -17,7 +17,7 @@ import pytest
 
 from gcx.emulator import Emulator, EmulatorSettings
 from gcx.service.intake import coalesce
-from gcx_testkit.service_fleet import Fleet, free_port
+from gcx_testkit.service_fleet import Fleet
 from gcx_testkit.verify import verify
 
 from .helpers import config_text, contact, events_body, query, signed, wait_for
@@ -45,15 +45,14 @@ def _pending(url: str) -> int:
 
 def test_ten_thousand_events_few_requests_a_kill_and_replays(pg_url: str, tmp_path: Path) -> None:
     emu = Emulator(EmulatorSettings(rate_limit=0, seed=5, latency=0.1))
-    port = free_port()
     with emu.serve() as base:
-        jobs = f"""
+        jobs = """
 [web]
-port = {port}
+port = 0
 
 [jobs.push]
 profile = "emu"
-source = {{ type = "webhook", secret_env = "HOOK_SECRET" }}
+source = { type = "webhook", secret_env = "HOOK_SECRET" }
 """
         (tmp_path / "service.toml").write_text(
             config_text({"emu": base}, jobs, coalesce_seconds=4, max_events_per_request=BATCH)
@@ -65,7 +64,7 @@ source = {{ type = "webhook", secret_env = "HOOK_SECRET" }}
             fleet.start("web", "web")
             fleet.start("w1", "worker")
             fleet.start("w2", "worker")
-            web = f"http://127.0.0.1:{port}"
+            web = fleet.web_url()  # port 0: the port it bound, read from its log
             fleet.wait_web(web)
             with httpx.Client(base_url=web, timeout=60) as client:
                 seed = [(f"s{i}", contact(i)) for i in range(2000)]
