@@ -14,7 +14,9 @@ long job should run *near* that rate and rarely be rejected, so the limiter:
   go while the last minute, plus a small margin, already holds the ceiling's worth. Slots are
   reserved before a request waits its turn, and a busy event loop (or a server still busy with
   the previous request) can send one late while the next goes on time: evenly spaced slots
-  alone then put 301 requests in some server-side minute and earn a 429.
+  alone then put 301 requests in some server-side minute and earn a 429. A 429 all the same
+  means the way to the server's counter is slower by more than the margin at times (a loaded
+  machine, the network): each such episode doubles the margin, up to ``max_margin``.
 
 Decisions are pure arithmetic on an injected clock (:meth:`RateLimiter.reserve`); callers do
 the waiting (:class:`gcx.transport.Requester` sleeps for what :meth:`~RateLimiter.reserve` says).
@@ -48,7 +50,8 @@ class RateLimiter:
     (default: 2% of the ceiling). ``cooldown``: 429s within this many seconds of the last
     cut count as the same episode (requests already in flight when the first 429 came).
     ``window``/``margin``: the server's sliding window (Genesys counts requests per minute)
-    and how much later than a full window's end :meth:`admit` lets the next request go.
+    and how much later than a full window's end :meth:`admit` lets the next request go;
+    ``max_margin``: how far 429s may widen it (each episode doubles it).
     """
 
     def __init__(
@@ -62,6 +65,7 @@ class RateLimiter:
         cooldown: float = 2.0,
         window: float = 60.0,
         margin: float = 0.25,
+        max_margin: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < decrease < 1:
@@ -83,6 +87,7 @@ class RateLimiter:
         self.decreases = 0
         self._window = window
         self._margin = margin
+        self._max_margin = max(margin, max_margin)
         # When the last `ceiling` requests went out (the ceiling: requests a window allows).
         ceiling = math.floor(self.max_rate * window / 60.0)
         self._sent: deque[float] = deque(maxlen=max(1, ceiling))
@@ -101,6 +106,12 @@ class RateLimiter:
     def snapshot(self) -> PacingSnapshot:
         with self._lock:
             return PacingSnapshot(self.max_rate, self._rate, self.decreases, self._paused_until)
+
+    @property
+    def margin(self) -> float:
+        """Seconds past a full window's end before :meth:`admit` lets the next request go."""
+        with self._lock:
+            return self._margin
 
     def _interval(self) -> float:
         return 60.0 / self._rate
@@ -160,6 +171,7 @@ class RateLimiter:
                 self._rate = max(self._floor, self._rate * self._decrease)
                 self._last_cut = now
                 self.decreases += 1
+                self._margin = min(self._max_margin, self._margin * 2)
             # Requests reserved before the cut keep their slots; new ones start after the pause.
             self._tat = max(self._tat, self._paused_until if retry_after else now)
 

@@ -172,3 +172,23 @@ def test_admit_is_free_when_disabled_and_records_in_order() -> None:
     assert limiter.admit() == pytest.approx(58.5)  # first send + 60 s + margin
     assert limiter.admit() == pytest.approx(59.5)  # the next waits on the second send
     assert limiter.window_waits == 2
+
+
+def test_a_429_despite_the_guard_widens_its_margin_once_per_episode() -> None:
+    """A 429 although no window held the ceiling's worth: the way to the server's counter is
+    slower than the margin at times. Each episode doubles it, up to max_margin."""
+    clock = FakeClock()
+    limiter = RateLimiter(300, clock=clock, margin=0.25, max_margin=1.0, cooldown=2.0)
+    limiter.on_rate_limited(1)
+    limiter.on_rate_limited(1)  # the same episode (requests already in flight)
+    assert limiter.margin == 0.5 and limiter.decreases == 1
+    for _ in range(3):
+        clock.advance(5)
+        limiter.on_rate_limited(1)
+    assert limiter.margin == 1.0 and limiter.decreases == 4
+    # the wider margin is what admit keeps: a full window waits 60 + 1.0 s from its first send
+    clock = FakeClock()
+    two = RateLimiter(2, clock=clock, margin=0.5, max_margin=4.0)
+    assert two.admit() == 0.0 and two.admit() == 0.0
+    two.on_rate_limited(None)
+    assert two.admit() == pytest.approx(61.0)
