@@ -21,7 +21,7 @@ from tests.conftest import ROOT
 LAYERS: dict[str, int] = {
     **dict.fromkeys(
         ("errors", "extras", "redact", "private", "config", "neterrors", "retry", "merge", "phones", "models",
-         "spec", "demo", "permissions", "jsonfast"),
+         "spec", "demo", "permissions", "jsonfast", "listening"),
         0,
     ),
     **dict.fromkeys(("pacing", "pagination", "auth", "transport"), 1),

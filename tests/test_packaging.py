@@ -118,6 +118,19 @@ def test_library_and_cli_import_without_the_extras() -> None:
     assert result.stdout.strip() == "ok", result.stderr
 
 
+def test_the_service_imports_with_its_extra_alone() -> None:
+    """``gcx[service]`` without ``gcx[console]``: the worker and web processes still import (the
+    console is mounted only where installed)."""
+    script = (
+        "import sys\n"
+        "for m in ('jinja2', 'argon2', 'itsdangerous', 'multipart'): sys.modules[m] = None\n"
+        "import gcx.service.process, gcx.cli.serve_cmd\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
 def test_console_without_its_extra_is_one_clear_error() -> None:
     script = (
         "import sys\n"

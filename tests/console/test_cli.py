@@ -100,7 +100,7 @@ def test_console_serve_binds_loopback_and_serves_the_login_page(tmp_path: Path) 
 
 def _capture_served(monkeypatch: Any) -> list[Any]:
     """Console serve builds its app and returns instead of serving: the states it would serve."""
-    from gcx.console.listen import ListeningServer
+    from gcx.listening import ListeningServer
 
     served: list[Any] = []
     monkeypatch.setattr(

@@ -349,7 +349,7 @@ def serve(
     import uvicorn
 
     from gcx.console import ConsoleDb, ConsoleState, JobInfo, JobTarget, StaticJobs, create_console_app
-    from gcx.console.listen import ListeningServer
+    from gcx.listening import ListeningServer
     from gcx.sync.ledger import ledger_url
 
     cli = get_cli(ctx)

@@ -17,8 +17,8 @@ from contextlib import contextmanager, suppress
 
 import uvicorn
 
-from gcx.console.listen import ListeningServer
 from gcx.errors import ConfigError
+from gcx.listening import ListeningServer
 from gcx.service import database as db
 from gcx.service.config import ServiceConfig
 from gcx.service.tasks import Service

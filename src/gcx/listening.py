@@ -2,7 +2,8 @@
 
 With port 0 the system picks a free port; the address reported is the bound socket's (not the
 configured 0), after the socket listens, so a caller can read it and connect straight away.
-``gcx console serve`` and ``gcx serve``'s web process use it.
+``gcx console serve`` and ``gcx serve``'s web process use it: a foundation module (uvicorn only),
+so the service's web process needs no console extra to import it.
 """
 
 from __future__ import annotations
