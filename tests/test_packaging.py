@@ -106,29 +106,26 @@ def test_emulator_without_its_extra_is_one_clear_error(blocked: str, code: str, 
     assert expected in result.stdout, result.stdout
 
 
-def test_library_and_cli_import_without_the_extras() -> None:
-    script = (
-        "import sys\n"
-        "for m in ('starlette', 'uvicorn', 'psycopg', 'jinja2', 'argon2'): sys.modules[m] = None\n"
-        "import gcx, gcx.sync, gcx.cli.main\n"
-        "from gcx import AsyncClient, Client\n"
-        "print('ok')\n"
-    )
+def _imports_without(missing: tuple[str, ...], imports: str) -> None:
+    """``imports`` (Python lines) succeed in a fresh interpreter where ``missing`` cannot be imported."""
+    script = f"import sys\nfor m in {missing!r}: sys.modules[m] = None\n{imports}\nprint('ok')\n"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_library_and_cli_import_without_the_extras() -> None:
+    _imports_without(
+        ("starlette", "uvicorn", "psycopg", "jinja2", "argon2"),
+        "import gcx, gcx.sync, gcx.cli.main\nfrom gcx import AsyncClient, Client",
+    )
 
 
 def test_the_service_imports_with_its_extra_alone() -> None:
     """``gcx[service]`` without ``gcx[console]``: the worker and web processes still import (the
     console is mounted only where installed)."""
-    script = (
-        "import sys\n"
-        "for m in ('jinja2', 'argon2', 'itsdangerous', 'multipart'): sys.modules[m] = None\n"
-        "import gcx.service.process, gcx.cli.serve_cmd\n"
-        "print('ok')\n"
+    _imports_without(
+        ("jinja2", "argon2", "itsdangerous", "multipart"), "import gcx.service.process, gcx.cli.serve_cmd"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert result.stdout.strip() == "ok", result.stderr
 
 
 def test_console_without_its_extra_is_one_clear_error() -> None:
