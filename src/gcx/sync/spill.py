@@ -2,9 +2,10 @@
 
 A sync of a million records must not hold a million of anything. What a run needs per record
 beyond the batch at hand (the scan snapshot, :mod:`gcx.sync.snapshot`; the source keys seen so
-far, :class:`SeenKeys`; the keys adoption checks may look for, :class:`KeySet`) goes into one private SQLite database: created 0600 in the ledger's
-directory (or the temporary directory), and unlinked as soon as it is open, so nothing is left
-on disk even after a ``kill -9`` (it holds contact data). Without a journal and without
+far, :class:`SeenKeys`; the keys adoption checks may look for, :class:`KeySet`) goes into one
+private SQLite database: created 0600 in the ledger's directory (or the temporary directory), and
+unlinked as soon as it is open, so nothing is left on disk even after a ``kill -9`` (it holds
+contact data). Without a journal and without
 ``fsync``: it is scratch, rebuilt by every run. Rows go in with ``executemany`` and come back
 with ``IN`` queries of a few hundred keys, so a record costs a few microseconds.
 """
